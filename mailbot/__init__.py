@@ -1,0 +1,1 @@
+"""mailbot: complaint-intake daemon."""

@@ -1,0 +1,287 @@
+"""The `mailbot` command: thin. Parse arguments, call one service function, print, and map
+`MailbotError` to a one-line message and an exit code (2 for configuration and usage, 75 for
+outages, 1 otherwise). No tracebacks for a user's mistake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.engine import Engine, make_url
+
+from mailbot import config as config_module
+from mailbot import daemon, db, log, workorders
+from mailbot.config import Settings
+from mailbot.errors import ConfigError, MailbotError, TransientError
+from mailbot.ingest.sources import make_source
+from mailbot.matching import registry
+from mailbot.pipeline import Services, build_services
+from mailbot.replies.sender import DeliveryError, make_transport
+from mailbot.storage import Store, load_or_create_secret
+
+app = typer.Typer(
+    help="mailbot: complaints and suggestions by email and PEC, into work orders.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+registry_app = typer.Typer(help="Taxpayer registry.", no_args_is_help=True)
+workorders_app = typer.Typer(help="Work orders (pratiche).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(registry_app, name="registry")
+app.add_typer(workorders_app, name="workorders")
+
+ConfigOption = Annotated[
+    str | None,
+    typer.Option(
+        "--config", "-c", help="Config file (default: $MAILBOT_CONFIG, else ./mailbot.toml)."
+    ),
+]
+
+
+class _State:
+    config: str | None = None
+
+
+@app.callback()
+def _root(
+    config: ConfigOption = None,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+) -> None:
+    _State.config = config
+    log.configure(log_level)
+
+
+def _settings() -> Settings:
+    return config_module.load(config_module.config_path(_State.config))
+
+
+def _engine(settings: Settings, *, require_current: bool = True) -> Engine:
+    engine = db.make_engine(settings.database.url)
+    if require_current:
+        try:
+            current = db.current_revision(engine)
+        except Exception as exc:
+            raise TransientError(f"database unavailable: {exc}") from None
+        if current != db.head_revision(engine):
+            raise ConfigError(
+                f"database schema is at {current or 'nothing'}, not the current "
+                f"{db.head_revision(engine)}: run `mailbot db upgrade`"
+            )
+    return engine
+
+
+def _services(settings: Settings, engine: Engine) -> Services:
+    store = Store(settings.storage.path)
+    store.ensure()
+    return build_services(settings, engine, store, load_or_create_secret(settings.storage.path))
+
+
+@app.command()
+def run(
+    once: Annotated[
+        bool, typer.Option("--once", help="Process all new mail, flush the outbox, exit.")
+    ] = False,
+) -> None:
+    """Watch the mailboxes and send what is due (upgrades the database schema first)."""
+    settings = _settings()
+    engine = _engine(settings, require_current=False)
+    db.upgrade(engine)
+    services = _services(settings, engine)
+    if not once:
+        daemon.run_forever(services)
+        return
+    report = daemon.run_once(services)
+    for name, drained in report.mailboxes.items():
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(drained.counts.items())) or "no new mail"
+        typer.echo(f"{name}: {counts}")
+    for name, error in report.unavailable.items():
+        typer.echo(f"{name}: unavailable: {error}", err=True)
+    d = report.delivery
+    typer.echo(f"outbox: {d.sent} sent, {d.retried} deferred, {d.failed} failed")
+    for error in d.errors:
+        typer.echo(f"outbox: {error}", err=True)
+    if report.unavailable or d.errors:
+        raise typer.Exit(TransientError.exit_code)
+
+
+@app.command()
+def check() -> None:
+    """Check config, database, storage, every mailbox and the SMTP relay: one line each."""
+    results: list[tuple[bool, str, str]] = []
+    path = config_module.config_path(_State.config)
+    try:
+        settings = config_module.load(path)
+    except ConfigError as exc:
+        typer.echo(f"FAIL  config: {exc}")
+        raise typer.Exit(1) from None
+    results.append(
+        (
+            True,
+            "config",
+            f"{path} ({len(settings.mailboxes)} mailbox(es), {len(settings.offices)} office(s))",
+        )
+    )
+    results.append(_check_database(settings))
+    results.append(_check_storage(settings))
+    for mailbox in settings.mailboxes:
+        source = make_source(mailbox)
+        try:
+            results.append((True, f"mailbox {mailbox.name}", f"{source.connect()}: login accepted"))
+        except MailbotError as exc:
+            results.append((False, f"mailbox {mailbox.name}", str(exc)))
+        finally:
+            source.close()
+    results.append(asyncio.run(_check_outbox(settings)))
+    for ok, what, detail in results:
+        typer.echo(f"{'ok  ' if ok else 'FAIL'}  {what}: {detail}")
+    if not all(ok for ok, _, _ in results):
+        raise typer.Exit(1)
+
+
+def _check_database(settings: Settings) -> tuple[bool, str, str]:
+    shown = make_url(settings.database.url).render_as_string(hide_password=True)
+    try:
+        engine = db.make_engine(settings.database.url)
+        current, head = db.current_revision(engine), db.head_revision(engine)
+    except Exception as exc:
+        return False, "database", f"{shown}: {str(exc).splitlines()[0]}"
+    if current != head:
+        return (
+            False,
+            "database",
+            f"{shown}: schema at {current or 'nothing'}, run `mailbot db upgrade`",
+        )
+    return True, "database", f"{shown} (schema {current})"
+
+
+def _check_storage(settings: Settings) -> tuple[bool, str, str]:
+    try:
+        Store(settings.storage.path).ensure()
+    except MailbotError as exc:
+        return False, "storage", str(exc)
+    return True, "storage", f"{settings.storage.path} writable"
+
+
+async def _check_outbox(settings: Settings) -> tuple[bool, str, str]:
+    transport = make_transport(settings)
+    what = "smtp" if settings.outbox.transport == "smtp" else "outbox directory"
+    try:
+        await transport.open()
+    except (DeliveryError, MailbotError, OSError) as exc:
+        return False, what, str(exc)
+    finally:
+        await transport.close()
+    if settings.outbox.transport == "smtp":
+        s = settings.smtp
+        login = f", login accepted for {s.username}" if s.username else ""
+        return True, what, f"{s.host}:{s.port} ({s.security}) reachable{login}"
+    return True, what, f"{settings.outbox.directory} writable"
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending schema migrations."""
+    settings = _settings()
+    revision = db.upgrade(_engine(settings, require_current=False))
+    typer.echo(f"database at revision {revision}")
+
+
+@registry_app.command("import")
+def registry_import(
+    file: Annotated[Path, typer.Argument(help="CSV with codice_fiscale,name,email,pec.")],
+) -> None:
+    """Add or update taxpayers from a CSV export."""
+    settings = _settings()
+    engine = _engine(settings)
+    with db.unit_of_work(engine) as session:
+        report = registry.import_csv(session, file)
+        db.record_event(
+            session,
+            "registry.imported",
+            file=file.name,
+            added=report.added,
+            updated=report.updated,
+            rejected=len(report.rejected),
+        )
+    typer.echo(
+        f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"rejected {len(report.rejected)}"
+    )
+    for line, reason in report.rejected:
+        typer.echo(f"  line {line}: {reason}")
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+@workorders_app.command("list")
+def workorders_list(
+    as_json: JsonOption = False,
+    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    office: Annotated[str | None, typer.Option(help="Only this office id.")] = None,
+) -> None:
+    """List work orders, oldest first."""
+    settings = _settings()
+    with db.unit_of_work(_engine(settings)) as session:
+        rows = workorders.list_work_orders(session, settings.timezone, status, office)
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        contact = row["contact"]
+        who = contact["codice_fiscale"] or contact["email"]
+        typer.echo(
+            f"{row['number']}  {row['status']:<8} {row['office']:<10} due {row['due_at'][:10]}  "
+            f"{who}  {row['subject']}"
+        )
+    typer.echo(f"{len(rows)} work order(s)", err=True)
+
+
+@workorders_app.command("show")
+def workorders_show(number: str, as_json: JsonOption = False) -> None:
+    """One work order with its whole conversation."""
+    settings = _settings()
+    with db.unit_of_work(_engine(settings)) as session:
+        detail = workorders.show_work_order(session, number, settings.timezone)
+    if as_json:
+        _print_json(detail)
+        return
+    contact = detail["contact"]
+    typer.echo(f"Pratica {detail['number']} — {detail['status']} — office {detail['office']}")
+    typer.echo(f"Subject: {detail['subject']}")
+    typer.echo(
+        f"Contact: {contact['name']} <{contact['email']}>"
+        + (f" CF {contact['codice_fiscale']}" if contact["codice_fiscale"] else " (generic)")
+    )
+    typer.echo(f"Opened {detail['opened_at']}, due {detail['due_at']}")
+    for message in detail["messages"]:
+        arrow = "<-" if message["direction"] == "in" else "->"
+        typer.echo(f"\n{arrow} {message['kind']} {message['date']} from {message['from']}")
+        typer.echo(f"   {message['subject']}")
+        for attachment in message["attachments"]:
+            typer.echo(f"   [attachment] {attachment['filename']} ({attachment['size']} bytes)")
+        typer.echo("   " + message["body_text"].replace("\n", "\n   "))
+
+
+def _print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def main() -> None:
+    try:
+        app()
+    except MailbotError as exc:
+        typer.echo(f"mailbot: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:  # `mailbot workorders list | head`
+        os._exit(0)

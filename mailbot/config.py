@@ -1,0 +1,418 @@
+"""TOML configuration → frozen settings. Every error names the key and what is wrong with it.
+
+Relative paths (storage, Maildir, SQLite file, outbox directory) are relative to the working
+directory, as for any command-line tool; the systemd unit sets it to the state directory.
+Secrets are never required inline: `password_env` names an environment variable and
+`password_file` a file. They are read when first needed, so commands that do not talk to a
+server work without them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mailbot.errors import ConfigError
+
+CONFIG_ENV = "MAILBOT_CONFIG"
+SECURITY_MODES = ("none", "starttls", "tls")
+LANGUAGES = ("it", "en")
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A password held by reference; `reveal()` reads it and names the key when it cannot."""
+
+    key: str  # e.g. "mailboxes[0]" for error messages
+    env: str = ""
+    file: str = ""
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.env or self.file)
+
+    def reveal(self) -> str:
+        if self.env:
+            value = os.environ.get(self.env)
+            if value is None:
+                raise ConfigError(
+                    f"{self.key}.password_env: environment variable {self.env} is not set"
+                )
+            return value
+        if self.file:
+            try:
+                return Path(self.file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"{self.key}.password_file: cannot read {self.file}: {exc.strerror}"
+                ) from None
+        return ""
+
+    def __repr__(self) -> str:  # never print a password, even by accident
+        return f"Secret(env={self.env!r}, file={self.file!r})"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    path: Path
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str
+    username: str
+    password: Secret
+    from_address: str
+    from_name: str
+    timeout: float
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    transport: str  # "smtp", or "directory" (write .eml files: demos, air-gapped tests)
+    directory: Path
+    batch_size: int
+    max_attempts: int
+    retry_base_seconds: float
+    retry_max_seconds: float
+
+
+@dataclass(frozen=True)
+class MailboxSettings:
+    name: str
+    source: str  # "imap" | "maildir"
+    office: str
+    address: str  # where citizens write; Reply-To of what we send
+    host: str = ""
+    port: int = 0
+    security: str = "none"
+    username: str = ""
+    password: Secret = Secret("mailboxes")
+    folder: str = "INBOX"
+    path: Path = Path()
+    batch_size: int = 50
+    poll_seconds: float = 60.0
+    idle: bool = True
+
+
+@dataclass(frozen=True)
+class OfficeSettings:
+    id: str
+    name: str
+    email: str
+    operators: tuple[str, ...]
+    response_days: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    timezone: ZoneInfo
+    language: str
+    templates_path: Path | None
+    database: DatabaseSettings
+    storage: StorageSettings
+    smtp: SmtpSettings
+    outbox: OutboxSettings
+    mailboxes: tuple[MailboxSettings, ...]
+    offices: Mapping[str, OfficeSettings]
+    source_path: Path | None = None
+
+    def office(self, office_id: str) -> OfficeSettings:
+        return self.offices[office_id]
+
+    def mailbox(self, name: str) -> MailboxSettings:
+        for mailbox in self.mailboxes:
+            if mailbox.name == name:
+                return mailbox
+        raise KeyError(name)
+
+
+class _Table:
+    """One TOML table being read: remembers its key path and which keys were consumed."""
+
+    def __init__(self, data: Mapping[str, Any], where: str) -> None:
+        self.data = data
+        self.where = where
+        self.used: set[str] = set()
+
+    def _key(self, name: str) -> str:
+        return f"{self.where}.{name}" if self.where else name
+
+    def _get(self, name: str, default: Any, kind: type | tuple[type, ...], what: str) -> Any:
+        self.used.add(name)
+        if name not in self.data:
+            if default is _REQUIRED:
+                raise ConfigError(f"{self._key(name)}: missing (required)")
+            return default
+        value = self.data[name]
+        # bool is an int in Python; never accept true for a port.
+        if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _tuple(kind)):
+            raise ConfigError(f"{self._key(name)}: expected {what}, got {_show(value)}")
+        return value
+
+    def text(self, name: str, default: Any = None, choices: tuple[str, ...] = ()) -> str:
+        value: str = self._get(name, _REQUIRED if default is None else default, str, "a string")
+        if choices and value not in choices:
+            raise ConfigError(
+                f"{self._key(name)}: must be one of {', '.join(choices)}, got {value!r}"
+            )
+        return value
+
+    def email(self, name: str, default: Any = None) -> str:
+        value = self.text(name, default).strip().lower()
+        if value and not _EMAIL.match(value):
+            raise ConfigError(f"{self._key(name)}: {value!r} is not an email address")
+        return value
+
+    def integer(self, name: str, default: Any = None, low: int = 0, high: int = 2**31) -> int:
+        value: int = self._get(
+            name, _REQUIRED if default is None else default, int, "a whole number"
+        )
+        if not low <= value <= high:
+            raise ConfigError(f"{self._key(name)}: must be between {low} and {high}, got {value}")
+        return value
+
+    def number(self, name: str, default: float, low: float = 0.0) -> float:
+        value = self._get(name, default, (int, float), "a number")
+        if value < low:
+            raise ConfigError(f"{self._key(name)}: must be at least {low}, got {value}")
+        return float(value)
+
+    def flag(self, name: str, default: bool) -> bool:
+        value: bool = self._get(name, default, bool, "true or false")
+        return value
+
+    def str_list(self, name: str) -> tuple[str, ...]:
+        value = self._get(name, [], list, "a list of strings")
+        if not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{self._key(name)}: expected a list of strings")
+        return tuple(value)
+
+    def table(self, name: str, required: bool = True) -> _Table:
+        value = self._get(name, _REQUIRED if required else {}, dict, "a table")
+        return _Table(value, self._key(name))
+
+    def tables(self, name: str) -> list[_Table]:
+        value = self._get(name, _REQUIRED, list, f"one or more [[{name}]] tables")
+        if not value:
+            raise ConfigError(f"{self._key(name)}: at least one [[{name}]] is required")
+        if not all(isinstance(item, dict) for item in value):
+            raise ConfigError(f"{self._key(name)}: expected [[{name}]] tables")
+        return [_Table(item, f"{self._key(name)}[{i}]") for i, item in enumerate(value)]
+
+    def secret(self) -> Secret:
+        env = self.text("password_env", "")
+        file = self.text("password_file", "")
+        if env and file:
+            raise ConfigError(
+                f"{self._key('password_env')}: set password_env or password_file, not both"
+            )
+        if "password" in self.data:
+            raise ConfigError(
+                f"{self._key('password')}: inline passwords are not accepted; "
+                "use password_env (an environment variable) or password_file"
+            )
+        return Secret(self.where, env, file)
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise ConfigError(f"{self._key(unknown[0])}: unknown key")
+
+
+_REQUIRED = object()
+_IMAP_ONLY = (
+    "host",
+    "port",
+    "security",
+    "username",
+    "password_env",
+    "password_file",
+    "folder",
+    "idle",
+)
+
+
+def _tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _show(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+def config_path(explicit: str | None) -> Path:
+    """The config file to read: --config, else $MAILBOT_CONFIG, else ./mailbot.toml."""
+    chosen = explicit or os.environ.get(CONFIG_ENV) or "mailbot.toml"
+    return Path(chosen)
+
+
+def load(path: Path) -> Settings:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {path} not found (give --config or set {CONFIG_ENV})"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path}: cannot read: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: not valid TOML: {exc}") from None
+    settings = parse(data)
+    return Settings(**{**settings.__dict__, "source_path": path})
+
+
+def parse(data: Mapping[str, Any]) -> Settings:
+    root = _Table(data, "")
+    tz_name = root.text("timezone", "Europe/Rome")
+    try:
+        timezone = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"timezone: unknown time zone {tz_name!r}") from None
+    language = root.text("language", "it", LANGUAGES)
+    templates = root.text("templates_path", "")
+
+    db = root.table("database")
+    database = DatabaseSettings(url=db.text("url"))
+    if "://" not in database.url:
+        raise ConfigError(f"database.url: {database.url!r} is not a database URL (sqlite:///…)")
+    db.done()
+
+    st = root.table("storage")
+    storage = StorageSettings(path=Path(st.text("path")))
+    st.done()
+
+    smtp = _smtp(root.table("smtp"))
+    outbox = _outbox(root.table("outbox", required=False))
+    offices = _offices(root.tables("offices"))
+    mailboxes = _mailboxes(root.tables("mailboxes"), offices, smtp.from_address)
+    root.done()
+    return Settings(
+        timezone=timezone,
+        language=language,
+        templates_path=Path(templates) if templates else None,
+        database=database,
+        storage=storage,
+        smtp=smtp,
+        outbox=outbox,
+        mailboxes=mailboxes,
+        offices=offices,
+    )
+
+
+def _smtp(t: _Table) -> SmtpSettings:
+    settings = SmtpSettings(
+        host=t.text("host", "127.0.0.1"),
+        port=t.integer("port", 25, 1, 65535),
+        security=t.text("security", "none", SECURITY_MODES),
+        username=t.text("username", ""),
+        password=t.secret(),
+        from_address=t.email("from_address"),
+        from_name=t.text("from_name", ""),
+        timeout=t.number("timeout_seconds", 30.0, low=1.0),
+    )
+    t.done()
+    return settings
+
+
+def _outbox(t: _Table) -> OutboxSettings:
+    settings = OutboxSettings(
+        transport=t.text("transport", "smtp", ("smtp", "directory")),
+        directory=Path(t.text("directory", "var/sent")),
+        batch_size=t.integer("batch_size", 100, 1, 10_000),
+        max_attempts=t.integer("max_attempts", 30, 1, 1000),
+        retry_base_seconds=t.number("retry_base_seconds", 30.0, low=0.0),
+        retry_max_seconds=t.number("retry_max_seconds", 3600.0, low=0.0),
+    )
+    t.done()
+    return settings
+
+
+def _offices(tables: list[_Table]) -> dict[str, OfficeSettings]:
+    offices: dict[str, OfficeSettings] = {}
+    for t in tables:
+        office_id = t.text("id")
+        if not _ID.match(office_id):
+            raise ConfigError(
+                f"{t.where}.id: {office_id!r} must be lower-case letters, digits, - or _"
+            )
+        if office_id in offices:
+            raise ConfigError(f"{t.where}.id: office {office_id!r} is defined twice")
+        operators = tuple(op.strip().lower() for op in t.str_list("operators"))
+        for op in operators:
+            if not _EMAIL.match(op):
+                raise ConfigError(f"{t.where}.operators: {op!r} is not an email address")
+        offices[office_id] = OfficeSettings(
+            id=office_id,
+            name=t.text("name"),
+            email=t.email("email"),
+            operators=operators,
+            response_days=t.integer("response_days", 30, 1, 365),
+        )
+        t.done()
+    return offices
+
+
+def _mailboxes(
+    tables: list[_Table], offices: Mapping[str, OfficeSettings], default_address: str
+) -> tuple[MailboxSettings, ...]:
+    result: list[MailboxSettings] = []
+    for t in tables:
+        name = t.text("name")
+        if not _ID.match(name):
+            raise ConfigError(
+                f"{t.where}.name: {name!r} must be lower-case letters, digits, - or _"
+            )
+        if any(m.name == name for m in result):
+            raise ConfigError(f"{t.where}.name: mailbox {name!r} is defined twice")
+        source = t.text("source", "imap", ("imap", "maildir"))
+        office = t.text("office")
+        if office not in offices:
+            known = ", ".join(offices) or "none"
+            raise ConfigError(f"{t.where}.office: no office with id {office!r} (known: {known})")
+        common: dict[str, Any] = {
+            "name": name,
+            "source": source,
+            "office": office,
+            "address": t.email("address", default_address),
+            "poll_seconds": t.number("poll_seconds", 60.0 if source == "imap" else 5.0, low=0.1),
+            "batch_size": t.integer("batch_size", 50, 1, 1000),
+        }
+        if source == "imap":
+            security = t.text("security", "none", SECURITY_MODES)
+            mailbox = MailboxSettings(
+                **common,
+                host=t.text("host"),
+                port=t.integer("port", 993 if security == "tls" else 143, 1, 65535),
+                security=security,
+                username=t.text("username"),
+                password=t.secret(),
+                folder=t.text("folder", "INBOX"),
+                idle=t.flag("idle", True),
+            )
+        else:
+            mailbox = MailboxSettings(**common, path=Path(t.text("path")))
+        other = _IMAP_ONLY if source == "maildir" else ("path",)
+        for key in other:
+            if key in t.data:
+                raise ConfigError(f"{t.where}.{key}: not used with source = {source!r}")
+        t.done()
+        result.append(mailbox)
+    return tuple(result)

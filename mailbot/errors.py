@@ -1,0 +1,73 @@
+"""Typed errors, and the one table that maps an error to what happens to the message in hand.
+
+Entry points map `MailbotError` to an exit code; the pipeline maps any exception raised while
+processing one message to a `Disposition` with `disposition_for`. Nothing else decides that.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class MailbotError(Exception):
+    """An error with a message fit for an admin; the CLI prints it without a traceback."""
+
+    exit_code = 1
+
+
+class ConfigError(MailbotError):
+    """The configuration is missing, unreadable or wrong; the message names the key."""
+
+    exit_code = 2
+
+
+class NotFoundError(MailbotError):
+    """A thing named on the command line does not exist."""
+
+    exit_code = 1
+
+
+class InputError(MailbotError):
+    """A file or argument given by the admin cannot be used."""
+
+    exit_code = 2
+
+
+class MailError(MailbotError):
+    """A permanent problem with one message: it is rejected with this reason and kept."""
+
+
+class TransientError(MailbotError):
+    """An outage (IMAP, database, SMTP): roll back, back off, try again without advancing."""
+
+    exit_code = 75  # EX_TEMPFAIL
+
+
+class SourceUnavailableError(TransientError):
+    """The mailbox cannot be reached or refused our credentials."""
+
+
+class DatabaseUnavailableError(TransientError):
+    """The database refused a connection or is locked for too long."""
+
+
+class Disposition(StrEnum):
+    """What the pipeline does with a message whose processing raised."""
+
+    REJECT = "rejected"  # permanent mail problem: keep bytes and reason, advance
+    QUARANTINE = "quarantined"  # unexpected error: keep bytes and traceback digest, advance
+    RETRY = "retry"  # outage: roll back, do not advance, back off
+
+
+# First match wins; anything unlisted is unexpected and quarantined.
+DISPOSITIONS: tuple[tuple[type[BaseException], Disposition], ...] = (
+    (TransientError, Disposition.RETRY),
+    (MailError, Disposition.REJECT),
+)
+
+
+def disposition_for(exc: BaseException) -> Disposition:
+    for kind, disposition in DISPOSITIONS:
+        if isinstance(exc, kind):
+            return disposition
+    return Disposition.QUARANTINE

@@ -1,0 +1,1 @@
+"""Getting mail in: sources (IMAP, Maildir), the ledger and cursors, parsing, classification."""

@@ -1,0 +1,152 @@
+"""An IMAP mailbox as a source: the only importer of imapclient.
+
+The folder is opened read-only (EXAMINE) and fetched with `BODY.PEEK[]`, so mailbot never
+changes flags and never relies on \\Seen: the cursor (UIDVALIDITY + last UID, kept in the
+database) says what is new. Fetches go in batches. `wait` uses IDLE when the server offers it
+and polls otherwise. Every failure to talk to the server becomes `SourceUnavailableError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from mailbot.config import MailboxSettings
+from mailbot.errors import ConfigError, SourceUnavailableError
+from mailbot.models import MailboxCursor
+from mailbot.types import Origin
+
+_NETWORK_ERRORS = (IMAPClientError, imaplib.IMAP4.error, OSError, socket.timeout, ssl.SSLError)
+_IDLE_SLICE = 5.0  # seconds between checks of the stop flag while idling
+
+
+class ImapSource:
+    def __init__(self, settings: MailboxSettings, timeout: float = 60.0) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self.timeout = timeout
+        self.client: IMAPClient | None = None
+        self.uidvalidity = 0
+        self.supports_idle = False
+
+    def connect(self) -> str:
+        s = self.settings
+        where = f"{s.username}@{s.host}:{s.port}"
+        try:
+            client = IMAPClient(s.host, port=s.port, ssl=s.security == "tls", timeout=self.timeout)
+        except _NETWORK_ERRORS as exc:
+            raise SourceUnavailableError(
+                f"mailbox {self.name}: cannot connect to {where}: {exc}"
+            ) from exc
+        try:
+            if s.security == "starttls":
+                client.starttls(ssl.create_default_context())
+            client.login(s.username, s.password.reveal())
+            client.normalise_times = False  # keep INTERNALDATE's zone; we convert to UTC
+            selected = client.select_folder(s.folder, readonly=True)
+            self.supports_idle = s.idle and client.has_capability("IDLE")
+        except LoginError as exc:
+            _close_quietly(client)
+            raise SourceUnavailableError(
+                f"mailbox {self.name}: login refused for {where}: {_text(exc)}"
+            ) from exc
+        except ConfigError:
+            _close_quietly(client)
+            raise
+        except _NETWORK_ERRORS as exc:
+            _close_quietly(client)
+            raise SourceUnavailableError(f"mailbox {self.name}: {where}: {_text(exc)}") from exc
+        self.uidvalidity = int(selected[b"UIDVALIDITY"])
+        self.client = client
+        return f"IMAP {where}/{s.folder}"
+
+    def fetch(self, cursor: MailboxCursor | None) -> Iterator[tuple[Origin, bytes]]:
+        client = self._client()
+        last = cursor.last_uid if cursor and cursor.uidvalidity == self.uidvalidity else 0
+        try:
+            # "N:*" always matches the highest UID, even when it is below N: filter.
+            uids = sorted(uid for uid in client.search(["UID", f"{last + 1}:*"]) if uid > last)
+            for start in range(0, len(uids), self.settings.batch_size):
+                batch = uids[start : start + self.settings.batch_size]
+                response = client.fetch(batch, [b"BODY.PEEK[]", b"INTERNALDATE"])
+                for uid in batch:
+                    data = response.get(uid)
+                    if data is None or b"BODY[]" not in data:
+                        continue  # expunged between SEARCH and FETCH
+                    yield self._origin(uid, data.get(b"INTERNALDATE")), bytes(data[b"BODY[]"])
+        except _NETWORK_ERRORS as exc:
+            self.close()
+            raise SourceUnavailableError(
+                f"mailbox {self.name}: fetch failed: {_text(exc)}"
+            ) from exc
+
+    def processed(self, origin: Origin) -> None:
+        return None  # the cursor in the database is the record; the mailbox stays untouched
+
+    def wait(self, seconds: float, stop: threading.Event) -> None:
+        """Return when new mail may have arrived, `seconds` have passed or `stop` is set."""
+        if not self.supports_idle:
+            stop.wait(seconds)
+            return
+        client = self._client()
+        deadline = time.monotonic() + seconds
+        try:
+            client.idle()
+            try:
+                while not stop.is_set() and time.monotonic() < deadline:
+                    responses = client.idle_check(
+                        timeout=min(_IDLE_SLICE, max(deadline - time.monotonic(), 0.1))
+                    )
+                    if any(r[1] in (b"EXISTS", b"RECENT") for r in responses if len(r) > 1):
+                        break
+            finally:
+                client.idle_done()
+        except _NETWORK_ERRORS as exc:
+            self.close()
+            raise SourceUnavailableError(f"mailbox {self.name}: IDLE failed: {_text(exc)}") from exc
+
+    def close(self) -> None:
+        if self.client is not None:
+            _close_quietly(self.client)
+            self.client = None
+
+    def _client(self) -> IMAPClient:
+        if self.client is None:
+            self.connect()
+        assert self.client is not None
+        return self.client
+
+    def _origin(self, uid: int, internal: object) -> Origin:
+        received = internal if isinstance(internal, datetime) else datetime.now(UTC)
+        if received.tzinfo is None:
+            received = received.replace(tzinfo=UTC)
+        return Origin(
+            mailbox=self.name,
+            received_at=received.astimezone(UTC),
+            uidvalidity=self.uidvalidity,
+            uid=uid,
+        )
+
+
+def _text(exc: BaseException) -> str:
+    text = str(exc)
+    if text.startswith("b'") or text.startswith('b"'):
+        text = text[2:-1]
+    return text or type(exc).__name__
+
+
+def _close_quietly(client: IMAPClient) -> None:
+    try:
+        client.logout()
+    except Exception:
+        with contextlib.suppress(Exception):
+            client.shutdown()

@@ -1,0 +1,121 @@
+"""The inbound ledger: every message is recorded before anything acts on it, exactly once.
+
+A message is the same message when it has the same mailbox position (IMAP UIDVALIDITY + UID,
+or Maildir unique name) or the same Message-ID (the content hash when it has none), so a mail
+sent to two of our mailboxes, or seen again after a UIDVALIDITY change, is processed once.
+Also home of the per-mailbox IMAP cursor, advanced in the same transaction as the ledger row.
+"""
+
+from __future__ import annotations
+
+import re
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from mailbot.models import InboundMessage, MailboxCursor, utcnow
+from mailbot.types import LedgerStatus, Origin
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_MSGID = re.compile(r"<[^<>\s]+>")
+
+
+def peek_message_id(raw: bytes) -> str | None:
+    """The Message-ID, read from the header block only (no full parse on the hot path)."""
+    end = _HEADER_END.search(raw)
+    head = raw[: end.start()] if end else raw
+    value = BytesHeaderParser(policy=compat32).parsebytes(head).get("Message-ID")
+    if value is None:
+        return None
+    found = _MSGID.search(str(value))
+    return found.group(0) if found else None
+
+
+def message_key(message_id: str | None, raw_sha256: str) -> str:
+    return message_id if message_id else f"sha256:{raw_sha256}"
+
+
+def find_existing(session: Session, origin: Origin, key: str) -> InboundMessage | None:
+    same_place: sa.ColumnElement[bool]
+    if origin.uid is not None:
+        same_place = sa.and_(
+            col(InboundMessage.mailbox) == origin.mailbox,
+            col(InboundMessage.uidvalidity) == origin.uidvalidity,
+            col(InboundMessage.uid) == origin.uid,
+        )
+    elif origin.source_ref is not None:
+        same_place = sa.and_(
+            col(InboundMessage.mailbox) == origin.mailbox,
+            col(InboundMessage.source_ref) == origin.source_ref,
+        )
+    else:
+        same_place = sa.false()
+    query = select(InboundMessage).where(sa.or_(col(InboundMessage.message_key) == key, same_place))
+    return session.exec(query.limit(1)).first()
+
+
+def record(
+    session: Session,
+    origin: Origin,
+    *,
+    message_id: str | None,
+    raw_sha256: str,
+    raw_size: int,
+    status: LedgerStatus = LedgerStatus.RECEIVED,
+) -> InboundMessage | None:
+    """Add the ledger row; None when this message was seen before."""
+    key = message_key(message_id, raw_sha256)
+    if find_existing(session, origin, key) is not None:
+        return None
+    entry = InboundMessage(
+        mailbox=origin.mailbox,
+        uidvalidity=origin.uidvalidity,
+        uid=origin.uid,
+        source_ref=origin.source_ref,
+        message_key=key,
+        message_id=message_id,
+        raw_sha256=raw_sha256,
+        raw_size=raw_size,
+        received_at=origin.received_at,
+        status=status,
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def settle(
+    entry: InboundMessage,
+    status: LedgerStatus,
+    *,
+    kind: str | None = None,
+    reason: str | None = None,
+    work_order_id: int | None = None,
+) -> None:
+    entry.status = status
+    entry.kind = kind
+    entry.reason = reason
+    entry.work_order_id = work_order_id
+
+
+def load_cursor(session: Session, mailbox: str) -> MailboxCursor | None:
+    return session.get(MailboxCursor, mailbox)
+
+
+def advance_cursor(session: Session, origin: Origin) -> None:
+    """Move the IMAP cursor past this message; Maildir sources keep no cursor."""
+    if origin.uid is None or origin.uidvalidity is None:
+        return
+    cursor = session.get(MailboxCursor, origin.mailbox)
+    if cursor is None:
+        session.add(
+            MailboxCursor(
+                mailbox=origin.mailbox, uidvalidity=origin.uidvalidity, last_uid=origin.uid
+            )
+        )
+    elif cursor.uidvalidity != origin.uidvalidity or origin.uid > cursor.last_uid:
+        cursor.uidvalidity = origin.uidvalidity
+        cursor.last_uid = origin.uid
+        cursor.updated_at = utcnow()

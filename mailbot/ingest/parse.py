@@ -1,0 +1,132 @@
+"""Raw bytes → `ParsedMessage`: the only importer of mail-parser.
+
+Takes what a case needs: decoded subject and addresses, threading headers, the text body (HTML
+converted to text when there is no text part) and attachments. Anything mail-parser cannot make
+sense of becomes a `MailError` naming the problem, so the message is kept and rejected.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from email.utils import getaddresses
+from typing import Any
+
+import mailparser
+from inscriptis import get_text
+
+from mailbot.errors import MailError
+from mailbot.types import Address, Attachment, ParsedMessage, normalise_address
+
+_MSGID = re.compile(r"<[^<>\s]+>")
+# Headers classification and threading read; kept lower-cased, first value only.
+_KEPT_HEADERS = (
+    "auto-submitted",
+    "precedence",
+    "x-autoreply",
+    "x-autorespond",
+    "x-auto-response-suppress",
+    "list-id",
+    "list-unsubscribe",
+    "return-path",
+    "reply-to",
+    "x-mailbot-loop",
+    "content-type",
+)
+
+# mail-parser logs every recoverable defect at WARNING; we record defects ourselves.
+logging.getLogger("mailparser").setLevel(logging.ERROR)
+
+
+def parse(raw: bytes) -> ParsedMessage:
+    try:
+        mail = mailparser.parse_from_bytes(raw)
+    except Exception as exc:  # mail-parser raises many kinds on broken MIME
+        raise MailError(f"unparseable message: {type(exc).__name__}: {exc}") from exc
+    headers = _headers(mail.headers)
+    return ParsedMessage(
+        message_id=_first_msgid(headers.get("message-id", "")),
+        subject=_clean(mail.subject or ""),
+        sender=_first(_addresses(mail.from_)),
+        to=tuple(_addresses(mail.to)),
+        cc=tuple(_addresses(mail.cc)),
+        date=mail.date if isinstance(mail.date, datetime) and mail.date.tzinfo else None,
+        in_reply_to=_first_msgid(headers.get("in-reply-to", "")),
+        references=tuple(_MSGID.findall(headers.get("references", ""))),
+        text=_body_text(mail),
+        attachments=tuple(_attachments(mail.attachments)),
+        headers={k: v for k, v in headers.items() if k in _KEPT_HEADERS},
+    )
+
+
+def _headers(raw_headers: dict[str, Any]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for name, value in raw_headers.items():
+        first = value[0] if isinstance(value, list) and value else value
+        result.setdefault(name.lower(), str(first))
+    return result
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _first_msgid(value: str) -> str | None:
+    found = _MSGID.search(value)
+    return found.group(0) if found else None
+
+
+def _addresses(pairs: Iterable[Any]) -> list[Address]:
+    result = []
+    for pair in pairs or ():
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            continue
+        name, email = str(pair[0]), normalise_address(str(pair[1]))
+        if "@" not in email:
+            # mail-parser keeps unparsable values as they are; try the stdlib's reading once.
+            parsed = getaddresses([email])
+            email = normalise_address(parsed[0][1]) if parsed else ""
+        if email.count("@") == 1 and not any(ch.isspace() for ch in email):
+            result.append(Address(name=_clean(name), email=email))
+    return result
+
+
+def _first(addresses: list[Address]) -> Address | None:
+    return addresses[0] if addresses else None
+
+
+def _body_text(mail: Any) -> str:
+    plain = [part for part in mail.text_plain if part.strip()]
+    if plain:
+        return "\n\n".join(part.strip() for part in plain)
+    html = [part for part in mail.text_html if part.strip()]
+    return "\n\n".join(get_text(part).strip() for part in html)
+
+
+def _attachments(items: Iterable[dict[str, Any]]) -> Iterable[Attachment]:
+    for item in items:
+        payload = item.get("payload") or ""
+        if item.get("binary"):
+            try:
+                data = base64.b64decode(payload)
+            except (binascii.Error, ValueError):
+                data = payload.encode("ascii", "replace")
+        else:
+            data = _encode(payload, item.get("charset") or "utf-8")
+        name = _clean(item.get("filename") or "") or "allegato"
+        yield Attachment(
+            filename=name[:255],
+            content_type=(item.get("mail_content_type") or "application/octet-stream")[:255],
+            payload=data,
+        )
+
+
+def _encode(text: str, charset: str) -> bytes:
+    try:
+        return text.encode(charset, "replace")
+    except LookupError:  # an unknown charset name in the part's headers
+        return text.encode("utf-8")

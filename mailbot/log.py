@@ -1,0 +1,73 @@
+"""structlog set-up and the masking of personal data in logs.
+
+Only entry points call `configure`. Everything else gets a logger with `get_logger` and binds
+mailbox, UID and Message-ID through structlog's contextvars, so every line carries them.
+Email addresses and codici fiscali are masked by a processor, whatever key they sit under.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+_ADDRESS = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+_CODICE_FISCALE = re.compile(r"\b([A-Za-z]{3})[A-Za-z0-9]{10}([A-Za-z0-9]{3})\b")
+# Message-IDs look like addresses but identify messages, not people: keep them readable.
+_UNMASKED_KEYS = frozenset({"message_id", "event_id"})
+
+
+def mask_address(address: str) -> str:
+    """mario.rossi@comune.it → m***@comune.it"""
+    return _ADDRESS.sub(r"\1***@\2", address)
+
+
+def mask_text(text: str) -> str:
+    """Mask every address and codice fiscale in free text."""
+    return _CODICE_FISCALE.sub(r"\1**********\2", mask_address(text))
+
+
+def _mask_processor(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key, value in event.items():
+        if isinstance(value, str) and key not in _UNMASKED_KEYS:
+            event[key] = mask_text(value)
+    return event
+
+
+def configure(level: str = "INFO", json: bool | None = None) -> None:
+    """JSON lines when not on a terminal (journald, files), readable console output otherwise."""
+    if json is None:
+        json = not sys.stderr.isatty()
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            _mask_processor,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+        ),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)
+
+
+bind_message = structlog.contextvars.bound_contextvars

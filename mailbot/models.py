@@ -1,0 +1,206 @@
+"""SQLModel tables: the inbound ledger, mailbox cursors, registry, contacts, work orders,
+conversation messages, the outbox and the append-only event log.
+
+Times are stored as naive UTC (portable across SQLite and PostgreSQL) and come back as aware
+UTC datetimes through `UTCDateTime`. No SQLite-only SQL anywhere: PostgreSQL is the scale-out path.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _when(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+class MailboxCursor(SQLModel, table=True):
+    __tablename__ = "mailbox_cursor"
+
+    mailbox: str = Field(primary_key=True, max_length=64)
+    uidvalidity: int = Field(sa_type=sa.BigInteger)
+    last_uid: int = Field(default=0, sa_type=sa.BigInteger)
+    updated_at: datetime = _when(default_factory=utcnow)
+
+
+class InboundMessage(SQLModel, table=True):
+    """The ledger: one row per message ever seen, written before anything acts on it."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (
+        sa.UniqueConstraint("mailbox", "uidvalidity", "uid", name="uq_inbound_imap_uid"),
+        sa.UniqueConstraint("mailbox", "source_ref", name="uq_inbound_source_ref"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox: str = Field(max_length=64, index=True)
+    uidvalidity: int | None = Field(default=None, sa_type=sa.BigInteger)
+    uid: int | None = Field(default=None, sa_type=sa.BigInteger)
+    source_ref: str | None = Field(default=None, max_length=255)
+    # Message-ID, or "sha256:<hash>" when it has none: a mail is processed once, whatever box.
+    message_key: str = Field(max_length=998, unique=True)
+    message_id: str | None = Field(default=None, max_length=998)
+    raw_sha256: str = Field(max_length=64)
+    raw_size: int
+    received_at: datetime = _when()
+    status: str = Field(max_length=20, index=True)
+    kind: str | None = Field(default=None, max_length=32)
+    reason: str | None = Field(default=None, sa_type=sa.Text)
+    error_digest: str | None = Field(default=None, max_length=16)
+    error_detail: str | None = Field(default=None, sa_type=sa.Text)
+    work_order_id: int | None = Field(default=None, foreign_key="work_order.id", index=True)
+    created_at: datetime = _when(default_factory=utcnow)
+
+
+class Taxpayer(SQLModel, table=True):
+    __tablename__ = "taxpayer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    codice_fiscale: str = Field(max_length=16, unique=True)
+    name: str = Field(max_length=255)
+    created_at: datetime = _when(default_factory=utcnow)
+    updated_at: datetime = _when(default_factory=utcnow)
+
+
+class TaxpayerAddress(SQLModel, table=True):
+    __tablename__ = "taxpayer_address"
+    __table_args__ = (sa.UniqueConstraint("taxpayer_id", "address", name="uq_taxpayer_address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    taxpayer_id: int = Field(foreign_key="taxpayer.id", index=True)
+    address: str = Field(max_length=320, index=True)  # normalised
+    kind: str = Field(max_length=8)  # "email" | "pec"
+
+
+class Contact(SQLModel, table=True):
+    """Someone who writes to us, by address; linked to a taxpayer when matching says so."""
+
+    __tablename__ = "contact"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True)
+    name: str = Field(default="", max_length=255)
+    taxpayer_id: int | None = Field(default=None, foreign_key="taxpayer.id", index=True)
+    created_at: datetime = _when(default_factory=utcnow)
+
+
+class WorkOrderCounter(SQLModel, table=True):
+    """Last number given per year: numbers are sequential and never reused."""
+
+    __tablename__ = "work_order_counter"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last_seq: int = Field(default=0)
+
+
+class WorkOrder(SQLModel, table=True):
+    """A case ("pratica")."""
+
+    __tablename__ = "work_order"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=16, unique=True)
+    status: str = Field(max_length=16, index=True)
+    office: str = Field(max_length=64, index=True)
+    mailbox: str = Field(max_length=64)
+    subject: str = Field(default="", sa_type=sa.Text)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    match_rule: str = Field(max_length=32)
+    match_confidence: float
+    language: str = Field(default="it", max_length=8)
+    received_at: datetime = _when()
+    opened_at: datetime = _when(default_factory=utcnow)
+    due_at: datetime = _when(index=True)
+
+
+class ConversationMessage(SQLModel, table=True):
+    """One message of a case's conversation, either way; the raw original stays in storage."""
+
+    __tablename__ = "conversation_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    work_order_id: int = Field(foreign_key="work_order.id", index=True)
+    direction: str = Field(max_length=3)  # "in" | "out"
+    kind: str = Field(max_length=32)  # citizen, confirmation, …
+    from_address: str = Field(max_length=320)
+    to_addresses: str = Field(sa_type=sa.Text)  # comma-separated
+    date: datetime = _when()
+    subject: str = Field(default="", sa_type=sa.Text)
+    body_text: str = Field(default="", sa_type=sa.Text)
+    message_id: str | None = Field(default=None, max_length=998, index=True)
+    inbound_id: int | None = Field(default=None, foreign_key="inbound_message.id")
+    outbound_id: int | None = Field(default=None, foreign_key="outbound_message.id")
+
+
+class StoredAttachment(SQLModel, table=True):
+    """An attachment of a conversation message; bytes live content-addressed in storage."""
+
+    __tablename__ = "attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="conversation_message.id", index=True)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=255)
+    size: int
+    sha256: str = Field(max_length=64)
+
+
+class OutboundMessage(SQLModel, table=True):
+    """The outbox: decided in the message's transaction, sent later by the sender loop."""
+
+    __tablename__ = "outbound_message"
+    __table_args__ = (sa.Index("ix_outbound_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    work_order_id: int | None = Field(default=None, foreign_key="work_order.id", index=True)
+    kind: str = Field(max_length=32)
+    message_id: str = Field(max_length=998, unique=True)
+    envelope_from: str = Field(max_length=320)
+    recipients: str = Field(sa_type=sa.Text)  # comma-separated envelope recipients
+    raw: bytes = Field(sa_type=sa.LargeBinary)
+    status: str = Field(default="pending", max_length=16)  # pending | sent | failed
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = _when(default_factory=utcnow)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = _when(default_factory=utcnow)
+    sent_at: datetime | None = _when(default=None)
+
+
+class Event(SQLModel, table=True):
+    """Append-only audit trail: who did what to which case, when."""
+
+    __tablename__ = "event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _when(default_factory=utcnow, index=True)
+    kind: str = Field(max_length=48)
+    actor: str = Field(default="mailbot", max_length=320)
+    work_order_id: int | None = Field(default=None, foreign_key="work_order.id", index=True)
+    inbound_id: int | None = Field(default=None, foreign_key="inbound_message.id")
+    data: str = Field(default="{}", sa_type=sa.Text)  # JSON

@@ -1,0 +1,175 @@
+"""Messages we send, rendered from Jinja2 templates: the only importer of jinja2.
+
+Templates live in `templates/<language>/` (Italian by default, English available), one
+`.subject.j2`, `.txt.j2` and `.html.j2` per message kind; the config key `templates_path`
+points at a customised copy. Every message carries our signed Message-ID, threading headers
+to the citizen's mail, `Auto-Submitted` and our loop header, so no machine answers it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address as HeaderAddress
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from babel.dates import format_datetime as babel_datetime
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+
+from mailbot.config import OfficeSettings, Settings
+from mailbot.errors import ConfigError, MailError
+from mailbot.replies.threading import domain_of, make_message_id, tagged_subject
+from mailbot.types import Address
+
+LOOP_HEADER = "X-Mailbot-Loop"
+
+
+def templates_root(settings: Settings) -> Path:
+    """Configured path, else the copy packaged in the wheel, else the source tree's."""
+    if settings.templates_path is not None:
+        return settings.templates_path
+    packaged = Path(str(resources.files("mailbot") / "_templates"))
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+@dataclass(frozen=True)
+class Composed:
+    message_id: str
+    subject: str
+    text: str
+    sender: str
+    recipients: tuple[str, ...]
+    raw: bytes
+
+
+class Composer:
+    def __init__(self, settings: Settings, secret: bytes) -> None:
+        root = templates_root(settings)
+        if not root.is_dir():
+            raise ConfigError(f"templates_path: {root} is not a directory")
+        self.settings = settings
+        self.secret = secret
+        self.tz = settings.timezone
+        self.env = Environment(
+            loader=FileSystemLoader(str(root)),
+            autoescape=select_autoescape(["html", "html.j2"]),
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+        )
+
+    def _render(self, language: str, kind: str, part: str, values: dict[str, Any]) -> str:
+        def date(value: datetime) -> str:
+            return str(format_date(value.astimezone(self.tz), format="long", locale=language))
+
+        def when(value: datetime) -> str:
+            local = value.astimezone(self.tz)
+            return str(
+                babel_datetime(local, format="d MMMM y, HH:mm", locale=language, tzinfo=self.tz)
+            )
+
+        self.env.filters["date"] = date
+        self.env.filters["datetime"] = when
+        name = f"{language}/{kind}.{part}.j2"
+        try:
+            return self.env.get_template(name).render(**values)
+        except TemplateError as exc:
+            raise ConfigError(f"template {name}: {exc}") from exc
+
+    def confirmation(
+        self,
+        *,
+        number: str,
+        language: str,
+        citizen: Address,
+        subject: str,
+        received_at: datetime,
+        due_at: datetime,
+        office: OfficeSettings,
+        reply_to: str,
+        in_reply_to: str | None,
+        references: tuple[str, ...],
+    ) -> Composed:
+        values = {
+            "number": number,
+            "citizen_name": citizen.name,
+            "subject": subject,
+            "received_at": received_at,
+            "due_at": due_at,
+            "office_name": office.name,
+            "response_days": office.response_days,
+            "institution": self.settings.smtp.from_name or self.settings.smtp.from_address,
+        }
+        return self._build(
+            kind="confirmation",
+            number=number,
+            language=language,
+            to=citizen,
+            subject=tagged_subject(
+                number, self._render(language, "confirmation", "subject", values).strip()
+            ),
+            text=self._render(language, "confirmation", "txt", values),
+            html=self._render(language, "confirmation", "html", values),
+            reply_to=reply_to,
+            in_reply_to=in_reply_to,
+            references=references,
+            headers={"Auto-Submitted": "auto-replied"},
+        )
+
+    def _build(
+        self,
+        *,
+        kind: str,
+        number: str,
+        language: str,
+        to: Address,
+        subject: str,
+        text: str,
+        html: str,
+        reply_to: str,
+        in_reply_to: str | None,
+        references: tuple[str, ...],
+        headers: dict[str, str],
+    ) -> Composed:
+        smtp = self.settings.smtp
+        message_id = make_message_id(self.secret, number, kind, domain_of(smtp.from_address))
+        msg = EmailMessage(policy=SMTP)
+        try:
+            msg["From"] = HeaderAddress(smtp.from_name, addr_spec=smtp.from_address)
+            msg["To"] = HeaderAddress(to.name, addr_spec=to.email)
+            msg["Reply-To"] = HeaderAddress(smtp.from_name, addr_spec=reply_to)
+        except (ValueError, IndexError) as exc:
+            raise MailError(f"cannot address a reply to {to.email!r}: {exc}") from exc
+        msg["Subject"] = subject
+        msg["Date"] = format_datetime(datetime.now(ZoneInfo("UTC")).astimezone(self.tz))
+        msg["Message-ID"] = message_id
+        if in_reply_to:
+            msg["In-Reply-To"] = in_reply_to
+            msg["References"] = " ".join(list(dict.fromkeys((*references, in_reply_to)))[-20:])
+        msg["Content-Language"] = language
+        msg[LOOP_HEADER] = domain_of(smtp.from_address)
+        msg["X-Auto-Response-Suppress"] = "All"  # asks Exchange not to answer with OOO notes
+        for name, value in headers.items():
+            msg[name] = value
+        msg.set_content(text)
+        msg.add_alternative(html, subtype="html")
+        try:
+            raw = msg.as_bytes()
+        except (ValueError, UnicodeError) as exc:
+            raise MailError(f"cannot encode a reply to {to.email!r}: {exc}") from exc
+        return Composed(
+            message_id=message_id,
+            subject=subject,
+            text=text,
+            sender=smtp.from_address,
+            recipients=(to.email,),
+            raw=raw,
+        )

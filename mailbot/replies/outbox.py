@@ -1,0 +1,114 @@
+"""The outbox: what to send is decided inside the message's transaction; sending happens later.
+
+Rows are claimed with `FOR UPDATE SKIP LOCKED` where the database has it, so several senders
+can drain one outbox. Retries back off exponentially; after `max_attempts` a row is failed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from mailbot.config import OutboxSettings
+from mailbot.db import record_event
+from mailbot.models import OutboundMessage, utcnow
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    message_id: str,
+    envelope_from: str,
+    recipients: tuple[str, ...],
+    raw: bytes,
+    work_order_id: int | None,
+) -> OutboundMessage:
+    row = OutboundMessage(
+        work_order_id=work_order_id,
+        kind=kind,
+        message_id=message_id,
+        envelope_from=envelope_from,
+        recipients=", ".join(recipients),
+        raw=raw,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def claim_due(
+    session: Session, now: datetime, limit: int, lease: timedelta
+) -> list[OutboundMessage]:
+    """Take up to `limit` due rows and lease them: other senders skip them until `now + lease`,
+    after which a crashed sender's rows are due again (at-least-once, same Message-ID)."""
+    query = (
+        select(OutboundMessage)
+        .where(OutboundMessage.status == PENDING, OutboundMessage.next_attempt_at <= now)
+        .order_by(col(OutboundMessage.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = list(session.exec(query))
+    for row in rows:
+        row.next_attempt_at = now + lease
+    return rows
+
+
+def mark_sent(session: Session, row: OutboundMessage) -> None:
+    row.status = SENT
+    row.sent_at = utcnow()
+    row.attempts += 1
+    row.last_error = None
+    session.add(row)
+    record_event(
+        session, "outbound.sent", work_order_id=row.work_order_id, message_id=row.message_id
+    )
+
+
+def mark_failed(session: Session, row: OutboundMessage, error: str) -> None:
+    row.status = FAILED
+    row.attempts += 1
+    row.last_error = error
+    session.add(row)
+    record_event(
+        session,
+        "outbound.failed",
+        work_order_id=row.work_order_id,
+        message_id=row.message_id,
+        error=error,
+    )
+
+
+def mark_retry(
+    session: Session, row: OutboundMessage, error: str, settings: OutboxSettings
+) -> None:
+    row.attempts += 1
+    if row.attempts >= settings.max_attempts:
+        row.attempts -= 1  # mark_failed counts this attempt
+        mark_failed(session, row, f"gave up after {settings.max_attempts} attempts: {error}")
+        return
+    delay = min(settings.retry_base_seconds * 2 ** (row.attempts - 1), settings.retry_max_seconds)
+    row.next_attempt_at = utcnow() + timedelta(seconds=delay)
+    row.last_error = error
+    session.add(row)
+
+
+def release(session: Session, row_id: int, when: datetime) -> None:
+    """Give a claimed row back unsent, due again at `when` (no attempt counted)."""
+    row = session.get(OutboundMessage, row_id)
+    if row is not None and row.status == PENDING:
+        row.next_attempt_at = when
+
+
+def pending_count(session: Session) -> int:
+    query = (
+        select(sa.func.count())
+        .select_from(OutboundMessage)
+        .where(OutboundMessage.status == PENDING)
+    )
+    return int(session.exec(query).one())

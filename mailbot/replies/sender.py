@@ -1,0 +1,211 @@
+"""Draining the outbox: the only importer of aiosmtplib.
+
+Rows are claimed (leased) in one short transaction, sent over one kept-open SMTP connection,
+and marked in another: no database lock is held while the network is slow. 4xx replies and
+connection errors retry with backoff; 5xx replies fail the row. The stored bytes, and so the
+stored Message-ID, are sent as they are: a resend after a crash is recognisably the same mail.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+from sqlalchemy.engine import Engine
+
+from mailbot.config import Settings, SmtpSettings
+from mailbot.db import unit_of_work
+from mailbot.log import get_logger
+from mailbot.models import OutboundMessage, utcnow
+from mailbot.replies import outbox
+
+LEASE = timedelta(minutes=10)
+log = get_logger(__name__)
+
+
+class DeliveryError(Exception):
+    def __init__(self, text: str, *, permanent: bool, connection: bool = False) -> None:
+        super().__init__(text)
+        self.permanent = permanent
+        self.connection = connection  # the server is unreachable: stop this batch
+
+
+class Transport(Protocol):
+    async def open(self) -> None: ...
+    async def send(self, envelope_from: str, recipients: list[str], raw: bytes) -> None: ...
+    async def close(self) -> None: ...
+
+
+class SmtpTransport:
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self.client: aiosmtplib.SMTP | None = None
+
+    async def open(self) -> None:
+        s = self.settings
+        client = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            use_tls=s.security == "tls",
+            start_tls=s.security == "starttls",
+            timeout=s.timeout,
+        )
+        try:
+            await client.connect()
+            if s.username:
+                await client.login(s.username, s.password.reveal())
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(
+                f"SMTP login refused for {s.username}@{s.host}:{s.port}: {exc.code} {exc.message}",
+                permanent=False,
+                connection=True,
+            ) from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(
+                f"cannot connect to SMTP {s.host}:{s.port}: {exc}", permanent=False, connection=True
+            ) from exc
+        self.client = client
+
+    async def send(self, envelope_from: str, recipients: list[str], raw: bytes) -> None:
+        if self.client is None or not self.client.is_connected:
+            await self.open()
+        assert self.client is not None
+        try:
+            await self.client.sendmail(envelope_from, recipients, raw)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [r.code for r in exc.recipients]
+            text = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+            raise DeliveryError(text, permanent=all(c >= 500 for c in codes)) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            raise DeliveryError(f"{exc.code} {exc.message}", permanent=exc.code >= 500) from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            await self.close()
+            raise DeliveryError(
+                str(exc) or type(exc).__name__, permanent=False, connection=True
+            ) from exc
+
+    async def close(self) -> None:
+        if self.client is not None:
+            try:
+                if self.client.is_connected:
+                    await self.client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                self.client.close()
+            self.client = None
+
+
+class DirectoryTransport:
+    """Writes each message as an .eml file: for the demo and for machines with no relay."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    async def open(self) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DeliveryError(
+                f"outbox.directory: cannot create {self.directory}: {exc.strerror}",
+                permanent=False,
+                connection=True,
+            ) from exc
+
+    async def send(self, envelope_from: str, recipients: list[str], raw: bytes) -> None:
+        await self.open()
+        envelope = f"X-Envelope-From: {envelope_from}\r\nX-Envelope-To: {', '.join(recipients)}\r\n"
+        try:
+            (self.directory / f"{time.time_ns()}.eml").write_bytes(envelope.encode() + raw)
+        except OSError as exc:
+            raise DeliveryError(
+                f"cannot write to {self.directory}: {exc.strerror}", permanent=False, connection=True
+            ) from exc
+
+    async def close(self) -> None:
+        return None
+
+
+def make_transport(settings: Settings) -> Transport:
+    if settings.outbox.transport == "directory":
+        return DirectoryTransport(settings.outbox.directory)
+    return SmtpTransport(settings.smtp)
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        """The server could not be reached: more sending now is pointless."""
+        return bool(self.errors)
+
+
+async def deliver_pending(
+    engine: Engine, settings: Settings, transport: Transport
+) -> DeliveryReport:
+    """Send every row due now; returns when none is left or the server is unreachable."""
+    report = DeliveryReport()
+    while True:
+        with unit_of_work(engine) as session:
+            rows = outbox.claim_due(session, utcnow(), settings.outbox.batch_size, LEASE)
+        if not rows:
+            return report
+        started = time.monotonic()
+        for index, row in enumerate(rows):
+            if time.monotonic() - started > LEASE.total_seconds() / 2:
+                _release(engine, rows[index:], delay=0.0)
+                break
+            try:
+                await transport.send(row.envelope_from, row.recipients.split(", "), row.raw)
+            except DeliveryError as exc:
+                if exc.connection:
+                    # An outage is not the message's fault: no attempt counted, all wait.
+                    report.errors.append(str(exc))
+                    _release(engine, rows[index:], delay=settings.outbox.retry_base_seconds)
+                    log.warning("smtp unavailable", error=str(exc), waiting=len(rows) - index)
+                    return report
+                _settle_failure(engine, settings, row, exc, report)
+                continue
+            with unit_of_work(engine) as session:
+                fresh = session.get(OutboundMessage, row.id)
+                assert fresh is not None
+                outbox.mark_sent(session, fresh)
+            report.sent += 1
+            log.info("outbound sent", outbound_id=row.id, kind=row.kind, message_id=row.message_id)
+
+
+def _settle_failure(
+    engine: Engine,
+    settings: Settings,
+    row: OutboundMessage,
+    exc: DeliveryError,
+    report: DeliveryReport,
+) -> None:
+    with unit_of_work(engine) as session:
+        fresh = session.get(OutboundMessage, row.id)
+        assert fresh is not None
+        if exc.permanent:
+            outbox.mark_failed(session, fresh, str(exc))
+            report.failed += 1
+            log.warning("outbound failed", outbound_id=row.id, error=str(exc))
+        else:
+            outbox.mark_retry(session, fresh, str(exc), settings.outbox)
+            report.retried += 1
+            log.info("outbound deferred", outbound_id=row.id, error=str(exc))
+
+
+def _release(engine: Engine, rows: list[OutboundMessage], delay: float) -> None:
+    if not rows:
+        return
+    when = utcnow() + timedelta(seconds=delay)
+    with unit_of_work(engine) as session:
+        for row in rows:
+            assert row.id is not None
+            outbox.release(session, row.id, when)

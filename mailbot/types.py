@@ -1,0 +1,100 @@
+"""Frozen value objects passed between pipeline stages.
+
+Stages never import each other; they exchange these values through `pipeline.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a raw message came from: enough to find it again and to deduplicate it."""
+
+    mailbox: str
+    received_at: datetime  # when the mailbox got it (IMAP INTERNALDATE, Maildir delivery), UTC
+    uidvalidity: int | None = None  # IMAP only
+    uid: int | None = None  # IMAP only
+    source_ref: str | None = None  # Maildir unique name
+
+
+def normalise_address(address: str) -> str:
+    """The form addresses are compared and stored in: no brackets or blanks, lower case."""
+    return address.strip().strip("<>").strip().lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    name: str
+    email: str  # normalised: lower case, no surrounding blanks
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content_type: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedMessage:
+    """What a case needs from one email, decoded."""
+
+    message_id: str | None
+    subject: str
+    sender: Address | None
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    date: datetime | None  # the sender's Date header: informative only
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    text: str
+    attachments: tuple[Attachment, ...] = ()
+    # Lower-cased header names → first value, for the headers classification reads.
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Kind(StrEnum):
+    """Why a message is what it is; one predicate each in `ingest.classify`."""
+
+    CITIZEN = "citizen"
+    OWN_MAIL = "own_mail"
+    AUTO_GENERATED = "auto_generated"
+
+
+class LedgerStatus(StrEnum):
+    RECEIVED = "received"  # only ever seen inside the open transaction
+    FILED = "filed"  # opened a work order
+    IGNORED = "ignored"  # recorded, deliberately not acted on (own mail, auto-replies)
+    REJECTED = "rejected"  # permanent mail problem
+    QUARANTINED = "quarantined"  # unexpected error during processing
+
+
+class MatchRule(StrEnum):
+    REGISTRY_ADDRESS = "registry_address"
+    GENERIC_CONTACT = "generic_contact"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Which contact a sender is, and the rule that said so."""
+
+    contact_id: int
+    rule: MatchRule
+    confidence: float
+    taxpayer_id: int | None = None
+    candidates: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What processing one raw message did."""
+
+    status: LedgerStatus
+    inbound_id: int | None
+    work_order_number: str | None = None
+    reason: str | None = None
+    duplicate: bool = False

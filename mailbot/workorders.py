@@ -1,0 +1,234 @@
+"""The domain of cases ("pratiche"): numbering, opening, the conversation, deadlines, views.
+
+No email, IMAP or SMTP here: the pipeline hands in decoded values and gets rows back.
+Numbers are `YYYY/NNNNNN`, sequential per year of receipt (in the configured time zone), taken
+from a counter row locked in the message's own transaction, so they are never reused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from mailbot.config import OfficeSettings
+from mailbot.db import record_event
+from mailbot.errors import NotFoundError
+from mailbot.models import (
+    Contact,
+    ConversationMessage,
+    StoredAttachment,
+    Taxpayer,
+    WorkOrder,
+    WorkOrderCounter,
+)
+from mailbot.types import Match
+
+OPEN = "open"
+
+
+def next_number(session: Session, year: int) -> str:
+    counter = session.get(WorkOrderCounter, year, with_for_update=True)
+    if counter is None:
+        counter = WorkOrderCounter(year=year, last_seq=0)
+        session.add(counter)
+    counter.last_seq += 1
+    session.flush()
+    return f"{year}/{counter.last_seq:06d}"
+
+
+def due_date(received_at: datetime, office: OfficeSettings) -> datetime:
+    """Calendar days for now; working-day charters come with the deadlines issue."""
+    return received_at + timedelta(days=office.response_days)
+
+
+def open_work_order(
+    session: Session,
+    *,
+    office: OfficeSettings,
+    mailbox: str,
+    subject: str,
+    match: Match,
+    received_at: datetime,
+    timezone: ZoneInfo,
+    language: str,
+    inbound_id: int | None,
+) -> WorkOrder:
+    work_order = WorkOrder(
+        number=next_number(session, received_at.astimezone(timezone).year),
+        status=OPEN,
+        office=office.id,
+        mailbox=mailbox,
+        subject=subject,
+        contact_id=match.contact_id,
+        match_rule=match.rule,
+        match_confidence=match.confidence,
+        language=language,
+        received_at=received_at,
+        due_at=due_date(received_at, office),
+    )
+    session.add(work_order)
+    session.flush()
+    record_event(
+        session,
+        "work_order.opened",
+        work_order_id=work_order.id,
+        inbound_id=inbound_id,
+        number=work_order.number,
+        office=office.id,
+        match_rule=match.rule,
+        candidates=list(match.candidates),
+    )
+    return work_order
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+def add_message(
+    session: Session,
+    work_order: WorkOrder,
+    *,
+    direction: str,
+    kind: str,
+    from_address: str,
+    to: Sequence[str],
+    date: datetime,
+    subject: str,
+    body_text: str,
+    message_id: str | None,
+    inbound_id: int | None = None,
+    outbound_id: int | None = None,
+    attachments: Sequence[NewAttachment] = (),
+) -> ConversationMessage:
+    assert work_order.id is not None
+    message = ConversationMessage(
+        work_order_id=work_order.id,
+        direction=direction,
+        kind=kind,
+        from_address=from_address,
+        to_addresses=", ".join(to),
+        date=date,
+        subject=subject,
+        body_text=body_text,
+        message_id=message_id,
+        inbound_id=inbound_id,
+        outbound_id=outbound_id,
+    )
+    session.add(message)
+    session.flush()
+    assert message.id is not None
+    for item in attachments:
+        session.add(
+            StoredAttachment(
+                message_id=message.id,
+                filename=item.filename,
+                content_type=item.content_type,
+                size=item.size,
+                sha256=item.sha256,
+            )
+        )
+    return message
+
+
+# --- views (the JSON shapes of `workorders list/show`, stable from now on) ---
+
+
+def _iso(value: datetime, tz: ZoneInfo) -> str:
+    return value.astimezone(tz).isoformat(timespec="seconds")
+
+
+def _summary(
+    wo: WorkOrder, contact: Contact, taxpayer: Taxpayer | None, count: int, tz: ZoneInfo
+) -> dict[str, Any]:
+    return {
+        "number": wo.number,
+        "status": wo.status,
+        "office": wo.office,
+        "subject": wo.subject,
+        "opened_at": _iso(wo.opened_at, tz),
+        "due_at": _iso(wo.due_at, tz),
+        "contact": {
+            "email": contact.email,
+            "name": taxpayer.name if taxpayer else contact.name,
+            "generic": taxpayer is None,
+            "codice_fiscale": taxpayer.codice_fiscale if taxpayer else None,
+        },
+        "message_count": count,
+    }
+
+
+def _summary_query() -> Any:
+    counts = (
+        select(ConversationMessage.work_order_id, sa.func.count().label("n"))
+        .group_by(col(ConversationMessage.work_order_id))
+        .subquery()
+    )
+    return (
+        select(WorkOrder, Contact, Taxpayer, sa.func.coalesce(counts.c.n, 0))
+        .join(Contact, col(Contact.id) == WorkOrder.contact_id)
+        .outerjoin(Taxpayer, col(Taxpayer.id) == Contact.taxpayer_id)
+        .outerjoin(counts, counts.c.work_order_id == WorkOrder.id)
+    )
+
+
+def list_work_orders(
+    session: Session, tz: ZoneInfo, status: str | None = None, office: str | None = None
+) -> list[dict[str, Any]]:
+    query = _summary_query()
+    if status:
+        query = query.where(WorkOrder.status == status)
+    if office:
+        query = query.where(WorkOrder.office == office)
+    rows = session.exec(query.order_by(col(WorkOrder.id)))
+    return [_summary(wo, c, t, n, tz) for wo, c, t, n in rows]
+
+
+def show_work_order(session: Session, number: str, tz: ZoneInfo) -> dict[str, Any]:
+    row = session.exec(_summary_query().where(WorkOrder.number == number)).first()
+    if row is None:
+        raise NotFoundError(f"no work order {number}")
+    wo, contact, taxpayer, count = row
+    result = _summary(wo, contact, taxpayer, count, tz)
+    messages = list(
+        session.exec(
+            select(ConversationMessage)
+            .where(ConversationMessage.work_order_id == wo.id)
+            .order_by(col(ConversationMessage.date), col(ConversationMessage.id))
+        )
+    )
+    attachments: dict[int, list[dict[str, Any]]] = {}
+    ids = [m.id for m in messages]
+    for att in session.exec(
+        select(StoredAttachment)
+        .where(col(StoredAttachment.message_id).in_(ids))
+        .order_by(col(StoredAttachment.id))
+    ):
+        attachments.setdefault(att.message_id, []).append(
+            {"filename": att.filename, "size": att.size}
+        )
+    result["messages"] = [
+        {
+            "direction": m.direction,
+            "kind": m.kind,
+            "from": m.from_address,
+            "to": [a for a in m.to_addresses.split(", ") if a],
+            "date": _iso(m.date, tz),
+            "subject": m.subject,
+            "body_text": m.body_text,
+            "message_id": m.message_id,
+            "attachments": attachments.get(m.id or 0, []),
+        }
+        for m in messages
+    ]
+    return result
