@@ -136,7 +136,8 @@ def check() -> None:
         try:
             results.append((True, f"mailbox {mailbox.name}", f"{source.connect()}: login accepted"))
         except MailbotError as exc:
-            results.append((False, f"mailbox {mailbox.name}", str(exc)))
+            detail = str(exc).removeprefix(f"mailbox {mailbox.name}: ")
+            results.append((False, f"mailbox {mailbox.name}", detail))
         finally:
             source.close()
     results.append(asyncio.run(_check_outbox(settings)))

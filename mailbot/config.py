@@ -90,6 +90,7 @@ class OutboxSettings:
     max_attempts: int
     retry_base_seconds: float
     retry_max_seconds: float
+    lease_seconds: float  # a claimed message is due again after this if its sender died
 
 
 @dataclass(frozen=True)
@@ -340,6 +341,7 @@ def _outbox(t: _Table) -> OutboxSettings:
         max_attempts=t.integer("max_attempts", 30, 1, 1000),
         retry_base_seconds=t.number("retry_base_seconds", 30.0, low=0.0),
         retry_max_seconds=t.number("retry_max_seconds", 3600.0, low=0.0),
+        lease_seconds=t.number("lease_seconds", 600.0, low=1.0),
     )
     t.done()
     return settings

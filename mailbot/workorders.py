@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,9 +42,12 @@ def next_number(session: Session, year: int) -> str:
     return f"{year}/{counter.last_seq:06d}"
 
 
-def due_date(received_at: datetime, office: OfficeSettings) -> datetime:
-    """Calendar days for now; working-day charters come with the deadlines issue."""
-    return received_at + timedelta(days=office.response_days)
+def due_date(received_at: datetime, office: OfficeSettings, tz: ZoneInfo) -> datetime:
+    """The end of the local day `response_days` calendar days after receipt: a charter term is
+    a date, and a reply sent any time that day is on time (whatever DST did meanwhile).
+    Working-day charters come with the deadlines issue."""
+    last_day = received_at.astimezone(tz).date() + timedelta(days=office.response_days)
+    return datetime.combine(last_day, time(23, 59, 59), tzinfo=tz)
 
 
 def open_work_order(
@@ -70,7 +73,7 @@ def open_work_order(
         match_confidence=match.confidence,
         language=language,
         received_at=received_at,
-        due_at=due_date(received_at, office),
+        due_at=due_date(received_at, office, timezone),
     )
     session.add(work_order)
     session.flush()

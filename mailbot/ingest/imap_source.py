@@ -26,7 +26,7 @@ from mailbot.models import MailboxCursor
 from mailbot.types import Origin
 
 _NETWORK_ERRORS = (IMAPClientError, imaplib.IMAP4.error, OSError, socket.timeout, ssl.SSLError)
-_IDLE_SLICE = 5.0  # seconds between checks of the stop flag while idling
+_IDLE_SLICE = 1.0  # seconds between checks of the stop flag while idling
 
 
 class ImapSource:

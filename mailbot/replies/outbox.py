@@ -6,6 +6,7 @@ can drain one outbox. Retries back off exponentially; after `max_attempts` a row
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -42,13 +43,19 @@ def enqueue(
 
 
 def claim_due(
-    session: Session, now: datetime, limit: int, lease: timedelta
+    session: Session,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    skip: Collection[int] = (),
 ) -> list[OutboundMessage]:
     """Take up to `limit` due rows and lease them: other senders skip them until `now + lease`,
-    after which a crashed sender's rows are due again (at-least-once, same Message-ID)."""
+    after which a crashed sender's rows are due again (at-least-once, same Message-ID).
+    `skip`: rows this sender already tried in the current pass (one try per row per pass)."""
     query = (
         select(OutboundMessage)
         .where(OutboundMessage.status == PENDING, OutboundMessage.next_attempt_at <= now)
+        .where(col(OutboundMessage.id).not_in(skip))
         .order_by(col(OutboundMessage.id))
         .limit(limit)
         .with_for_update(skip_locked=True)

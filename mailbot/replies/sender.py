@@ -23,7 +23,6 @@ from mailbot.log import get_logger
 from mailbot.models import OutboundMessage, utcnow
 from mailbot.replies import outbox
 
-LEASE = timedelta(minutes=10)
 log = get_logger(__name__)
 
 
@@ -120,9 +119,8 @@ class DirectoryTransport:
         try:
             (self.directory / f"{time.time_ns()}.eml").write_bytes(envelope.encode() + raw)
         except OSError as exc:
-            raise DeliveryError(
-                f"cannot write to {self.directory}: {exc.strerror}", permanent=False, connection=True
-            ) from exc
+            text = f"cannot write to {self.directory}: {exc.strerror}"
+            raise DeliveryError(text, permanent=False, connection=True) from exc
 
     async def close(self) -> None:
         return None
@@ -152,14 +150,17 @@ async def deliver_pending(
 ) -> DeliveryReport:
     """Send every row due now; returns when none is left or the server is unreachable."""
     report = DeliveryReport()
+    tried: set[int] = set()
+    lease = timedelta(seconds=settings.outbox.lease_seconds)
     while True:
         with unit_of_work(engine) as session:
-            rows = outbox.claim_due(session, utcnow(), settings.outbox.batch_size, LEASE)
+            rows = outbox.claim_due(session, utcnow(), settings.outbox.batch_size, lease, tried)
+        tried.update(row.id for row in rows if row.id is not None)
         if not rows:
             return report
         started = time.monotonic()
         for index, row in enumerate(rows):
-            if time.monotonic() - started > LEASE.total_seconds() / 2:
+            if time.monotonic() - started > lease.total_seconds() / 2:
                 _release(engine, rows[index:], delay=0.0)
                 break
             try:

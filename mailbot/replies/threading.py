@@ -14,18 +14,21 @@ import re
 import secrets
 
 _SIGNED = re.compile(
-    r"^<mb\.(?P<year>\d{4})-(?P<seq>\d{6})\.(?P<kind>[a-z]+)\.(?P<nonce>[0-9a-f]{8})"
-    r"\.(?P<sig>[0-9a-f]{20})@[^>]+>$"
+    r"^<mb\.(?P<year>\d{4})-(?P<seq>\d{6})\.(?P<kind>[a-z]{1,3})\.(?P<nonce>[0-9a-f]{8})"
+    r"\.(?P<sig>[0-9a-f]{16})@[^>]+>$"
 )
+# Short kind codes keep the Message-ID header on one line for ordinary domains.
+KIND_CODES = {"confirmation": "c", "notification": "n", "reply": "r", "notice": "x"}
 _TAG = re.compile(r"\[Pratica (\d{4}/\d{6})\]", re.IGNORECASE)
 
 
 def _signature(secret: bytes, token: str) -> str:
-    return hmac.new(secret, token.encode("ascii"), hashlib.sha256).hexdigest()[:20]
+    return hmac.new(secret, token.encode("ascii"), hashlib.sha256).hexdigest()[:16]
 
 
 def make_message_id(secret: bytes, number: str, kind: str, domain: str) -> str:
-    token = f"{number.replace('/', '-')}.{kind}.{secrets.token_hex(4)}"
+    code = KIND_CODES.get(kind, kind[:3])
+    token = f"{number.replace('/', '-')}.{code}.{secrets.token_hex(4)}"
     return f"<mb.{token}.{_signature(secret, token)}@{domain}>"
 
 
@@ -46,7 +49,7 @@ def subject_tag(number: str) -> str:
 
 def tagged_subject(number: str, subject: str) -> str:
     """`[Pratica N] subject`, without repeating a tag the subject already carries."""
-    clean = _TAG.sub("", subject).strip() if number in subject else subject.strip()
+    clean = " ".join(_TAG.sub("", subject).split()) if number in subject else subject.strip()
     return f"{subject_tag(number)} {clean}".strip()
 
 

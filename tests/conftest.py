@@ -1,0 +1,218 @@
+"""Shared fixtures: settings and services on a throw-away SQLite database, a one-line
+`process("scenario")` helper, and the real Dovecot and SMTP servers for integration tests."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from servers import Dovecot, SmtpServer
+from sqlmodel import Session, select
+
+from mailbot import config as config_module
+from mailbot import db
+from mailbot.models import InboundMessage, OutboundMessage, WorkOrder
+from mailbot.pipeline import Services, build_services, process_inbound
+from mailbot.storage import Store, load_or_create_secret
+from mailbot.types import Origin, Outcome
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parents[1]
+IMAP_PASSWORD = "s3cret-imap"
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def write_config(
+    path: Path,
+    *,
+    mailbox: dict[str, Any] | None = None,
+    smtp_port: int = 25,
+    transport: str = "smtp",
+    extra: str = "",
+) -> Path:
+    """A complete config file in `path`'s directory; mailbox keys override a Maildir default."""
+    base = path.parent
+    box = mailbox or {"source": "maildir", "path": str(base / "maildir")}
+    lines = "\n".join(f"{k} = {_toml(v)}" for k, v in box.items())
+    path.write_text(
+        f"""
+timezone = "Europe/Rome"
+{extra}
+[database]
+url = "sqlite:///{base}/mailbot.db"
+[storage]
+path = "{base}/store"
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+from_address = "suggerimenti@comune.example.it"
+from_name = "Comune di Esempio - URP"
+[outbox]
+transport = "{transport}"
+directory = "{base}/sent"
+retry_base_seconds = 0
+[[mailboxes]]
+name = "suggerimenti"
+office = "urp"
+{lines}
+[[offices]]
+id = "urp"
+name = "Ufficio Relazioni con il Pubblico"
+email = "urp@comune.example.it"
+operators = ["mario.rossi@comune.example.it"]
+response_days = 30
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def make_services(config_path: Path) -> Services:
+    settings = config_module.load(config_path)
+    engine = db.make_engine(settings.database.url)
+    db.upgrade(engine)
+    store = Store(settings.storage.path)
+    store.ensure()
+    return build_services(settings, engine, store, load_or_create_secret(settings.storage.path))
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    (tmp_path / "maildir").mkdir()
+    svc = make_services(write_config(tmp_path / "mailbot.toml"))
+    yield svc
+    svc.engine.dispose()
+
+
+_refs = itertools.count(1)
+
+
+def make_process(services: Services) -> Callable[..., Outcome]:
+    """process("citizen_plain.eml") runs one fixture (or raw bytes) through the pipeline as
+    Maildir mail, received at 2 March 2026 09:00 UTC unless told otherwise."""
+
+    def run(name_or_bytes: str | bytes, received_at: datetime | None = None) -> Outcome:
+        raw = fixture_bytes(name_or_bytes) if isinstance(name_or_bytes, str) else name_or_bytes
+        origin = Origin(
+            mailbox="suggerimenti",
+            received_at=received_at or datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+            source_ref=f"test-{next(_refs)}",
+        )
+        return process_inbound(services, raw, origin)
+
+    return run
+
+
+@pytest.fixture
+def process(services: Services) -> Callable[..., Outcome]:
+    return make_process(services)
+
+
+def rows(services: Services, model: type[Any]) -> list[Any]:
+    with Session(services.engine) as session:
+        return list(session.exec(select(model)))
+
+
+def counts(services: Services) -> tuple[int, int, int]:
+    """(ledger rows, work orders, outbox rows)"""
+    return (
+        len(rows(services, InboundMessage)),
+        len(rows(services, WorkOrder)),
+        len(rows(services, OutboundMessage)),
+    )
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "MAILBOT_IMAP_PASSWORD": IMAP_PASSWORD, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "mailbot", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd or REPO,
+        timeout=timeout,
+    )
+
+
+# --- real servers ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    if not Path(shutil.which("dovecot") or "/usr/sbin/dovecot").exists():
+        pytest.fail("Dovecot is not installed: run scripts/test, which installs dovecot-imapd")
+    root = Path(tempfile.mkdtemp(prefix="mailbot-dovecot-"))
+    server = Dovecot(root)
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+_users = itertools.count(1)
+
+
+@pytest.fixture
+def imap_user(dovecot: Dovecot) -> str:
+    """A fresh, empty mailbox account on the shared Dovecot for each test."""
+    user = f"box{next(_users)}"
+    dovecot.add_user(user, IMAP_PASSWORD)
+    return user
+
+
+@pytest.fixture(scope="session")
+def smtp_session() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp(smtp_session: SmtpServer) -> SmtpServer:
+    smtp_session.reset()
+    return smtp_session
+
+
+@pytest.fixture
+def imap_config(tmp_path: Path, dovecot: Dovecot, imap_user: str, smtp: SmtpServer) -> Path:
+    return write_config(
+        tmp_path / "mailbot.toml",
+        smtp_port=smtp.port,
+        mailbox={
+            "source": "imap",
+            "host": "127.0.0.1",
+            "port": dovecot.port,
+            "username": imap_user,
+            "password_env": "MAILBOT_IMAP_PASSWORD",
+            "poll_seconds": 2,
+        },
+    )
+
+
+@pytest.fixture
+def imap_password(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("MAILBOT_IMAP_PASSWORD", IMAP_PASSWORD)
+    return IMAP_PASSWORD

@@ -1,0 +1,231 @@
+"""Real mail servers for the integration tests, started and stopped by the suite itself:
+Dovecot (Debian's dovecot-imapd, its own config in a temp dir, 127.0.0.1, a free port,
+passwd-file auth, Maildir storage) and an aiosmtpd SMTP server on loopback.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from imapclient import IMAPClient
+
+DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def _user_or(name: str, fallback: str) -> str:
+    try:
+        pwd.getpwnam(name)
+        return name
+    except KeyError:
+        return fallback
+
+
+class Dovecot:
+    """A private Dovecot instance; users are added with `add_user` before or after start."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = free_port()
+        self.passwd = root / "passwd"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def add_user(self, user: str, password: str) -> None:
+        with self.passwd.open("a") as fh:
+            fh.write(f"{user}:{{PLAIN}}{password}::::::\n")
+
+    def _mail_ids(self) -> tuple[int, int]:
+        """Dovecot never accesses mail as root: as root, the mail store belongs to nobody."""
+        if os.getuid() != 0:
+            return os.getuid(), os.getgid()
+        nobody = pwd.getpwnam("nobody")
+        return nobody.pw_uid, nobody.pw_gid
+
+    def _config(self) -> str:
+        uid, gid = self._mail_ids()
+        me = pwd.getpwuid(os.getuid()).pw_name
+        group = grp.getgrgid(os.getgid()).gr_name
+        root_run = os.getuid() == 0
+        login_user = _user_or("dovenull", me) if root_run else me
+        internal_user = _user_or("dovecot", me) if root_run else me
+        return f"""
+base_dir = {self.root}/run
+state_dir = {self.root}/state
+log_path = {self.root}/dovecot.log
+listen = 127.0.0.1
+protocols = imap
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{self.root}/mail/%u
+first_valid_uid = 0
+first_valid_gid = 0
+default_login_user = {login_user}
+default_internal_user = {internal_user}
+default_internal_group = {group if not root_run else internal_user}
+imap_idle_notify_interval = 1 secs
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {self.passwd}
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={self.root}/home/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}
+"""
+
+    def start(self) -> None:
+        os.chmod(self.root, 0o755)
+        uid, gid = self._mail_ids()
+        for sub in ("run", "state", "mail", "home"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        for sub in ("mail", "home"):
+            os.chown(self.root / sub, uid, gid)
+        self.passwd.touch()
+        conf = self.root / "dovecot.conf"
+        conf.write_text(self._config())
+        self.process = subprocess.Popen(
+            [DOVECOT, "-F", "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_for_port(self.port)
+        except RuntimeError:
+            self.stop()
+            log = (
+                (self.root / "dovecot.log").read_text(errors="replace")
+                if (self.root / "dovecot.log").exists()
+                else ""
+            )
+            raise RuntimeError(f"Dovecot did not start:\n{log}") from None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self.process = None
+
+    def client(self, user: str, password: str) -> IMAPClient:
+        client = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=10)
+        client.login(user, password)
+        return client
+
+    def append(
+        self,
+        user: str,
+        password: str,
+        messages: list[bytes],
+        when: datetime | None = None,
+        folder: str = "INBOX",
+    ) -> None:
+        with self.client(user, password) as client:
+            for raw in messages:
+                client.append(folder, raw, msg_time=when)
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+
+@dataclass
+class _Handler:
+    received: list[Received] = field(default_factory=list)
+    temp_fail: set[str] = field(default_factory=set)
+    perm_fail: set[str] = field(default_factory=set)
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if address.lower() in self.perm_fail:
+            return "550 5.1.1 No such user here"
+        if address.lower() in self.temp_fail:
+            return "451 4.3.0 Mailbox temporarily unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        data = envelope.original_content or b""
+        self.received.append(Received(envelope.mail_from or "", list(envelope.rcpt_tos), data))
+        return "250 Message accepted for delivery"
+
+
+class SmtpServer:
+    """aiosmtpd on loopback, recording what it accepts; can refuse chosen recipients."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.handler = _Handler()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def reset(self) -> None:
+        self.handler.received.clear()
+        self.handler.temp_fail.clear()
+        self.handler.perm_fail.clear()
+
+    def wait_for(self, count: int, timeout: float = 15.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return list(self.received)

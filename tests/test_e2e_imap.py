@@ -1,0 +1,259 @@
+"""End to end against a real Dovecot (IMAP) and a real SMTP server, through the real CLI:
+citizen mail appended over IMAP becomes work orders and confirmations, exactly once, across
+re-runs, crashes and bad messages."""
+
+from __future__ import annotations
+
+import email
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.policy import default
+from pathlib import Path
+
+import pytest
+from conftest import IMAP_PASSWORD, REPO, fixture_bytes, run_cli
+
+pytestmark = pytest.mark.integration
+
+RECEIVED = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+REGISTERED = 10  # the first ten senders are in the registry
+
+
+def citizen_mail(i: int) -> bytes:
+    msg = EmailMessage(policy=SMTP_POLICY)
+    msg["From"] = f"Cittadino {i} <cittadino{i}@example.net>"
+    msg["To"] = "suggerimenti@comune.example.it"
+    msg["Subject"] = f"Segnalazione n. {i}: lampione spento in via {i}"
+    msg["Date"] = "Mon, 02 Mar 2026 09:00:00 +0100"
+    msg["Message-ID"] = f"<segnalazione-{i}@example.net>"
+    if i % 3 == 0:
+        msg.set_content(f"<p>Il lampione al civico <b>{i}</b> è spento.</p>", subtype="html")
+    else:
+        msg.set_content(f"Il lampione al civico {i} è spento da giorni.\n")
+    if i % 10 == 0:
+        msg.add_attachment(
+            b"%PDF-1.4 fake " * 100, maintype="application", subtype="pdf", filename=f"foto{i}.pdf"
+        )
+    return msg.as_bytes()
+
+
+def registry_csv(path: Path) -> Path:
+    from stdnum.it import codicefiscale
+
+    lines = ["codice_fiscale,name,email,pec"]
+    for i in range(REGISTERED):
+        base = f"RSSMRA80A{i + 1:02d}H501"
+        lines.append(
+            f"{base}{codicefiscale.calc_check_digit(base)},Contribuente {i},cittadino{i}@example.net,"
+        )
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def cli(config: Path, *args: str, **kwargs):
+    return run_cli("--config", str(config), *args, **kwargs)
+
+
+def test_fifty_citizen_emails_become_fifty_work_orders_and_confirmations_once(
+    imap_config, dovecot, imap_user, smtp, tmp_path
+):
+    dovecot.append(imap_user, IMAP_PASSWORD, [citizen_mail(i) for i in range(50)], when=RECEIVED)
+    assert cli(imap_config, "db", "upgrade").returncode == 0
+    imported = cli(imap_config, "registry", "import", str(registry_csv(tmp_path / "reg.csv")))
+    assert "added 10" in imported.stdout, imported.stderr
+
+    result = cli(imap_config, "run", "--once")
+    assert result.returncode == 0, result.stderr
+    assert "suggerimenti: 50 filed" in result.stdout
+    assert "outbox: 50 sent, 0 deferred, 0 failed" in result.stdout
+
+    received = smtp.wait_for(50)
+    assert len(received) == 50
+    listed = json.loads(cli(imap_config, "workorders", "list", "--json").stdout)
+    assert [w["number"] for w in listed] == [f"2026/{n:06d}" for n in range(1, 51)]
+    by_address = {w["contact"]["email"]: w for w in listed}
+
+    for mail in received:
+        msg = email.message_from_bytes(mail.data, policy=default)
+        to = mail.rcpt_tos[0]
+        i = int(to.removeprefix("cittadino").split("@")[0])
+        wo = by_address[to]
+        assert mail.mail_from == "suggerimenti@comune.example.it"
+        assert msg["To"].addresses[0].addr_spec == to
+        assert msg["From"].addresses[0].addr_spec == "suggerimenti@comune.example.it"
+        assert msg["From"].addresses[0].display_name == "Comune di Esempio - URP"
+        assert (
+            msg["Subject"]
+            == f"[Pratica {wo['number']}] Segnalazione n. {i}: lampione spento in via {i}"
+        )
+        assert msg["In-Reply-To"].strip() == f"<segnalazione-{i}@example.net>"
+        assert msg["Auto-Submitted"] == "auto-replied"
+        text = msg.get_body(("plain",)).get_content()
+        assert f"Pratica n. {wo['number']}" in text
+        assert "Ricevuta il: 2 marzo 2026, 09:00" in text  # INTERNALDATE, shown in Europe/Rome
+        assert "entro il 1 aprile 2026" in text  # received + 30 days
+        assert "Ufficio Relazioni con il Pubblico" in text
+        assert msg.get_body(("html",)) is not None
+        # the work order mirrors the mail
+        assert wo["status"] == "open" and wo["office"] == "urp"
+        assert wo["opened_at"] and wo["due_at"] == "2026-04-01T23:59:59+02:00"
+        assert wo["message_count"] == 2
+        registered = i < REGISTERED
+        assert wo["contact"]["generic"] is (not registered)
+        assert (wo["contact"]["codice_fiscale"] is not None) is registered
+
+    detail = json.loads(
+        cli(
+            imap_config,
+            "workorders",
+            "show",
+            by_address["cittadino10@example.net"]["number"],
+            "--json",
+        ).stdout
+    )
+    assert detail["messages"][0]["attachments"] == [{"filename": "foto10.pdf", "size": 1400}]
+    assert detail["messages"][0]["date"] == "2026-03-02T09:00:00+01:00"
+
+    again = cli(imap_config, "run", "--once")
+    assert again.returncode == 0
+    assert "suggerimenti: no new mail" in again.stdout
+    assert "outbox: 0 sent" in again.stdout
+    assert len(smtp.received) == 50
+    assert len(json.loads(cli(imap_config, "workorders", "list", "--json").stdout)) == 50
+
+
+CRASH_POINTS = [
+    "mailbot.ingest.parse:parse:3:before",  # ledger row written, nothing else
+    "mailbot.workorders:open_work_order:3:after",  # work order flushed, not committed
+    "mailbot.replies.outbox:enqueue:5:after",  # confirmation queued, not committed
+    "mailbot.replies.sender:SmtpTransport.send:2:before",  # sender claimed rows, sent one
+]
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+def test_a_crash_between_stages_loses_nothing_and_duplicates_nothing(
+    imap_config, dovecot, imap_user, smtp, point
+):
+    imap_config.write_text(
+        imap_config.read_text().replace("[outbox]", "[outbox]\nlease_seconds = 1")
+    )
+    dovecot.append(imap_user, IMAP_PASSWORD, [citizen_mail(i) for i in range(8)], when=RECEIVED)
+    crashed = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "tests" / "crash_launcher.py"),
+            "--config",
+            str(imap_config),
+            "run",
+            "--once",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env={**os.environ, "MAILBOT_IMAP_PASSWORD": IMAP_PASSWORD, "MAILBOT_TEST_CRASH_AT": point},
+    )
+    assert crashed.returncode == 137, crashed.stderr
+    time.sleep(1.2)  # let the dead sender's lease expire
+    result = cli(imap_config, "run", "--once")
+    assert result.returncode == 0, result.stderr
+
+    listed = json.loads(cli(imap_config, "workorders", "list", "--json").stdout)
+    assert sorted(w["contact"]["email"] for w in listed) == sorted(
+        f"cittadino{i}@example.net" for i in range(8)
+    )
+    assert [w["number"] for w in listed] == [f"2026/{n:06d}" for n in range(1, 9)]  # no gaps
+    recipients = sorted(r.rcpt_tos[0] for r in smtp.wait_for(8))
+    assert recipients == sorted(f"cittadino{i}@example.net" for i in range(8))
+
+
+def test_bad_messages_are_kept_with_a_reason_and_do_not_stop_the_next(
+    imap_config, dovecot, imap_user, smtp
+):
+    messages = [
+        citizen_mail(1),
+        fixture_bytes("malformed_no_from.eml"),
+        fixture_bytes("autoreply_fuori_sede.eml"),
+        fixture_bytes("malformed_broken_mime.eml"),
+        b"\xff\xfe garbage that is no email at all \r\n\r\n\x01",
+        citizen_mail(2),
+    ]
+    dovecot.append(imap_user, IMAP_PASSWORD, messages, when=RECEIVED)
+    result = cli(imap_config, "run", "--once")
+    assert result.returncode == 0, result.stderr
+    listed = json.loads(cli(imap_config, "workorders", "list", "--json").stdout)
+    emails = [w["contact"]["email"] for w in listed]
+    assert emails[0] == "cittadino1@example.net" and emails[-1] == "cittadino2@example.net"
+    assert "rejected" in result.stdout and "ignored" in result.stdout
+
+    from sqlmodel import Session, create_engine, select
+
+    from mailbot.models import InboundMessage
+
+    engine = create_engine(f"sqlite:///{imap_config.parent}/mailbot.db")
+    with Session(engine) as session:
+        ledger = list(session.exec(select(InboundMessage).order_by(InboundMessage.uid)))
+    assert [row.uid for row in ledger] == [1, 2, 3, 4, 5, 6]
+    by_uid = {row.uid: row for row in ledger}
+    assert by_uid[2].status == "rejected" and "sender" in by_uid[2].reason
+    assert by_uid[3].status == "ignored"
+    assert by_uid[5].status in ("rejected", "quarantined") and by_uid[5].reason
+    store = imap_config.parent / "store" / "objects"
+    for row in ledger:  # every original is kept, byte for byte
+        kept = (store / row.raw_sha256[:2] / row.raw_sha256[2:]).read_bytes()
+        assert kept == messages[row.uid - 1]
+
+
+def test_check_reports_a_wrong_password_in_one_line(imap_config, smtp):
+    fresh = cli(imap_config, "check")
+    assert fresh.returncode == 1
+    assert (
+        "FAIL  database: sqlite:///" in fresh.stdout and "run `mailbot db upgrade`" in fresh.stdout
+    )
+    assert cli(imap_config, "db", "upgrade").returncode == 0
+    good = cli(imap_config, "check")
+    assert good.returncode == 0, good.stdout
+    assert "ok    mailbox suggerimenti: IMAP" in good.stdout
+    bad = cli(imap_config, "check", env={"MAILBOT_IMAP_PASSWORD": "wrong"})
+    assert bad.returncode == 1
+    [line] = [ln for ln in bad.stdout.splitlines() if "mailbox suggerimenti" in ln]
+    assert line.startswith("FAIL  mailbox suggerimenti: login refused for box")
+    assert "Traceback" not in bad.stdout + bad.stderr
+    assert "ok    smtp: 127.0.0.1" in bad.stdout
+
+
+def test_daemon_answers_new_mail_promptly_and_stops_cleanly_on_sigterm(
+    imap_config, dovecot, imap_user, smtp
+):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailbot", "--config", str(imap_config), "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "MAILBOT_IMAP_PASSWORD": IMAP_PASSWORD},
+    )
+    try:
+        time.sleep(3)  # started, connected, idling (no confirmation can exist before the mail)
+        dovecot.append(imap_user, IMAP_PASSWORD, [citizen_mail(7)])
+        started = time.monotonic()
+        received = smtp.wait_for(1, timeout=15)
+        assert len(received) == 1, "no confirmation within 15 s"
+        assert received[0].rcpt_tos == ["cittadino7@example.net"]
+        latency = time.monotonic() - started
+        assert latency < 10  # IDLE, not the 2 s poll loop being slow
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        _, err = proc.communicate()
+    assert "mailbot stopped" in err
+    assert "Traceback" not in err

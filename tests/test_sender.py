@@ -1,0 +1,109 @@
+"""The outbox sender against a real SMTP server on loopback: accept, defer, fail, outage."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from conftest import make_process, make_services, rows, write_config
+from servers import free_port
+
+from mailbot.models import Event, OutboundMessage
+from mailbot.replies.sender import SmtpTransport, deliver_pending
+
+
+@pytest.fixture
+def smtp_services(tmp_path, smtp):
+    (tmp_path / "maildir").mkdir()
+    svc = make_services(write_config(tmp_path / "mailbot.toml", smtp_port=smtp.port))
+    yield svc
+    svc.engine.dispose()
+
+
+def deliver(services):
+    async def go():
+        transport = SmtpTransport(services.settings.smtp)
+        try:
+            return await deliver_pending(services.engine, services.settings, transport)
+        finally:
+            await transport.close()
+
+    return asyncio.run(go())
+
+
+def queue(services, *fixtures):
+    process = make_process(services)
+    for name in fixtures:
+        process(name)
+
+
+def test_pending_confirmations_are_sent_byte_for_byte_and_marked(smtp_services, smtp):
+    queue(smtp_services, "citizen_plain.eml", "citizen_html_only.eml")
+    report = deliver(smtp_services)
+    assert (report.sent, report.retried, report.failed) == (2, 0, 0)
+    outs = rows(smtp_services, OutboundMessage)
+    assert {o.status for o in outs} == {"sent"}
+    assert all(o.sent_at is not None and o.attempts == 1 for o in outs)
+    got = {r.rcpt_tos[0]: r for r in smtp.received}
+    assert set(got) == {"mario.bianchi@example.net", "luca.ferrari@example.com"}
+    for out in outs:
+        received = got[out.recipients]
+        assert received.mail_from == "suggerimenti@comune.example.it"
+        assert received.data.replace(b"\r\n", b"\n") == out.raw.replace(b"\r\n", b"\n")
+    # nothing is sent twice
+    assert deliver(smtp_services).sent == 0
+    assert len(smtp.received) == 2
+
+
+def test_temporary_refusal_is_retried_later_with_backoff(smtp_services, smtp):
+    smtp.handler.temp_fail.add("mario.bianchi@example.net")
+    queue(smtp_services, "citizen_plain.eml")
+    report = deliver(smtp_services)
+    assert (report.sent, report.retried) == (0, 1)
+    [out] = rows(smtp_services, OutboundMessage)
+    assert out.status == "pending"
+    assert out.attempts == 1
+    assert "451" in (out.last_error or "")
+    smtp.handler.temp_fail.clear()
+    assert deliver(smtp_services).sent == 1  # retry_base_seconds = 0 in tests
+    assert rows(smtp_services, OutboundMessage)[0].status == "sent"
+
+
+def test_permanent_refusal_fails_the_message_and_says_why(smtp_services, smtp):
+    smtp.handler.perm_fail.add("mario.bianchi@example.net")
+    queue(smtp_services, "citizen_plain.eml", "citizen_html_only.eml")
+    report = deliver(smtp_services)
+    assert (report.sent, report.failed) == (1, 1)
+    failed = [o for o in rows(smtp_services, OutboundMessage) if o.status == "failed"]
+    assert len(failed) == 1 and "550" in (failed[0].last_error or "")
+    assert "outbound.failed" in {e.kind for e in rows(smtp_services, Event)}
+
+
+def test_relay_down_keeps_everything_queued_without_counting_attempts(tmp_path, smtp_services):
+    down = make_services(write_config(tmp_path / "down.toml", smtp_port=free_port()))
+    queue(smtp_services, "citizen_plain.eml", "citizen_html_only.eml")
+    report = deliver(down)
+    assert report.sent == 0 and report.blocked
+    assert "cannot connect" in report.errors[0]
+    outs = rows(down, OutboundMessage)
+    assert [o.status for o in outs] == ["pending", "pending"]
+    assert [o.attempts for o in outs] == [0, 0]
+
+
+def test_too_many_temporary_refusals_end_in_failure(tmp_path, smtp):
+    (tmp_path / "maildir").mkdir()
+    path = write_config(tmp_path / "mailbot.toml", smtp_port=smtp.port)
+    path.write_text(
+        path.read_text().replace(
+            "retry_base_seconds = 0", "retry_base_seconds = 0\nmax_attempts = 2"
+        )
+    )
+    services = make_services(path)
+    queue(services, "citizen_plain.eml")
+    smtp.handler.temp_fail.add("mario.bianchi@example.net")
+    deliver(services)
+    deliver(services)
+    [out] = rows(services, OutboundMessage)
+    assert out.status == "failed"
+    assert out.attempts == 2
+    assert (out.last_error or "").startswith("gave up after 2 attempts")
