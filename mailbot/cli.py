@@ -10,20 +10,22 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from sqlalchemy.engine import Engine, make_url
 
 from mailbot import config as config_module
-from mailbot import daemon, db, log, workorders
+from mailbot import db, log, workorders
 from mailbot.config import Settings
 from mailbot.errors import ConfigError, MailbotError, TransientError
-from mailbot.ingest.sources import make_source
-from mailbot.matching import registry
-from mailbot.pipeline import Services, build_services
-from mailbot.replies.sender import DeliveryError, make_transport
 from mailbot.storage import Store, load_or_create_secret
+
+if TYPE_CHECKING:
+    from mailbot.pipeline import Services
+
+# The mail stack (parser, templates, IMAP, SMTP) is imported by the commands that use it, so
+# that `workorders list` and friends start quickly.
 
 app = typer.Typer(
     help="mailbot: complaints and suggestions by email and PEC, into work orders.",
@@ -79,6 +81,8 @@ def _engine(settings: Settings, *, require_current: bool = True) -> Engine:
 
 
 def _services(settings: Settings, engine: Engine) -> Services:
+    from mailbot.pipeline import build_services
+
     store = Store(settings.storage.path)
     store.ensure()
     return build_services(settings, engine, store, load_or_create_secret(settings.storage.path))
@@ -91,6 +95,8 @@ def run(
     ] = False,
 ) -> None:
     """Watch the mailboxes and send what is due (upgrades the database schema first)."""
+    from mailbot import daemon
+
     settings = _settings()
     engine = _engine(settings, require_current=False)
     db.upgrade(engine)
@@ -115,6 +121,8 @@ def run(
 @app.command()
 def check() -> None:
     """Check config, database, storage, every mailbox and the SMTP relay: one line each."""
+    from mailbot.ingest.sources import make_source
+
     results: list[tuple[bool, str, str]] = []
     path = config_module.config_path(_State.config)
     try:
@@ -172,6 +180,8 @@ def _check_storage(settings: Settings) -> tuple[bool, str, str]:
 
 
 async def _check_outbox(settings: Settings) -> tuple[bool, str, str]:
+    from mailbot.replies.sender import DeliveryError, make_transport
+
     transport = make_transport(settings)
     what = "smtp" if settings.outbox.transport == "smtp" else "outbox directory"
     try:
@@ -200,6 +210,8 @@ def registry_import(
     file: Annotated[Path, typer.Argument(help="CSV with codice_fiscale,name,email,pec.")],
 ) -> None:
     """Add or update taxpayers from a CSV export."""
+    from mailbot.matching import registry
+
     settings = _settings()
     engine = _engine(settings)
     with db.unit_of_work(engine) as session:

@@ -6,9 +6,12 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -165,21 +168,26 @@ def dovecot() -> Iterator[Dovecot]:
         pytest.fail("Dovecot is not installed: run scripts/test, which installs dovecot-imapd")
     root = Path(tempfile.mkdtemp(prefix="mailbot-dovecot-"))
     server = Dovecot(root)
+    # All accounts exist before start: Dovecot notices passwd-file changes by mtime, with
+    # one-second resolution, so an account added later can go unseen for a moment.
+    for n in range(1, ACCOUNTS + 1):
+        server.add_user(f"box{n}", IMAP_PASSWORD)
     server.start()
     yield server
     server.stop()
     shutil.rmtree(root, ignore_errors=True)
 
 
+ACCOUNTS = 500
 _users = itertools.count(1)
 
 
 @pytest.fixture
 def imap_user(dovecot: Dovecot) -> str:
     """A fresh, empty mailbox account on the shared Dovecot for each test."""
-    user = f"box{next(_users)}"
-    dovecot.add_user(user, IMAP_PASSWORD)
-    return user
+    n = next(_users)
+    assert n <= ACCOUNTS, "raise ACCOUNTS in conftest.py"
+    return f"box{n}"
 
 
 @pytest.fixture(scope="session")
@@ -216,3 +224,48 @@ def imap_config(tmp_path: Path, dovecot: Dovecot, imap_user: str, smtp: SmtpServ
 def imap_password(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("MAILBOT_IMAP_PASSWORD", IMAP_PASSWORD)
     return IMAP_PASSWORD
+
+
+class Daemon:
+    """`mailbot run` as a subprocess whose log lines (stderr) are collected as they come."""
+
+    def __init__(self, config: Path) -> None:
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mailbot", "--config", str(config), "run"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            env={**os.environ, "MAILBOT_IMAP_PASSWORD": IMAP_PASSWORD},
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    def wait_for_log(self, event: str, count: int = 1, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if sum(f'"event": "{event}"' in line for line in self.lines) >= count:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"no {event!r} log line within {timeout}s:\n{self.log}")
+
+    @property
+    def log(self) -> str:
+        return "".join(self.lines)
+
+    def stop(self, timeout: float = 20.0) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=5)
+        return code
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()

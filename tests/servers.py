@@ -5,10 +5,12 @@ passwd-file auth, Maildir storage) and an aiosmtpd SMTP server on loopback.
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -91,6 +93,8 @@ default_login_user = {login_user}
 default_internal_user = {internal_user}
 default_internal_group = {group if not root_run else internal_user}
 imap_idle_notify_interval = 1 secs
+# No auth-failure penalty for loopback: one test's wrong password must not slow the next.
+login_trusted_networks = 127.0.0.0/8
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {self.passwd}
@@ -127,7 +131,10 @@ service imap-login {{
         conf = self.root / "dovecot.conf"
         conf.write_text(self._config())
         self.process = subprocess.Popen(
-            [DOVECOT, "-F", "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            [DOVECOT, "-F", "-c", str(conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: stop() takes the children too
         )
         try:
             wait_for_port(self.port)
@@ -141,13 +148,17 @@ service imap-login {{
             raise RuntimeError(f"Dovecot did not start:\n{log}") from None
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-            self.process = None
+        """Like an outage: the master and every imap process, with their connections, go."""
+        if self.process is None:
+            return
+        group = os.getpgid(self.process.pid)
+        os.killpg(group, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.process = None
 
     def client(self, user: str, password: str) -> IMAPClient:
         client = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=10)

@@ -73,6 +73,9 @@ class ImapSource:
         client = self._client()
         last = cursor.last_uid if cursor and cursor.uidvalidity == self.uidvalidity else 0
         try:
+            # SEARCH alone answers from the session's view, which can miss mail that arrived
+            # while IDLE was being re-issued (seen with Dovecot); NOOP makes the server sync.
+            client.noop()
             # "N:*" always matches the highest UID, even when it is below N: filter.
             uids = sorted(uid for uid in client.search(["UID", f"{last + 1}:*"]) if uid > last)
             for start in range(0, len(uids), self.settings.batch_size):
