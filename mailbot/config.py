@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -80,6 +81,7 @@ class SmtpSettings:
     from_address: str
     from_name: str
     timeout: float
+    ca_file: Path | None = None  # CA bundle to verify the relay's certificate (else system's)
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class MailboxSettings:
     username: str = ""
     password: Secret = Secret("mailboxes")
     folder: str = "INBOX"
+    ca_file: Path | None = None
     path: Path = Path()
     batch_size: int = 50
     poll_seconds: float = 60.0
@@ -197,6 +200,14 @@ class _Table:
     def flag(self, name: str, default: bool) -> bool:
         value: bool = self._get(name, default, bool, "true or false")
         return value
+
+    def path_or_none(self, name: str) -> Path | None:
+        value = self.text(name, "")
+        if not value:
+            return None
+        if not Path(value).is_file():
+            raise ConfigError(f"{self._key(name)}: {value} is not a readable file")
+        return Path(value)
 
     def str_list(self, name: str) -> tuple[str, ...]:
         value = self._get(name, [], list, "a list of strings")
@@ -328,6 +339,7 @@ def _smtp(t: _Table) -> SmtpSettings:
         from_address=t.email("from_address"),
         from_name=t.text("from_name", ""),
         timeout=t.number("timeout_seconds", 30.0, low=1.0),
+        ca_file=t.path_or_none("ca_file"),
     )
     t.done()
     return settings
@@ -408,6 +420,7 @@ def _mailboxes(
                 password=t.secret(),
                 folder=t.text("folder", "INBOX"),
                 idle=t.flag("idle", True),
+                ca_file=t.path_or_none("ca_file"),
             )
         else:
             mailbox = MailboxSettings(**common, path=Path(t.text("path")))
@@ -418,3 +431,15 @@ def _mailboxes(
         t.done()
         result.append(mailbox)
     return tuple(result)
+
+
+def tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """Certificates are always verified: against `ca_file` when given (a private CA), else
+    against the system's store."""
+    context = ssl.create_default_context()
+    if ca_file is not None:
+        try:
+            context.load_verify_locations(cafile=str(ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"ca_file: cannot load {ca_file}: {exc}") from None
+    return context

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import Dovecot, SmtpServer
 from sqlmodel import Session, select
 
 from mailbot import config as config_module
@@ -27,6 +26,8 @@ from mailbot.models import InboundMessage, OutboundMessage, WorkOrder
 from mailbot.pipeline import Services, build_services, process_inbound
 from mailbot.storage import Store, load_or_create_secret
 from mailbot.types import Origin, Outcome
+
+from servers import Dovecot, SmtpServer, make_certificate
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[1]
@@ -167,7 +168,8 @@ def dovecot() -> Iterator[Dovecot]:
     if not Path(shutil.which("dovecot") or "/usr/sbin/dovecot").exists():
         pytest.fail("Dovecot is not installed: run scripts/test, which installs dovecot-imapd")
     root = Path(tempfile.mkdtemp(prefix="mailbot-dovecot-"))
-    server = Dovecot(root)
+    os.chmod(root, 0o755)
+    server = Dovecot(root, *make_certificate(root))
     # All accounts exist before start: Dovecot notices passwd-file changes by mtime, with
     # one-second resolution, so an account added later can go unseen for a moment.
     for n in range(1, ACCOUNTS + 1):

@@ -12,6 +12,7 @@ import pwd
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -53,9 +54,11 @@ def _user_or(name: str, fallback: str) -> str:
 class Dovecot:
     """A private Dovecot instance; users are added with `add_user` before or after start."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, cert: Path | None = None, key: Path | None = None) -> None:
         self.root = root
         self.port = free_port()
+        self.tls_port = free_port()
+        self.cert, self.key = cert, key
         self.passwd = root / "passwd"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -83,7 +86,7 @@ state_dir = {self.root}/state
 log_path = {self.root}/dovecot.log
 listen = 127.0.0.1
 protocols = imap
-ssl = no
+{self._ssl()}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:{self.root}/mail/%u
@@ -109,7 +112,8 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.tls_port if self.cert else 0}
   }}
 }}
 service anvil {{
@@ -119,6 +123,11 @@ service imap-login {{
   chroot =
 }}
 """
+
+    def _ssl(self) -> str:
+        if self.cert is None:
+            return "ssl = no"
+        return f"ssl = yes\nssl_cert = <{self.cert}\nssl_key = <{self.key}"
 
     def start(self) -> None:
         os.chmod(self.root, 0o755)
@@ -215,10 +224,17 @@ class _Handler:
 class SmtpServer:
     """aiosmtpd on loopback, recording what it accepts; can refuse chosen recipients."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, starttls: ssl.SSLContext | None = None, implicit_tls: ssl.SSLContext | None = None
+    ) -> None:
         self.port = free_port()
         self.handler = _Handler()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        kwargs: dict[str, object] = {}
+        if starttls is not None:
+            kwargs["tls_context"] = starttls
+        if implicit_tls is not None:
+            kwargs["ssl_context"] = implicit_tls
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)
 
     @property
     def received(self) -> list[Received]:
@@ -240,3 +256,38 @@ class SmtpServer:
         while len(self.received) < count and time.monotonic() < deadline:
             time.sleep(0.05)
         return list(self.received)
+
+
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (it is its own CA), made with openssl."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    os.chmod(key, 0o644)  # readable by Dovecot's unprivileged processes in this throwaway dir
+    return cert, key
+
+
+def server_context(cert: Path, key: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context

@@ -8,10 +8,11 @@ import subprocess
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from conftest import REPO
 from sqlmodel import SQLModel
 
 from mailbot import db
+
+from conftest import REPO
 
 
 def test_import_contracts_hold():

@@ -7,10 +7,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_cli, write_config
 
 from mailbot import config
 from mailbot.errors import ConfigError
+
+from conftest import REPO, run_cli, write_config
 
 
 def load_text(tmp_path: Path, text: str) -> config.Settings:

@@ -17,6 +17,7 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
+
 from conftest import IMAP_PASSWORD, REPO, Daemon, fixture_bytes, run_cli
 
 pytestmark = pytest.mark.integration

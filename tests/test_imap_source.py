@@ -6,11 +6,12 @@ import threading
 import time
 
 import pytest
-from conftest import IMAP_PASSWORD
 
 from mailbot.config import MailboxSettings, Secret
 from mailbot.errors import SourceUnavailableError
 from mailbot.ingest.imap_source import ImapSource
+
+from conftest import IMAP_PASSWORD
 
 pytestmark = pytest.mark.integration
 MAIL = b"From: a@example.net\r\nSubject: x\r\nMessage-ID: <%d@example.net>\r\n\r\nbody\r\n"

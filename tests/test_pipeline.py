@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from email.policy import default
 
 import pytest
-from conftest import counts, fixture_bytes, rows
 from sqlmodel import Session, select
 
 from mailbot import workorders
@@ -25,6 +24,8 @@ from mailbot.models import (
 from mailbot.replies.threading import verify_message_id
 from mailbot.storage import load_or_create_secret
 from mailbot.types import LedgerStatus
+
+from conftest import counts, fixture_bytes, rows
 
 
 def test_citizen_mail_opens_a_work_order_with_a_queued_confirmation(services, process):

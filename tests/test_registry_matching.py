@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import rows
 from sqlmodel import Session, select
 
 from mailbot import workorders
@@ -11,6 +10,8 @@ from mailbot.errors import InputError
 from mailbot.matching import matcher, registry
 from mailbot.models import Contact, Taxpayer, TaxpayerAddress, WorkOrder
 from mailbot.types import Address, MatchRule
+
+from conftest import rows
 
 CSV = (
     "codice_fiscale,name,email,pec\n"

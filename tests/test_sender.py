@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import make_process, make_services, rows, write_config
-from servers import free_port
 
 from mailbot.models import Event, OutboundMessage
 from mailbot.replies.sender import SmtpTransport, deliver_pending
+
+from conftest import make_process, make_services, rows, write_config
+from servers import free_port
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from mailbot.config import MailboxSettings
+from mailbot.config import MailboxSettings, tls_context
 from mailbot.errors import ConfigError, SourceUnavailableError
 from mailbot.models import MailboxCursor
 from mailbot.types import Origin
@@ -41,15 +41,22 @@ class ImapSource:
     def connect(self) -> str:
         s = self.settings
         where = f"{s.username}@{s.host}:{s.port}"
+        context = tls_context(s.ca_file) if s.security != "none" else None
         try:
-            client = IMAPClient(s.host, port=s.port, ssl=s.security == "tls", timeout=self.timeout)
+            client = IMAPClient(
+                s.host,
+                port=s.port,
+                ssl=s.security == "tls",
+                ssl_context=context,
+                timeout=self.timeout,
+            )
         except _NETWORK_ERRORS as exc:
             raise SourceUnavailableError(
                 f"mailbox {self.name}: cannot connect to {where}: {exc}"
             ) from exc
         try:
             if s.security == "starttls":
-                client.starttls(ssl.create_default_context())
+                client.starttls(context)
             client.login(s.username, s.password.reveal())
             client.normalise_times = False  # keep INTERNALDATE's zone; we convert to UTC
             selected = client.select_folder(s.folder, readonly=True)

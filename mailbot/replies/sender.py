@@ -17,7 +17,7 @@ from typing import Protocol
 import aiosmtplib
 from sqlalchemy.engine import Engine
 
-from mailbot.config import Settings, SmtpSettings
+from mailbot.config import Settings, SmtpSettings, tls_context
 from mailbot.db import unit_of_work
 from mailbot.log import get_logger
 from mailbot.models import OutboundMessage, utcnow
@@ -51,6 +51,7 @@ class SmtpTransport:
             port=s.port,
             use_tls=s.security == "tls",
             start_tls=s.security == "starttls",
+            tls_context=tls_context(s.ca_file) if s.security != "none" else None,
             timeout=s.timeout,
         )
         try:

@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import REPO, make_services, write_config
 
 from mailbot.pipeline import process_inbound
 from mailbot.types import LedgerStatus, Origin
+
+from conftest import REPO, make_services, write_config
 
 CORPUS = Path(os.environ.get("MAILBOT_CORPUS", REPO.parent / "shared" / "corpus"))
 pytestmark = [
