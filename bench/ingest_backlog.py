@@ -98,18 +98,12 @@ def run_mailbot(
 ) -> float:
     from mailbot.daemon import run_once
 
-    from conftest import make_services, write_config
+    from conftest import imap_mailbox, make_services, write_config
 
     config = write_config(
         work / "mailbot.toml",
         smtp_port=smtp.port,
-        mailbox={
-            "source": "imap",
-            "host": "127.0.0.1",
-            "port": dovecot.port,
-            "username": user,
-            "password_env": "MAILBOT_IMAP_PASSWORD",
-        },
+        mailbox=imap_mailbox(dovecot.port, user),
     )
     if database_url:
         config.write_text(

@@ -20,11 +20,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailbot.errors import ConfigError
+from mailbot.types import looks_like_address
 
 CONFIG_ENV = "MAILBOT_CONFIG"
 SECURITY_MODES = ("none", "starttls", "tls")
 LANGUAGES = ("it", "en")
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -179,7 +179,7 @@ class _Table:
 
     def email(self, name: str, default: Any = None) -> str:
         value = self.text(name, default).strip().lower()
-        if value and not _EMAIL.match(value):
+        if value and not looks_like_address(value):
             raise ConfigError(f"{self._key(name)}: {value!r} is not an email address")
         return value
 
@@ -371,7 +371,7 @@ def _offices(tables: list[_Table]) -> dict[str, OfficeSettings]:
             raise ConfigError(f"{t.where}.id: office {office_id!r} is defined twice")
         operators = tuple(op.strip().lower() for op in t.str_list("operators"))
         for op in operators:
-            if not _EMAIL.match(op):
+            if not looks_like_address(op):
                 raise ConfigError(f"{t.where}.operators: {op!r} is not an email address")
         offices[office_id] = OfficeSettings(
             id=office_id,

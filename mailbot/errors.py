@@ -51,6 +51,10 @@ class DatabaseUnavailableError(TransientError):
     """The database refused a connection or is locked for too long."""
 
 
+class StorageUnavailableError(TransientError):
+    """The message store cannot be written (disk full, read-only, permissions)."""
+
+
 class Disposition(StrEnum):
     """What the pipeline does with a message whose processing raised."""
 

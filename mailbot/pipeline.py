@@ -18,7 +18,6 @@ import hashlib
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -249,12 +248,3 @@ def drain(
         if not seen_any:
             break
     return report
-
-
-def describe(outcome: Outcome) -> dict[str, Any]:
-    return {
-        "status": str(outcome.status),
-        "work_order": outcome.work_order_number,
-        "reason": outcome.reason,
-        "duplicate": outcome.duplicate,
-    }

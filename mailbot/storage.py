@@ -12,7 +12,7 @@ import os
 import secrets
 from pathlib import Path
 
-from mailbot.errors import ConfigError
+from mailbot.errors import ConfigError, StorageUnavailableError
 
 
 class Store:
@@ -36,14 +36,18 @@ class Store:
         target = self.path(digest)
         if target.exists():
             return digest
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-        with tmp.open("wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(target)
-        _fsync_dir(target.parent)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with tmp.open("wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            tmp.replace(target)
+            _fsync_dir(target.parent)
+        except OSError as exc:  # disk full, read-only, permissions: nothing is lost, retry
+            tmp.unlink(missing_ok=True)
+            raise StorageUnavailableError(f"storage unavailable: {exc}") from exc
         return digest
 
     def get(self, digest: str) -> bytes:

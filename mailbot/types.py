@@ -5,6 +5,7 @@ Stages never import each other; they exchange these values through `pipeline.py`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -19,6 +20,14 @@ class Origin:
     uidvalidity: int | None = None  # IMAP only
     uid: int | None = None  # IMAP only
     source_ref: str | None = None  # Maildir unique name
+
+
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+def looks_like_address(value: str) -> bool:
+    """A plausible addr-spec: one @, a dotted domain, no blanks or brackets."""
+    return _EMAIL.match(value) is not None
 
 
 def normalise_address(address: str) -> str:

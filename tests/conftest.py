@@ -206,19 +206,24 @@ def smtp(smtp_session: SmtpServer) -> SmtpServer:
     return smtp_session
 
 
+def imap_mailbox(port: int, user: str, **extra: Any) -> dict[str, Any]:
+    """The [[mailboxes]] keys of an IMAP mailbox on the test Dovecot."""
+    return {
+        "source": "imap",
+        "host": "127.0.0.1",
+        "port": port,
+        "username": user,
+        "password_env": "MAILBOT_IMAP_PASSWORD",
+        **extra,
+    }
+
+
 @pytest.fixture
 def imap_config(tmp_path: Path, dovecot: Dovecot, imap_user: str, smtp: SmtpServer) -> Path:
     return write_config(
         tmp_path / "mailbot.toml",
         smtp_port=smtp.port,
-        mailbox={
-            "source": "imap",
-            "host": "127.0.0.1",
-            "port": dovecot.port,
-            "username": imap_user,
-            "password_env": "MAILBOT_IMAP_PASSWORD",
-            "poll_seconds": 2,
-        },
+        mailbox=imap_mailbox(dovecot.port, imap_user, poll_seconds=2),
     )
 
 

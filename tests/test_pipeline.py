@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session, select
 
 from mailbot import workorders
-from mailbot.errors import DatabaseUnavailableError
+from mailbot.errors import DatabaseUnavailableError, StorageUnavailableError
 from mailbot.ingest import parse
 from mailbot.models import (
     Contact,
@@ -222,3 +222,19 @@ def test_every_step_is_in_the_audit_trail(services, process):
     with Session(services.engine) as session:
         kinds = [e.kind for e in session.exec(select(Event).order_by(Event.id))]
     assert kinds == ["work_order.opened", "inbound.ignored"]
+
+
+def test_full_disk_is_an_outage_not_a_lost_message(services, process, monkeypatch):
+    import errno
+    import os
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(StorageUnavailableError, match="No space left"):
+        process("citizen_plain.eml")
+    assert counts(services) == (0, 0, 0)  # nothing recorded: the message is fetched again
+    assert not list(services.store.objects.rglob("*.tmp"))
+    monkeypatch.undo()
+    assert process("citizen_plain.eml").status == LedgerStatus.FILED

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import IMAP_PASSWORD, run_cli, write_config
+from conftest import IMAP_PASSWORD, imap_mailbox, run_cli, write_config
 from servers import SmtpServer, server_context
 
 pytestmark = pytest.mark.integration
@@ -27,15 +27,12 @@ def tls_config(tmp_path, dovecot, user, imap_security, smtp, smtp_security, ca=T
     path = write_config(
         tmp_path / "mailbot.toml",
         smtp_port=smtp.port,
-        mailbox={
-            "source": "imap",
-            "host": "127.0.0.1",
-            "username": user,
-            "port": dovecot.tls_port if imap_security == "tls" else dovecot.port,
-            "security": imap_security,
-            "password_env": "MAILBOT_IMAP_PASSWORD",
+        mailbox=imap_mailbox(
+            dovecot.tls_port if imap_security == "tls" else dovecot.port,
+            user,
+            security=imap_security,
             **({"ca_file": str(dovecot.cert)} if ca else {}),
-        },
+        ),
     )
     extra = f'security = "{smtp_security}"\n' + (f'ca_file = "{dovecot.cert}"\n' if ca else "")
     path.write_text(path.read_text().replace("[smtp]\n", "[smtp]\n" + extra))

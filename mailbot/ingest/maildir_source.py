@@ -26,6 +26,7 @@ class MaildirSource:
         self.settings = settings
         self.name = settings.name
         self.root = settings.path
+        self._fetched: dict[str, Path] = {}  # unique name → file in new/, until processed
 
     def connect(self) -> str:
         missing = [d for d in ("new", "cur", "tmp") if not (self.root / d).is_dir()]
@@ -48,12 +49,21 @@ class MaildirSource:
             except FileNotFoundError:  # taken by someone else meanwhile
                 continue
             unique = name.split(":", 1)[0]
+            self._fetched[unique] = path
             yield Origin(mailbox=self.name, received_at=delivered, source_ref=unique), raw
 
     def processed(self, origin: Origin) -> None:
-        for path in (self.root / "new").glob(f"{origin.source_ref}*"):
-            base = path.name.split(":", 1)[0]
-            path.rename(self.root / "cur" / f"{base}:2,")
+        path = self._fetched.pop(origin.source_ref or "", None)
+        if path is None:
+            return
+        try:
+            path.rename(self.root / "cur" / f"{origin.source_ref}:2,")
+        except FileNotFoundError:
+            pass  # moved by someone else; the ledger has it either way
+        except OSError as exc:
+            raise SourceUnavailableError(
+                f"mailbox {self.name}: cannot move {path.name}: {exc}"
+            ) from exc
 
     def wait(self, seconds: float, stop: threading.Event) -> None:
         stop.wait(seconds)

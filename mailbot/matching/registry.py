@@ -19,11 +19,10 @@ from stdnum.it import codicefiscale, iva
 
 from mailbot.errors import InputError
 from mailbot.models import Taxpayer, TaxpayerAddress, utcnow
-from mailbot.types import normalise_address
+from mailbot.types import looks_like_address, normalise_address
 
 REQUIRED_COLUMNS = ("codice_fiscale", "name")
 ADDRESS_COLUMNS = ("email", "pec")
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
 @dataclass
@@ -92,7 +91,7 @@ def _import_row(session: Session, row: dict[str, str | None], report: ImportRepo
     wanted: set[tuple[str, str]] = set()
     for kind in ADDRESS_COLUMNS:
         for address in _split_addresses(row.get(kind) or ""):
-            if not _EMAIL.match(address):
+            if not looks_like_address(address):
                 return f"{kind}: {address!r} is not an email address"
             wanted.add((address, kind))
 

@@ -9,7 +9,7 @@ to the citizen's mail, `Auto-Submitted` and our loop header, so no machine answe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -17,7 +17,6 @@ from email.utils import format_datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from babel.dates import format_datetime as babel_datetime
@@ -149,7 +148,7 @@ class Composer:
         except (ValueError, IndexError) as exc:
             raise MailError(f"cannot address a reply to {to.email!r}: {exc}") from exc
         msg["Subject"] = subject
-        msg["Date"] = format_datetime(datetime.now(ZoneInfo("UTC")).astimezone(self.tz))
+        msg["Date"] = format_datetime(datetime.now(UTC).astimezone(self.tz))
         msg["Message-ID"] = message_id
         if in_reply_to:
             msg["In-Reply-To"] = in_reply_to
