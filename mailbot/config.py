@@ -112,6 +112,13 @@ class MailboxSettings:
     batch_size: int = 50
     poll_seconds: float = 60.0
     idle: bool = True
+    plus_address: bool = False  # the server delivers local+token@domain to this mailbox
+
+
+@dataclass(frozen=True)
+class ConversationSettings:
+    reopen_days: int  # a follow-up reopens a case closed less than this many days ago
+    sender_format: str  # display name of replies relayed to citizens
 
 
 @dataclass(frozen=True)
@@ -134,6 +141,7 @@ class Settings:
     outbox: OutboxSettings
     mailboxes: tuple[MailboxSettings, ...]
     offices: Mapping[str, OfficeSettings]
+    conversations: ConversationSettings = ConversationSettings(30, "{operator} — {office}")
     source_path: Path | None = None
 
     def office(self, office_id: str) -> OfficeSettings:
@@ -257,6 +265,8 @@ _IMAP_ONLY = (
     "password_file",
     "folder",
     "idle",
+    "ca_file",
+    "plus_address",
 )
 
 
@@ -313,6 +323,7 @@ def parse(data: Mapping[str, Any]) -> Settings:
 
     smtp = _smtp(root.table("smtp"))
     outbox = _outbox(root.table("outbox", required=False))
+    conversations = _conversations(root.table("conversations", required=False))
     offices = _offices(root.tables("offices"))
     mailboxes = _mailboxes(root.tables("mailboxes"), offices, smtp.from_address)
     root.done()
@@ -326,7 +337,23 @@ def parse(data: Mapping[str, Any]) -> Settings:
         outbox=outbox,
         mailboxes=mailboxes,
         offices=offices,
+        conversations=conversations,
     )
+
+
+def _conversations(t: _Table) -> ConversationSettings:
+    sender_format = t.text("sender_format", "{operator} — {office}")
+    try:
+        sender_format.format(operator="Mario Rossi", office="URP")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"conversations.sender_format: only {{operator}} and {{office}} may be used ({exc})"
+        ) from None
+    settings = ConversationSettings(
+        reopen_days=t.integer("reopen_days", 30, 0, 3650), sender_format=sender_format
+    )
+    t.done()
+    return settings
 
 
 def _smtp(t: _Table) -> SmtpSettings:
@@ -421,6 +448,7 @@ def _mailboxes(
                 folder=t.text("folder", "INBOX"),
                 idle=t.flag("idle", True),
                 ca_file=t.path_or_none("ca_file"),
+                plus_address=t.flag("plus_address", False),
             )
         else:
             mailbox = MailboxSettings(**common, path=Path(t.text("path")))

@@ -109,7 +109,7 @@ def record_event(
     work_order_id: int | None = None,
     inbound_id: int | None = None,
     actor: str = "mailbot",
-    **data: object,
+    **data: Any,
 ) -> None:
     """Append to the audit trail, in the caller's transaction."""
     session.add(

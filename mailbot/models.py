@@ -123,6 +123,7 @@ class WorkOrder(SQLModel, table=True):
     """A case ("pratica")."""
 
     __tablename__ = "work_order"
+    __table_args__ = (sa.UniqueConstraint("reply_token", name="uq_work_order_reply_token"),)
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=16, unique=True)
@@ -137,6 +138,13 @@ class WorkOrder(SQLModel, table=True):
     received_at: datetime = _when()
     opened_at: datetime = _when(default_factory=utcnow)
     due_at: datetime = _when(index=True)
+    # Token for plus-addressed Reply-To (suggerimenti+<token>@…), secret enough not to guess.
+    reply_token: str = Field(max_length=32)
+    reasoned_reply_at: datetime | None = _when(default=None)  # first reply relayed to the citizen
+    suspended_at: datetime | None = _when(default=None)
+    closed_at: datetime | None = _when(default=None)
+    # The closed case that a late follow-up continues.
+    parent_id: int | None = Field(default=None, foreign_key="work_order.id")
 
 
 class ConversationMessage(SQLModel, table=True):
@@ -153,6 +161,8 @@ class ConversationMessage(SQLModel, table=True):
     date: datetime = _when()
     subject: str = Field(default="", sa_type=sa.Text)
     body_text: str = Field(default="", sa_type=sa.Text)
+    body_html: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
+    author: str = Field(default="", max_length=320, sa_column_kwargs={"server_default": ""})
     message_id: str | None = Field(default=None, max_length=998, index=True)
     inbound_id: int | None = Field(default=None, foreign_key="inbound_message.id")
     outbound_id: int | None = Field(default=None, foreign_key="outbound_message.id")

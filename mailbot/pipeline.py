@@ -19,46 +19,23 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from mailbot import workorders
-from mailbot.config import Settings
+from mailbot import conversations
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import Disposition, MailError, disposition_for
 from mailbot.ingest import classify, ledger, parse
 from mailbot.ingest.sources import Source
 from mailbot.log import bind_message, get_logger
 from mailbot.matching import matcher
-from mailbot.models import InboundMessage
-from mailbot.replies import outbox
-from mailbot.replies.compose import Composer
-from mailbot.storage import Store
-from mailbot.types import Kind, LedgerStatus, Origin, Outcome, ParsedMessage
+from mailbot.models import Contact, InboundMessage, WorkOrder
+from mailbot.pipeline_services import Services, build_services
+from mailbot.replies import threading
+from mailbot.types import Kind, LedgerStatus, Origin, Outcome
+
+__all__ = ["Services", "build_services", "drain", "process_inbound"]
 
 log = get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class Services:
-    """Everything a stage needs, built once by the entry point and passed explicitly."""
-
-    settings: Settings
-    engine: Engine
-    store: Store
-    composer: Composer
-    classify_context: classify.Context
-
-
-def build_services(settings: Settings, engine: Engine, store: Store, secret: bytes) -> Services:
-    own = {settings.smtp.from_address, *(m.address for m in settings.mailboxes)}
-    return Services(
-        settings=settings,
-        engine=engine,
-        store=store,
-        composer=Composer(settings, secret),
-        classify_context=classify.Context(own_addresses=frozenset(own)),
-    )
 
 
 def process_inbound(services: Services, raw: bytes, origin: Origin) -> Outcome:
@@ -93,94 +70,47 @@ def _act(
     services: Services, session: Session, entry: InboundMessage, raw: bytes, origin: Origin
 ) -> Outcome:
     parsed = parse.parse(raw)
-    verdict = classify.classify(parsed, services.classify_context)
-    if verdict.kind is not Kind.CITIZEN:
-        ledger.settle(entry, LedgerStatus.IGNORED, kind=verdict.kind, reason=verdict.reason)
+    mailbox = services.settings.mailbox(origin.mailbox)
+    ref = threading.resolve(session, services.secret, parsed, mailbox.address)
+    work_order = session.get(WorkOrder, ref.work_order_id) if ref else None
+    verdict = classify.classify(
+        parsed, services.classify_context, _thread(services, session, ref, work_order)
+    )
+    mail = conversations.Incoming(entry, parsed, origin)
+    if verdict.kind is Kind.OPERATOR_REPLY and work_order is not None:
+        return conversations.handle_operator_reply(services, session, mail, work_order)
+    if verdict.kind not in (Kind.CITIZEN, Kind.CITIZEN_FOLLOWUP):
+        ledger.settle(
+            entry,
+            LedgerStatus.IGNORED,
+            kind=verdict.kind,
+            reason=verdict.reason,
+            work_order_id=work_order.id if work_order else None,
+        )
         record_event(session, "inbound.ignored", inbound_id=entry.id, reason=verdict.reason)
         return Outcome(LedgerStatus.IGNORED, entry.id, reason=verdict.reason)
-    if parsed.sender is None:
-        raise MailError("no usable sender address in From")
-    return _file_citizen_mail(services, session, entry, parsed, origin)
+    match = matcher.match_sender(session, mail.sender)
+    if verdict.kind is Kind.CITIZEN_FOLLOWUP and work_order is not None:
+        return conversations.add_followup(services, session, mail, work_order, match)
+    return conversations.open_case(services, session, mail, match)
 
 
-def _file_citizen_mail(
+def _thread(
     services: Services,
     session: Session,
-    entry: InboundMessage,
-    parsed: ParsedMessage,
-    origin: Origin,
-) -> Outcome:
-    settings = services.settings
-    assert parsed.sender is not None
-    mailbox = settings.mailbox(origin.mailbox)
-    office = settings.office(mailbox.office)
-    match = matcher.match_sender(session, parsed.sender)
-    work_order = workorders.open_work_order(
-        session,
-        office=office,
-        mailbox=mailbox.name,
-        subject=parsed.subject,
-        match=match,
-        received_at=origin.received_at,
-        timezone=settings.timezone,
-        language=settings.language,
-        inbound_id=entry.id,
+    ref: threading.ThreadRef | None,
+    work_order: WorkOrder | None,
+) -> classify.Thread | None:
+    if ref is None or work_order is None:
+        return None
+    office = services.settings.office(work_order.office)
+    contact = session.get(Contact, work_order.contact_id)
+    return classify.Thread(
+        via=ref.via,
+        to_operators=ref.to_operators,
+        operators=frozenset({*office.operators, office.email}),
+        contact=contact.email if contact else "",
     )
-    workorders.add_message(
-        session,
-        work_order,
-        direction="in",
-        kind="citizen",
-        from_address=parsed.sender.email,
-        to=[a.email for a in parsed.to],
-        date=origin.received_at,
-        subject=parsed.subject,
-        body_text=parsed.text,
-        message_id=parsed.message_id,
-        inbound_id=entry.id,
-        attachments=[
-            workorders.NewAttachment(
-                a.filename, a.content_type, len(a.payload), services.store.put(a.payload)
-            )
-            for a in parsed.attachments
-        ],
-    )
-    confirmation = services.composer.confirmation(
-        number=work_order.number,
-        language=work_order.language,
-        citizen=parsed.sender,
-        subject=parsed.subject,
-        received_at=origin.received_at,
-        due_at=work_order.due_at,
-        office=office,
-        reply_to=mailbox.address,
-        in_reply_to=parsed.message_id,
-        references=parsed.references,
-    )
-    queued = outbox.enqueue(
-        session,
-        kind="confirmation",
-        message_id=confirmation.message_id,
-        envelope_from=confirmation.sender,
-        recipients=confirmation.recipients,
-        raw=confirmation.raw,
-        work_order_id=work_order.id,
-    )
-    workorders.add_message(
-        session,
-        work_order,
-        direction="out",
-        kind="confirmation",
-        from_address=confirmation.sender,
-        to=list(confirmation.recipients),
-        date=queued.created_at,
-        subject=confirmation.subject,
-        body_text=confirmation.text,
-        message_id=confirmation.message_id,
-        outbound_id=queued.id,
-    )
-    ledger.settle(entry, LedgerStatus.FILED, kind=Kind.CITIZEN, work_order_id=work_order.id)
-    return Outcome(LedgerStatus.FILED, entry.id, work_order_number=work_order.number)
 
 
 def _record_failure(

@@ -46,6 +46,7 @@ class Attachment:
     filename: str
     content_type: str
     payload: bytes
+    inline: bool = False  # referenced by Content-ID from the HTML (logos, signature images)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ class ParsedMessage:
     references: tuple[str, ...]
     text: str
     attachments: tuple[Attachment, ...] = ()
+    html: str = ""  # sanitised: safe to show to an operator
     # Lower-cased header names → first value, for the headers classification reads.
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -70,6 +72,8 @@ class Kind(StrEnum):
     """Why a message is what it is; one predicate each in `ingest.classify`."""
 
     CITIZEN = "citizen"
+    CITIZEN_FOLLOWUP = "citizen_followup"
+    OPERATOR_REPLY = "operator_reply"
     OWN_MAIL = "own_mail"
     AUTO_GENERATED = "auto_generated"
 
@@ -77,6 +81,7 @@ class Kind(StrEnum):
 class LedgerStatus(StrEnum):
     RECEIVED = "received"  # only ever seen inside the open transaction
     FILED = "filed"  # opened a work order
+    THREADED = "threaded"  # joined an existing work order (follow-up, operator reply)
     IGNORED = "ignored"  # recorded, deliberately not acted on (own mail, auto-replies)
     REJECTED = "rejected"  # permanent mail problem
     QUARANTINED = "quarantined"  # unexpected error during processing

@@ -7,6 +7,7 @@ from a counter row locked in the message's own transaction, so they are never re
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -26,10 +27,11 @@ from mailbot.models import (
     Taxpayer,
     WorkOrder,
     WorkOrderCounter,
+    utcnow,
 )
 from mailbot.types import Match
 
-OPEN = "open"
+OPEN, SUSPENDED, CLOSED = "open", "suspended", "closed"
 
 
 def next_number(session: Session, year: int) -> str:
@@ -61,8 +63,11 @@ def open_work_order(
     timezone: ZoneInfo,
     language: str,
     inbound_id: int | None,
+    parent_id: int | None = None,
 ) -> WorkOrder:
     work_order = WorkOrder(
+        reply_token=secrets.token_hex(8),
+        parent_id=parent_id,
         number=next_number(session, received_at.astimezone(timezone).year),
         status=OPEN,
         office=office.id,
@@ -86,8 +91,76 @@ def open_work_order(
         office=office.id,
         match_rule=match.rule,
         candidates=list(match.candidates),
+        parent=parent_id,
     )
     return work_order
+
+
+def by_number(session: Session, number: str) -> WorkOrder:
+    work_order = session.exec(select(WorkOrder).where(WorkOrder.number == number)).first()
+    if work_order is None:
+        raise NotFoundError(f"no work order {number}")
+    return work_order
+
+
+def _event(session: Session, work_order: WorkOrder, kind: str, actor: str, **data: str) -> None:
+    details: dict[str, Any] = dict(data)
+    record_event(session, f"work_order.{kind}", work_order_id=work_order.id, actor=actor, **details)
+
+
+def assign(session: Session, work_order: WorkOrder, office: OfficeSettings, actor: str) -> None:
+    previous = work_order.office
+    work_order.office = office.id
+    _event(session, work_order, "assigned", actor, office=office.id, previous=previous)
+
+
+def suspend(session: Session, work_order: WorkOrder, reason: str, actor: str) -> None:
+    """Waiting for the citizen: the service-charter clock stops until they answer."""
+    work_order.status = SUSPENDED
+    work_order.suspended_at = utcnow()
+    _event(session, work_order, "suspended", actor, reason=reason)
+
+
+def resume(session: Session, work_order: WorkOrder, actor: str) -> None:
+    if work_order.status == SUSPENDED:
+        work_order.status = OPEN
+        work_order.suspended_at = None
+        _event(session, work_order, "resumed", actor)
+
+
+def close(session: Session, work_order: WorkOrder, actor: str) -> None:
+    work_order.status = CLOSED
+    work_order.closed_at = utcnow()
+    _event(session, work_order, "closed", actor)
+
+
+def reopen(session: Session, work_order: WorkOrder, actor: str) -> None:
+    work_order.status = OPEN
+    work_order.closed_at = None
+    work_order.suspended_at = None
+    _event(session, work_order, "reopened", actor)
+
+
+def may_reopen(work_order: WorkOrder, now: datetime, reopen_days: int) -> bool:
+    """A follow-up reopens a case closed less than `reopen_days` ago; later it opens a new one."""
+    return work_order.closed_at is None or now - work_order.closed_at < timedelta(days=reopen_days)
+
+
+def mark_reply_sent(session: Session, work_order: WorkOrder, actor: str) -> None:
+    """The first reply relayed to the citizen is the charter's "reasoned reply"."""
+    if work_order.reasoned_reply_at is None:
+        work_order.reasoned_reply_at = utcnow()
+        _event(session, work_order, "reasoned_reply", actor)
+
+
+def conversation(session: Session, work_order_id: int) -> list[ConversationMessage]:
+    return list(
+        session.exec(
+            select(ConversationMessage)
+            .where(ConversationMessage.work_order_id == work_order_id)
+            .order_by(col(ConversationMessage.id))
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -113,6 +186,8 @@ def add_message(
     inbound_id: int | None = None,
     outbound_id: int | None = None,
     attachments: Sequence[NewAttachment] = (),
+    body_html: str = "",
+    author: str = "",
 ) -> ConversationMessage:
     assert work_order.id is not None
     message = ConversationMessage(
@@ -127,6 +202,8 @@ def add_message(
         message_id=message_id,
         inbound_id=inbound_id,
         outbound_id=outbound_id,
+        body_html=body_html,
+        author=author,
     )
     session.add(message)
     session.flush()

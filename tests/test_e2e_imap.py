@@ -57,6 +57,10 @@ def registry_csv(path: Path) -> Path:
     return path
 
 
+def to_citizens(received):
+    return [r for r in received if r.rcpt_tos != ["urp@comune.example.it"]]
+
+
 def cli(config: Path, *args: str, **kwargs):
     return run_cli("--config", str(config), *args, **kwargs)
 
@@ -72,10 +76,11 @@ def test_fifty_citizen_emails_become_fifty_work_orders_and_confirmations_once(
     result = cli(imap_config, "run", "--once")
     assert result.returncode == 0, result.stderr
     assert "suggerimenti: 50 filed" in result.stdout
-    assert "outbox: 50 sent, 0 deferred, 0 failed" in result.stdout
+    assert "outbox: 100 sent, 0 deferred, 0 failed" in result.stdout  # + office notifications
 
-    received = smtp.wait_for(50)
+    received = to_citizens(smtp.wait_for(100))
     assert len(received) == 50
+    assert len(smtp.received) - len(received) == 50
     listed = json.loads(cli(imap_config, "workorders", "list", "--json").stdout)
     assert [w["number"] for w in listed] == [f"2026/{n:06d}" for n in range(1, 51)]
     by_address = {w["contact"]["email"]: w for w in listed}
@@ -104,7 +109,7 @@ def test_fifty_citizen_emails_become_fifty_work_orders_and_confirmations_once(
         # the work order mirrors the mail
         assert wo["status"] == "open" and wo["office"] == "urp"
         assert wo["opened_at"] and wo["due_at"] == "2026-04-01T23:59:59+02:00"
-        assert wo["message_count"] == 2
+        assert wo["message_count"] == 3
         registered = i < REGISTERED
         assert wo["contact"]["generic"] is (not registered)
         assert (wo["contact"]["codice_fiscale"] is not None) is registered
@@ -125,7 +130,7 @@ def test_fifty_citizen_emails_become_fifty_work_orders_and_confirmations_once(
     assert again.returncode == 0
     assert "suggerimenti: no new mail" in again.stdout
     assert "outbox: 0 sent" in again.stdout
-    assert len(smtp.received) == 50
+    assert len(smtp.received) == 100
     assert len(json.loads(cli(imap_config, "workorders", "list", "--json").stdout)) == 50
 
 
@@ -170,7 +175,7 @@ def test_a_crash_between_stages_loses_nothing_and_duplicates_nothing(
         f"cittadino{i}@example.net" for i in range(8)
     )
     assert [w["number"] for w in listed] == [f"2026/{n:06d}" for n in range(1, 9)]  # no gaps
-    recipients = sorted(r.rcpt_tos[0] for r in smtp.wait_for(8))
+    recipients = sorted(r.rcpt_tos[0] for r in to_citizens(smtp.wait_for(16)))
     assert recipients == sorted(f"cittadino{i}@example.net" for i in range(8))
 
 
@@ -238,10 +243,10 @@ def test_daemon_answers_new_mail_promptly_and_stops_cleanly_on_sigterm(
         time.sleep(0.3)  # drained the empty mailbox, now in IDLE
         started = time.monotonic()
         dovecot.append(imap_user, IMAP_PASSWORD, [citizen_mail(7)])
-        received = smtp.wait_for(1, timeout=15)
+        received = smtp.wait_for(2, timeout=15)
         latency = time.monotonic() - started
-        assert len(received) == 1, "no confirmation within 15 s"
-        assert received[0].rcpt_tos == ["cittadino7@example.net"]
+        assert len(received) == 2, "no confirmation and notification within 15 s"
+        assert {r.rcpt_tos[0] for r in received} == {"cittadino7@example.net", "urp@comune.example.it"}
         print(f"delivery to confirmation: {latency:.2f} s")
         assert latency < 2  # IDLE (Dovecot notifies after ~0.5 s), not the 2 s poll
         stopping = time.monotonic()
@@ -276,7 +281,7 @@ def test_uidvalidity_change_rescans_without_duplicates(imap_config, dovecot, ima
     )
     result = cli(imap_config, "run", "--once")
     assert "suggerimenti: 2 duplicate, 1 filed" in result.stdout, result.stdout
-    assert len(smtp.received) == 3
+    assert len(to_citizens(smtp.received)) == 3
 
 
 def test_daemon_reconnects_after_the_imap_server_restarts(imap_config, dovecot, imap_user, smtp):
@@ -288,7 +293,7 @@ def test_daemon_reconnects_after_the_imap_server_restarts(imap_config, dovecot, 
         dovecot.start()
         daemon.wait_for_log("mailbox connected", count=2)
         dovecot.append(imap_user, IMAP_PASSWORD, [citizen_mail(9)])
-        received = smtp.wait_for(1, timeout=30)
+        received = to_citizens(smtp.wait_for(2, timeout=30))
         assert [r.rcpt_tos for r in received] == [["cittadino9@example.net"]]
         assert daemon.stop() == 0
     finally:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import email
 import json
 import mailbox
 import subprocess
+from email.policy import default
 
 from conftest import REPO, fixture_bytes, run_cli, write_config
 
@@ -16,11 +18,13 @@ def test_demo_script_files_the_samples_and_writes_confirmations():
     )
     assert result.returncode == 0, result.stderr
     assert "suggerimenti: 8 filed, 1 ignored, 1 rejected" in result.stdout
-    assert "outbox: 8 sent, 0 deferred, 0 failed" in result.stdout
+    assert "outbox: 16 sent, 0 deferred, 0 failed" in result.stdout  # confirmations + notifications
     assert "added 3, updated 0, unchanged 0, rejected 1" in result.stdout
     sent = sorted((REPO / "var" / "demo" / "sent").glob("*.eml"))
-    assert len(sent) == 8
-    assert all(b"Subject: [Pratica " in p.read_bytes() for p in sent)
+    assert len(sent) == 16
+    subjects = [email.message_from_bytes(p.read_bytes(), policy=default)["Subject"].strip() for p in sent]
+    assert all(subject.startswith("[Pratica ") for subject in subjects)
+    assert sum("Nuova pratica:" in subject for subject in subjects) == 8
 
 
 def test_maildir_messages_move_to_cur_and_are_not_processed_twice(tmp_path):
@@ -33,14 +37,14 @@ def test_maildir_messages_move_to_cur_and_are_not_processed_twice(tmp_path):
     assert "suggerimenti: 2 filed, 1 rejected" in first.stdout
     assert list((tmp_path / "maildir" / "new").iterdir()) == []
     assert len(list((tmp_path / "maildir" / "cur").iterdir())) == 3
-    assert len(list((tmp_path / "sent").glob("*.eml"))) == 2
+    assert len(list((tmp_path / "sent").glob("*.eml"))) == 4
 
     # A crash between commit and move leaves a processed message in new/: seen, skipped.
     for path in (tmp_path / "maildir" / "cur").iterdir():
         path.rename(tmp_path / "maildir" / "new" / path.name.split(":")[0])
     again = run_cli("--config", str(config), "run", "--once")
     assert "suggerimenti: 3 duplicate" in again.stdout
-    assert len(list((tmp_path / "sent").glob("*.eml"))) == 2
+    assert len(list((tmp_path / "sent").glob("*.eml"))) == 4
     listed = json.loads(run_cli("--config", str(config), "workorders", "list", "--json").stdout)
     assert len(listed) == 2
 

@@ -45,7 +45,7 @@ def test_citizen_mail_opens_a_work_order_with_a_queued_confirmation(services, pr
     assert contact.email == "mario.bianchi@example.net"  # normalised
     assert contact.taxpayer_id is None
 
-    [out] = rows(services, OutboundMessage)
+    [out] = [o for o in rows(services, OutboundMessage) if o.kind == "confirmation"]
     assert out.status == "pending"
     assert out.recipients == "mario.bianchi@example.net"
     sent = email.message_from_bytes(out.raw, policy=default)
@@ -67,14 +67,16 @@ def test_conversation_holds_the_citizen_mail_and_the_confirmation(services, proc
     process("citizen_plain.eml")
     with Session(services.engine) as session:
         detail = workorders.show_work_order(session, "2026/000001", services.settings.timezone)
-    assert [m["kind"] for m in detail["messages"]] == ["citizen", "confirmation"]
-    citizen, confirmation = detail["messages"]
+    assert [m["kind"] for m in detail["messages"]] == ["citizen", "confirmation", "notification"]
+    citizen, confirmation, notification = detail["messages"]
     assert citizen["direction"] == "in"
     assert "buca profonda" in citizen["body_text"]
     assert citizen["message_id"] == "<citizen-plain-0001@mail.example.net>"
     assert confirmation["direction"] == "out"
     assert "Pratica n. 2026/000001" in confirmation["body_text"]
-    assert detail["message_count"] == 2
+    assert notification["to"] == ["urp@comune.example.it"]
+    assert "Pratica n. 2026/000001" in confirmation["body_text"]
+    assert detail["message_count"] == 3
     assert detail["contact"] == {
         "email": "mario.bianchi@example.net",
         "name": "Mario Bianchi",
@@ -88,7 +90,7 @@ def test_same_message_twice_is_processed_once(services, process):
     second = process("citizen_plain.eml")  # another position, same Message-ID
     assert first.status == LedgerStatus.FILED
     assert second.duplicate
-    assert counts(services) == (1, 1, 1)
+    assert counts(services) == (1, 1, 2)
 
 
 def test_message_without_message_id_is_deduplicated_by_content(services, process):
@@ -97,7 +99,7 @@ def test_message_without_message_id_is_deduplicated_by_content(services, process
     assert again.duplicate
     [inbound] = rows(services, InboundMessage)
     assert inbound.message_key.startswith("sha256:")
-    assert counts(services) == (1, 1, 1)
+    assert counts(services) == (1, 1, 2)
 
 
 def test_numbers_are_sequential_per_year_of_receipt_in_local_time(services, process):
@@ -163,10 +165,10 @@ def test_auto_forwarded_mail_is_still_a_citizen(services, process):
 
 def test_our_own_mail_coming_back_is_ignored(services, process):
     process("citizen_plain.eml")
-    [out] = rows(services, OutboundMessage)
+    [out] = [o for o in rows(services, OutboundMessage) if o.kind == "confirmation"]
     outcome = process(out.raw)
     assert outcome.status == LedgerStatus.IGNORED
-    assert counts(services) == (2, 1, 1)
+    assert counts(services) == (2, 1, 2)
 
 
 def test_mail_without_sender_is_rejected_and_kept(services, process):

@@ -41,40 +41,43 @@ def queue(services, *fixtures):
 def test_pending_confirmations_are_sent_byte_for_byte_and_marked(smtp_services, smtp):
     queue(smtp_services, "citizen_plain.eml", "citizen_html_only.eml")
     report = deliver(smtp_services)
-    assert (report.sent, report.retried, report.failed) == (2, 0, 0)
+    assert (report.sent, report.retried, report.failed) == (4, 0, 0)  # 2 confirmations, 2 notifications
     outs = rows(smtp_services, OutboundMessage)
     assert {o.status for o in outs} == {"sent"}
     assert all(o.sent_at is not None and o.attempts == 1 for o in outs)
-    got = {r.rcpt_tos[0]: r for r in smtp.received}
-    assert set(got) == {"mario.bianchi@example.net", "luca.ferrari@example.com"}
+    got = {r.data.split(b"Message-ID:")[1].split(b">")[0].strip() + b">": r for r in smtp.received}
+    assert sorted(r.rcpt_tos[0] for r in smtp.received) == [
+        "luca.ferrari@example.com", "mario.bianchi@example.net",
+        "urp@comune.example.it", "urp@comune.example.it",
+    ]
     for out in outs:
-        received = got[out.recipients]
+        received = got[out.message_id.encode()]
         assert received.mail_from == "suggerimenti@comune.example.it"
         assert received.data.replace(b"\r\n", b"\n") == out.raw.replace(b"\r\n", b"\n")
     # nothing is sent twice
     assert deliver(smtp_services).sent == 0
-    assert len(smtp.received) == 2
+    assert len(smtp.received) == 4
 
 
 def test_temporary_refusal_is_retried_later_with_backoff(smtp_services, smtp):
     smtp.handler.temp_fail.add("mario.bianchi@example.net")
     queue(smtp_services, "citizen_plain.eml")
     report = deliver(smtp_services)
-    assert (report.sent, report.retried) == (0, 1)
-    [out] = rows(smtp_services, OutboundMessage)
+    assert (report.sent, report.retried) == (1, 1)  # the office's notification went
+    [out] = [o for o in rows(smtp_services, OutboundMessage) if o.kind == "confirmation"]
     assert out.status == "pending"
     assert out.attempts == 1
     assert "451" in (out.last_error or "")
     smtp.handler.temp_fail.clear()
     assert deliver(smtp_services).sent == 1  # retry_base_seconds = 0 in tests
-    assert rows(smtp_services, OutboundMessage)[0].status == "sent"
+    assert {o.status for o in rows(smtp_services, OutboundMessage)} == {"sent"}
 
 
 def test_permanent_refusal_fails_the_message_and_says_why(smtp_services, smtp):
     smtp.handler.perm_fail.add("mario.bianchi@example.net")
     queue(smtp_services, "citizen_plain.eml", "citizen_html_only.eml")
     report = deliver(smtp_services)
-    assert (report.sent, report.failed) == (1, 1)
+    assert (report.sent, report.failed) == (3, 1)
     failed = [o for o in rows(smtp_services, OutboundMessage) if o.status == "failed"]
     assert len(failed) == 1 and "550" in (failed[0].last_error or "")
     assert "outbound.failed" in {e.kind for e in rows(smtp_services, Event)}
@@ -87,8 +90,8 @@ def test_relay_down_keeps_everything_queued_without_counting_attempts(tmp_path, 
     assert report.sent == 0 and report.blocked
     assert "cannot connect" in report.errors[0]
     outs = rows(down, OutboundMessage)
-    assert [o.status for o in outs] == ["pending", "pending"]
-    assert [o.attempts for o in outs] == [0, 0]
+    assert [o.status for o in outs] == ["pending"] * 4
+    assert [o.attempts for o in outs] == [0] * 4
 
 
 def test_too_many_temporary_refusals_end_in_failure(tmp_path, smtp):
@@ -104,7 +107,7 @@ def test_too_many_temporary_refusals_end_in_failure(tmp_path, smtp):
     smtp.handler.temp_fail.add("mario.bianchi@example.net")
     deliver(services)
     deliver(services)
-    [out] = rows(services, OutboundMessage)
+    [out] = [o for o in rows(services, OutboundMessage) if o.kind == "confirmation"]
     assert out.status == "failed"
     assert out.attempts == 2
     assert (out.last_error or "").startswith("gave up after 2 attempts")

@@ -1,8 +1,11 @@
 """What kind of mail is this? One small named predicate per reason, checked in order.
 
-This first cut tells a citizen's mail from our own mail coming back and from machine mail
-(auto-replies, bounces, lists) that must never get an automatic answer: answering machines
-with machines is how mail loops start.
+Machine mail first (our own mail coming back, auto-replies, bounces, lists): it must never get
+an automatic answer, since answering machines with machines is how mail loops start. Then, for
+mail that continues a case (the pipeline resolves the thread and passes it in as a value), who
+is writing: an operator answering what we sent the office, or the citizen following up. A
+subject tag alone is trusted only from the case's contact; an operator's address alone is never
+enough to speak for the office.
 """
 
 from __future__ import annotations
@@ -19,6 +22,16 @@ _MACHINE_LOCALPARTS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "do
 @dataclass(frozen=True)
 class Context:
     own_addresses: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Thread:
+    """What the pipeline learned about the case this message continues."""
+
+    via: str  # "signed", "token", "message_id" or "subject"
+    to_operators: bool  # it answers a signed message (or token) we sent to the office
+    operators: frozenset[str]  # the case's office: configured operators and its own address
+    contact: str  # the case's contact address
 
 
 @dataclass(frozen=True)
@@ -70,9 +83,34 @@ RULES: tuple[tuple[Kind, Predicate], ...] = (
 )
 
 
-def classify(msg: ParsedMessage, ctx: Context) -> Verdict:
+def is_operator_reply(msg: ParsedMessage, thread: Thread) -> str | None:
+    if msg.sender is not None and msg.sender.email in thread.operators and thread.to_operators:
+        return f"operator of the office, answering by {thread.via} reference"
+    return None
+
+
+def is_citizen_followup(msg: ParsedMessage, thread: Thread) -> str | None:
+    if thread.via == "subject":
+        if msg.sender is not None and msg.sender.email == thread.contact:
+            return "subject tag, from the case's contact"
+        return None  # a stranger's subject tag never attaches to someone else's case
+    return f"follow-up by {thread.via} reference"
+
+
+CONVERSATION_RULES: tuple[tuple[Kind, Callable[[ParsedMessage, Thread], str | None]], ...] = (
+    (Kind.OPERATOR_REPLY, is_operator_reply),
+    (Kind.CITIZEN_FOLLOWUP, is_citizen_followup),
+)
+
+
+def classify(msg: ParsedMessage, ctx: Context, thread: Thread | None = None) -> Verdict:
     for kind, predicate in RULES:
         reason = predicate(msg, ctx)
         if reason is not None:
             return Verdict(kind, reason)
+    if thread is not None:
+        for kind, conversation_rule in CONVERSATION_RULES:
+            reason = conversation_rule(msg, thread)
+            if reason is not None:
+                return Verdict(kind, reason)
     return Verdict(Kind.CITIZEN, "mail from a person")

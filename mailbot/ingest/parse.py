@@ -1,8 +1,9 @@
 """Raw bytes → `ParsedMessage`: the only importer of mail-parser.
 
 Takes what a case needs: decoded subject and addresses, threading headers, the text body (HTML
-converted to text when there is no text part) and attachments. Anything mail-parser cannot make
-sense of becomes a `MailError` naming the problem, so the message is kept and rejected.
+converted to text when there is no text part), the HTML body sanitised with nh3 (no scripts,
+styles, event handlers or remote images) and attachments. Anything mail-parser cannot make sense
+of becomes a `MailError` naming the problem, so the message is kept and rejected.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from email.utils import getaddresses
 from typing import Any
 
 import mailparser
+import nh3
 from inscriptis import get_text
 
 from mailbot.errors import MailError
@@ -58,6 +60,7 @@ def parse(raw: bytes) -> ParsedMessage:
         in_reply_to=_first_msgid(headers.get("in-reply-to", "")),
         references=tuple(_MSGID.findall(headers.get("references", ""))),
         text=_body_text(mail),
+        html=sanitise_html("\n".join(part for part in mail.text_html if part.strip())),
         attachments=tuple(_attachments(mail.attachments)),
         headers={k: v for k, v in headers.items() if k in _KEPT_HEADERS},
     )
@@ -118,10 +121,12 @@ def _attachments(items: Iterable[dict[str, Any]]) -> Iterable[Attachment]:
         else:
             data = _encode(payload, item.get("charset") or "utf-8")
         name = _clean(item.get("filename") or "") or "allegato"
+        disposition = (item.get("content-disposition") or "").lower()
         yield Attachment(
             filename=name[:255],
             content_type=(item.get("mail_content_type") or "application/octet-stream")[:255],
             payload=data,
+            inline=bool(item.get("content-id")) and not disposition.startswith("attachment"),
         )
 
 
@@ -130,3 +135,11 @@ def _encode(text: str, charset: str) -> bytes:
         return text.encode(charset, "replace")
     except LookupError:  # an unknown charset name in the part's headers
         return text.encode("utf-8")
+
+
+def sanitise_html(html: str) -> str:
+    """HTML an operator can open safely: scripts, styles, handlers and remote images removed."""
+    if not html:
+        return ""
+    tags = nh3.ALLOWED_TAGS - {"img"}
+    return str(nh3.clean(html, tags=tags, link_rel="noopener noreferrer nofollow"))

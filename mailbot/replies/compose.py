@@ -8,6 +8,7 @@ to the citizen's mail, `Auto-Submitted` and our loop header, so no machine answe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address as HeaderAddress
@@ -25,7 +26,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from mailbot.config import OfficeSettings, Settings
 from mailbot.errors import ConfigError, MailError
 from mailbot.replies.threading import domain_of, make_message_id, tagged_subject
-from mailbot.types import Address
+from mailbot.types import Address, Attachment
 
 LOOP_HEADER = "X-Mailbot-Loop"
 
@@ -105,65 +106,181 @@ class Composer:
             "due_at": due_at,
             "office_name": office.name,
             "response_days": office.response_days,
-            "institution": self.settings.smtp.from_name or self.settings.smtp.from_address,
+            "institution": self.institution,
         }
-        return self._build(
-            kind="confirmation",
-            number=number,
-            language=language,
+        return self._compose(
+            "confirmation",
+            number,
+            language,
+            values,
             to=citizen,
-            subject=tagged_subject(
-                number, self._render(language, "confirmation", "subject", values).strip()
-            ),
-            text=self._render(language, "confirmation", "txt", values),
-            html=self._render(language, "confirmation", "html", values),
             reply_to=reply_to,
             in_reply_to=in_reply_to,
             references=references,
             headers={"Auto-Submitted": "auto-replied"},
         )
 
-    def _build(
+    def to_office(
         self,
+        kind: str,  # "notification" or "forward"
         *,
-        kind: str,
         number: str,
         language: str,
-        to: Address,
+        office: OfficeSettings,
+        values: dict[str, Any],
+        reply_to: str,
+        attachments: Sequence[Attachment] = (),
+        references: tuple[str, ...] = (),
+    ) -> Composed:
+        """The case's message for the office, with what is needed to answer it by email."""
+        full = {
+            **values,
+            "number": number,
+            "office_name": office.name,
+            "response_days": office.response_days,
+            "sender_example": self.settings.conversations.sender_format.format(
+                operator="Mario Rossi", office=office.name
+            ),
+            "attachments": [a.filename for a in attachments],
+        }
+        return self._compose(
+            kind,
+            number,
+            language,
+            full,
+            to=Address(office.name, office.email),
+            reply_to=reply_to,
+            in_reply_to=references[-1] if references else None,
+            references=references[:-1],
+            attachments=attachments,
+            headers={"Auto-Submitted": "auto-generated"},
+        )
+
+    def relay(
+        self,
+        *,
+        number: str,
+        language: str,
+        citizen: Address,
         subject: str,
-        text: str,
-        html: str,
+        body: str,
+        operator_name: str,
+        office: OfficeSettings,
         reply_to: str,
         in_reply_to: str | None,
         references: tuple[str, ...],
-        headers: dict[str, str],
+        attachments: Sequence[Attachment] = (),
     ) -> Composed:
+        """An operator's answer, sent to the citizen from the mailbox, never from the operator."""
+        sender_name = self.settings.conversations.sender_format.format(
+            operator=operator_name or office.name, office=office.name
+        )
+        values = {
+            "number": number,
+            "subject": subject,
+            "body": body,
+            "sender_name": sender_name,
+            "institution": self.institution,
+        }
+        return self._compose(
+            "relay",
+            number,
+            language,
+            values,
+            to=citizen,
+            reply_to=reply_to,
+            in_reply_to=in_reply_to,
+            references=references,
+            attachments=attachments,
+            from_name=sender_name,
+        )
+
+    def operator_notice(
+        self,
+        *,
+        number: str,
+        language: str,
+        operator: Address,
+        subject: str,
+        errors: Sequence[str],
+        reply_to: str,
+        in_reply_to: str | None,
+    ) -> Composed:
+        values = {
+            "number": number,
+            "subject": subject,
+            "errors": list(errors),
+            "offices": sorted(self.settings.offices),
+        }
+        return self._compose(
+            "operator_notice",
+            number,
+            language,
+            values,
+            to=operator,
+            reply_to=reply_to,
+            in_reply_to=in_reply_to,
+            references=(),
+            headers={"Auto-Submitted": "auto-replied"},
+        )
+
+    @property
+    def institution(self) -> str:
+        return self.settings.smtp.from_name or self.settings.smtp.from_address
+
+    def _compose(
+        self,
+        kind: str,
+        number: str,
+        language: str,
+        values: dict[str, Any],
+        *,
+        to: Address,
+        reply_to: str,
+        in_reply_to: str | None,
+        references: tuple[str, ...],
+        attachments: Sequence[Attachment] = (),
+        headers: dict[str, str] | None = None,
+        from_name: str | None = None,
+    ) -> Composed:
+        subject = tagged_subject(number, self._render(language, kind, "subject", values).strip())
         smtp = self.settings.smtp
         message_id = make_message_id(self.secret, number, kind, domain_of(smtp.from_address))
         msg = EmailMessage(policy=SMTP)
+        name = smtp.from_name if from_name is None else from_name
         try:
-            msg["From"] = HeaderAddress(smtp.from_name, addr_spec=smtp.from_address)
+            msg["From"] = HeaderAddress(name, addr_spec=smtp.from_address)
             msg["To"] = HeaderAddress(to.name, addr_spec=to.email)
             msg["Reply-To"] = HeaderAddress(smtp.from_name, addr_spec=reply_to)
         except (ValueError, IndexError) as exc:
-            raise MailError(f"cannot address a reply to {to.email!r}: {exc}") from exc
+            raise MailError(f"cannot address a message to {to.email!r}: {exc}") from exc
         msg["Subject"] = subject
         msg["Date"] = format_datetime(datetime.now(UTC).astimezone(self.tz))
         msg["Message-ID"] = message_id
         if in_reply_to:
             msg["In-Reply-To"] = in_reply_to
-            msg["References"] = " ".join(list(dict.fromkeys((*references, in_reply_to)))[-20:])
+            chain = list(dict.fromkeys((*references, in_reply_to)))
+            msg["References"] = " ".join(chain[-20:])
         msg["Content-Language"] = language
         msg[LOOP_HEADER] = domain_of(smtp.from_address)
         msg["X-Auto-Response-Suppress"] = "All"  # asks Exchange not to answer with OOO notes
-        for name, value in headers.items():
-            msg[name] = value
+        for header, value in (headers or {}).items():
+            msg[header] = value
+        text = self._render(language, kind, "txt", values)
         msg.set_content(text)
-        msg.add_alternative(html, subtype="html")
+        msg.add_alternative(self._render(language, kind, "html", values), subtype="html")
+        for attachment in attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            msg.add_attachment(
+                attachment.payload,
+                maintype=maintype or "application",
+                subtype=subtype or "octet-stream",
+                filename=attachment.filename,
+            )
         try:
             raw = msg.as_bytes()
         except (ValueError, UnicodeError) as exc:
-            raise MailError(f"cannot encode a reply to {to.email!r}: {exc}") from exc
+            raise MailError(f"cannot encode a message to {to.email!r}: {exc}") from exc
         return Composed(
             message_id=message_id,
             subject=subject,

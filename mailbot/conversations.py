@@ -1,0 +1,423 @@
+"""What each kind of mail does to a case, inside the message's transaction: a citizen's new
+mail opens a case (confirmation to the citizen, notification to the office); a follow-up joins
+its case and is forwarded to the office; an operator's answer is stripped of quoted history,
+its commands applied, and the rest relayed to the citizen from the mailbox's address.
+
+The pipeline decides which of these applies; the CLI's `workorders reply|note|assign|close|
+reopen` go through `apply_operator_message` too, so email and command line behave the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from mailbot import workorders
+from mailbot.config import MailboxSettings, OfficeSettings
+from mailbot.db import record_event
+from mailbot.errors import MailError
+from mailbot.ingest import ledger
+from mailbot.models import Contact, InboundMessage, Taxpayer, WorkOrder, utcnow
+from mailbot.pipeline_services import Services
+from mailbot.replies import commands, outbox, quotes
+from mailbot.replies.compose import Composed
+from mailbot.replies.threading import plus_address
+from mailbot.types import (
+    Address,
+    Attachment,
+    Kind,
+    LedgerStatus,
+    Match,
+    Origin,
+    Outcome,
+    ParsedMessage,
+)
+
+CITIZEN_SIDE = ("citizen", "citizen_followup", "confirmation", "relay")
+OFFICE_SIDE = ("notification", "forward")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One inbound message as the flows need it."""
+
+    entry: InboundMessage
+    parsed: ParsedMessage
+    origin: Origin
+
+    @property
+    def sender(self) -> Address:
+        if self.parsed.sender is None:
+            raise MailError("no usable sender address in From")
+        return self.parsed.sender
+
+
+def open_case(
+    services: Services,
+    session: Session,
+    mail: Incoming,
+    match: Match,
+    parent_id: int | None = None,
+) -> Outcome:
+    settings = services.settings
+    mailbox = settings.mailbox(mail.origin.mailbox)
+    office = settings.office(mailbox.office)
+    work_order = workorders.open_work_order(
+        session,
+        office=office,
+        mailbox=mailbox.name,
+        subject=mail.parsed.subject,
+        match=match,
+        received_at=mail.origin.received_at,
+        timezone=settings.timezone,
+        language=settings.language,
+        inbound_id=mail.entry.id,
+        parent_id=parent_id,
+    )
+    _record_inbound(services, session, work_order, mail, "citizen")
+    confirmation = services.composer.confirmation(
+        number=work_order.number,
+        language=work_order.language,
+        citizen=mail.sender,
+        subject=mail.parsed.subject,
+        received_at=mail.origin.received_at,
+        due_at=work_order.due_at,
+        office=office,
+        reply_to=mailbox.address,
+        in_reply_to=mail.parsed.message_id,
+        references=mail.parsed.references,
+    )
+    _queue(session, work_order, "confirmation", confirmation)
+    _notify_office(services, session, work_order, office, mail, kind="notification")
+    ledger.settle(mail.entry, LedgerStatus.FILED, kind=Kind.CITIZEN, work_order_id=work_order.id)
+    return Outcome(LedgerStatus.FILED, mail.entry.id, work_order_number=work_order.number)
+
+
+def add_followup(
+    services: Services, session: Session, mail: Incoming, work_order: WorkOrder, match: Match
+) -> Outcome:
+    """The citizen writes again: into the case (reopening it if closed recently), to the office."""
+    actor = mail.sender.email
+    if work_order.status == workorders.CLOSED:
+        if not workorders.may_reopen(
+            work_order, utcnow(), services.settings.conversations.reopen_days
+        ):
+            return open_case(services, session, mail, match, parent_id=work_order.id)
+        workorders.reopen(session, work_order, actor)
+    workorders.resume(session, work_order, actor)  # an answer restarts a suspended clock
+    _record_inbound(services, session, work_order, mail, "citizen_followup")
+    office = services.settings.office(work_order.office)
+    _notify_office(services, session, work_order, office, mail, kind="forward")
+    ledger.settle(
+        mail.entry, LedgerStatus.THREADED, kind=Kind.CITIZEN_FOLLOWUP, work_order_id=work_order.id
+    )
+    return Outcome(LedgerStatus.THREADED, mail.entry.id, work_order_number=work_order.number)
+
+
+def handle_operator_reply(
+    services: Services, session: Session, mail: Incoming, work_order: WorkOrder
+) -> Outcome:
+    text = quotes.new_text(mail.parsed.text)
+    stored = _store(services, mail.parsed.attachments)
+    relayable = [a for a in mail.parsed.attachments if not a.inline]
+    reason = apply_operator_message(
+        services,
+        session,
+        work_order,
+        operator=mail.sender,
+        text=text,
+        attachments=relayable,
+        stored=stored,
+        inbound_id=mail.entry.id,
+        message_id=mail.parsed.message_id,
+        date=mail.origin.received_at,
+    )
+    ledger.settle(
+        mail.entry,
+        LedgerStatus.THREADED,
+        kind=Kind.OPERATOR_REPLY,
+        reason=reason,
+        work_order_id=work_order.id,
+    )
+    return Outcome(LedgerStatus.THREADED, mail.entry.id, work_order.number, reason=reason)
+
+
+def apply_operator_message(
+    services: Services,
+    session: Session,
+    work_order: WorkOrder,
+    *,
+    operator: Address,
+    text: str,
+    attachments: Sequence[Attachment] = (),
+    stored: Sequence[workorders.NewAttachment] = (),
+    inbound_id: int | None = None,
+    message_id: str | None = None,
+    date: datetime | None = None,
+) -> str | None:
+    """Commands first, then the text: to the citizen, or kept as an internal note. Returns why
+    nothing was relayed, when nothing was."""
+    settings = services.settings
+    parsed = commands.parse(text)
+    errors = list(parsed.errors)
+    assign_to = parsed.has("assegna")
+    if assign_to and assign_to.arg not in settings.offices:
+        errors.append(f"#assegna: nessun ufficio {assign_to.arg!r}")
+    if not errors and not parsed.body and not parsed.commands:
+        errors.append("la risposta è vuota: niente da inviare al cittadino")
+
+    def record(kind: str, body: str) -> None:
+        workorders.add_message(
+            session,
+            work_order,
+            direction="in",
+            kind=kind,
+            from_address=operator.email,
+            author=operator.email,
+            to=[],
+            date=date or utcnow(),
+            subject=work_order.subject,
+            body_text=body,
+            message_id=message_id,
+            inbound_id=inbound_id,
+            attachments=stored,
+        )
+
+    if errors:
+        record("operator_reply", text)
+        _operator_notice(
+            services, session, work_order, operator=operator, errors=errors, in_reply_to=message_id
+        )
+        record_event(
+            session,
+            "operator_reply.refused",
+            work_order_id=work_order.id,
+            actor=operator.email,
+            errors=errors,
+        )
+        return "; ".join(errors)
+
+    keep_internal = parsed.has("nota") or assign_to
+    kind = "note" if keep_internal else "operator_reply"
+    record(kind, parsed.body)
+    if assign_to:
+        new_office = settings.office(assign_to.arg)
+        workorders.assign(session, work_order, new_office, operator.email)
+        _notify_office_of_case(services, session, work_order, new_office)
+    suspend = parsed.has("sospendi")
+    body = parsed.body or (suspend.arg if suspend else "")
+    relayed = False
+    if not keep_internal and body:
+        _relay(services, session, work_order, operator=operator, body=body, attachments=attachments)
+        relayed = True
+    if suspend:
+        workorders.suspend(session, work_order, suspend.arg, operator.email)
+    if parsed.has("chiudi"):
+        workorders.close(session, work_order, operator.email)
+    if parsed.has("riapri"):
+        workorders.reopen(session, work_order, operator.email)
+    return None if relayed else f"not relayed ({kind})"
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _store(services: Services, attachments: Sequence[Attachment]) -> list[workorders.NewAttachment]:
+    return [
+        workorders.NewAttachment(
+            a.filename, a.content_type, len(a.payload), services.store.put(a.payload)
+        )
+        for a in attachments
+    ]
+
+
+def _record_inbound(
+    services: Services, session: Session, work_order: WorkOrder, mail: Incoming, kind: str
+) -> None:
+    workorders.add_message(
+        session,
+        work_order,
+        direction="in",
+        kind=kind,
+        from_address=mail.sender.email,
+        author=mail.sender.email,
+        to=[a.email for a in mail.parsed.to],
+        date=mail.origin.received_at,
+        subject=mail.parsed.subject,
+        body_text=mail.parsed.text,
+        body_html=mail.parsed.html,
+        message_id=mail.parsed.message_id,
+        inbound_id=mail.entry.id,
+        attachments=_store(services, mail.parsed.attachments),
+    )
+
+
+def _queue(session: Session, work_order: WorkOrder, kind: str, composed: Composed) -> None:
+    queued = outbox.enqueue(
+        session,
+        kind=kind,
+        message_id=composed.message_id,
+        envelope_from=composed.sender,
+        recipients=composed.recipients,
+        raw=composed.raw,
+        work_order_id=work_order.id,
+    )
+    workorders.add_message(
+        session,
+        work_order,
+        direction="out",
+        kind=kind,
+        from_address=composed.sender,
+        to=list(composed.recipients),
+        date=queued.created_at,
+        subject=composed.subject,
+        body_text=composed.text,
+        message_id=composed.message_id,
+        outbound_id=queued.id,
+    )
+
+
+def _office_reply_to(services: Services, work_order: WorkOrder) -> str:
+    mailbox: MailboxSettings = services.settings.mailbox(work_order.mailbox)
+    return (
+        plus_address(mailbox.address, work_order.reply_token)
+        if mailbox.plus_address
+        else mailbox.address
+    )
+
+
+def _thread_ids(session: Session, work_order: WorkOrder, kinds: Sequence[str]) -> tuple[str, ...]:
+    assert work_order.id is not None
+    return tuple(
+        m.message_id
+        for m in workorders.conversation(session, work_order.id)
+        if m.kind in kinds and m.message_id
+    )
+
+
+def _contact_values(session: Session, work_order: WorkOrder) -> dict[str, object]:
+    contact = session.get(Contact, work_order.contact_id)
+    assert contact is not None
+    taxpayer = session.get(Taxpayer, contact.taxpayer_id) if contact.taxpayer_id else None
+    return {
+        "contact_name": contact.name or contact.email,
+        "contact_email": contact.email,
+        "codice_fiscale": taxpayer.codice_fiscale if taxpayer else None,
+        "registry_name": taxpayer.name if taxpayer else None,
+        "match_rule": work_order.match_rule,
+        "subject": work_order.subject,
+        "due_at": work_order.due_at,
+        "status_text": work_order.status,
+    }
+
+
+def _notify_office(
+    services: Services,
+    session: Session,
+    work_order: WorkOrder,
+    office: OfficeSettings,
+    mail: Incoming,
+    *,
+    kind: str,
+) -> None:
+    values = {
+        **_contact_values(session, work_order),
+        "subject": mail.parsed.subject or work_order.subject,
+        "received_at": mail.origin.received_at,
+        "body": mail.parsed.text,
+        "body_html": mail.parsed.html,
+    }
+    composed = services.composer.to_office(
+        kind,
+        number=work_order.number,
+        language=work_order.language,
+        office=office,
+        values=values,
+        reply_to=_office_reply_to(services, work_order),
+        attachments=mail.parsed.attachments,
+        references=_thread_ids(session, work_order, OFFICE_SIDE),
+    )
+    _queue(session, work_order, kind, composed)
+
+
+def _notify_office_of_case(
+    services: Services, session: Session, work_order: WorkOrder, office: OfficeSettings
+) -> None:
+    """A newly assigned office gets the case as it stands: the citizen's first message."""
+    assert work_order.id is not None
+    first = next(m for m in workorders.conversation(session, work_order.id) if m.direction == "in")
+    values = {
+        **_contact_values(session, work_order),
+        "received_at": work_order.received_at,
+        "body": first.body_text,
+        "body_html": first.body_html,
+    }
+    composed = services.composer.to_office(
+        "notification",
+        number=work_order.number,
+        language=work_order.language,
+        office=office,
+        values=values,
+        reply_to=_office_reply_to(services, work_order),
+        references=_thread_ids(session, work_order, OFFICE_SIDE),
+    )
+    _queue(session, work_order, "notification", composed)
+
+
+def _relay(
+    services: Services,
+    session: Session,
+    work_order: WorkOrder,
+    *,
+    operator: Address,
+    body: str,
+    attachments: Sequence[Attachment],
+) -> None:
+    contact = session.get(Contact, work_order.contact_id)
+    assert contact is not None
+    thread = _thread_ids(session, work_order, CITIZEN_SIDE)
+    assert work_order.id is not None
+    citizen_ids = [
+        m.message_id
+        for m in workorders.conversation(session, work_order.id)
+        if m.kind in ("citizen", "citizen_followup") and m.message_id
+    ]
+    composed = services.composer.relay(
+        number=work_order.number,
+        language=work_order.language,
+        citizen=Address(contact.name, contact.email),
+        subject=work_order.subject,
+        body=body,
+        operator_name=operator.name,
+        office=services.settings.office(work_order.office),
+        reply_to=services.settings.mailbox(work_order.mailbox).address,
+        in_reply_to=citizen_ids[-1] if citizen_ids else (thread[-1] if thread else None),
+        references=thread,
+        attachments=attachments,
+    )
+    _queue(session, work_order, "relay", composed)
+    workorders.mark_reply_sent(session, work_order, operator.email)
+
+
+def _operator_notice(
+    services: Services,
+    session: Session,
+    work_order: WorkOrder,
+    *,
+    operator: Address,
+    errors: Sequence[str],
+    in_reply_to: str | None,
+) -> None:
+    composed = services.composer.operator_notice(
+        number=work_order.number,
+        language=work_order.language,
+        operator=operator,
+        subject=work_order.subject,
+        errors=errors,
+        reply_to=_office_reply_to(services, work_order),
+        in_reply_to=in_reply_to,
+    )
+    _queue(session, work_order, "notice", composed)

@@ -1,0 +1,71 @@
+"""Commands an operator writes on the first lines of a reply, removed before relaying:
+
+    #nota            the reply is an internal note: recorded, never sent to the citizen
+    #chiudi          close the case after relaying the reply
+    #assegna UFFICIO hand the case to another office (the text goes with it as a note)
+    #sospendi MOTIVO ask the citizen for more information; the clock stops until they answer
+    #riapri          reopen a closed case
+
+Anything else starting with "#" on those lines is an error: nothing is relayed and the operator
+gets a short explanation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_COMMAND = re.compile(r"^#(?P<name>[A-Za-zÀ-ÿ_]+)\b[ \t]*(?P<arg>.*)$")
+KNOWN = {
+    "nota": "",
+    "chiudi": "",
+    "riapri": "",
+    "assegna": "UFFICIO",
+    "sospendi": "MOTIVO",
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    arg: str
+
+
+@dataclass(frozen=True)
+class Parsed:
+    commands: tuple[Command, ...]
+    body: str
+    errors: tuple[str, ...]
+
+    def has(self, name: str) -> Command | None:
+        return next((c for c in self.commands if c.name == name), None)
+
+
+def parse(text: str) -> Parsed:
+    lines = text.splitlines()
+    commands: list[Command] = []
+    errors: list[str] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index].strip()
+        if not line:
+            index += 1
+            continue
+        found = _COMMAND.match(line)
+        if not line.startswith("#"):
+            break
+        index += 1
+        if found is None:
+            errors.append(f"comando non valido: {line!r}")
+            continue
+        name, arg = found["name"].lower(), found["arg"].strip()
+        if name not in KNOWN:
+            errors.append(f"comando sconosciuto: #{name}")
+        elif KNOWN[name] and not arg:
+            errors.append(f"#{name} richiede {KNOWN[name]}")
+        else:
+            commands.append(Command(name, arg))
+    body = "\n".join(lines[index:]).strip()
+    if len({c.name for c in commands} & {"chiudi", "riapri", "sospendi"}) > 1:
+        errors.append("#chiudi, #riapri e #sospendi non possono stare insieme")
+    return Parsed(tuple(commands), body, tuple(errors))
