@@ -284,7 +284,7 @@ def show_work_order(session: Session, number: str, tz: ZoneInfo) -> dict[str, An
         session.exec(
             select(ConversationMessage)
             .where(ConversationMessage.work_order_id == wo.id)
-            .order_by(col(ConversationMessage.date), col(ConversationMessage.id))
+            .order_by(col(ConversationMessage.id))  # the order things happened in
         )
     )
     attachments: dict[int, list[dict[str, Any]]] = {}

@@ -246,7 +246,10 @@ def test_daemon_answers_new_mail_promptly_and_stops_cleanly_on_sigterm(
         received = smtp.wait_for(2, timeout=15)
         latency = time.monotonic() - started
         assert len(received) == 2, "no confirmation and notification within 15 s"
-        assert {r.rcpt_tos[0] for r in received} == {"cittadino7@example.net", "urp@comune.example.it"}
+        assert {r.rcpt_tos[0] for r in received} == {
+            "cittadino7@example.net",
+            "urp@comune.example.it",
+        }
         print(f"delivery to confirmation: {latency:.2f} s")
         assert latency < 2  # IDLE (Dovecot notifies after ~0.5 s), not the 2 s poll
         stopping = time.monotonic()

@@ -22,7 +22,9 @@ def test_demo_script_files_the_samples_and_writes_confirmations():
     assert "added 3, updated 0, unchanged 0, rejected 1" in result.stdout
     sent = sorted((REPO / "var" / "demo" / "sent").glob("*.eml"))
     assert len(sent) == 16
-    subjects = [email.message_from_bytes(p.read_bytes(), policy=default)["Subject"].strip() for p in sent]
+    subjects = [
+        email.message_from_bytes(p.read_bytes(), policy=default)["Subject"].strip() for p in sent
+    ]
     assert all(subject.startswith("[Pratica ") for subject in subjects)
     assert sum("Nuova pratica:" in subject for subject in subjects) == 8
 

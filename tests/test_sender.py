@@ -41,14 +41,20 @@ def queue(services, *fixtures):
 def test_pending_confirmations_are_sent_byte_for_byte_and_marked(smtp_services, smtp):
     queue(smtp_services, "citizen_plain.eml", "citizen_html_only.eml")
     report = deliver(smtp_services)
-    assert (report.sent, report.retried, report.failed) == (4, 0, 0)  # 2 confirmations, 2 notifications
+    assert (report.sent, report.retried, report.failed) == (
+        4,
+        0,
+        0,
+    )  # 2 confirmations, 2 notifications
     outs = rows(smtp_services, OutboundMessage)
     assert {o.status for o in outs} == {"sent"}
     assert all(o.sent_at is not None and o.attempts == 1 for o in outs)
     got = {r.data.split(b"Message-ID:")[1].split(b">")[0].strip() + b">": r for r in smtp.received}
     assert sorted(r.rcpt_tos[0] for r in smtp.received) == [
-        "luca.ferrari@example.com", "mario.bianchi@example.net",
-        "urp@comune.example.it", "urp@comune.example.it",
+        "luca.ferrari@example.com",
+        "mario.bianchi@example.net",
+        "urp@comune.example.it",
+        "urp@comune.example.it",
     ]
     for out in outs:
         received = got[out.message_id.encode()]

@@ -55,7 +55,10 @@ def test_mail_flows_over_tls_with_a_private_ca(
     result = run_cli("--config", str(config), "run", "--once")
     assert result.returncode == 0, result.stderr
     assert "suggerimenti: 1 filed" in result.stdout
-    assert sorted(r.rcpt_tos[0] for r in smtp.wait_for(2)) == ["cittadino3@example.net", "urp@comune.example.it"]
+    assert sorted(r.rcpt_tos[0] for r in smtp.wait_for(2)) == [
+        "cittadino3@example.net",
+        "urp@comune.example.it",
+    ]
 
 
 def test_an_unknown_certificate_is_refused_in_one_line(tmp_path, dovecot, imap_user, smtp):
