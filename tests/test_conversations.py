@@ -178,7 +178,10 @@ def test_assegna_hands_the_case_to_another_office_without_telling_the_citizen(
             name="Anna Neri",
         )
     )
-    assert [o for o in rows(two, OutboundMessage) if o.kind == "relay"][0].recipients == CITIZEN
+    assert next(o for o in rows(two, OutboundMessage) if o.kind == "relay").recipients == CITIZEN
+    run(reply(notifications[0], OPERATOR, "Rispondo io, invece."))
+    assert len([o for o in rows(two, OutboundMessage) if o.kind == "relay"]) == 1
+    assert kinds(two)[-2:] == ["citizen_followup", "forward"]  # shown to tributi, not relayed
 
 
 def test_unknown_command_relays_nothing_and_explains(services, process, opened):
