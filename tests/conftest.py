@@ -192,6 +192,18 @@ def imap_user(dovecot: Dovecot) -> str:
     return f"box{n}"
 
 
+@pytest.fixture
+def fresh_imap_user(dovecot: Dovecot) -> Callable[[], str]:
+    """More fresh accounts in one test (office, citizen...)."""
+
+    def make() -> str:
+        n = next(_users)
+        assert n <= ACCOUNTS, "raise ACCOUNTS in conftest.py"
+        return f"box{n}"
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def smtp_session() -> Iterator[SmtpServer]:
     server = SmtpServer()
