@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine, make_url
 from mailbot import config as config_module
 from mailbot import db, log, workorders
 from mailbot.config import Settings
-from mailbot.errors import ConfigError, MailbotError, TransientError
+from mailbot.errors import ConfigError, InputError, MailbotError, TransientError
 from mailbot.storage import Store, load_or_create_secret
 
 if TYPE_CHECKING:
@@ -282,6 +282,78 @@ def workorders_show(number: str, as_json: JsonOption = False) -> None:
         for attachment in message["attachments"]:
             typer.echo(f"   [attachment] {attachment['filename']} ({attachment['size']} bytes)")
         typer.echo("   " + message["body_text"].replace("\n", "\n   "))
+
+
+OperatorOption = Annotated[
+    str, typer.Option("--operator", help="The operator acting: one of the office's operators.")
+]
+
+
+def _act(number: str, operator: str, text: str, attach: list[Path] | None = None) -> None:
+    """Carry out an operator's message from the command line, then try to send at once."""
+    import mimetypes
+
+    from mailbot import conversations
+    from mailbot.types import Attachment
+
+    settings = _settings()
+    services = _services(settings, _engine(settings))
+    files = []
+    for path in attach or []:
+        try:
+            payload = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"--attach {path}: {exc.strerror}") from None
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        files.append(Attachment(path.name, kind, payload))
+    typer.echo(conversations.operator_action(services, number, operator, text, files))
+    from mailbot import daemon
+
+    report = daemon.deliver_now(services)
+    typer.echo(f"outbox: {report.sent} sent, {report.retried} deferred, {report.failed} failed")
+
+
+@workorders_app.command("reply")
+def workorders_reply(
+    number: str,
+    operator: OperatorOption,
+    file: Annotated[
+        Path, typer.Option("--file", help="Text of the reply (UTF-8); may start with commands.")
+    ],
+    attach: Annotated[
+        list[Path] | None, typer.Option("--attach", help="A file to attach; repeatable.")
+    ] = None,
+) -> None:
+    """Answer the citizen, as if the operator had replied by email."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"--file {file}: cannot read: {exc}") from None
+    _act(number, operator, text, attach)
+
+
+@workorders_app.command("note")
+def workorders_note(number: str, operator: OperatorOption, text: str) -> None:
+    """Add an internal note (never sent to the citizen)."""
+    _act(number, operator, f"#nota\n{text}")
+
+
+@workorders_app.command("assign")
+def workorders_assign(number: str, operator: OperatorOption, office: str) -> None:
+    """Hand the case to another office, which gets a notification."""
+    _act(number, operator, f"#assegna {office}")
+
+
+@workorders_app.command("close")
+def workorders_close(number: str, operator: OperatorOption) -> None:
+    """Close the case."""
+    _act(number, operator, "#chiudi")
+
+
+@workorders_app.command("reopen")
+def workorders_reopen(number: str, operator: OperatorOption) -> None:
+    """Reopen a closed case."""
+    _act(number, operator, "#riapri")
 
 
 def _print_json(value: Any) -> None:

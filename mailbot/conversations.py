@@ -17,8 +17,8 @@ from sqlmodel import Session
 
 from mailbot import workorders
 from mailbot.config import MailboxSettings, OfficeSettings
-from mailbot.db import record_event
-from mailbot.errors import MailError
+from mailbot.db import record_event, unit_of_work
+from mailbot.errors import InputError, MailError
 from mailbot.ingest import ledger
 from mailbot.models import Contact, InboundMessage, Taxpayer, WorkOrder, utcnow
 from mailbot.pipeline_services import Services
@@ -162,12 +162,8 @@ def apply_operator_message(
     nothing was relayed, when nothing was."""
     settings = services.settings
     parsed = commands.parse(text)
-    errors = list(parsed.errors)
+    errors = problems(services, parsed)
     assign_to = parsed.has("assegna")
-    if assign_to and assign_to.arg not in settings.offices:
-        errors.append(f"#assegna: nessun ufficio {assign_to.arg!r}")
-    if not errors and not parsed.body and not parsed.commands:
-        errors.append("la risposta è vuota: niente da inviare al cittadino")
 
     def record(kind: str, body: str) -> None:
         workorders.add_message(
@@ -220,6 +216,52 @@ def apply_operator_message(
     if parsed.has("riapri"):
         workorders.reopen(session, work_order, operator.email)
     return None if relayed else f"not relayed ({kind})"
+
+
+def problems(services: Services, parsed: commands.Parsed) -> list[str]:
+    """Why an operator's message cannot be carried out (empty list: it can)."""
+    errors = list(parsed.errors)
+    assign_to = parsed.has("assegna")
+    if assign_to and assign_to.arg not in services.settings.offices:
+        errors.append(f"#assegna: nessun ufficio {assign_to.arg!r}")
+    if not errors and not parsed.body and not parsed.commands:
+        errors.append("la risposta è vuota: niente da inviare al cittadino")
+    return errors
+
+
+def operator_action(
+    services: Services,
+    number: str,
+    operator: str,
+    text: str,
+    attachments: Sequence[Attachment] = (),
+) -> str:
+    """The command line's way to do what an operator's email does; refuses instead of
+    answering with a notice. Returns what happened, for the admin."""
+    parsed = commands.parse(text)
+    errors = problems(services, parsed)
+    if errors:
+        raise InputError("; ".join(errors))
+    with unit_of_work(services.engine) as session:
+        work_order = workorders.by_number(session, number)
+        office = services.settings.office(work_order.office)
+        address = operator.strip().lower()
+        if address not in {*office.operators, office.email}:
+            raise InputError(
+                f"{address} is not an operator of office {office.id} (see [[offices]] operators)"
+            )
+        stored = _store(services, attachments)
+        reason = apply_operator_message(
+            services,
+            session,
+            work_order,
+            operator=Address("", address),
+            text=text,
+            attachments=attachments,
+            stored=stored,
+        )
+        status = work_order.status
+    return f"{number}: {reason or 'reply queued for the citizen'}; status {status}"
 
 
 # --- helpers -----------------------------------------------------------------------------

@@ -59,6 +59,11 @@ def run_once(services: Services) -> OnceReport:
     return report
 
 
+def deliver_now(services: Services) -> DeliveryReport:
+    """One delivery pass, for commands that queue mail (the daemon would send it anyway)."""
+    return asyncio.run(_deliver_all(services))
+
+
 async def _deliver_all(services: Services) -> DeliveryReport:
     transport = make_transport(services.settings)
     try:

@@ -148,7 +148,7 @@ def test_citizen_operator_conversation_end_to_end(
         ],
     )
     run()
-    notification_again, forward = post.inbox(OFFICE)
+    _, forward = post.inbox(OFFICE)
     assert forward["Subject"].strip().startswith("[Pratica 2026/000001]")
     assert "il cartello di pericolo è caduto" in plain(forward)
 

@@ -1,0 +1,146 @@
+"""The same operator actions from the command line, for those without email access."""
+
+from __future__ import annotations
+
+import email
+import json
+import mailbox
+from email.policy import default
+
+import pytest
+
+from conftest import fixture_bytes, run_cli, write_config
+
+OPERATOR = "mario.rossi@comune.example.it"
+
+
+@pytest.fixture
+def config(tmp_path):
+    box = mailbox.Maildir(tmp_path / "maildir", create=True)
+    box.add(mailbox.MaildirMessage(fixture_bytes("citizen_plain.eml")))
+    path = write_config(tmp_path / "mailbot.toml", transport="directory")
+    assert run_cli("--config", str(path), "run", "--once").returncode == 0
+    return path
+
+
+def sent(path):
+    files = sorted((path.parent / "sent").glob("*.eml"))
+    return [email.message_from_bytes(f.read_bytes(), policy=default) for f in files]
+
+
+def show(path):
+    return json.loads(
+        run_cli("--config", str(path), "workorders", "show", "2026/000001", "--json").stdout
+    )
+
+
+def test_reply_with_attachment_reaches_the_citizen(config, tmp_path):
+    body = tmp_path / "risposta.txt"
+    body.write_text("Gentile signore,\nla buca è stata riparata.\n", encoding="utf-8")
+    pdf = tmp_path / "verbale.pdf"
+    pdf.write_bytes(b"%PDF-1.4 verbale")
+    result = run_cli(
+        "--config",
+        str(config),
+        "workorders",
+        "reply",
+        "2026/000001",
+        "--operator",
+        OPERATOR,
+        "--file",
+        str(body),
+        "--attach",
+        str(pdf),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "outbox: 1 sent" in result.stdout
+    relay = sent(config)[-1]
+    assert relay["To"].addresses[0].addr_spec == "mario.bianchi@example.net"
+    assert "la buca è stata riparata." in relay.get_body(("plain",)).get_content()
+    [attachment] = list(relay.iter_attachments())
+    assert attachment.get_filename() == "verbale.pdf"
+    assert attachment.get_content() == b"%PDF-1.4 verbale"
+    assert [m["kind"] for m in show(config)["messages"]][-2:] == ["operator_reply", "relay"]
+
+
+def test_note_close_and_reopen(config):
+    assert (
+        run_cli(
+            "--config",
+            str(config),
+            "workorders",
+            "note",
+            "2026/000001",
+            "--operator",
+            OPERATOR,
+            "Chiamato il cantiere.",
+        ).returncode
+        == 0
+    )
+    assert (
+        run_cli(
+            "--config", str(config), "workorders", "close", "2026/000001", "--operator", OPERATOR
+        ).returncode
+        == 0
+    )
+    assert show(config)["status"] == "closed"
+    assert (
+        run_cli(
+            "--config", str(config), "workorders", "reopen", "2026/000001", "--operator", OPERATOR
+        ).returncode
+        == 0
+    )
+    detail = show(config)
+    assert detail["status"] == "open"
+    assert "note" in [m["kind"] for m in detail["messages"]]
+    assert len(sent(config)) == 2  # confirmation and notification only: nothing to the citizen
+
+
+def test_actions_refuse_clearly(config, tmp_path):
+    stranger = run_cli(
+        "--config", str(config), "workorders", "close", "2026/000001", "--operator", "x@example.org"
+    )
+    assert stranger.returncode == 2
+    assert "x@example.org is not an operator of office urp" in stranger.stderr
+    bad_office = run_cli(
+        "--config",
+        str(config),
+        "workorders",
+        "assign",
+        "2026/000001",
+        "--operator",
+        OPERATOR,
+        "nessuno",
+    )
+    assert bad_office.returncode == 2 and "nessun ufficio 'nessuno'" in bad_office.stderr
+    missing = run_cli(
+        "--config", str(config), "workorders", "close", "2026/000999", "--operator", OPERATOR
+    )
+    assert missing.returncode == 1 and "no work order 2026/000999" in missing.stderr
+    for result in (stranger, bad_office, missing):
+        assert "Traceback" not in result.stderr
+
+
+def test_list_filters_by_office_and_status(config):
+    listed = json.loads(
+        run_cli(
+            "--config",
+            str(config),
+            "workorders",
+            "list",
+            "--json",
+            "--office",
+            "urp",
+            "--status",
+            "open",
+        ).stdout
+    )
+    assert [w["number"] for w in listed] == ["2026/000001"]
+    assert (
+        json.loads(
+            run_cli(
+                "--config", str(config), "workorders", "list", "--json", "--status", "closed"
+            ).stdout
+        )
+        == []
+    )
