@@ -284,6 +284,44 @@ def workorders_show(number: str, as_json: JsonOption = False) -> None:
         typer.echo("   " + message["body_text"].replace("\n", "\n   "))
 
 
+@workorders_app.command("export")
+def workorders_export(
+    number: str,
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help="html (a document) or eml (an email with every original)."),
+    ] = "html",
+    out: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
+    send_to: Annotated[
+        str | None, typer.Option("--send-to", help="Mail the case file (eml) to this address.")
+    ] = None,
+) -> None:
+    """The whole case: conversation, attachments list and event log."""
+    from mailbot import daemon, transcript
+    from mailbot.types import looks_like_address
+
+    if fmt not in transcript.FORMATS:
+        raise InputError(f"--format: must be one of {', '.join(transcript.FORMATS)}, got {fmt!r}")
+    settings = _settings()
+    services = _services(settings, _engine(settings))
+    if send_to is not None:
+        if not looks_like_address(send_to.strip().lower()):
+            raise InputError(f"--send-to: {send_to!r} is not an email address")
+        transcript.send(services, number, send_to.strip().lower())
+        report = daemon.deliver_now(services)
+        typer.echo(f"case file of {number} queued for {send_to}; outbox: {report.sent} sent")
+        return
+    data = transcript.export(services, number, fmt)
+    if out is None:
+        sys.stdout.buffer.write(data)
+        return
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise InputError(f"--out {out}: {exc.strerror}") from None
+    typer.echo(f"wrote {out} ({len(data)} bytes)")
+
+
 OperatorOption = Annotated[
     str, typer.Option("--operator", help="The operator acting: one of the office's operators.")
 ]

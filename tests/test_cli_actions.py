@@ -144,3 +144,61 @@ def test_list_filters_by_office_and_status(config):
         )
         == []
     )
+
+
+def test_export_html_and_eml_and_send(config, tmp_path):
+    run_cli(
+        "--config",
+        str(config),
+        "workorders",
+        "note",
+        "2026/000001",
+        "--operator",
+        OPERATOR,
+        "Nota interna.",
+    )
+    html = run_cli(
+        "--config", str(config), "workorders", "export", "2026/000001", "--format", "html"
+    )
+    assert html.returncode == 0, html.stderr
+    assert "<h1>Pratica n. 2026/000001</h1>" in html.stdout
+    assert "segnalo una buca profonda" in html.stdout and "Nota interna." in html.stdout
+    assert "work_order.opened" in html.stdout  # the event log
+    out = tmp_path / "fascicolo.eml"
+    eml = run_cli(
+        "--config",
+        str(config),
+        "workorders",
+        "export",
+        "2026/000001",
+        "--format",
+        "eml",
+        "--out",
+        str(out),
+    )
+    assert eml.returncode == 0, eml.stderr
+    bundle = email.message_from_bytes(out.read_bytes(), policy=default)
+    names = [part.get_filename() for part in bundle.iter_attachments()]
+    assert names[0] == "pratica-2026-000001.html"
+    assert names[1:] == ["01-citizen.eml", "02-confirmation.eml", "03-notification.eml"]
+    original = next(p for p in bundle.iter_attachments() if p.get_filename() == "01-citizen.eml")
+    # byte for byte what the mailbox held (Python's mailbox module stores Maildir files with LF)
+    assert original.get_content() == fixture_bytes("citizen_plain.eml").replace(b"\r\n", b"\n")
+    sent_before = len(sent(config))
+    mailed = run_cli(
+        "--config",
+        str(config),
+        "workorders",
+        "export",
+        "2026/000001",
+        "--send-to",
+        "archivio@comune.example.it",
+    )
+    assert mailed.returncode == 0, mailed.stderr
+    assert (
+        sent(config)[sent_before:][0]["To"].addresses[0].addr_spec == "archivio@comune.example.it"
+    )
+    bad = run_cli(
+        "--config", str(config), "workorders", "export", "2026/000001", "--format", "docx"
+    )
+    assert bad.returncode == 2 and "--format: must be one of html, eml" in bad.stderr

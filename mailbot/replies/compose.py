@@ -224,6 +224,43 @@ class Composer:
             headers={"Auto-Submitted": "auto-replied"},
         )
 
+    def transcript_html(
+        self, language: str, case: dict[str, Any], events: list[dict[str, Any]]
+    ) -> str:
+        return self._render(language, "transcript", "html", {"case": case, "events": events})
+
+    def transcript(
+        self,
+        *,
+        language: str,
+        case: dict[str, Any],
+        events: list[dict[str, Any]],
+        originals: Sequence[tuple[str, bytes]],
+        to: str,
+    ) -> Composed:
+        """The case file as one email: the summary attached as HTML, each original as .eml."""
+        html = self.transcript_html(language, case, events)
+        attachments = [
+            Attachment(
+                f"pratica-{case['number'].replace('/', '-')}.html", "text/html", html.encode()
+            ),
+            *(Attachment(name, "message/rfc822", raw) for name, raw in originals),
+        ]
+        values = {"case": case}
+        return self._compose(
+            "transcript",
+            case["number"],
+            language,
+            values,
+            to=Address("", to),
+            reply_to=self.settings.smtp.from_address,
+            in_reply_to=None,
+            references=(),
+            attachments=attachments,
+            headers={"Auto-Submitted": "auto-generated"},
+            html=html,
+        )
+
     @property
     def institution(self) -> str:
         return self.settings.smtp.from_name or self.settings.smtp.from_address
@@ -242,6 +279,7 @@ class Composer:
         attachments: Sequence[Attachment] = (),
         headers: dict[str, str] | None = None,
         from_name: str | None = None,
+        html: str | None = None,
     ) -> Composed:
         subject = tagged_subject(number, self._render(language, kind, "subject", values).strip())
         smtp = self.settings.smtp
@@ -268,9 +306,12 @@ class Composer:
             msg[header] = value
         text = self._render(language, kind, "txt", values)
         msg.set_content(text)
-        msg.add_alternative(self._render(language, kind, "html", values), subtype="html")
+        msg.add_alternative(html or self._render(language, kind, "html", values), subtype="html")
         for attachment in attachments:
             maintype, _, subtype = attachment.content_type.partition("/")
+            if maintype == "message":
+                # Originals go as opaque .eml files: byte-exact evidence, never re-encoded.
+                maintype, subtype = "application", "octet-stream"
             msg.add_attachment(
                 attachment.payload,
                 maintype=maintype or "application",
