@@ -56,6 +56,8 @@ def test_reply_with_attachment_reaches_the_citizen(config, tmp_path):
     assert "outbox: 1 sent" in result.stdout
     relay = sent(config)[-1]
     assert relay["To"].addresses[0].addr_spec == "mario.bianchi@example.net"
+    assert relay["From"].addresses[0].display_name == "Ufficio Relazioni con il Pubblico"
+    assert relay["From"].addresses[0].addr_spec == "suggerimenti@comune.example.it"
     assert "la buca è stata riparata." in relay.get_body(("plain",)).get_content()
     [attachment] = list(relay.iter_attachments())
     assert attachment.get_filename() == "verbale.pdf"

@@ -172,8 +172,12 @@ class Composer:
         attachments: Sequence[Attachment] = (),
     ) -> Composed:
         """An operator's answer, sent to the citizen from the mailbox, never from the operator."""
-        sender_name = self.settings.conversations.sender_format.format(
-            operator=operator_name or office.name, office=office.name
+        sender_name = (  # no name known (a CLI reply): the office alone, not "URP — URP"
+            self.settings.conversations.sender_format.format(
+                operator=operator_name, office=office.name
+            )
+            if operator_name
+            else office.name
         )
         values = {
             "number": number,
