@@ -289,7 +289,9 @@ def workorders_export(
     number: str,
     fmt: Annotated[
         str,
-        typer.Option("--format", help="html (a document) or eml (an email with every original)."),
+        typer.Option(
+            "--format", help="html or pdf (a document), or eml (an email with every original)."
+        ),
     ] = "html",
     out: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
     send_to: Annotated[

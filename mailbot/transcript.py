@@ -1,6 +1,6 @@
 """A case's file for the record or an access request: the whole conversation, its attachments
-list and its event log as an HTML document, or as one email (`.eml`) carrying that document and
-every original message, received or sent, byte for byte."""
+list and its event log as an HTML document or a PDF, or as one email (`.eml`) carrying the HTML
+document and every original message, received or sent, byte for byte."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from mailbot import workorders
+from mailbot import pdf, workorders
 from mailbot.db import record_event, unit_of_work
 from mailbot.models import ConversationMessage, Event, InboundMessage, OutboundMessage
 from mailbot.pipeline_services import Services
 from mailbot.replies import outbox
 from mailbot.replies.compose import Composed
 
-FORMATS = ("html", "eml")
+FORMATS = ("html", "pdf", "eml")
 
 
 def _gather(
@@ -60,6 +60,8 @@ def export(services: Services, number: str, fmt: str, to: str | None = None) -> 
     language, case, events, originals = _gather(services, number)
     if fmt == "html":
         return services.composer.transcript_html(language, case, events).encode()
+    if fmt == "pdf":
+        return pdf.render(case, events, language, services.composer.institution)
     return _compose(
         services, language=language, case=case, events=events, originals=originals, to=to
     ).raw

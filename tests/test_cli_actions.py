@@ -200,7 +200,26 @@ def test_export_html_and_eml_and_send(config, tmp_path):
     assert (
         sent(config)[sent_before:][0]["To"].addresses[0].addr_spec == "archivio@comune.example.it"
     )
+    pdf = tmp_path / "fascicolo.pdf"
+    made = run_cli(
+        "--config",
+        str(config),
+        "workorders",
+        "export",
+        "2026/000001",
+        "--format",
+        "pdf",
+        "--out",
+        str(pdf),
+    )
+    assert made.returncode == 0, made.stderr
+    from pypdf import PdfReader
+
+    text = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "Pratica n. 2026/000001" in text
+    assert "segnalo una buca profonda" in text and "ciclista è caduto" in text
+    assert "Nota interna." in text and "work_order.opened" in text
     bad = run_cli(
         "--config", str(config), "workorders", "export", "2026/000001", "--format", "docx"
     )
-    assert bad.returncode == 2 and "--format: must be one of html, eml" in bad.stderr
+    assert bad.returncode == 2 and "--format: must be one of html, pdf, eml" in bad.stderr
