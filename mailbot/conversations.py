@@ -427,6 +427,10 @@ def _relay(
         for m in workorders.conversation(session, work_order.id)
         if m.kind in ("citizen", "citizen_followup") and m.message_id
     ]
+    # Whatever the stripping missed, the operator's own address never reaches the citizen.
+    body = "\n".join(
+        line for line in body.splitlines() if operator.email not in line.lower()
+    ).strip()
     composed = services.composer.relay(
         number=work_order.number,
         language=work_order.language,

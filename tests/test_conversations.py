@@ -274,3 +274,30 @@ def test_follow_up_reopens_a_recently_closed_case_and_later_opens_a_linked_one(
     assert outcome.work_order_number == "2026/000002"
     assert case(services, "2026/000002").parent_id == case(services).id
     assert case(services).status == "closed"
+
+
+def test_operator_signature_and_address_never_reach_the_citizen(services, process, opened):
+    outlook_signature = (
+        "Il cantiere interverrà giovedì.\n\nCordiali saluti\nMario Rossi\n"
+        "Ufficio Relazioni con il Pubblico\nTel. 0471 123456 - int. 42\n"
+        "mario.rossi@comune.example.it"
+    )
+    process(reply(opened, OPERATOR, outlook_signature))
+    relay_mail = email.message_from_bytes(outbound(services, "relay").raw, policy=default)
+    text = relay_mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert text.startswith("Il cantiere interverrà giovedì.")
+    assert "0471 123456" not in text and OPERATOR not in text
+    assert (
+        "Cordiali saluti\nMario Rossi — Ufficio Relazioni con il Pubblico" in text
+    )  # the template's
+
+    # No closing phrase to cut at: the line with the address still goes.
+    process(
+        reply(
+            opened,
+            OPERATOR,
+            "Confermo l'intervento.\n\nMario Rossi - mario.rossi@comune.example.it",
+        )
+    )
+    relay = outbound(services, "relay")
+    assert OPERATOR.encode() not in relay.raw
