@@ -266,7 +266,6 @@ _IMAP_ONLY = (
     "folder",
     "idle",
     "ca_file",
-    "plus_address",
 )
 
 
@@ -435,6 +434,7 @@ def _mailboxes(
             "address": t.email("address", default_address),
             "poll_seconds": t.number("poll_seconds", 60.0 if source == "imap" else 5.0, low=0.1),
             "batch_size": t.integer("batch_size", 50, 1, 1000),
+            "plus_address": t.flag("plus_address", False),
         }
         if source == "imap":
             security = t.text("security", "none", SECURITY_MODES)
@@ -448,7 +448,6 @@ def _mailboxes(
                 folder=t.text("folder", "INBOX"),
                 idle=t.flag("idle", True),
                 ca_file=t.path_or_none("ca_file"),
-                plus_address=t.flag("plus_address", False),
             )
         else:
             mailbox = MailboxSettings(**common, path=Path(t.text("path")))

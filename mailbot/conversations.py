@@ -166,6 +166,14 @@ def apply_operator_message(
     assign_to = parsed.has("assegna")
 
     def record(kind: str, body: str) -> None:
+        record_event(
+            session,
+            f"message.{kind}",
+            work_order_id=work_order.id,
+            inbound_id=inbound_id,
+            actor=operator.email,
+            message_id=message_id,
+        )
         workorders.add_message(
             session,
             work_order,
@@ -279,6 +287,14 @@ def _store(services: Services, attachments: Sequence[Attachment]) -> list[workor
 def _record_inbound(
     services: Services, session: Session, work_order: WorkOrder, mail: Incoming, kind: str
 ) -> None:
+    record_event(
+        session,
+        f"message.{kind}",
+        work_order_id=work_order.id,
+        inbound_id=mail.entry.id,
+        actor=mail.sender.email,
+        message_id=mail.parsed.message_id,
+    )
     workorders.add_message(
         session,
         work_order,
@@ -298,6 +314,13 @@ def _record_inbound(
 
 
 def _queue(session: Session, work_order: WorkOrder, kind: str, composed: Composed) -> None:
+    record_event(
+        session,
+        f"message.{kind}",
+        work_order_id=work_order.id,
+        to=list(composed.recipients),
+        message_id=composed.message_id,
+    )
     queued = outbox.enqueue(
         session,
         kind=kind,

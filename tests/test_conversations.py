@@ -301,3 +301,53 @@ def test_operator_signature_and_address_never_reach_the_citizen(services, proces
     )
     relay = outbound(services, "relay")
     assert OPERATOR.encode() not in relay.raw
+
+
+def test_every_conversation_step_is_in_the_audit_trail(services, process, opened):
+    process(reply(opened, OPERATOR, "#nota\nVerificato."))
+    process(reply(opened, OPERATOR, "Risposta al cittadino."))
+    process(reply(outbound(services, "relay"), CITIZEN, "Grazie.", name="Mario Bianchi"))
+    process(reply(opened, OPERATOR, "#chiudi"))
+    kinds = [e.kind for e in rows(services, Event)]
+    for expected in (
+        "message.note",
+        "message.operator_reply",
+        "message.relay",
+        "work_order.reasoned_reply",
+        "message.citizen_followup",
+        "message.forward",
+        "work_order.closed",
+    ):
+        assert expected in kinds, expected
+    relay_event = next(e for e in rows(services, Event) if e.kind == "message.relay")
+    assert relay_event.work_order_id == case(services).id
+
+
+def test_plus_address_token_alone_identifies_an_operator_reply(tmp_path):
+    from conftest import make_process, make_services, write_config
+
+    (tmp_path / "maildir").mkdir()
+    path = write_config(tmp_path / "mailbot.toml")
+    path.write_text(
+        path.read_text().replace('source = "maildir"', 'source = "maildir"\nplus_address = true')
+    )
+    services = make_services(path)
+    run = make_process(services)
+    run("citizen_plain.eml")
+    notification = email.message_from_bytes(outbound(services, "notification").raw, policy=default)
+    reply_to = notification["Reply-To"].addresses[0].addr_spec
+    token = case(services).reply_token
+    assert reply_to == f"suggerimenti+{token}@comune.example.it"
+    # A client that drops In-Reply-To/References and rewrites the subject: the token is enough.
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = f"Mario Rossi <{OPERATOR}>"
+    msg["To"] = reply_to
+    msg["Subject"] = "risposta"
+    msg["Message-ID"] = "<token-reply@clients.example>"
+    msg.set_content("Intervento fissato per lunedì.")
+    assert run(msg.as_bytes()).status == LedgerStatus.THREADED
+    assert outbound(services, "relay").recipients == CITIZEN
+    # A guessed token is just another address.
+    msg.replace_header("To", "suggerimenti+0123456789abcdef@comune.example.it")
+    msg.replace_header("Message-ID", "<guess@clients.example>")
+    assert run(msg.as_bytes()).status == LedgerStatus.FILED

@@ -223,7 +223,13 @@ def test_every_step_is_in_the_audit_trail(services, process):
     process("autoreply_fuori_sede.eml")
     with Session(services.engine) as session:
         kinds = [e.kind for e in session.exec(select(Event).order_by(Event.id))]
-    assert kinds == ["work_order.opened", "inbound.ignored"]
+    assert kinds == [
+        "work_order.opened",
+        "message.citizen",
+        "message.confirmation",
+        "message.notification",
+        "inbound.ignored",
+    ]
 
 
 def test_full_disk_is_an_outage_not_a_lost_message(services, process, monkeypatch):
