@@ -14,6 +14,10 @@ from conftest import fixture_bytes, run_cli, write_config
 OPERATOR = "mario.rossi@comune.example.it"
 
 
+def mb(config, *args):
+    return run_cli("--config", str(config), *args)
+
+
 @pytest.fixture
 def config(tmp_path):
     box = mailbox.Maildir(tmp_path / "maildir", create=True)
@@ -39,9 +43,8 @@ def test_reply_with_attachment_reaches_the_citizen(config, tmp_path):
     body.write_text("Gentile signore,\nla buca è stata riparata.\n", encoding="utf-8")
     pdf = tmp_path / "verbale.pdf"
     pdf.write_bytes(b"%PDF-1.4 verbale")
-    result = run_cli(
-        "--config",
-        str(config),
+    result = mb(
+        config,
         "workorders",
         "reply",
         "2026/000001",
@@ -67,9 +70,8 @@ def test_reply_with_attachment_reaches_the_citizen(config, tmp_path):
 
 def test_note_close_and_reopen(config):
     assert (
-        run_cli(
-            "--config",
-            str(config),
+        mb(
+            config,
             "workorders",
             "note",
             "2026/000001",
@@ -79,19 +81,9 @@ def test_note_close_and_reopen(config):
         ).returncode
         == 0
     )
-    assert (
-        run_cli(
-            "--config", str(config), "workorders", "close", "2026/000001", "--operator", OPERATOR
-        ).returncode
-        == 0
-    )
+    assert mb(config, "workorders", "close", "2026/000001", "--operator", OPERATOR).returncode == 0
     assert show(config)["status"] == "closed"
-    assert (
-        run_cli(
-            "--config", str(config), "workorders", "reopen", "2026/000001", "--operator", OPERATOR
-        ).returncode
-        == 0
-    )
+    assert mb(config, "workorders", "reopen", "2026/000001", "--operator", OPERATOR).returncode == 0
     detail = show(config)
     assert detail["status"] == "open"
     assert "note" in [m["kind"] for m in detail["messages"]]
@@ -99,14 +91,11 @@ def test_note_close_and_reopen(config):
 
 
 def test_actions_refuse_clearly(config, tmp_path):
-    stranger = run_cli(
-        "--config", str(config), "workorders", "close", "2026/000001", "--operator", "x@example.org"
-    )
+    stranger = mb(config, "workorders", "close", "2026/000001", "--operator", "x@example.org")
     assert stranger.returncode == 2
     assert "x@example.org is not an operator of office urp" in stranger.stderr
-    bad_office = run_cli(
-        "--config",
-        str(config),
+    bad_office = mb(
+        config,
         "workorders",
         "assign",
         "2026/000001",
@@ -115,9 +104,7 @@ def test_actions_refuse_clearly(config, tmp_path):
         "nessuno",
     )
     assert bad_office.returncode == 2 and "nessun ufficio 'nessuno'" in bad_office.stderr
-    missing = run_cli(
-        "--config", str(config), "workorders", "close", "2026/000999", "--operator", OPERATOR
-    )
+    missing = mb(config, "workorders", "close", "2026/000999", "--operator", OPERATOR)
     assert missing.returncode == 1 and "no work order 2026/000999" in missing.stderr
     for result in (stranger, bad_office, missing):
         assert "Traceback" not in result.stderr
@@ -125,9 +112,8 @@ def test_actions_refuse_clearly(config, tmp_path):
 
 def test_list_filters_by_office_and_status(config):
     listed = json.loads(
-        run_cli(
-            "--config",
-            str(config),
+        mb(
+            config,
             "workorders",
             "list",
             "--json",
@@ -138,20 +124,12 @@ def test_list_filters_by_office_and_status(config):
         ).stdout
     )
     assert [w["number"] for w in listed] == ["2026/000001"]
-    assert (
-        json.loads(
-            run_cli(
-                "--config", str(config), "workorders", "list", "--json", "--status", "closed"
-            ).stdout
-        )
-        == []
-    )
+    assert json.loads(mb(config, "workorders", "list", "--json", "--status", "closed").stdout) == []
 
 
 def test_export_html_and_eml_and_send(config, tmp_path):
-    run_cli(
-        "--config",
-        str(config),
+    mb(
+        config,
         "workorders",
         "note",
         "2026/000001",
@@ -159,17 +137,14 @@ def test_export_html_and_eml_and_send(config, tmp_path):
         OPERATOR,
         "Nota interna.",
     )
-    html = run_cli(
-        "--config", str(config), "workorders", "export", "2026/000001", "--format", "html"
-    )
+    html = mb(config, "workorders", "export", "2026/000001", "--format", "html")
     assert html.returncode == 0, html.stderr
     assert "<h1>Pratica n. 2026/000001</h1>" in html.stdout
     assert "segnalo una buca profonda" in html.stdout and "Nota interna." in html.stdout
     assert "work_order.opened" in html.stdout  # the event log
     out = tmp_path / "fascicolo.eml"
-    eml = run_cli(
-        "--config",
-        str(config),
+    eml = mb(
+        config,
         "workorders",
         "export",
         "2026/000001",
@@ -187,9 +162,8 @@ def test_export_html_and_eml_and_send(config, tmp_path):
     # byte for byte what the mailbox held (Python's mailbox module stores Maildir files with LF)
     assert original.get_content() == fixture_bytes("citizen_plain.eml").replace(b"\r\n", b"\n")
     sent_before = len(sent(config))
-    mailed = run_cli(
-        "--config",
-        str(config),
+    mailed = mb(
+        config,
         "workorders",
         "export",
         "2026/000001",
@@ -201,9 +175,8 @@ def test_export_html_and_eml_and_send(config, tmp_path):
         sent(config)[sent_before:][0]["To"].addresses[0].addr_spec == "archivio@comune.example.it"
     )
     pdf = tmp_path / "fascicolo.pdf"
-    made = run_cli(
-        "--config",
-        str(config),
+    made = mb(
+        config,
         "workorders",
         "export",
         "2026/000001",
@@ -219,7 +192,5 @@ def test_export_html_and_eml_and_send(config, tmp_path):
     assert "Pratica n. 2026/000001" in text
     assert "segnalo una buca profonda" in text and "ciclista è caduto" in text
     assert "Nota interna." in text and "work_order.opened" in text
-    bad = run_cli(
-        "--config", str(config), "workorders", "export", "2026/000001", "--format", "docx"
-    )
+    bad = mb(config, "workorders", "export", "2026/000001", "--format", "docx")
     assert bad.returncode == 2 and "--format: must be one of html, pdf, eml" in bad.stderr

@@ -54,6 +54,11 @@ def write(sender, to, subject, body, in_reply_to=None, references=(), msgid=None
     return msg.as_bytes()
 
 
+def arrives(dovecot, user, *args, **kwargs):
+    """A message written by `write(...)` lands in the institution's mailbox."""
+    dovecot.append(user, IMAP_PASSWORD, [write(*args, **kwargs)])
+
+
 def plain(msg):
     return msg.get_body(("plain",)).get_content().replace("\r\n", "\n")
 
@@ -72,18 +77,14 @@ def test_citizen_operator_conversation_end_to_end(
 
     # 1. The citizen writes.
     original_id = "<segnalazione-verdi-1@example.net>"
-    dovecot.append(
+    arrives(
+        dovecot,
         imap_user,
-        IMAP_PASSWORD,
-        [
-            write(
-                f"Giulia Verdi <{CITIZEN}>",
-                INSTITUTION,
-                "Buca pericolosa in via Verdi",
-                "Buongiorno, c'è una buca profonda davanti al civico 12.\nGiulia Verdi\n",
-                msgid=original_id,
-            )
-        ],
+        f"Giulia Verdi <{CITIZEN}>",
+        INSTITUTION,
+        "Buca pericolosa in via Verdi",
+        "Buongiorno, c'è una buca profonda davanti al civico 12.\nGiulia Verdi\n",
+        msgid=original_id,
     )
     run()
     [confirmation] = post.inbox(CITIZEN)
@@ -102,18 +103,14 @@ def test_citizen_operator_conversation_end_to_end(
         f"A: Ufficio Relazioni con il Pubblico <{OFFICE}>\n"
         f"Oggetto: {notification['Subject'].strip()}\n\n" + plain(notification)
     )
-    dovecot.append(
+    arrives(
+        dovecot,
         imap_user,
-        IMAP_PASSWORD,
-        [
-            write(
-                f"Mario Rossi <{OPERATOR}>",
-                INSTITUTION,
-                f"R: {notification['Subject'].strip()}",
-                outlook,
-                in_reply_to=notification["Message-ID"].strip(),
-            )
-        ],
+        f"Mario Rossi <{OPERATOR}>",
+        INSTITUTION,
+        f"R: {notification['Subject'].strip()}",
+        outlook,
+        in_reply_to=notification["Message-ID"].strip(),
     )
     run()
     confirmation, answer = post.inbox(CITIZEN)
@@ -133,19 +130,15 @@ def test_citizen_operator_conversation_end_to_end(
         "Grazie, ma il cartello di pericolo è caduto.\n\n"
         "Il 02/03/2026 10:20, Mario Rossi — URP ha scritto:\n> " + "\n> ".join(text.splitlines())
     )
-    dovecot.append(
+    arrives(
+        dovecot,
         imap_user,
-        IMAP_PASSWORD,
-        [
-            write(
-                f"Giulia Verdi <{CITIZEN}>",
-                INSTITUTION,
-                f"Re: {answer['Subject'].strip()}",
-                thunderbird,
-                in_reply_to=answer["Message-ID"].strip(),
-                references=[original_id],
-            )
-        ],
+        f"Giulia Verdi <{CITIZEN}>",
+        INSTITUTION,
+        f"Re: {answer['Subject'].strip()}",
+        thunderbird,
+        in_reply_to=answer["Message-ID"].strip(),
+        references=[original_id],
     )
     run()
     _, forward = post.inbox(OFFICE)
@@ -157,18 +150,14 @@ def test_citizen_operator_conversation_end_to_end(
         "#nota\nSentito il cantiere: intervento giovedì.",
         "#chiudi\nAbbiamo ripristinato il cartello.",
     ):
-        dovecot.append(
+        arrives(
+            dovecot,
             imap_user,
-            IMAP_PASSWORD,
-            [
-                write(
-                    f"Mario Rossi <{OPERATOR}>",
-                    INSTITUTION,
-                    f"R: {forward['Subject'].strip()}",
-                    body + "\n\n-----Messaggio originale-----\n" + plain(forward),
-                    in_reply_to=forward["Message-ID"].strip(),
-                )
-            ],
+            f"Mario Rossi <{OPERATOR}>",
+            INSTITUTION,
+            f"R: {forward['Subject'].strip()}",
+            body + "\n\n-----Messaggio originale-----\n" + plain(forward),
+            in_reply_to=forward["Message-ID"].strip(),
         )
         run()
     citizen_mail = post.inbox(CITIZEN)
