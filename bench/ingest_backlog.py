@@ -117,7 +117,10 @@ def run_mailbot(
     report = run_once(services)
     elapsed = time.perf_counter() - started
     filed = report.mailboxes["suggerimenti"].counts.get("filed", 0)
-    print(f"mailbot: {filed} filed, {report.delivery.sent} confirmations accepted by SMTP")
+    print(
+        f"mailbot: {filed} filed, {report.delivery.sent} messages accepted by SMTP "
+        "(confirmations to citizens and notifications to the office)"
+    )
     return elapsed
 
 
@@ -157,7 +160,7 @@ def main() -> None:
         elapsed = run_mailbot(work, dovecot, "bench", smtp, args.database_url)
         rate = args.messages / elapsed
         print(
-            f"mailbot ingest (fetch, ledger, parse, match, work order, confirmation, SMTP): "
+            f"mailbot ingest (fetch, ledger, parse, match, work order, confirmation + notification, SMTP): "
             f"{rate:.0f} msg/s ({elapsed:.2f} s)"
         )
         print(f"ratio to floor: {rate / floor_rate:.2f}")
