@@ -19,7 +19,7 @@ from mailbot import workorders
 from mailbot.config import MailboxSettings, OfficeSettings
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import InputError, MailError
-from mailbot.ingest import ledger
+from mailbot.ingest import bounce, ledger
 from mailbot.models import Contact, InboundMessage, Taxpayer, WorkOrder, utcnow
 from mailbot.pipeline_services import Services
 from mailbot.replies import commands, outbox, quotes
@@ -490,3 +490,54 @@ def _operator_notice(
         in_reply_to=in_reply_to,
     )
     _queue(session, work_order, "notice", composed)
+
+
+def record_bounce(services: Services, session: Session, mail: Incoming, raw: bytes) -> Outcome:
+    """A delivery report: marked on the message it reports on, the office told of a hard
+    failure; never a case, never an answer."""
+    report = bounce.read(raw, mail.parsed.message_id)
+    sent = outbox.by_message_id(session, report.original_message_id)
+    failed = [r for r in report.recipients if sent is None or r.address in sent.recipients]
+    work_order = session.get(WorkOrder, sent.work_order_id) if sent and sent.work_order_id else None
+    hard = any(r.permanent for r in failed)
+    if sent is not None and failed:
+        sent.bounce = "hard" if hard else "soft"
+        sent.bounce_detail = "; ".join(
+            f"{r.address} {r.status} {r.diagnostic}".strip() for r in failed
+        )[:4000]
+    record_event(
+        session,
+        f"outbound.{report.verdict}",
+        work_order_id=work_order.id if work_order else None,
+        inbound_id=mail.entry.id,
+        original=report.original_message_id,
+        recipients=[f"{r.address} {r.status}".strip() for r in failed],
+    )
+    if work_order is not None and sent is not None and hard:
+        office = services.settings.office(work_order.office)
+        notice = services.composer.bounce_notice(
+            number=work_order.number,
+            language=work_order.language,
+            office=office,
+            subject=work_order.subject,
+            kind=sent.kind,
+            sent_at=sent.sent_at or sent.created_at,
+            recipients=failed,
+            reply_to=_office_reply_to(services, work_order),
+        )
+        _queue(session, work_order, "notice", notice)
+    reason = f"{report.verdict}: " + (
+        ", ".join(f"{r.address} {r.status}".strip() for r in failed) or "no recipient found"
+    )
+    if sent is None:
+        reason += " (not about a message of ours)"
+    ledger.settle(
+        mail.entry,
+        LedgerStatus.BOUNCE,
+        kind=Kind.BOUNCE,
+        reason=reason[:2000],
+        work_order_id=work_order.id if work_order else None,
+    )
+    return Outcome(
+        LedgerStatus.BOUNCE, mail.entry.id, work_order.number if work_order else None, reason=reason
+    )

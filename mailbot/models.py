@@ -200,6 +200,8 @@ class OutboundMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = _when(default_factory=utcnow)
     sent_at: datetime | None = _when(default=None)
+    bounce: str | None = Field(default=None, max_length=8)  # "hard" | "soft", from a report
+    bounce_detail: str | None = Field(default=None, sa_type=sa.Text)
 
 
 class Event(SQLModel, table=True):

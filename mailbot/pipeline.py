@@ -77,6 +77,8 @@ def _act(
         parsed, services.classify_context, _thread(services, session, ref, work_order)
     )
     mail = conversations.Incoming(entry, parsed, origin)
+    if verdict.kind is Kind.BOUNCE:
+        return conversations.record_bounce(services, session, mail, raw)
     if verdict.kind is Kind.OPERATOR_REPLY and work_order is not None:
         return conversations.handle_operator_reply(services, session, mail, work_order)
     if verdict.kind not in (Kind.CITIZEN, Kind.CITIZEN_FOLLOWUP):

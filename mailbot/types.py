@@ -76,6 +76,7 @@ class Kind(StrEnum):
     OPERATOR_REPLY = "operator_reply"
     OWN_MAIL = "own_mail"
     AUTO_GENERATED = "auto_generated"
+    BOUNCE = "bounce"
 
 
 class LedgerStatus(StrEnum):
@@ -83,6 +84,7 @@ class LedgerStatus(StrEnum):
     FILED = "filed"  # opened a work order
     THREADED = "threaded"  # joined an existing work order (follow-up, operator reply)
     IGNORED = "ignored"  # recorded, deliberately not acted on (own mail, auto-replies)
+    BOUNCE = "bounce"  # a delivery report: linked to what we sent, never a case
     REJECTED = "rejected"  # permanent mail problem
     QUARANTINED = "quarantined"  # unexpected error during processing
 

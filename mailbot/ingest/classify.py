@@ -10,13 +10,51 @@ enough to speak for the office.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from mailbot.types import Kind, ParsedMessage
 
 LOOP_HEADER = "x-mailbot-loop"
-_MACHINE_LOCALPARTS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply")
+_MACHINE_LOCALPARTS = (
+    "mailer-daemon",
+    "post_master",
+    "postmaster",
+    "noreply",
+    "no-reply",
+    "donotreply",
+    "do-not-reply",
+    "bounce",
+    "bounces",
+    "auto-reply",
+    "autoreply",
+)
+# Addresses of list managers (Mailman, fml, ezmlm…): never a person writing a complaint.
+_LIST_SOFTWARE_SUFFIXES = ("-admin", "-owner", "-bounces", "-request", "-errors")
+_SYSTEM_LOCALPARTS = ("mailer-daemon", "postmaster", "post_master", "mail-daemon", "mailerdaemon")
+_PREFIX = r"^(?:(?:r|re|i|fw|fwd|aw|wg|tr|rif)\s*:\s*)*"
+# Unambiguous at the start of a subject, whatever follows.
+_OOO = re.compile(
+    _PREFIX + r"(?:risposta automatica|risposta di assenza|out of office|automatic reply|"
+    r"auto[- ]?reply|autoresponse|abwesenheitsnotiz|automatische antwort|r[ée]ponse automatique|"
+    r"absence|respuesta autom[áa]tica|fuera de la oficina)\b",
+    re.IGNORECASE,
+)
+# Words a complaint may also start with ("Assente il servizio…"): only as the whole subject,
+# followed by ":" or a date, or with other evidence of machine mail.
+_OOO_WEAK = re.compile(
+    _PREFIX + r"(?:fuori sede|assente|fuori ufficio|in ferie|vacanza)"
+    r"(?:\s*$|\s*[:\-\u2013(]|\s+(?:dal|fino|al)\b)",
+    re.IGNORECASE,
+)
+_BOUNCE_SUBJECT = re.compile(
+    _PREFIX + r"(?:undeliver(?:ed|able)|delivery (?:status notification|failure|has failed)|"
+    r"mail delivery failed|returned mail|failure notice|non recapitabile|mancata consegna|"
+    r"messaggio non recapitato|unzustellbar|non remis|delivery notification|delivery status|"
+    r"complaint about message from)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +86,19 @@ def is_own_mail(msg: ParsedMessage, ctx: Context) -> str | None:
     return None
 
 
+def is_delivery_report(msg: ParsedMessage, ctx: Context) -> str | None:
+    """A DSN (RFC 3464), a feedback report, or a mail system's non-standard bounce."""
+    content_type = msg.headers.get("content-type", "").lower()
+    if "multipart/report" in content_type:
+        return "multipart/report"
+    sender = msg.sender.email.split("@")[0] if msg.sender else ""
+    from_system = sender in _SYSTEM_LOCALPARTS or msg.sender is None
+    null_sender = msg.headers.get("return-path", "").strip() == "<>"
+    if (from_system or null_sender) and _BOUNCE_SUBJECT.search(msg.subject):
+        return "delivery failure notice from the mail system"
+    return None
+
+
 def is_auto_submitted(msg: ParsedMessage, ctx: Context) -> str | None:
     value = msg.headers.get("auto-submitted", "").strip().lower()
     # RFC 3834: anything but "no" is machine mail; a forward is still a human's mail.
@@ -63,12 +114,29 @@ def is_bulk(msg: ParsedMessage, ctx: Context) -> str | None:
     for header in ("x-autoreply", "x-autorespond"):
         if header in msg.headers:
             return f"{header} present"
+    if "list-id" in msg.headers or "list-unsubscribe" in msg.headers:
+        return "mailing-list mail (List-Id/List-Unsubscribe)"
+    return None
+
+
+def is_out_of_office(msg: ParsedMessage, ctx: Context) -> str | None:
+    if _OOO.search(msg.subject):
+        return f"out-of-office subject: {msg.subject[:60]!r}"
+    if _OOO_WEAK.search(msg.subject):
+        return f"out-of-office subject: {msg.subject[:60]!r}"
+    if "x-auto-response-suppress" in msg.headers and re.search(
+        r"\b(assente|fuori sede|out of office|away)\b", msg.subject, re.IGNORECASE
+    ):
+        return "X-Auto-Response-Suppress with an absence subject"
     return None
 
 
 def is_machine_sender(msg: ParsedMessage, ctx: Context) -> str | None:
-    if msg.sender is not None and msg.sender.email.split("@")[0] in _MACHINE_LOCALPARTS:
+    local = msg.sender.email.split("@")[0] if msg.sender is not None else ""
+    if local in _MACHINE_LOCALPARTS:
         return "sender is a mail system address"
+    if local.endswith(_LIST_SOFTWARE_SUFFIXES):
+        return "sender is mailing-list software"
     if msg.headers.get("return-path", "").strip() == "<>":
         return "empty Return-Path"
     return None
@@ -77,8 +145,10 @@ def is_machine_sender(msg: ParsedMessage, ctx: Context) -> str | None:
 Predicate = Callable[[ParsedMessage, Context], "str | None"]
 RULES: tuple[tuple[Kind, Predicate], ...] = (
     (Kind.OWN_MAIL, is_own_mail),
+    (Kind.BOUNCE, is_delivery_report),  # before auto-replies: bounces often say auto-replied
     (Kind.AUTO_GENERATED, is_auto_submitted),
     (Kind.AUTO_GENERATED, is_bulk),
+    (Kind.AUTO_GENERATED, is_out_of_office),
     (Kind.AUTO_GENERATED, is_machine_sender),
 )
 

@@ -265,6 +265,38 @@ class Composer:
             html=html,
         )
 
+    def bounce_notice(
+        self,
+        *,
+        number: str,
+        language: str,
+        office: OfficeSettings,
+        subject: str,
+        kind: str,
+        sent_at: datetime,
+        recipients: Sequence[Any],
+        reply_to: str,
+    ) -> Composed:
+        """Tells the office that a message of the case did not reach its recipient."""
+        values = {
+            "number": number,
+            "subject": subject,
+            "kind": kind,
+            "sent_at": sent_at,
+            "recipients": list(recipients),
+        }
+        return self._compose(
+            "bounce_notice",
+            number,
+            language,
+            values,
+            to=Address(office.name, office.email),
+            reply_to=reply_to,
+            in_reply_to=None,
+            references=(),
+            headers={"Auto-Submitted": "auto-generated"},
+        )
+
     @property
     def institution(self) -> str:
         return self.settings.smtp.from_name or self.settings.smtp.from_address

@@ -112,6 +112,14 @@ def release(session: Session, row_id: int, when: datetime) -> None:
         row.next_attempt_at = when
 
 
+def by_message_id(session: Session, message_id: str | None) -> OutboundMessage | None:
+    if not message_id:
+        return None
+    return session.exec(
+        select(OutboundMessage).where(OutboundMessage.message_id == message_id.strip())
+    ).first()
+
+
 def pending_count(session: Session) -> int:
     query = (
         select(sa.func.count())

@@ -33,6 +33,7 @@ KIND_CODES = {
     "notice": "x",
     "operator_notice": "o",
     "transcript": "t",
+    "bounce_notice": "b",
 }
 # Messages that went to the office: replying to one of these is how an operator answers.
 OPERATOR_KINDS = frozenset({"n", "f", "o"})
