@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine, make_url
 from mailbot import config as config_module
 from mailbot import db, log, workorders
 from mailbot.config import Settings
-from mailbot.errors import ConfigError, InputError, MailbotError, TransientError
+from mailbot.errors import ConfigError, InputError, MailbotError, NotFoundError, TransientError
 from mailbot.storage import Store, load_or_create_secret
 
 if TYPE_CHECKING:
@@ -39,6 +39,10 @@ workorders_app = typer.Typer(help="Work orders (pratiche).", no_args_is_help=Tru
 app.add_typer(db_app, name="db")
 app.add_typer(registry_app, name="registry")
 app.add_typer(workorders_app, name="workorders")
+inbound_app = typer.Typer(help="What arrived, and what became of it.", no_args_is_help=True)
+quarantine_app = typer.Typer(help="Messages that could not be processed.", no_args_is_help=True)
+app.add_typer(inbound_app, name="inbound")
+app.add_typer(quarantine_app, name="quarantine")
 
 ConfigOption = Annotated[
     str | None,
@@ -394,6 +398,138 @@ def workorders_close(number: str, operator: OperatorOption) -> None:
 def workorders_reopen(number: str, operator: OperatorOption) -> None:
     """Reopen a closed case."""
     _act(number, operator, "#riapri")
+
+
+def _iso(value: Any, settings: Settings) -> str:
+    return str(value.astimezone(settings.timezone).isoformat(timespec="seconds"))
+
+
+@inbound_app.command("list")
+def inbound_list(
+    as_json: JsonOption = False,
+    mailbox: Annotated[str | None, typer.Option(help="Only this mailbox.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="filed, threaded, ignored, bounce, rejected, quarantined…")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 200,
+) -> None:
+    """Every message the mailboxes received, newest first, and what became of it."""
+    from mailbot.ingest import ledger
+
+    settings = _settings()
+    with db.unit_of_work(_engine(settings)) as session:
+        found = ledger.entries(
+            session, mailbox=mailbox, statuses=[status] if status else (), limit=limit
+        )
+    rows: list[dict[str, Any]] = [
+        {
+            "mailbox": entry.mailbox,
+            "uid": ledger.position(entry),
+            "message_id": entry.message_id,
+            "from": entry.sender,
+            "subject": entry.subject,
+            "received_at": _iso(entry.received_at, settings),
+            "status": entry.status,
+            "reason": entry.reason,
+            "case": number,
+        }
+        for entry, number in found
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        typer.echo(
+            f"{row['received_at'][:16]}  {row['mailbox']:<12} {row['status']:<11} "
+            f"{row['case'] or '-':<12} {row['from'][:40]:<40}  {row['subject'][:50]}"
+        )
+    typer.echo(f"{len(rows)} message(s)", err=True)
+
+
+@quarantine_app.command("list")
+def quarantine_list(as_json: JsonOption = False) -> None:
+    """Quarantined (unexpected error) and rejected (unusable) messages, newest first."""
+    from mailbot.ingest import ledger
+
+    settings = _settings()
+    with db.unit_of_work(_engine(settings)) as session:
+        found = ledger.entries(session, statuses=ledger.QUARANTINE, limit=10_000)
+    rows: list[dict[str, Any]] = [
+        {
+            "id": entry.id,
+            "mailbox": entry.mailbox,
+            "uid": ledger.position(entry),
+            "message_id": entry.message_id,
+            "reason": entry.reason,
+            "received_at": _iso(entry.received_at, settings),
+            "status": entry.status,
+        }
+        for entry, _ in found
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        when = row["received_at"][:16]
+        typer.echo(
+            f"{row['id']:>6}  {row['status']:<11} {row['mailbox']:<12} {when}  {row['reason']}"
+        )
+    typer.echo(f"{len(rows)} message(s) in quarantine", err=True)
+
+
+@quarantine_app.command("show")
+def quarantine_show(
+    inbound_id: int,
+    raw: Annotated[bool, typer.Option("--raw", help="Write the original bytes to stdout.")] = False,
+) -> None:
+    """One quarantined message: why, where from, and its original."""
+    from mailbot.models import InboundMessage
+
+    settings = _settings()
+    with db.unit_of_work(_engine(settings)) as session:
+        entry = session.get(InboundMessage, inbound_id)
+    if entry is None:
+        raise NotFoundError(f"no inbound message {inbound_id}")
+    original = Store(settings.storage.path).get(entry.raw_sha256)
+    if raw:
+        sys.stdout.buffer.write(original)
+        return
+    where = entry.uid or entry.source_ref
+    typer.echo(f"id {entry.id}  status {entry.status}  mailbox {entry.mailbox}  uid {where}")
+    when = _iso(entry.received_at, settings)
+    typer.echo(f"received {when}  {entry.raw_size} bytes  sha256 {entry.raw_sha256}")
+    typer.echo(f"from: {entry.sender}\nsubject: {entry.subject}\nmessage-id: {entry.message_id}")
+    typer.echo(f"reason: {entry.reason}")
+    if entry.error_detail:
+        typer.echo(f"\n{entry.error_detail}")
+
+
+@quarantine_app.command("retry")
+def quarantine_retry(inbound_id: int) -> None:
+    """Process a quarantined or rejected message again (after a fix), then send what is due."""
+    from mailbot import daemon
+    from mailbot.pipeline import retry
+
+    settings = _settings()
+    services = _services(settings, _engine(settings))
+    outcome = retry(services, inbound_id)
+    typer.echo(
+        f"{inbound_id}: {outcome.status}"
+        + (f" ({outcome.work_order_number})" if outcome.work_order_number else "")
+        + (f": {outcome.reason}" if outcome.reason else "")
+    )
+    daemon.deliver_now(services)
+
+
+@quarantine_app.command("discard")
+def quarantine_discard(inbound_id: int) -> None:
+    """Dismiss a message from the quarantine; its original stays in storage as evidence."""
+    from mailbot.ingest import ledger
+
+    settings = _settings()
+    with db.unit_of_work(_engine(settings)) as session:
+        ledger.discard(session, inbound_id, actor="cli")
+    typer.echo(f"{inbound_id}: discarded (original kept)")
 
 
 def _print_json(value: Any) -> None:

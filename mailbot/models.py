@@ -66,6 +66,8 @@ class InboundMessage(SQLModel, table=True):
     # Message-ID, or "sha256:<hash>" when it has none: a mail is processed once, whatever box.
     message_key: str = Field(max_length=998, unique=True)
     message_id: str | None = Field(default=None, max_length=998)
+    sender: str = Field(default="", max_length=320, sa_column_kwargs={"server_default": ""})
+    subject: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
     raw_sha256: str = Field(max_length=64)
     raw_size: int
     received_at: datetime = _when()

@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from mailbot import conversations
 from mailbot.db import record_event, unit_of_work
-from mailbot.errors import Disposition, MailError, disposition_for
+from mailbot.errors import Disposition, MailError, NotFoundError, disposition_for
 from mailbot.ingest import classify, ledger, parse
 from mailbot.ingest.sources import Source
 from mailbot.log import bind_message, get_logger
@@ -33,21 +33,22 @@ from mailbot.pipeline_services import Services, build_services
 from mailbot.replies import threading
 from mailbot.types import Kind, LedgerStatus, Origin, Outcome
 
-__all__ = ["Services", "build_services", "drain", "process_inbound"]
+__all__ = ["Services", "build_services", "drain", "process_inbound", "retry"]
 
 log = get_logger(__name__)
 
 
 def process_inbound(services: Services, raw: bytes, origin: Origin) -> Outcome:
     digest = services.store.put(raw)  # the evidence is safe before anything else happens
-    message_id = ledger.peek_message_id(raw)
+    peeked = ledger.peek(raw)
+    message_id = peeked.message_id
     with bind_message(
         mailbox=origin.mailbox, uid=origin.uid or origin.source_ref, message_id=message_id
     ):
         try:
             with unit_of_work(services.engine) as session:
                 entry = ledger.record(
-                    session, origin, message_id=message_id, raw_sha256=digest, raw_size=len(raw)
+                    session, origin, peeked=peeked, raw_sha256=digest, raw_size=len(raw)
                 )
                 if entry is None:
                     ledger.advance_cursor(session, origin)
@@ -60,7 +61,7 @@ def process_inbound(services: Services, raw: bytes, origin: Origin) -> Outcome:
             if disposition_for(exc) is Disposition.RETRY:
                 raise
             return _record_failure(
-                services, raw=raw, origin=origin, digest=digest, message_id=message_id, exc=exc
+                services, raw=raw, origin=origin, digest=digest, peeked=peeked, exc=exc
             )
         log.info("inbound processed", status=outcome.status, work_order=outcome.work_order_number)
         return outcome
@@ -121,31 +122,72 @@ def _record_failure(
     raw: bytes,
     origin: Origin,
     digest: str,
-    message_id: str | None,
+    peeked: ledger.Peek,
     exc: Exception,
 ) -> Outcome:
-    disposition = disposition_for(exc)
-    status = LedgerStatus(disposition.value)
-    detail = "".join(traceback.format_exception(exc))
-    reason = str(exc) if isinstance(exc, MailError) else f"{type(exc).__name__}: {exc}"
+    status, reason, detail = _failure(exc)
     with unit_of_work(services.engine) as session:
         entry = ledger.record(
-            session,
-            origin,
-            message_id=message_id,
-            raw_sha256=digest,
-            raw_size=len(raw),
-            status=status,
+            session, origin, peeked=peeked, raw_sha256=digest, raw_size=len(raw), status=status
         )
         if entry is not None:
-            entry.reason = reason[:2000]
-            if status is LedgerStatus.QUARANTINED:
-                entry.error_detail = detail
-                entry.error_digest = hashlib.sha256(detail.encode()).hexdigest()[:16]
-            record_event(session, f"inbound.{status}", inbound_id=entry.id, reason=reason[:500])
+            _note_failure(session, entry, status, reason, detail)
         ledger.advance_cursor(session, origin)
     log.warning("inbound not filed", status=status, reason=reason)
     return Outcome(status, entry.id if entry else None, reason=reason)
+
+
+def _failure(exc: Exception) -> tuple[LedgerStatus, str, str]:
+    status = LedgerStatus(disposition_for(exc).value)
+    reason = str(exc) if isinstance(exc, MailError) else f"{type(exc).__name__}: {exc}"
+    return status, reason, "".join(traceback.format_exception(exc))
+
+
+def _note_failure(
+    session: Session, entry: InboundMessage, status: LedgerStatus, reason: str, detail: str
+) -> None:
+    entry.status = status
+    entry.reason = reason[:2000]
+    if status is LedgerStatus.QUARANTINED:
+        entry.error_detail = detail
+        entry.error_digest = hashlib.sha256(detail.encode()).hexdigest()[:16]
+    record_event(session, f"inbound.{status}", inbound_id=entry.id, reason=reason[:500])
+
+
+RETRYABLE = (LedgerStatus.QUARANTINED, LedgerStatus.REJECTED)
+
+
+def retry(services: Services, inbound_id: int) -> Outcome:
+    """Run a quarantined or rejected message through the pipeline again, from its stored
+    bytes, on its own ledger row (after a fix, or a configuration change)."""
+    with unit_of_work(services.engine) as session:
+        entry = session.get(InboundMessage, inbound_id)
+        if entry is None or entry.status not in RETRYABLE:
+            raise NotFoundError(f"no quarantined or rejected message {inbound_id}")
+    raw = services.store.get(entry.raw_sha256)
+    origin = Origin(
+        mailbox=entry.mailbox,
+        received_at=entry.received_at,
+        uidvalidity=entry.uidvalidity,
+        uid=entry.uid,
+        source_ref=entry.source_ref,
+    )
+    try:
+        with unit_of_work(services.engine) as session:
+            fresh = session.get(InboundMessage, inbound_id)
+            assert fresh is not None
+            record_event(session, "inbound.retried", inbound_id=inbound_id, previous=fresh.status)
+            fresh.reason = fresh.error_detail = fresh.error_digest = None
+            return _act(services, session, fresh, raw, origin)
+    except Exception as exc:
+        if disposition_for(exc) is Disposition.RETRY:
+            raise
+        status, reason, detail = _failure(exc)
+        with unit_of_work(services.engine) as session:
+            fresh = session.get(InboundMessage, inbound_id)
+            assert fresh is not None
+            _note_failure(session, fresh, status, reason, detail)
+        return Outcome(status, inbound_id, reason=reason)
 
 
 @dataclass

@@ -87,6 +87,7 @@ class LedgerStatus(StrEnum):
     BOUNCE = "bounce"  # a delivery report: linked to what we sent, never a case
     REJECTED = "rejected"  # permanent mail problem
     QUARANTINED = "quarantined"  # unexpected error during processing
+    DISCARDED = "discarded"  # an admin dismissed it from the quarantine; bytes still kept
 
 
 class MatchRule(StrEnum):

@@ -160,6 +160,20 @@ def run_cli(
     )
 
 
+def cli_bytes(*args: str) -> bytes:
+    """stdout of a CLI run, byte for byte (no newline translation)."""
+    env = {**os.environ, "MAILBOT_IMAP_PASSWORD": IMAP_PASSWORD}
+    result = subprocess.run(
+        [sys.executable, "-m", "mailbot", *args],
+        capture_output=True,
+        env=env,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 # --- real servers ---------------------------------------------------------------
 
 

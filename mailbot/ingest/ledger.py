@@ -9,28 +9,58 @@ Also home of the per-mailbox IMAP cursor, advanced in the same transaction as th
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from mailbot.models import InboundMessage, MailboxCursor, utcnow
+from mailbot.db import record_event
+from mailbot.errors import NotFoundError
+from mailbot.models import InboundMessage, MailboxCursor, WorkOrder, utcnow
 from mailbot.types import LedgerStatus, Origin
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _MSGID = re.compile(r"<[^<>\s]+>")
 
 
-def peek_message_id(raw: bytes) -> str | None:
-    """The Message-ID, read from the header block only (no full parse on the hot path)."""
+@dataclass(frozen=True)
+class Peek:
+    """What the ledger records before the message is parsed: from the header block only."""
+
+    message_id: str | None
+    sender: str
+    subject: str
+
+
+def peek(raw: bytes) -> Peek:
     end = _HEADER_END.search(raw)
     head = raw[: end.start()] if end else raw
-    value = BytesHeaderParser(policy=compat32).parsebytes(head).get("Message-ID")
+    headers = BytesHeaderParser(policy=compat32).parsebytes(head)
+    value = headers.get("Message-ID")
+    found = _MSGID.search(str(value)) if value is not None else None
+    return Peek(
+        message_id=found.group(0) if found else None,
+        sender=_decoded(headers.get("From"))[:320],
+        subject=_decoded(headers.get("Subject"))[:2000],
+    )
+
+
+def peek_message_id(raw: bytes) -> str | None:
+    """The Message-ID, read from the header block only (no full parse on the hot path)."""
+    return peek(raw).message_id
+
+
+def _decoded(value: object) -> str:
     if value is None:
-        return None
-    found = _MSGID.search(str(value))
-    return found.group(0) if found else None
+        return ""
+    try:
+        return " ".join(str(make_header(decode_header(str(value)))).split())
+    except (ValueError, LookupError, UnicodeError):
+        return " ".join(str(value).split())
 
 
 def message_key(message_id: str | None, raw_sha256: str) -> str:
@@ -60,12 +90,13 @@ def record(
     session: Session,
     origin: Origin,
     *,
-    message_id: str | None,
+    peeked: Peek,
     raw_sha256: str,
     raw_size: int,
     status: LedgerStatus = LedgerStatus.RECEIVED,
 ) -> InboundMessage | None:
     """Add the ledger row; None when this message was seen before."""
+    message_id = peeked.message_id
     key = message_key(message_id, raw_sha256)
     if find_existing(session, origin, key) is not None:
         return None
@@ -76,6 +107,8 @@ def record(
         source_ref=origin.source_ref,
         message_key=key,
         message_id=message_id,
+        sender=peeked.sender,
+        subject=peeked.subject,
         raw_sha256=raw_sha256,
         raw_size=raw_size,
         received_at=origin.received_at,
@@ -119,3 +152,40 @@ def advance_cursor(session: Session, origin: Origin) -> None:
         cursor.uidvalidity = origin.uidvalidity
         cursor.last_uid = origin.uid
         cursor.updated_at = utcnow()
+
+
+# --- views for the command line ------------------------------------------------------------
+
+QUARANTINE = (LedgerStatus.QUARANTINED, LedgerStatus.REJECTED)
+
+
+def entries(
+    session: Session,
+    *,
+    mailbox: str | None = None,
+    statuses: Sequence[str] = (),
+    limit: int = 200,
+) -> list[tuple[InboundMessage, str | None]]:
+    """Newest first, with the number of the case each message became part of."""
+    query = select(InboundMessage, WorkOrder.number).outerjoin(
+        WorkOrder, col(WorkOrder.id) == InboundMessage.work_order_id
+    )
+    if mailbox:
+        query = query.where(InboundMessage.mailbox == mailbox)
+    if statuses:
+        query = query.where(col(InboundMessage.status).in_(statuses))
+    rows = session.exec(query.order_by(col(InboundMessage.id).desc()).limit(limit))
+    return [(entry, number) for entry, number in rows]
+
+
+def position(entry: InboundMessage) -> int | str | None:
+    return entry.uid if entry.uid is not None else entry.source_ref
+
+
+def discard(session: Session, inbound_id: int, actor: str) -> InboundMessage:
+    entry = session.get(InboundMessage, inbound_id)
+    if entry is None or entry.status not in QUARANTINE:
+        raise NotFoundError(f"no quarantined or rejected message {inbound_id}")
+    entry.status = LedgerStatus.DISCARDED
+    record_event(session, "inbound.discarded", inbound_id=inbound_id, actor=actor)
+    return entry
