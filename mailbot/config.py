@@ -122,6 +122,17 @@ class ConversationSettings:
 
 
 @dataclass(frozen=True)
+class LimitSettings:
+    """Automatic messages to outside recipients, at most this many per window: the brake on
+    loops with auto-responders that detection missed."""
+
+    per_recipient: int
+    per_case: int
+    window_minutes: int
+    allow: tuple[str, ...]  # addresses or @domains never limited
+
+
+@dataclass(frozen=True)
 class OfficeSettings:
     id: str
     name: str
@@ -142,6 +153,7 @@ class Settings:
     mailboxes: tuple[MailboxSettings, ...]
     offices: Mapping[str, OfficeSettings]
     conversations: ConversationSettings = ConversationSettings(30, "{operator} — {office}")
+    limits: LimitSettings = LimitSettings(5, 10, 60, ())
     source_path: Path | None = None
 
     def office(self, office_id: str) -> OfficeSettings:
@@ -323,6 +335,7 @@ def parse(data: Mapping[str, Any]) -> Settings:
     smtp = _smtp(root.table("smtp"))
     outbox = _outbox(root.table("outbox", required=False))
     conversations = _conversations(root.table("conversations", required=False))
+    limits = _limits(root.table("limits", required=False))
     offices = _offices(root.tables("offices"))
     mailboxes = _mailboxes(root.tables("mailboxes"), offices, smtp.from_address)
     root.done()
@@ -337,7 +350,23 @@ def parse(data: Mapping[str, Any]) -> Settings:
         mailboxes=mailboxes,
         offices=offices,
         conversations=conversations,
+        limits=limits,
     )
+
+
+def _limits(t: _Table) -> LimitSettings:
+    allow = tuple(a.strip().lower() for a in t.str_list("allow"))
+    for entry in allow:
+        if not (looks_like_address(entry) or (entry.startswith("@") and "." in entry)):
+            raise ConfigError(f"limits.allow: {entry!r} is neither an address nor an @domain")
+    settings = LimitSettings(
+        per_recipient=t.integer("per_recipient", 5, 1, 10_000),
+        per_case=t.integer("per_case", 10, 1, 10_000),
+        window_minutes=t.integer("window_minutes", 60, 1, 100_000),
+        allow=allow,
+    )
+    t.done()
+    return settings
 
 
 def _conversations(t: _Table) -> ConversationSettings:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
 from mailbot import workorders
-from mailbot.config import MailboxSettings, OfficeSettings
+from mailbot.config import LimitSettings, MailboxSettings, OfficeSettings
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import InputError, MailError
 from mailbot.ingest import bounce, ledger
@@ -37,6 +37,7 @@ from mailbot.types import (
 )
 
 CITIZEN_SIDE = ("citizen", "citizen_followup", "confirmation", "relay")
+AUTOMATIC = frozenset({"confirmation", "notice"})  # written by mailbot, not by a person
 OFFICE_SIDE = ("notification", "forward")
 
 
@@ -90,7 +91,14 @@ def open_case(
         in_reply_to=mail.parsed.message_id,
         references=mail.parsed.references,
     )
-    _queue(session, work_order, "confirmation", confirmation)
+    _queue(
+        session,
+        work_order,
+        "confirmation",
+        confirmation,
+        limits=settings.limits,
+        internal=_internal(services),
+    )
     _notify_office(services, session, work_order, office, mail, kind="notification")
     ledger.settle(mail.entry, LedgerStatus.FILED, kind=Kind.CITIZEN, work_order_id=work_order.id)
     return Outcome(LedgerStatus.FILED, mail.entry.id, work_order_number=work_order.number)
@@ -313,7 +321,29 @@ def _record_inbound(
     )
 
 
-def _queue(session: Session, work_order: WorkOrder, kind: str, composed: Composed) -> None:
+def _queue(
+    session: Session,
+    work_order: WorkOrder,
+    kind: str,
+    composed: Composed,
+    *,
+    limits: LimitSettings | None = None,
+    internal: frozenset[str] = frozenset(),
+) -> None:
+    """Write to the outbox and the conversation; automatic mail to outside recipients over the
+    rate limit is recorded as suppressed instead of sent."""
+    if limits is not None and kind in AUTOMATIC:
+        reason = _over_limit(session, work_order, composed, limits, internal)
+        if reason:
+            record_event(
+                session,
+                "message.suppressed",
+                work_order_id=work_order.id,
+                message_kind=kind,
+                to=list(composed.recipients),
+                reason=reason,
+            )
+            return
     record_event(
         session,
         f"message.{kind}",
@@ -541,3 +571,40 @@ def record_bounce(services: Services, session: Session, mail: Incoming, raw: byt
     return Outcome(
         LedgerStatus.BOUNCE, mail.entry.id, work_order.number if work_order else None, reason=reason
     )
+
+
+def _internal(services: Services) -> frozenset[str]:
+    offices = services.settings.offices.values()
+    return frozenset(
+        {o.email for o in offices}
+        | {op for o in offices for op in o.operators}
+        | {m.address for m in services.settings.mailboxes}
+    )
+
+
+def _over_limit(
+    session: Session,
+    work_order: WorkOrder,
+    composed: Composed,
+    limits: LimitSettings,
+    internal: frozenset[str],
+) -> str | None:
+    since = utcnow() - timedelta(minutes=limits.window_minutes)
+    for recipient in composed.recipients:
+        domain = "@" + recipient.rsplit("@", 1)[-1]
+        if recipient in internal or recipient in limits.allow or domain in limits.allow:
+            continue
+        if (
+            outbox.count_since(session, since, recipient=recipient, kinds=AUTOMATIC)
+            >= limits.per_recipient
+        ):
+            window = limits.window_minutes
+            return f"{limits.per_recipient} automatic messages to {recipient} in {window} min"
+        if (
+            outbox.count_since(session, since, work_order_id=work_order.id, kinds=AUTOMATIC)
+            >= limits.per_case
+        ):
+            return (
+                f"{limits.per_case} automatic messages on this case in {limits.window_minutes} min"
+            )
+    return None

@@ -197,6 +197,7 @@ class Composer:
             references=references,
             attachments=attachments,
             from_name=sender_name,
+            headers={"Auto-Submitted": "auto-generated"},  # relayed by a machine: no OOO back
         )
 
     def operator_notice(

@@ -112,6 +112,26 @@ def release(session: Session, row_id: int, when: datetime) -> None:
         row.next_attempt_at = when
 
 
+def count_since(
+    session: Session,
+    since: datetime,
+    *,
+    kinds: Collection[str],
+    recipient: str | None = None,
+    work_order_id: int | None = None,
+) -> int:
+    query = (
+        select(sa.func.count())
+        .select_from(OutboundMessage)
+        .where(OutboundMessage.created_at >= since, col(OutboundMessage.kind).in_(kinds))
+    )
+    if recipient is not None:
+        query = query.where(OutboundMessage.recipients == recipient)
+    if work_order_id is not None:
+        query = query.where(OutboundMessage.work_order_id == work_order_id)
+    return int(session.exec(query).one())
+
+
 def by_message_id(session: Session, message_id: str | None) -> OutboundMessage | None:
     if not message_id:
         return None
