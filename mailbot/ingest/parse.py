@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import Iterable
 from datetime import datetime
+from email.header import decode_header, make_header
 from email.utils import getaddresses
 from typing import Any
 
@@ -53,7 +54,7 @@ def parse(raw: bytes) -> ParsedMessage:
     return ParsedMessage(
         message_id=_first_msgid(headers.get("message-id", "")),
         subject=_clean(mail.subject or ""),
-        sender=_first(_addresses(mail.from_)),
+        sender=_first(_addresses(mail.from_)) or _fallback_sender(_raw_header(mail, "From")),
         to=tuple(_addresses(mail.to)),
         cc=tuple(_addresses(mail.cc)),
         date=mail.date if isinstance(mail.date, datetime) and mail.date.tzinfo else None,
@@ -120,7 +121,7 @@ def _attachments(items: Iterable[dict[str, Any]]) -> Iterable[Attachment]:
                 data = payload.encode("ascii", "replace")
         else:
             data = _encode(payload, item.get("charset") or "utf-8")
-        name = _clean(item.get("filename") or "") or "allegato"
+        name = _safe_name(item.get("filename") or "")
         disposition = (item.get("content-disposition") or "").lower()
         yield Attachment(
             filename=name[:255],
@@ -143,3 +144,34 @@ def sanitise_html(html: str) -> str:
         return ""
     tags = nh3.ALLOWED_TAGS - {"img"}
     return str(nh3.clean(html, tags=tags, link_rel="noopener noreferrer nofollow"))
+
+
+def _safe_name(name: str) -> str:
+    """A display name only: no directories, no control characters. Bytes are stored by hash,
+    so a name never becomes a path; this keeps it harmless when shown or attached again."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable()).strip().lstrip(".")
+    return _clean(base) or "allegato"
+
+
+def _fallback_sender(value: str) -> Address | None:
+    """mail-parser gives up on some From lines (an encoded name holding "<" or ">"); the
+    address is still there: read it with the standard library."""
+    pairs = getaddresses([value])
+    if not pairs:
+        return None
+    name, address = pairs[-1]
+    address = normalise_address(address)
+    if address.count("@") != 1 or any(ch.isspace() for ch in address):
+        return None
+    try:
+        decoded = str(make_header(decode_header(name)))
+    except (ValueError, LookupError, UnicodeError):
+        decoded = name
+    return Address(name=_clean(decoded), email=address)
+
+
+def _raw_header(mail: Any, name: str) -> str:
+    message = getattr(mail, "message", None)
+    value = message.get(name) if message is not None else None
+    return str(value) if value is not None else ""
