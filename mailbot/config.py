@@ -93,6 +93,7 @@ class OutboxSettings:
     retry_base_seconds: float
     retry_max_seconds: float
     lease_seconds: float  # a claimed message is due again after this if its sender died
+    deliver_until_seconds: float = 3 * 86400  # then failed, and the office told
 
 
 @dataclass(frozen=True)
@@ -228,6 +229,16 @@ class _Table:
         if not Path(value).is_file():
             raise ConfigError(f"{self._key(name)}: {value} is not a readable file")
         return Path(value)
+
+    def duration(self, name: str, default: str) -> float:
+        """ "90m", "12h", "3d" → seconds."""
+        value = self.text(name, default).strip().lower()
+        found = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhd])", value)
+        if found is None:
+            raise ConfigError(
+                f"{self._key(name)}: expected a duration like 90m, 12h or 3d, got {value!r}"
+            )
+        return float(found.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[found.group(2)]
 
     def str_list(self, name: str) -> tuple[str, ...]:
         value = self._get(name, [], list, "a list of strings")
@@ -409,6 +420,7 @@ def _outbox(t: _Table) -> OutboxSettings:
         retry_base_seconds=t.number("retry_base_seconds", 30.0, low=0.0),
         retry_max_seconds=t.number("retry_max_seconds", 3600.0, low=0.0),
         lease_seconds=t.number("lease_seconds", 600.0, low=1.0),
+        deliver_until_seconds=t.duration("deliver_until", "3d"),
     )
     t.done()
     return settings

@@ -543,6 +543,8 @@ def record_bounce(services: Services, session: Session, mail: Incoming, raw: byt
         original=report.original_message_id,
         recipients=[f"{r.address} {r.status}".strip() for r in failed],
     )
+    if sent is not None and hard:
+        sent.failure_reported = True  # reported here, not again by report_failures
     if work_order is not None and sent is not None and hard:
         office = services.settings.office(work_order.office)
         notice = services.composer.bounce_notice(
@@ -608,3 +610,40 @@ def _over_limit(
                 f"{limits.per_case} automatic messages on this case in {limits.window_minutes} min"
             )
     return None
+
+
+OFFICE_BOUND = frozenset({"notification", "forward", "notice", "transcript"})
+
+
+@dataclass(frozen=True)
+class _Failure:
+    address: str
+    status: str
+    diagnostic: str
+
+
+def report_failures(services: Services) -> int:
+    """Tell the office about messages to citizens that finally failed (5xx, or not delivered
+    within `deliver_until`); each is reported once. Returns how many were reported."""
+    reported = 0
+    with unit_of_work(services.engine) as session:
+        for sent in outbox.unreported_failures(session):
+            sent.failure_reported = True
+            work_order = session.get(WorkOrder, sent.work_order_id) if sent.work_order_id else None
+            if work_order is None or sent.kind in OFFICE_BOUND:
+                continue  # nobody else to tell: it is in the log and the event trail
+            office = services.settings.office(work_order.office)
+            failures = [_Failure(r, "", sent.last_error or "") for r in sent.recipients.split(", ")]
+            notice = services.composer.bounce_notice(
+                number=work_order.number,
+                language=work_order.language,
+                office=office,
+                subject=work_order.subject,
+                kind=sent.kind,
+                sent_at=sent.created_at,
+                recipients=failures,
+                reply_to=_office_reply_to(services, work_order),
+            )
+            _queue(session, work_order, "notice", notice)
+            reported += 1
+    return reported

@@ -11,6 +11,7 @@ import signal
 import threading
 from dataclasses import dataclass, field
 
+from mailbot import conversations
 from mailbot.config import MailboxSettings
 from mailbot.errors import TransientError
 from mailbot.ingest.sources import make_source
@@ -67,7 +68,11 @@ def deliver_now(services: Services) -> DeliveryReport:
 async def _deliver_all(services: Services) -> DeliveryReport:
     transport = make_transport(services.settings)
     try:
-        return await deliver_pending(services.engine, services.settings, transport)
+        report = await deliver_pending(services.engine, services.settings, transport)
+        if conversations.report_failures(services):
+            second = await deliver_pending(services.engine, services.settings, transport)
+            report.sent += second.sent
+        return report
     finally:
         await transport.close()
 
@@ -112,6 +117,8 @@ async def _outbox_loop(services: Services, stop: threading.Event, wake: threadin
         while not stop.is_set():
             try:
                 report = await deliver_pending(services.engine, services.settings, transport)
+                if report.failed or report.blocked:
+                    conversations.report_failures(services)
             except TransientError as exc:
                 log.warning("outbox unavailable", error=str(exc))
                 report = DeliveryReport(errors=[str(exc)])

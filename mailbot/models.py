@@ -204,6 +204,7 @@ class OutboundMessage(SQLModel, table=True):
     sent_at: datetime | None = _when(default=None)
     bounce: str | None = Field(default=None, max_length=8)  # "hard" | "soft", from a report
     bounce_detail: str | None = Field(default=None, sa_type=sa.Text)
+    failure_reported: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class Event(SQLModel, table=True):

@@ -116,4 +116,42 @@ def test_too_many_temporary_refusals_end_in_failure(tmp_path, smtp):
     [out] = [o for o in rows(services, OutboundMessage) if o.kind == "confirmation"]
     assert out.status == "failed"
     assert out.attempts == 2
-    assert (out.last_error or "").startswith("gave up after 2 attempts")
+    assert (out.last_error or "").startswith("gave up after 2 attempt(s)")
+
+
+def test_permanent_failure_to_a_citizen_is_reported_to_the_office_once(smtp_services, smtp):
+    from mailbot import daemon
+
+    queue(smtp_services, "citizen_plain.eml")
+    smtp.handler.perm_fail.add("mario.bianchi@example.net")
+    report = daemon.deliver_now(smtp_services)
+    assert report.failed == 1
+    notices = [
+        r for r in smtp.received if r.rcpt_tos == ["urp@comune.example.it"] and b"NON " in r.data
+    ]
+    assert len(notices) == 1
+    assert b"mario.bianchi@example.net" in notices[0].data
+    daemon.deliver_now(smtp_services)  # nothing new to report
+    assert len([o for o in rows(smtp_services, OutboundMessage) if o.kind == "notice"]) == 1
+
+
+def test_relay_down_longer_than_deliver_until_fails_and_tells_the_office(tmp_path):
+    import time
+
+    from mailbot import conversations
+
+    (tmp_path / "maildir").mkdir()
+    path = write_config(tmp_path / "mailbot.toml", smtp_port=free_port())
+    path.write_text(path.read_text().replace("[outbox]", '[outbox]\ndeliver_until = "1s"'))
+    services = make_services(path)
+    queue(services, "citizen_plain.eml")
+    time.sleep(1.1)
+    report = deliver(services)
+    assert report.blocked and report.sent == 0
+    confirmation = next(o for o in rows(services, OutboundMessage) if o.kind == "confirmation")
+    assert confirmation.status == "failed"
+    assert (confirmation.last_error or "").startswith("not delivered within the time allowed")
+    assert conversations.report_failures(services) == 1
+    assert conversations.report_failures(services) == 0
+    [notice] = [o for o in rows(services, OutboundMessage) if o.kind == "notice"]
+    assert notice.recipients == "urp@comune.example.it" and notice.status == "pending"

@@ -91,25 +91,45 @@ def mark_failed(session: Session, row: OutboundMessage, error: str) -> None:
     )
 
 
+def expired(row: OutboundMessage, settings: OutboxSettings) -> bool:
+    return utcnow() - row.created_at >= timedelta(seconds=settings.deliver_until_seconds)
+
+
 def mark_retry(
     session: Session, row: OutboundMessage, error: str, settings: OutboxSettings
 ) -> None:
-    row.attempts += 1
-    if row.attempts >= settings.max_attempts:
-        row.attempts -= 1  # mark_failed counts this attempt
-        mark_failed(session, row, f"gave up after {settings.max_attempts} attempts: {error}")
+    if row.attempts + 1 >= settings.max_attempts or expired(row, settings):
+        mark_failed(session, row, f"gave up after {row.attempts + 1} attempt(s): {error}")
         return
+    row.attempts += 1
     delay = min(settings.retry_base_seconds * 2 ** (row.attempts - 1), settings.retry_max_seconds)
     row.next_attempt_at = utcnow() + timedelta(seconds=delay)
     row.last_error = error
     session.add(row)
 
 
-def release(session: Session, row_id: int, when: datetime) -> None:
-    """Give a claimed row back unsent, due again at `when` (no attempt counted)."""
+def release(
+    session: Session, row_id: int, when: datetime, settings: OutboxSettings, error: str = ""
+) -> None:
+    """Give a claimed row back unsent, due again at `when` (no attempt counted); a row that
+    waited longer than `deliver_until` through an outage fails instead."""
     row = session.get(OutboundMessage, row_id)
-    if row is not None and row.status == PENDING:
-        row.next_attempt_at = when
+    if row is None or row.status != PENDING:
+        return
+    if error and expired(row, settings):
+        mark_failed(session, row, f"not delivered within the time allowed: {error}")
+        return
+    row.next_attempt_at = when
+
+
+def unreported_failures(session: Session, limit: int = 100) -> list[OutboundMessage]:
+    query = (
+        select(OutboundMessage)
+        .where(OutboundMessage.status == FAILED, col(OutboundMessage.failure_reported).is_(False))
+        .order_by(col(OutboundMessage.id))
+        .limit(limit)
+    )
+    return list(session.exec(query))
 
 
 def count_since(

@@ -162,7 +162,7 @@ async def deliver_pending(
         started = time.monotonic()
         for index, row in enumerate(rows):
             if time.monotonic() - started > lease.total_seconds() / 2:
-                _release(engine, rows[index:], delay=0.0)
+                _release(engine, settings, rows[index:], delay=0.0)
                 break
             try:
                 await transport.send(row.envelope_from, row.recipients.split(", "), row.raw)
@@ -170,7 +170,9 @@ async def deliver_pending(
                 if exc.connection:
                     # An outage is not the message's fault: no attempt counted, all wait.
                     report.errors.append(str(exc))
-                    _release(engine, rows[index:], delay=settings.outbox.retry_base_seconds)
+                    _release(
+                        engine, settings, rows[index:], settings.outbox.retry_base_seconds, str(exc)
+                    )
                     log.warning("smtp unavailable", error=str(exc), waiting=len(rows) - index)
                     return report
                 _settle_failure(engine, settings, row, exc, report)
@@ -203,11 +205,13 @@ def _settle_failure(
             log.info("outbound deferred", outbound_id=row.id, error=str(exc))
 
 
-def _release(engine: Engine, rows: list[OutboundMessage], delay: float) -> None:
+def _release(
+    engine: Engine, settings: Settings, rows: list[OutboundMessage], delay: float, error: str = ""
+) -> None:
     if not rows:
         return
     when = utcnow() + timedelta(seconds=delay)
     with unit_of_work(engine) as session:
         for row in rows:
             assert row.id is not None
-            outbox.release(session, row.id, when)
+            outbox.release(session, row.id, when, settings.outbox, error)
