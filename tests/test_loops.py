@@ -9,12 +9,12 @@ from email.policy import SMTP as SMTP_POLICY
 from email.policy import default
 
 import pytest
-from test_e2e_conversation import Post
 
 from mailbot.models import Event, OutboundMessage
 from mailbot.types import LedgerStatus
 
 from conftest import IMAP_PASSWORD, rows, run_cli
+from test_e2e_conversation import Post
 
 BOT = "autoresponder@example.org"
 
