@@ -532,6 +532,45 @@ def quarantine_discard(inbound_id: int) -> None:
     typer.echo(f"{inbound_id}: discarded (original kept)")
 
 
+@app.command()
+def reconcile(
+    mailbox: Annotated[str | None, typer.Option(help="Only this mailbox.")] = None,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Ingest what is missing, free stuck rows.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Compare each mailbox with the database and report (and with --fix, repair) the gaps."""
+    from mailbot import daemon
+    from mailbot import reconcile as reconciling
+
+    settings = _settings()
+    services = _services(settings, _engine(settings))
+    result = reconciling.reconcile(services, mailbox, fix)
+    if fix:
+        daemon.deliver_now(services)
+    if as_json:
+        _print_json(result.as_dict())
+    else:
+        typer.echo(
+            f"{'mailbox':<14} {'server':>7} {'recorded':>9} {'waiting':>8} {'missing':>8}  notes"
+        )
+        for m in result.mailboxes:
+            notes = ("UIDVALIDITY changed; " if m.uidvalidity_changed else "") + m.error
+            if m.missing:
+                shown = ", ".join(map(str, m.missing[:10])) + ("…" if len(m.missing) > 10 else "")
+                notes += f"missing UIDs {shown}" + (f", {m.fixed} ingested now" if m.fixed else "")
+            counts = f"{m.on_server:>7} {m.recorded:>9} {m.waiting:>8} {len(m.missing):>8}"
+            typer.echo(f"{m.mailbox:<14} {counts}  {notes}")
+        typer.echo(f"outbox rows stuck over an hour: {len(result.stuck_outbox)}")
+        cases = ", ".join(result.without_confirmation) or "none"
+        typer.echo(f"cases without a confirmation: {cases}")
+        verdict = "gaps found" + (" (fixed what could be)" if fix else ": run with --fix")
+        typer.echo("clean" if result.clean else verdict)
+    if not result.clean and not fix:
+        raise typer.Exit(1)
+
+
 def _print_json(value: Any) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False, indent=2))
 

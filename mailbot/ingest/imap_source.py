@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
+import re
 import socket
 import ssl
 import threading
@@ -26,6 +27,7 @@ from mailbot.models import MailboxCursor
 from mailbot.types import Origin
 
 _NETWORK_ERRORS = (IMAPClientError, imaplib.IMAP4.error, OSError, socket.timeout, ssl.SSLError)
+_MSGID = re.compile(r"<[^<>\s]+>")
 _IDLE_SLICE = 1.0  # seconds between checks of the stop flag while idling
 
 
@@ -93,6 +95,44 @@ class ImapSource:
                     if data is None or b"BODY[]" not in data:
                         continue  # expunged between SEARCH and FETCH
                     yield self._origin(uid, data.get(b"INTERNALDATE")), bytes(data[b"BODY[]"])
+        except _NETWORK_ERRORS as exc:
+            self.close()
+            raise SourceUnavailableError(
+                f"mailbox {self.name}: fetch failed: {_text(exc)}"
+            ) from exc
+
+    def inventory(self) -> dict[int, str | None]:
+        """Every UID in the folder with its Message-ID (headers only), for reconciliation."""
+        client = self._client()
+        result: dict[int, str | None] = {}
+        try:
+            client.noop()
+            uids = sorted(client.search(["ALL"]))
+            for start in range(0, len(uids), 500):
+                batch = uids[start : start + 500]
+                fetched = client.fetch(batch, [b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+                for uid in batch:
+                    data = fetched.get(uid, {})
+                    header = next((v for k, v in data.items() if k.startswith(b"BODY[HEADER")), b"")
+                    found = _MSGID.search(bytes(header).decode("ascii", "replace"))
+                    result[uid] = found.group(0) if found else None
+        except _NETWORK_ERRORS as exc:
+            self.close()
+            raise SourceUnavailableError(
+                f"mailbox {self.name}: listing failed: {_text(exc)}"
+            ) from exc
+        return result
+
+    def fetch_uids(self, uids: list[int]) -> Iterator[tuple[Origin, bytes]]:
+        client = self._client()
+        try:
+            for start in range(0, len(uids), self.settings.batch_size):
+                batch = uids[start : start + self.settings.batch_size]
+                response = client.fetch(batch, [b"BODY.PEEK[]", b"INTERNALDATE"])
+                for uid in batch:
+                    data = response.get(uid)
+                    if data is not None and b"BODY[]" in data:
+                        yield self._origin(uid, data.get(b"INTERNALDATE")), bytes(data[b"BODY[]"])
         except _NETWORK_ERRORS as exc:
             self.close()
             raise SourceUnavailableError(

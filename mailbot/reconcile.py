@@ -1,0 +1,153 @@
+"""Mailbox against database: what the server holds that the ledger never recorded, what is
+still waiting, UIDVALIDITY changes, outbox rows stuck, cases without a confirmation. With
+`fix`, missing mail goes through the pipeline and stuck rows are due again.
+
+It sits beside the pipeline (DESIGN.md: entry points → pipeline/reconcile → stages).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from mailbot.config import MailboxSettings
+from mailbot.db import record_event, unit_of_work
+from mailbot.errors import TransientError
+from mailbot.ingest.imap_source import ImapSource
+from mailbot.ingest.ledger import load_cursor
+from mailbot.models import Event, InboundMessage, OutboundMessage, WorkOrder, utcnow
+from mailbot.pipeline import Services, process_inbound
+from mailbot.replies import outbox
+
+STUCK_AFTER = timedelta(hours=1)
+
+
+@dataclass
+class MailboxCheck:
+    mailbox: str
+    on_server: int = 0
+    recorded: int = 0
+    waiting: int = 0  # above the cursor: the daemon will take them
+    missing: list[int] = field(default_factory=list)  # below the cursor, never recorded
+    uidvalidity_changed: bool = False
+    fixed: int = 0
+    error: str = ""
+
+
+@dataclass
+class Reconciliation:
+    mailboxes: list[MailboxCheck]
+    stuck_outbox: list[int]
+    without_confirmation: list[str]
+
+    @property
+    def clean(self) -> bool:
+        return not (
+            self.stuck_outbox
+            or self.without_confirmation
+            or any(m.missing or m.uidvalidity_changed or m.error for m in self.mailboxes)
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "clean": self.clean}
+
+
+def reconcile(services: Services, mailbox: str | None = None, fix: bool = False) -> Reconciliation:
+    checks = [
+        _check_mailbox(services, m, fix)
+        for m in services.settings.mailboxes
+        if mailbox is None or m.name == mailbox
+    ]
+    stuck, without = _check_database(services, fix)
+    return Reconciliation(checks, stuck, without)
+
+
+def _check_mailbox(services: Services, settings: MailboxSettings, fix: bool) -> MailboxCheck:
+    check = MailboxCheck(settings.name)
+    if settings.source != "imap":
+        check.error = "only IMAP mailboxes are reconciled (a Maildir's new/ is its own record)"
+        return check
+    source = ImapSource(settings)
+    try:
+        source.connect()
+        inventory = source.inventory()
+        with unit_of_work(services.engine) as session:
+            cursor = load_cursor(session, settings.name)
+            known_uids = set(
+                session.exec(
+                    select(InboundMessage.uid).where(
+                        InboundMessage.mailbox == settings.name,
+                        InboundMessage.uidvalidity == source.uidvalidity,
+                    )
+                )
+            )
+            ids = [m for m in inventory.values() if m]
+            known_ids = (
+                set(
+                    session.exec(
+                        select(InboundMessage.message_key).where(
+                            col(InboundMessage.message_key).in_(ids)
+                        )
+                    )
+                )
+                if ids
+                else set()
+            )
+        check.on_server = len(inventory)
+        check.uidvalidity_changed = cursor is not None and cursor.uidvalidity != source.uidvalidity
+        last = cursor.last_uid if cursor and not check.uidvalidity_changed else 0
+        for uid, message_id in sorted(inventory.items()):
+            if uid in known_uids or (message_id and message_id in known_ids):
+                check.recorded += 1
+            elif uid > last:
+                check.waiting += 1
+            else:
+                check.missing.append(uid)
+        if fix and check.missing:
+            for origin, raw in source.fetch_uids(check.missing):
+                process_inbound(services, raw, origin)
+                check.fixed += 1
+    except TransientError as exc:
+        check.error = str(exc)
+    finally:
+        source.close()
+    return check
+
+
+def _check_database(services: Services, fix: bool) -> tuple[list[int], list[str]]:
+    now = utcnow()
+    with unit_of_work(services.engine) as session:
+        stuck = list(
+            session.exec(
+                select(OutboundMessage.id).where(
+                    OutboundMessage.status == outbox.PENDING,
+                    OutboundMessage.created_at < now - STUCK_AFTER,
+                    OutboundMessage.next_attempt_at < now,
+                )
+            )
+        )
+        confirmed = select(OutboundMessage.work_order_id).where(
+            OutboundMessage.kind == "confirmation"
+        )
+        # A confirmation the rate limit held back was decided, not lost.
+        held = select(Event.work_order_id).where(Event.kind == "message.suppressed")
+        without = list(
+            session.exec(
+                select(WorkOrder.number)
+                .where(
+                    sa.not_(col(WorkOrder.id).in_(confirmed)),
+                    sa.not_(col(WorkOrder.id).in_(held)),
+                )
+                .order_by(col(WorkOrder.id))
+            )
+        )
+        if fix:
+            for row_id in stuck:
+                if row_id is not None:
+                    outbox.release(session, row_id, now, services.settings.outbox)
+            record_event(session, "reconcile.fixed", stuck=len(stuck))
+    return [s for s in stuck if s is not None], without
