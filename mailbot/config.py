@@ -131,6 +131,28 @@ class LimitSettings:
     per_case: int
     window_minutes: int
     allow: tuple[str, ...]  # addresses or @domains never limited
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    blocked_extensions: tuple[str, ...] = (
+        ".exe",
+        ".bat",
+        ".cmd",
+        ".com",
+        ".scr",
+        ".pif",
+        ".js",
+        ".jse",
+        ".vbs",
+        ".vbe",
+        ".wsf",
+        ".msi",
+        ".jar",
+        ".ps1",
+        ".hta",
+        ".cpl",
+        ".lnk",
+        ".iso",
+        ".img",
+    )
 
 
 @dataclass(frozen=True)
@@ -375,6 +397,11 @@ def _limits(t: _Table) -> LimitSettings:
         per_case=t.integer("per_case", 10, 1, 10_000),
         window_minutes=t.integer("window_minutes", 60, 1, 100_000),
         allow=allow,
+        max_attachment_bytes=int(t.number("max_attachment_mb", 10.0, low=0.001) * 1024 * 1024),
+        blocked_extensions=tuple(
+            e.lower() if e.startswith(".") else f".{e.lower()}"
+            for e in (t.str_list("blocked_extensions") or LimitSettings.blocked_extensions)
+        ),
     )
     t.done()
     return settings

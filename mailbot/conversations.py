@@ -9,6 +9,7 @@ reopen` go through `apply_operator_message` too, so email and command line behav
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -66,6 +67,7 @@ def open_case(
     settings = services.settings
     mailbox = settings.mailbox(mail.origin.mailbox)
     office = settings.office(mailbox.office)
+    mail, refused = _screen(services, mail)
     work_order = workorders.open_work_order(
         session,
         office=office,
@@ -90,7 +92,16 @@ def open_case(
         reply_to=mailbox.address,
         in_reply_to=mail.parsed.message_id,
         references=mail.parsed.references,
+        refused=refused,
     )
+    if refused:
+        record_event(
+            session,
+            "attachment.refused",
+            work_order_id=work_order.id,
+            inbound_id=mail.entry.id,
+            refused=[f"{name} ({why})" for name, why in refused],
+        )
     _queue(
         session,
         work_order,
@@ -116,6 +127,15 @@ def add_followup(
             return open_case(services, session, mail, match, parent_id=work_order.id)
         workorders.reopen(session, work_order, actor)
     workorders.resume(session, work_order, actor)  # an answer restarts a suspended clock
+    mail, refused = _screen(services, mail)
+    if refused:
+        record_event(
+            session,
+            "attachment.refused",
+            work_order_id=work_order.id,
+            inbound_id=mail.entry.id,
+            refused=[f"{name} ({why})" for name, why in refused],
+        )
     _record_inbound(services, session, work_order, mail, "citizen_followup")
     office = services.settings.office(work_order.office)
     _notify_office(services, session, work_order, office, mail, kind="forward")
@@ -281,6 +301,30 @@ def operator_action(
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _screen(services: Services, mail: Incoming) -> tuple[Incoming, list[tuple[str, str]]]:
+    """The citizen's attachments the policy accepts; the others with why ("type", "size").
+    Refused ones stay in the stored original (evidence) but go nowhere else."""
+    limits = services.settings.limits
+    accepted: list[Attachment] = []
+    refused: list[tuple[str, str]] = []
+    for attachment in mail.parsed.attachments:
+        suffix = (
+            "." + attachment.filename.rsplit(".", 1)[-1].lower()
+            if "." in attachment.filename
+            else ""
+        )
+        if suffix in limits.blocked_extensions:
+            refused.append((attachment.filename, "type"))
+        elif len(attachment.payload) > limits.max_attachment_bytes:
+            refused.append((attachment.filename, "size"))
+        else:
+            accepted.append(attachment)
+    if not refused:
+        return mail, []
+    parsed = dataclasses.replace(mail.parsed, attachments=tuple(accepted))
+    return Incoming(mail.entry, parsed, mail.origin), refused
 
 
 def _store(services: Services, attachments: Sequence[Attachment]) -> list[workorders.NewAttachment]:

@@ -97,8 +97,11 @@ class Composer:
         reply_to: str,
         in_reply_to: str | None,
         references: tuple[str, ...],
+        refused: Sequence[tuple[str, str]] = (),
     ) -> Composed:
         values = {
+            "refused": list(refused),
+            "max_mb": round(self.settings.limits.max_attachment_bytes / 1024 / 1024, 1),
             "number": number,
             "citizen_name": citizen.name,
             "subject": subject,
