@@ -132,6 +132,7 @@ class LimitSettings:
     window_minutes: int
     allow: tuple[str, ...]  # addresses or @domains never limited
     max_attachment_bytes: int = 10 * 1024 * 1024
+    max_message_bytes: int = 25 * 1024 * 1024
     blocked_extensions: tuple[str, ...] = (
         ".exe",
         ".bat",
@@ -398,6 +399,7 @@ def _limits(t: _Table) -> LimitSettings:
         window_minutes=t.integer("window_minutes", 60, 1, 100_000),
         allow=allow,
         max_attachment_bytes=int(t.number("max_attachment_mb", 10.0, low=0.001) * 1024 * 1024),
+        max_message_bytes=int(t.number("max_message_mb", 25.0, low=0.01) * 1024 * 1024),
         blocked_extensions=tuple(
             e.lower() if e.startswith(".") else f".{e.lower()}"
             for e in (t.str_list("blocked_extensions") or LimitSettings.blocked_extensions)

@@ -51,6 +51,11 @@ class Incoming:
     origin: Origin
 
     @property
+    def oversized(self) -> bool:
+        """Only the head was parsed (the source streamed the whole message into the store)."""
+        return self.origin.stored_sha256 is not None
+
+    @property
     def sender(self) -> Address:
         if self.parsed.sender is None:
             raise MailError("no usable sender address in From")
@@ -93,6 +98,7 @@ def open_case(
         in_reply_to=mail.parsed.message_id,
         references=mail.parsed.references,
         refused=refused,
+        oversized=mail.oversized,
     )
     if refused:
         record_event(
@@ -309,6 +315,10 @@ def _screen(services: Services, mail: Incoming) -> tuple[Incoming, list[tuple[st
     limits = services.settings.limits
     accepted: list[Attachment] = []
     refused: list[tuple[str, str]] = []
+    if mail.oversized:  # what was parsed is a truncated head: no attachment is whole
+        return Incoming(
+            mail.entry, dataclasses.replace(mail.parsed, attachments=()), mail.origin
+        ), []
     for attachment in mail.parsed.attachments:
         suffix = (
             "." + attachment.filename.rsplit(".", 1)[-1].lower()

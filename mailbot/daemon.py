@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from mailbot import conversations
 from mailbot.config import MailboxSettings
 from mailbot.errors import TransientError
-from mailbot.ingest.sources import make_source
+from mailbot.ingest.sources import Source, make_source
 from mailbot.log import get_logger
 from mailbot.pipeline import DrainReport, Services, drain
 from mailbot.replies.sender import DeliveryReport, deliver_pending, make_transport
@@ -43,11 +43,15 @@ class OnceReport:
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
 
+def _source(services: Services, mailbox: MailboxSettings) -> Source:
+    return make_source(mailbox, services.store, services.settings.limits.max_message_bytes)
+
+
 def run_once(services: Services) -> OnceReport:
     """Every mailbox until it has no new mail, then the outbox until nothing is due."""
     report = OnceReport()
     for mailbox in services.settings.mailboxes:
-        source = make_source(mailbox)
+        source = _source(services, mailbox)
         try:
             source.connect()
             report.mailboxes[mailbox.name] = drain(services, source)
@@ -80,7 +84,7 @@ async def _deliver_all(services: Services) -> DeliveryReport:
 def _mailbox_loop(
     services: Services, mailbox: MailboxSettings, stop: threading.Event, wake: threading.Event
 ) -> None:
-    source = make_source(mailbox)
+    source = _source(services, mailbox)
     backoff = Backoff()
     connected = False
     while not stop.is_set():

@@ -39,7 +39,9 @@ log = get_logger(__name__)
 
 
 def process_inbound(services: Services, raw: bytes, origin: Origin) -> Outcome:
-    digest = services.store.put(raw)  # the evidence is safe before anything else happens
+    # The evidence is safe before anything else happens (an oversized one already streamed).
+    digest = origin.stored_sha256 or services.store.put(raw)
+    size = origin.size or len(raw)
     peeked = ledger.peek(raw)
     message_id = peeked.message_id
     with bind_message(
@@ -48,7 +50,7 @@ def process_inbound(services: Services, raw: bytes, origin: Origin) -> Outcome:
         try:
             with unit_of_work(services.engine) as session:
                 entry = ledger.record(
-                    session, origin, peeked=peeked, raw_sha256=digest, raw_size=len(raw)
+                    session, origin, peeked=peeked, raw_sha256=digest, raw_size=size
                 )
                 if entry is None:
                     ledger.advance_cursor(session, origin)
@@ -61,7 +63,7 @@ def process_inbound(services: Services, raw: bytes, origin: Origin) -> Outcome:
             if disposition_for(exc) is Disposition.RETRY:
                 raise
             return _record_failure(
-                services, raw=raw, origin=origin, digest=digest, peeked=peeked, exc=exc
+                services, size=size, origin=origin, digest=digest, peeked=peeked, exc=exc
             )
         log.info("inbound processed", status=outcome.status, work_order=outcome.work_order_number)
         return outcome
@@ -119,7 +121,7 @@ def _thread(
 def _record_failure(
     services: Services,
     *,
-    raw: bytes,
+    size: int,
     origin: Origin,
     digest: str,
     peeked: ledger.Peek,
@@ -128,7 +130,7 @@ def _record_failure(
     status, reason, detail = _failure(exc)
     with unit_of_work(services.engine) as session:
         entry = ledger.record(
-            session, origin, peeked=peeked, raw_sha256=digest, raw_size=len(raw), status=status
+            session, origin, peeked=peeked, raw_sha256=digest, raw_size=size, status=status
         )
         if entry is not None:
             _note_failure(session, entry, status, reason, detail)

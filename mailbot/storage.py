@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
 from mailbot.errors import ConfigError, StorageUnavailableError
@@ -49,6 +50,29 @@ class Store:
             tmp.unlink(missing_ok=True)
             raise StorageUnavailableError(f"storage unavailable: {exc}") from exc
         return digest
+
+    def put_stream(self, chunks: Iterable[bytes]) -> tuple[str, int]:
+        """Store bytes that arrive in pieces, never holding them all: (sha256, size)."""
+        self.objects.mkdir(parents=True, exist_ok=True)
+        tmp = self.objects / f".incoming.{secrets.token_hex(8)}.tmp"
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with tmp.open("wb") as fh:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    size += len(chunk)
+                    fh.write(chunk)
+                fh.flush()
+                os.fsync(fh.fileno())
+            target = self.path(digest.hexdigest())
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp.replace(target)
+            _fsync_dir(target.parent)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise StorageUnavailableError(f"storage unavailable: {exc}") from exc
+        return digest.hexdigest(), size
 
     def get(self, digest: str) -> bytes:
         return self.path(digest).read_bytes()

@@ -20,6 +20,10 @@ class Origin:
     uidvalidity: int | None = None  # IMAP only
     uid: int | None = None  # IMAP only
     source_ref: str | None = None  # Maildir unique name
+    # Oversized mail: the source streamed the whole original into the store; the bytes handed
+    # to the pipeline are only its head (headers and the first part), enough for the text.
+    stored_sha256: str | None = None
+    size: int | None = None
 
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")

@@ -16,6 +16,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from imapclient import IMAPClient
@@ -24,6 +25,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from mailbot.config import MailboxSettings, tls_context
 from mailbot.errors import ConfigError, SourceUnavailableError
 from mailbot.models import MailboxCursor
+from mailbot.storage import Store
 from mailbot.types import Origin
 
 _NETWORK_ERRORS = (IMAPClientError, imaplib.IMAP4.error, OSError, socket.timeout, ssl.SSLError)
@@ -31,9 +33,20 @@ _MSGID = re.compile(r"<[^<>\s]+>")
 _IDLE_SLICE = 1.0  # seconds between checks of the stop flag while idling
 
 
+CHUNK = 1024 * 1024  # partial FETCH size for oversized messages
+
+
 class ImapSource:
-    def __init__(self, settings: MailboxSettings, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        settings: MailboxSettings,
+        timeout: float = 60.0,
+        store: Store | None = None,
+        max_message_bytes: int | None = None,
+    ) -> None:
         self.settings = settings
+        self.store = store
+        self.max_message_bytes = max_message_bytes if store is not None else None
         self.name = settings.name
         self.timeout = timeout
         self.client: IMAPClient | None = None
@@ -89,12 +102,21 @@ class ImapSource:
             uids = sorted(uid for uid in client.search(["UID", f"{last + 1}:*"]) if uid > last)
             for start in range(0, len(uids), self.settings.batch_size):
                 batch = uids[start : start + self.settings.batch_size]
-                response = client.fetch(batch, [b"BODY.PEEK[]", b"INTERNALDATE"])
+                meta = client.fetch(batch, [b"RFC822.SIZE", b"INTERNALDATE"])
+                limit = self.max_message_bytes
+                small = [
+                    u for u in batch if u in meta and (limit is None or _size(meta[u]) <= limit)
+                ]
+                response = client.fetch(small, [b"BODY.PEEK[]"]) if small else {}
                 for uid in batch:
-                    data = response.get(uid)
-                    if data is None or b"BODY[]" not in data:
+                    if uid not in meta:
                         continue  # expunged between SEARCH and FETCH
-                    yield self._origin(uid, data.get(b"INTERNALDATE")), bytes(data[b"BODY[]"])
+                    origin = self._origin(uid, meta[uid].get(b"INTERNALDATE"))
+                    data = response.get(uid)
+                    if data is not None and b"BODY[]" in data:
+                        yield origin, bytes(data[b"BODY[]"])
+                    elif uid not in small:
+                        yield self._stream(client, uid, origin)
         except _NETWORK_ERRORS as exc:
             self.close()
             raise SourceUnavailableError(
@@ -138,6 +160,30 @@ class ImapSource:
             raise SourceUnavailableError(
                 f"mailbox {self.name}: fetch failed: {_text(exc)}"
             ) from exc
+
+    def _stream(self, client: IMAPClient, uid: int, origin: Origin) -> tuple[Origin, bytes]:
+        """An oversized message into the store in CHUNK-sized partial fetches: memory holds one
+        chunk at a time; the first chunk (headers, first part) is what gets parsed."""
+        assert self.store is not None
+        head: list[bytes] = []
+
+        def chunks() -> Iterator[bytes]:
+            offset = 0
+            while True:
+                item = f"BODY.PEEK[]<{offset}.{CHUNK}>".encode()
+                data = client.fetch([uid], [item]).get(uid, {})
+                chunk = next((bytes(v) for k, v in data.items() if k.startswith(b"BODY[]")), b"")
+                if not chunk:
+                    return
+                if not head:
+                    head.append(chunk)
+                yield chunk
+                offset += len(chunk)
+                if len(chunk) < CHUNK:
+                    return
+
+        digest, size = self.store.put_stream(chunks())
+        return replace(origin, stored_sha256=digest, size=size), head[0] if head else b""
 
     def processed(self, origin: Origin) -> None:
         return None  # the cursor in the database is the record; the mailbox stays untouched
@@ -185,6 +231,11 @@ class ImapSource:
             uidvalidity=self.uidvalidity,
             uid=uid,
         )
+
+
+def _size(data: dict[bytes, object]) -> int:
+    value = data.get(b"RFC822.SIZE")
+    return int(value) if isinstance(value, int) else 0
 
 
 def _text(exc: BaseException) -> str:

@@ -10,20 +10,31 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from mailbot.config import MailboxSettings
 from mailbot.errors import SourceUnavailableError
 from mailbot.models import MailboxCursor
+from mailbot.storage import Store
 from mailbot.types import Origin
+
+_CHUNK = 1024 * 1024
 
 
 class MaildirSource:
     supports_idle = False
 
-    def __init__(self, settings: MailboxSettings) -> None:
+    def __init__(
+        self,
+        settings: MailboxSettings,
+        store: Store | None = None,
+        max_message_bytes: int | None = None,
+    ) -> None:
         self.settings = settings
+        self.store = store
+        self.max_message_bytes = max_message_bytes if store is not None else None
         self.name = settings.name
         self.root = settings.path
         self._fetched: dict[str, Path] = {}  # unique name → file in new/, until processed
@@ -44,13 +55,20 @@ class MaildirSource:
         for delivered, name, path in sorted(entries):
             if name.startswith("."):
                 continue
+            unique = name.split(":", 1)[0]
+            origin = Origin(mailbox=self.name, received_at=delivered, source_ref=unique)
             try:
-                raw = path.read_bytes()
+                if (
+                    self.max_message_bytes is not None
+                    and path.stat().st_size > self.max_message_bytes
+                ):
+                    origin, raw = self._stream(path, origin)
+                else:
+                    raw = path.read_bytes()
             except FileNotFoundError:  # taken by someone else meanwhile
                 continue
-            unique = name.split(":", 1)[0]
             self._fetched[unique] = path
-            yield Origin(mailbox=self.name, received_at=delivered, source_ref=unique), raw
+            yield origin, raw
 
     def processed(self, origin: Origin) -> None:
         path = self._fetched.pop(origin.source_ref or "", None)
@@ -64,6 +82,15 @@ class MaildirSource:
             raise SourceUnavailableError(
                 f"mailbox {self.name}: cannot move {path.name}: {exc}"
             ) from exc
+
+    def _stream(self, path: Path, origin: Origin) -> tuple[Origin, bytes]:
+        """An oversized message copied into the store a megabyte at a time; returns its head."""
+        assert self.store is not None
+        with path.open("rb") as fh:
+            head = fh.read(_CHUNK)
+            fh.seek(0)
+            digest, size = self.store.put_stream(iter(lambda: fh.read(_CHUNK), b""))
+        return replace(origin, stored_sha256=digest, size=size), head
 
     def wait(self, seconds: float, stop: threading.Event) -> None:
         stop.wait(seconds)

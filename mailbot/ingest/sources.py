@@ -8,6 +8,7 @@ from typing import Protocol
 
 from mailbot.config import MailboxSettings
 from mailbot.models import MailboxCursor
+from mailbot.storage import Store
 from mailbot.types import Origin
 
 
@@ -30,11 +31,14 @@ class Source(Protocol):
     def close(self) -> None: ...
 
 
-def make_source(settings: MailboxSettings) -> Source:
+def make_source(
+    settings: MailboxSettings, store: Store | None = None, max_message_bytes: int | None = None
+) -> Source:
+    """With a store and a size limit, larger messages are streamed into the store."""
     if settings.source == "imap":
         from mailbot.ingest.imap_source import ImapSource
 
-        return ImapSource(settings)
+        return ImapSource(settings, store=store, max_message_bytes=max_message_bytes)
     from mailbot.ingest.maildir_source import MaildirSource
 
-    return MaildirSource(settings)
+    return MaildirSource(settings, store=store, max_message_bytes=max_message_bytes)

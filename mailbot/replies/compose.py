@@ -98,9 +98,12 @@ class Composer:
         in_reply_to: str | None,
         references: tuple[str, ...],
         refused: Sequence[tuple[str, str]] = (),
+        oversized: bool = False,
     ) -> Composed:
         values = {
             "refused": list(refused),
+            "oversized": oversized,
+            "max_message_mb": round(self.settings.limits.max_message_bytes / 1024 / 1024, 1),
             "max_mb": round(self.settings.limits.max_attachment_bytes / 1024 / 1024, 1),
             "number": number,
             "citizen_name": citizen.name,
