@@ -100,14 +100,7 @@ def open_case(
         refused=refused,
         oversized=mail.oversized,
     )
-    if refused:
-        record_event(
-            session,
-            "attachment.refused",
-            work_order_id=work_order.id,
-            inbound_id=mail.entry.id,
-            refused=[f"{name} ({why})" for name, why in refused],
-        )
+    _note_refused(session, work_order, mail, refused)
     _queue(
         session,
         work_order,
@@ -134,14 +127,7 @@ def add_followup(
         workorders.reopen(session, work_order, actor)
     workorders.resume(session, work_order, actor)  # an answer restarts a suspended clock
     mail, refused = _screen(services, mail)
-    if refused:
-        record_event(
-            session,
-            "attachment.refused",
-            work_order_id=work_order.id,
-            inbound_id=mail.entry.id,
-            refused=[f"{name} ({why})" for name, why in refused],
-        )
+    _note_refused(session, work_order, mail, refused)
     _record_inbound(services, session, work_order, mail, "citizen_followup")
     office = services.settings.office(work_order.office)
     _notify_office(services, session, work_order, office, mail, kind="forward")
@@ -307,6 +293,19 @@ def operator_action(
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _note_refused(
+    session: Session, work_order: WorkOrder, mail: Incoming, refused: list[tuple[str, str]]
+) -> None:
+    if refused:
+        record_event(
+            session,
+            "attachment.refused",
+            work_order_id=work_order.id,
+            inbound_id=mail.entry.id,
+            refused=[f"{name} ({why})" for name, why in refused],
+        )
 
 
 def _screen(services: Services, mail: Incoming) -> tuple[Incoming, list[tuple[str, str]]]:
