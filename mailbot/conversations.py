@@ -20,7 +20,7 @@ from mailbot import workorders
 from mailbot.config import LimitSettings, MailboxSettings, OfficeSettings
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import InputError, MailError
-from mailbot.ingest import bounce, ledger
+from mailbot.ingest import bounce, ledger, pec
 from mailbot.models import Contact, InboundMessage, Taxpayer, WorkOrder, utcnow
 from mailbot.pipeline_services import Services
 from mailbot.replies import commands, outbox, quotes
@@ -700,3 +700,58 @@ def report_failures(services: Services) -> int:
             _queue(session, work_order, "notice", notice)
             reported += 1
     return reported
+
+
+def record_pec_receipt(
+    services: Services, session: Session, entry: InboundMessage, certified: pec.Pec
+) -> Outcome:
+    """A PEC receipt or notice: kept as evidence, linked to our message if it is about one;
+    never a case, never an answer. (Per-recipient PEC state comes with the PEC issue.)"""
+    sent = outbox.by_message_id(session, certified.reference)
+    work_order_id = sent.work_order_id if sent else None
+    daticert = certified.daticert
+    record_event(
+        session,
+        f"pec.{certified.kind}",
+        work_order_id=work_order_id,
+        inbound_id=entry.id,
+        reference=certified.reference,
+        recipient=daticert.consegna if daticert else "",
+        error=daticert.errore_esteso if daticert else "",
+        identificativo=daticert.identificativo if daticert else "",
+    )
+    about = f"about {certified.reference}" if sent else "about no message of ours"
+    reason = f"PEC {certified.kind} {about}"
+    ledger.settle(
+        entry,
+        LedgerStatus.RECEIPT,
+        kind=Kind.PEC_RECEIPT,
+        reason=reason,
+        work_order_id=work_order_id,
+    )
+    return Outcome(LedgerStatus.RECEIPT, entry.id, reason=reason)
+
+
+def certified_sender(
+    session: Session, entry: InboundMessage, certified: pec.Pec, parsed: ParsedMessage
+) -> ParsedMessage:
+    """The real sender of a certified envelope is daticert's mittente (certified by the
+    sender's provider), never the provider's posta-certificata@ address; an anomaly's inner
+    From is declared, not certified. The signature check comes with the PEC issue, so nothing
+    is marked verified yet."""
+    real = certified.sender if certified.kind == pec.ENVELOPE else None
+    inner = parsed.sender.email if parsed.sender else None
+    record_event(
+        session,
+        f"pec.{certified.kind}",
+        inbound_id=entry.id,
+        mittente=real or "",
+        inner_from=inner or "",
+        matches=real == inner,
+        identificativo=certified.daticert.identificativo if certified.daticert else "",
+        signature="unchecked",
+    )
+    if real and real != inner:
+        name = parsed.sender.name if parsed.sender else ""
+        return dataclasses.replace(parsed, sender=Address(name, real))
+    return parsed

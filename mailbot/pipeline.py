@@ -24,7 +24,7 @@ from sqlmodel import Session
 from mailbot import conversations
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import Disposition, MailError, NotFoundError, disposition_for
-from mailbot.ingest import classify, ledger, parse
+from mailbot.ingest import classify, ledger, parse, pec
 from mailbot.ingest.sources import Source
 from mailbot.log import bind_message, get_logger
 from mailbot.matching import matcher
@@ -72,7 +72,13 @@ def process_inbound(services: Services, raw: bytes, origin: Origin) -> Outcome:
 def _act(
     services: Services, session: Session, entry: InboundMessage, raw: bytes, origin: Origin
 ) -> Outcome:
-    parsed = parse.parse(raw)
+    certified = pec.detect(raw)
+    if certified is not None and (certified.is_receipt or certified.inner is None):
+        return conversations.record_pec_receipt(services, session, entry, certified)
+    # A certified envelope or an anomaly: the case is about the message inside.
+    parsed = parse.parse(certified.inner if certified and certified.inner else raw)
+    if certified is not None:
+        parsed = conversations.certified_sender(session, entry, certified, parsed)
     mailbox = services.settings.mailbox(origin.mailbox)
     ref = threading.resolve(session, services.secret, parsed, mailbox.address)
     work_order = session.get(WorkOrder, ref.work_order_id) if ref else None

@@ -81,6 +81,7 @@ class Kind(StrEnum):
     OWN_MAIL = "own_mail"
     AUTO_GENERATED = "auto_generated"
     BOUNCE = "bounce"
+    PEC_RECEIPT = "pec_receipt"
 
 
 class LedgerStatus(StrEnum):
@@ -89,6 +90,7 @@ class LedgerStatus(StrEnum):
     THREADED = "threaded"  # joined an existing work order (follow-up, operator reply)
     IGNORED = "ignored"  # recorded, deliberately not acted on (own mail, auto-replies)
     BOUNCE = "bounce"  # a delivery report: linked to what we sent, never a case
+    RECEIPT = "receipt"  # a PEC receipt or notice: evidence, never a case, never answered
     REJECTED = "rejected"  # permanent mail problem
     QUARANTINED = "quarantined"  # unexpected error during processing
     DISCARDED = "discarded"  # an admin dismissed it from the quarantine; bytes still kept

@@ -32,6 +32,8 @@ _MACHINE_LOCALPARTS = (
 )
 # Addresses of list managers (Mailman, fml, ezmlm…): never a person writing a complaint.
 _LIST_SOFTWARE_SUFFIXES = ("-admin", "-owner", "-bounces", "-request", "-errors")
+# Systems that write by PEC and must never get a confirmation (FORMAT.md decision table).
+_ROBOTS = re.compile(r"^sdi\d+@pec\.fatturapa\.it$")
 _SYSTEM_LOCALPARTS = ("mailer-daemon", "postmaster", "post_master", "mail-daemon", "mailerdaemon")
 _PREFIX = r"^(?:(?:r|re|i|fw|fwd|aw|wg|tr|rif)\s*:\s*)*"
 # Unambiguous at the start of a subject, whatever follows.
@@ -137,6 +139,8 @@ def is_machine_sender(msg: ParsedMessage, ctx: Context) -> str | None:
         return "sender is a mail system address"
     if local.endswith(_LIST_SOFTWARE_SUFFIXES):
         return "sender is mailing-list software"
+    if msg.sender is not None and _ROBOTS.match(msg.sender.email):
+        return "sender is an institutional robot (e.g. the SdI)"
     if msg.headers.get("return-path", "").strip() == "<>":
         return "empty Return-Path"
     return None
