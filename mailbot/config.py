@@ -123,6 +123,11 @@ class ConversationSettings:
 
 
 @dataclass(frozen=True)
+class PecSettings:
+    ca_bundle: Path | None  # enables the chain check of providers' signatures
+
+
+@dataclass(frozen=True)
 class LimitSettings:
     """Automatic messages to outside recipients, at most this many per window: the brake on
     loops with auto-responders that detection missed."""
@@ -178,6 +183,7 @@ class Settings:
     offices: Mapping[str, OfficeSettings]
     conversations: ConversationSettings = ConversationSettings(30, "{operator} — {office}")
     limits: LimitSettings = LimitSettings(5, 10, 60, ())
+    pec: PecSettings = PecSettings(None)
     source_path: Path | None = None
 
     def office(self, office_id: str) -> OfficeSettings:
@@ -370,6 +376,9 @@ def parse(data: Mapping[str, Any]) -> Settings:
     outbox = _outbox(root.table("outbox", required=False))
     conversations = _conversations(root.table("conversations", required=False))
     limits = _limits(root.table("limits", required=False))
+    pec_table = root.table("pec", required=False)
+    pec = PecSettings(ca_bundle=pec_table.path_or_none("ca_bundle"))
+    pec_table.done()
     offices = _offices(root.tables("offices"))
     mailboxes = _mailboxes(root.tables("mailboxes"), offices, smtp.from_address)
     root.done()
@@ -385,6 +394,7 @@ def parse(data: Mapping[str, Any]) -> Settings:
         offices=offices,
         conversations=conversations,
         limits=limits,
+        pec=pec,
     )
 
 

@@ -73,6 +73,7 @@ def open_case(
     mailbox = settings.mailbox(mail.origin.mailbox)
     office = settings.office(mailbox.office)
     mail, refused = _screen(services, mail)
+    _mark_certified(session, mail, match)
     work_order = workorders.open_work_order(
         session,
         office=office,
@@ -293,6 +294,16 @@ def operator_action(
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _mark_certified(session: Session, mail: Incoming, match: Match) -> None:
+    if mail.parsed.pec_verified:
+        contact = session.get(Contact, match.contact_id)
+        if contact is not None and not contact.pec_verified:
+            contact.pec_verified = True
+            record_event(
+                session, "contact.pec_verified", inbound_id=mail.entry.id, contact=contact.email
+            )
 
 
 def _note_refused(
@@ -703,13 +714,14 @@ def report_failures(services: Services) -> int:
 
 
 def record_pec_receipt(
-    services: Services, session: Session, entry: InboundMessage, certified: pec.Pec
+    services: Services, session: Session, entry: InboundMessage, certified: pec.Pec, raw: bytes
 ) -> Outcome:
     """A PEC receipt or notice: kept as evidence, linked to our message if it is about one;
     never a case, never an answer. (Per-recipient PEC state comes with the PEC issue.)"""
     sent = outbox.by_message_id(session, certified.reference)
     work_order_id = sent.work_order_id if sent else None
     daticert = certified.daticert
+    check = pec.verify(raw, services.settings.pec.ca_bundle, daticert.data if daticert else None)
     record_event(
         session,
         f"pec.{certified.kind}",
@@ -719,6 +731,8 @@ def record_pec_receipt(
         recipient=daticert.consegna if daticert else "",
         error=daticert.errore_esteso if daticert else "",
         identificativo=daticert.identificativo if daticert else "",
+        signature=check.result,
+        signature_detail=check.reason,
     )
     about = f"about {certified.reference}" if sent else "about no message of ours"
     reason = f"PEC {certified.kind} {about}"
@@ -733,14 +747,24 @@ def record_pec_receipt(
 
 
 def certified_sender(
-    session: Session, entry: InboundMessage, certified: pec.Pec, parsed: ParsedMessage
+    services: Services,
+    session: Session,
+    entry: InboundMessage,
+    certified: pec.Pec,
+    *,
+    parsed: ParsedMessage,
+    raw: bytes,
 ) -> ParsedMessage:
     """The real sender of a certified envelope is daticert's mittente (certified by the
     sender's provider), never the provider's posta-certificata@ address; an anomaly's inner
-    From is declared, not certified. The signature check comes with the PEC issue, so nothing
-    is marked verified yet."""
+    From is declared, not certified. Only a valid provider signature, with the certified sender
+    equal to the inner From, makes the message (and its contact) PEC-verified; an invalid one
+    is still processed, as ordinary unverified mail."""
     real = certified.sender if certified.kind == pec.ENVELOPE else None
     inner = parsed.sender.email if parsed.sender else None
+    daticert = certified.daticert
+    check = pec.verify(raw, services.settings.pec.ca_bundle, daticert.data if daticert else None)
+    verified = check.result == "valid" and real is not None and real == inner
     record_event(
         session,
         f"pec.{certified.kind}",
@@ -748,10 +772,12 @@ def certified_sender(
         mittente=real or "",
         inner_from=inner or "",
         matches=real == inner,
-        identificativo=certified.daticert.identificativo if certified.daticert else "",
-        signature="unchecked",
+        identificativo=daticert.identificativo if daticert else "",
+        signature=check.result,
+        signature_detail=check.reason,
+        verified=verified,
     )
     if real and real != inner:
         name = parsed.sender.name if parsed.sender else ""
         return dataclasses.replace(parsed, sender=Address(name, real))
-    return parsed
+    return dataclasses.replace(parsed, pec_verified=verified)

@@ -109,6 +109,8 @@ class Contact(SQLModel, table=True):
     email: str = Field(max_length=320, unique=True)
     name: str = Field(default="", max_length=255)
     taxpayer_id: int | None = Field(default=None, foreign_key="taxpayer.id", index=True)
+    # Has written by PEC with a valid provider signature: the address is certified.
+    pec_verified: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     created_at: datetime = _when(default_factory=utcnow)
 
 

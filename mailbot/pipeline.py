@@ -74,11 +74,13 @@ def _act(
 ) -> Outcome:
     certified = pec.detect(raw)
     if certified is not None and (certified.is_receipt or certified.inner is None):
-        return conversations.record_pec_receipt(services, session, entry, certified)
+        return conversations.record_pec_receipt(services, session, entry, certified, raw)
     # A certified envelope or an anomaly: the case is about the message inside.
     parsed = parse.parse(certified.inner if certified and certified.inner else raw)
     if certified is not None:
-        parsed = conversations.certified_sender(session, entry, certified, parsed)
+        parsed = conversations.certified_sender(
+            services, session, entry, certified, parsed=parsed, raw=raw
+        )
     mailbox = services.settings.mailbox(origin.mailbox)
     ref = threading.resolve(session, services.secret, parsed, mailbox.address)
     work_order = session.get(WorkOrder, ref.work_order_id) if ref else None

@@ -68,6 +68,7 @@ class ParsedMessage:
     text: str
     attachments: tuple[Attachment, ...] = ()
     html: str = ""  # sanitised: safe to show to an operator
+    pec_verified: bool = False  # a certified envelope, signature valid, sender as certified
     # Lower-cased header names → first value, for the headers classification reads.
     headers: dict[str, str] = field(default_factory=dict)
 

@@ -132,7 +132,12 @@ def test_envelope_opens_a_case_for_the_certified_sender(services, process):
     confirmation = next(o for o in rows(services, OutboundMessage) if o.kind == "confirmation")
     assert confirmation.recipients == "lucia.neri@pec.example.it"
     [event] = [e for e in rows(services, Event) if e.kind == "pec.posta-certificata"]
-    assert '"matches": true' in event.data and '"signature": "unchecked"' in event.data
+    assert '"matches": true' in event.data
+    # The fixture's signature is fake: processed all the same, but never PEC-verified.
+    assert '"signature": "invalid"' in event.data and '"verified": false' in event.data
+    from mailbot.models import Contact
+
+    assert not rows(services, Contact)[0].pec_verified
 
 
 def test_certified_sender_wins_over_a_different_inner_from(services, process):

@@ -10,12 +10,16 @@ See ../shared/corpus/pec/FORMAT.md for the formats and the decision table.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes
 from email.message import Message
 from email.policy import compat32
+from pathlib import Path
 from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree as SafeElementTree
@@ -175,3 +179,44 @@ def _data(element: Element | None) -> datetime | None:
     except ValueError:
         return None
     return local.replace(tzinfo=timezone(offset))
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    result: str  # "valid", "invalid" or "unchecked"
+    reason: str
+
+
+def verify(
+    raw: bytes, ca_bundle: Path | None = None, signed_at: datetime | None = None
+) -> SignatureCheck:
+    """The provider's S/MIME signature over the exact bytes received. Without a CA bundle only
+    the signature is checked (it matches the content and the certificate it carries); with
+    one, the chain too, at the signing time (provider certificates expire, the proof stays)."""
+    message = message_from_bytes(raw, policy=compat32)
+    payload = message.get_payload() if message.get_content_type() == "multipart/signed" else None
+    if not isinstance(payload, list) or len(payload) < 2:
+        return SignatureCheck("unchecked", "no signature part")
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return SignatureCheck("unchecked", "openssl is not installed")
+    command = [openssl, "smime", "-verify", "-inform", "SMIME", "-out", os.devnull]
+    if ca_bundle is None:
+        command.append("-noverify")
+    else:
+        command += ["-CAfile", str(ca_bundle), "-purpose", "any"]
+        if signed_at is not None:
+            command += ["-attime", str(int(signed_at.timestamp()))]
+    try:
+        done = subprocess.run(command, input=raw, capture_output=True, timeout=30, check=False)  # noqa: S603
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return SignatureCheck("unchecked", f"openssl could not run: {exc}")
+    if done.returncode == 0:
+        return SignatureCheck(
+            "valid", "chain and signature" if ca_bundle else "signature (no chain check)"
+        )
+    errors = [line for line in done.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    detail = next(
+        (e.split(":")[-1] for e in errors if "routines" in e), errors[0] if errors else ""
+    )
+    return SignatureCheck("invalid", detail.strip()[:300] or f"openssl exit {done.returncode}")
