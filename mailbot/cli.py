@@ -143,6 +143,8 @@ def check() -> None:
     )
     results.append(_check_database(settings))
     results.append(_check_storage(settings))
+    results.append(_check_templates(settings))
+    results.append(_check_openssl())
     for mailbox in settings.mailboxes:
         source = make_source(mailbox)
         try:
@@ -173,6 +175,31 @@ def _check_database(settings: Settings) -> tuple[bool, str, str]:
             f"{shown}: schema at {current or 'nothing'}, run `mailbot db upgrade`",
         )
     return True, "database", f"{shown} (schema {current})"
+
+
+def _check_templates(settings: Settings) -> tuple[bool, str, str]:
+    from mailbot.replies.compose import Composer, templates_root
+
+    try:
+        failures = Composer(settings, b"check" * 8).self_test()
+    except MailbotError as exc:
+        return False, "templates", str(exc)
+    if failures:
+        return False, "templates", "; ".join(failures)
+    return True, "templates", f"{templates_root(settings)}: every message renders (it, en)"
+
+
+def _check_openssl() -> tuple[bool, str, str]:
+    import shutil
+
+    found = shutil.which("openssl")
+    if found is None:
+        return (
+            False,
+            "openssl",
+            "not installed: PEC signatures would stay unchecked (apt-get install openssl)",
+        )
+    return True, "openssl", f"{found} (PEC signature checks)"
 
 
 def _check_storage(settings: Settings) -> tuple[bool, str, str]:

@@ -165,3 +165,30 @@ def test_cli_reports_a_missing_config_file(tmp_path):
     assert result.returncode == 2
     assert "nope.toml not found" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_check_renders_every_template_and_names_a_broken_one(tmp_path):
+    import shutil
+
+    (tmp_path / "maildir").mkdir()
+    for sub in ("new", "cur", "tmp"):
+        (tmp_path / "maildir" / sub).mkdir()
+    config = write_config(tmp_path / "mailbot.toml", transport="directory")
+    assert run_cli("--config", str(config), "db", "upgrade").returncode == 0
+    good = run_cli("--config", str(config), "check")
+    assert good.returncode == 0, good.stdout
+    assert "ok    templates:" in good.stdout and "every message renders (it, en)" in good.stdout
+    assert "ok    openssl:" in good.stdout
+    custom = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", custom)
+    (custom / "en" / "relay.txt.j2").write_text("{{ body }} {% if %}")
+    config.write_text(
+        config.read_text().replace(
+            'timezone = "Europe/Rome"', f'timezone = "Europe/Rome"\ntemplates_path = "{custom}"'
+        )
+    )
+    bad = run_cli("--config", str(config), "check")
+    assert bad.returncode == 1
+    [line] = [ln for ln in bad.stdout.splitlines() if "templates" in ln]
+    assert line.startswith("FAIL  templates: en/relay: template en/relay.txt.j2:")
+    assert "Traceback" not in bad.stdout + bad.stderr
