@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session
 
@@ -21,7 +22,7 @@ from mailbot.config import LimitSettings, MailboxSettings, OfficeSettings
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import InputError, MailError
 from mailbot.ingest import bounce, ledger, pec
-from mailbot.models import Contact, InboundMessage, Taxpayer, WorkOrder, utcnow
+from mailbot.models import Contact, InboundMessage, OutboundMessage, Taxpayer, WorkOrder, utcnow
 from mailbot.pipeline_services import Services
 from mailbot.replies import commands, outbox, quotes
 from mailbot.replies.compose import Composed
@@ -609,19 +610,7 @@ def record_bounce(services: Services, session: Session, mail: Incoming, raw: byt
     )
     if sent is not None and hard:
         sent.failure_reported = True  # reported here, not again by report_failures
-    if work_order is not None and sent is not None and hard:
-        office = services.settings.office(work_order.office)
-        notice = services.composer.bounce_notice(
-            number=work_order.number,
-            language=work_order.language,
-            office=office,
-            subject=work_order.subject,
-            kind=sent.kind,
-            sent_at=sent.sent_at or sent.created_at,
-            recipients=failed,
-            reply_to=_office_reply_to(services, work_order),
-        )
-        _queue(session, work_order, "notice", notice)
+        _tell_office_of_failure(services, session, sent, failed)
     reason = f"{report.verdict}: " + (
         ", ".join(f"{r.address} {r.status}".strip() for r in failed) or "no recipient found"
     )
@@ -686,6 +675,29 @@ class _Failure:
     diagnostic: str
 
 
+def _tell_office_of_failure(
+    services: Services, session: Session, sent: OutboundMessage, failures: Sequence[Any]
+) -> bool:
+    """One notice to the case's office about a message that did not reach its recipient.
+    Never about mail that went to an office itself: a notice about a bounced notice to a
+    bouncing office address would loop (offices are not rate-limited)."""
+    work_order = session.get(WorkOrder, sent.work_order_id) if sent.work_order_id else None
+    if work_order is None or sent.kind in OFFICE_BOUND:
+        return False  # nobody else to tell: it is in the log and the event trail
+    notice = services.composer.bounce_notice(
+        number=work_order.number,
+        language=work_order.language,
+        office=services.settings.office(work_order.office),
+        subject=work_order.subject,
+        kind=sent.kind,
+        sent_at=sent.sent_at or sent.created_at,
+        recipients=failures,
+        reply_to=_office_reply_to(services, work_order),
+    )
+    _queue(session, work_order, "notice", notice)
+    return True
+
+
 def report_failures(services: Services) -> int:
     """Tell the office about messages to citizens that finally failed (5xx, or not delivered
     within `deliver_until`); each is reported once. Returns how many were reported."""
@@ -693,23 +705,9 @@ def report_failures(services: Services) -> int:
     with unit_of_work(services.engine) as session:
         for sent in outbox.unreported_failures(session):
             sent.failure_reported = True
-            work_order = session.get(WorkOrder, sent.work_order_id) if sent.work_order_id else None
-            if work_order is None or sent.kind in OFFICE_BOUND:
-                continue  # nobody else to tell: it is in the log and the event trail
-            office = services.settings.office(work_order.office)
             failures = [_Failure(r, "", sent.last_error or "") for r in sent.recipients.split(", ")]
-            notice = services.composer.bounce_notice(
-                number=work_order.number,
-                language=work_order.language,
-                office=office,
-                subject=work_order.subject,
-                kind=sent.kind,
-                sent_at=sent.created_at,
-                recipients=failures,
-                reply_to=_office_reply_to(services, work_order),
-            )
-            _queue(session, work_order, "notice", notice)
-            reported += 1
+            if _tell_office_of_failure(services, session, sent, failures):
+                reported += 1
     return reported
 
 

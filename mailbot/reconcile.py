@@ -16,7 +16,7 @@ from sqlmodel import col, select
 
 from mailbot.config import MailboxSettings
 from mailbot.db import record_event, unit_of_work
-from mailbot.errors import TransientError
+from mailbot.errors import InputError, TransientError
 from mailbot.ingest.imap_source import ImapSource
 from mailbot.ingest.ledger import load_cursor
 from mailbot.models import Event, InboundMessage, OutboundMessage, WorkOrder, utcnow
@@ -57,6 +57,9 @@ class Reconciliation:
 
 
 def reconcile(services: Services, mailbox: str | None = None, fix: bool = False) -> Reconciliation:
+    known = [m.name for m in services.settings.mailboxes]
+    if mailbox is not None and mailbox not in known:
+        raise InputError(f"--mailbox: no mailbox {mailbox!r} (configured: {', '.join(known)})")
     checks = [
         _check_mailbox(services, m, fix)
         for m in services.settings.mailboxes

@@ -111,3 +111,28 @@ def test_free_text_bounce_is_read_for_recipient_status_and_original():
         report.original_message_id
         == "<mb.2026-000001.c.0011aabb.0123456789abcdef@comune.example.it>"
     )
+
+
+def test_bounce_about_mail_to_the_office_tells_nobody_so_it_cannot_loop(services, process):
+    process("citizen_plain.eml")
+    notification = next(o for o in rows(services, OutboundMessage) if o.kind == "notification")
+    raw = dsn(notification).replace(b"mario.bianchi@example.net", b"urp@comune.example.it")
+    assert process(raw).status == LedgerStatus.BOUNCE
+    assert (
+        next(o for o in rows(services, OutboundMessage) if o.kind == "notification").bounce
+        == "hard"
+    )
+    assert [o for o in rows(services, OutboundMessage) if o.kind == "notice"] == []
+
+
+def test_reconcile_names_an_unknown_mailbox(services):
+    from conftest import run_cli
+
+    result = run_cli(
+        "--config", str(services.settings.source_path), "reconcile", "--mailbox", "sugerimenti"
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == "mailbot: --mailbox: no mailbox 'sugerimenti' (configured: suggerimenti)"
+    )
