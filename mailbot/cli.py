@@ -154,7 +154,7 @@ def check() -> None:
             results.append((False, f"mailbox {mailbox.name}", detail))
         finally:
             source.close()
-    results.append(asyncio.run(_check_outbox(settings)))
+    results.extend(asyncio.run(_check_outbox(settings)))
     for ok, what, detail in results:
         typer.echo(f"{'ok  ' if ok else 'FAIL'}  {what}: {detail}")
     if not all(ok for ok, _, _ in results):
@@ -210,22 +210,31 @@ def _check_storage(settings: Settings) -> tuple[bool, str, str]:
     return True, "storage", f"{settings.storage.path} writable"
 
 
-async def _check_outbox(settings: Settings) -> tuple[bool, str, str]:
+async def _check_outbox(settings: Settings) -> list[tuple[bool, str, str]]:
+    """Every outbound account: [smtp], and each mailbox's own (a PEC box's) account."""
     from mailbot.replies.sender import DeliveryError, make_transport
 
-    transport = make_transport(settings)
-    what = "smtp" if settings.outbox.transport == "smtp" else "outbox directory"
-    try:
-        await transport.open()
-    except (DeliveryError, MailbotError, OSError) as exc:
-        return False, what, str(exc)
-    finally:
-        await transport.close()
-    if settings.outbox.transport == "smtp":
-        s = settings.smtp
-        login = f", login accepted for {s.username}" if s.username else ""
-        return True, what, f"{s.host}:{s.port} ({s.security}) reachable{login}"
-    return True, what, f"{settings.outbox.directory} writable"
+    router = make_transport(settings)
+    results: list[tuple[bool, str, str]] = []
+    for account, transport in router.transports.items():
+        what = "smtp" if settings.outbox.transport == "smtp" else "outbox directory"
+        if account:
+            what = f"mailbox {account} smtp (its own account)"
+        try:
+            await transport.open()
+        except (DeliveryError, MailbotError, OSError) as exc:
+            results.append((False, what, str(exc)))
+            continue
+        finally:
+            await transport.close()
+        if settings.outbox.transport == "smtp":
+            s = settings.mailbox(account).smtp if account else settings.smtp
+            assert s is not None
+            login = f", login accepted for {s.username}" if s.username else ""
+            results.append((True, what, f"{s.host}:{s.port} ({s.security}) reachable{login}"))
+        else:
+            results.append((True, what, f"{settings.outbox.directory} writable"))
+    return results
 
 
 @db_app.command("upgrade")
@@ -312,6 +321,13 @@ def workorders_show(number: str, as_json: JsonOption = False) -> None:
         typer.echo(f"   {message['subject']}")
         for attachment in message["attachments"]:
             typer.echo(f"   [attachment] {attachment['filename']} ({attachment['size']} bytes)")
+        if "pec" in message:
+            certified = message["pec"]
+            typer.echo(f"   [PEC] {certified['state']} id {certified['provider_id'] or '-'}")
+            for receipt in certified["receipts"]:
+                details = [receipt["date"], receipt["recipient"], receipt["error"]]
+                shown = ", ".join(d for d in details if d)
+                typer.echo(f"   [PEC] {receipt['type']} {shown} (signature {receipt['signature']})")
         typer.echo("   " + message["body_text"].replace("\n", "\n   "))
 
 

@@ -114,6 +114,11 @@ class MailboxSettings:
     poll_seconds: float = 60.0
     idle: bool = True
     plus_address: bool = False  # the server delivers local+token@domain to this mailbox
+    # A PEC box: what its cases send to citizens leaves through `smtp` (the PEC account), and
+    # the provider's receipts for it are tracked per recipient.
+    pec: bool = False
+    # The mailbox's own outbound account for mail to citizens; None: the global [smtp].
+    smtp: SmtpSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -434,14 +439,14 @@ def _conversations(t: _Table) -> ConversationSettings:
     return settings
 
 
-def _smtp(t: _Table) -> SmtpSettings:
+def _smtp(t: _Table, default_from: str | None = None) -> SmtpSettings:
     settings = SmtpSettings(
         host=t.text("host", "127.0.0.1"),
         port=t.integer("port", 25, 1, 65535),
         security=t.text("security", "none", SECURITY_MODES),
         username=t.text("username", ""),
         password=t.secret(),
-        from_address=t.email("from_address"),
+        from_address=t.email("from_address", default_from),
         from_name=t.text("from_name", ""),
         timeout=t.number("timeout_seconds", 30.0, low=1.0),
         ca_file=t.path_or_none("ca_file"),
@@ -515,7 +520,15 @@ def _mailboxes(
             "poll_seconds": t.number("poll_seconds", 60.0 if source == "imap" else 5.0, low=0.1),
             "batch_size": t.integer("batch_size", 50, 1, 1000),
             "plus_address": t.flag("plus_address", False),
+            "pec": t.flag("pec", False),
         }
+        if "smtp" in t.data:
+            common["smtp"] = _smtp(t.table("smtp"), default_from=common["address"])
+        elif common["pec"]:
+            raise ConfigError(
+                f"{t.where}.smtp: missing (required with pec = true: answers to certified mail "
+                "must leave through the PEC account, with its receipts)"
+            )
         if source == "imap":
             security = t.text("security", "none", SECURITY_MODES)
             mailbox = MailboxSettings(

@@ -15,18 +15,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from mailbot import workorders
 from mailbot.config import LimitSettings, MailboxSettings, OfficeSettings
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import InputError, MailError
 from mailbot.ingest import bounce, ledger, pec
-from mailbot.models import Contact, InboundMessage, OutboundMessage, Taxpayer, WorkOrder, utcnow
+from mailbot.log import get_logger
+from mailbot.models import (
+    Contact,
+    InboundMessage,
+    OutboundMessage,
+    PecReceipt,
+    Taxpayer,
+    WorkOrder,
+    utcnow,
+)
 from mailbot.pipeline_services import Services
 from mailbot.replies import commands, outbox, quotes
 from mailbot.replies.compose import Composed
-from mailbot.replies.threading import plus_address
+from mailbot.replies.threading import plus_address, provider_key
 from mailbot.types import (
     Address,
     Attachment,
@@ -37,6 +46,8 @@ from mailbot.types import (
     Outcome,
     ParsedMessage,
 )
+
+log = get_logger(__name__)
 
 CITIZEN_SIDE = ("citizen", "citizen_followup", "confirmation", "relay")
 AUTOMATIC = frozenset({"confirmation", "notice"})  # written by mailbot, not by a person
@@ -101,6 +112,7 @@ def open_case(
         references=mail.parsed.references,
         refused=refused,
         oversized=mail.oversized,
+        from_address=mailbox.smtp.from_address if mailbox.smtp else None,
     )
     _note_refused(session, work_order, mail, refused)
     _queue(
@@ -110,6 +122,7 @@ def open_case(
         confirmation,
         limits=settings.limits,
         internal=_internal(services),
+        route=mailbox,
     )
     _notify_office(services, session, work_order, office, mail, kind="notification")
     ledger.settle(mail.entry, LedgerStatus.FILED, kind=Kind.CITIZEN, work_order_id=work_order.id)
@@ -394,9 +407,11 @@ def _queue(
     *,
     limits: LimitSettings | None = None,
     internal: frozenset[str] = frozenset(),
+    route: MailboxSettings | None = None,
 ) -> None:
     """Write to the outbox and the conversation; automatic mail to outside recipients over the
-    rate limit is recorded as suppressed instead of sent."""
+    rate limit is recorded as suppressed instead of sent. `route`: the case's mailbox, for mail
+    to the citizen: it leaves through the mailbox's own account when it has one (a PEC box's)."""
     if limits is not None and kind in AUTOMATIC:
         reason = _over_limit(session, work_order, composed, limits, internal)
         if reason:
@@ -424,6 +439,8 @@ def _queue(
         recipients=composed.recipients,
         raw=composed.raw,
         work_order_id=work_order.id,
+        account=route.name if route is not None and route.smtp is not None else "",
+        pec=route is not None and route.smtp is not None and route.pec,
     )
     workorders.add_message(
         session,
@@ -549,6 +566,7 @@ def _relay(
     body = "\n".join(
         line for line in body.splitlines() if operator.email not in line.lower()
     ).strip()
+    mailbox = services.settings.mailbox(work_order.mailbox)
     composed = services.composer.relay(
         number=work_order.number,
         language=work_order.language,
@@ -557,12 +575,13 @@ def _relay(
         body=body,
         operator_name=operator.name,
         office=services.settings.office(work_order.office),
-        reply_to=services.settings.mailbox(work_order.mailbox).address,
+        reply_to=mailbox.address,
         in_reply_to=citizen_ids[-1] if citizen_ids else (thread[-1] if thread else None),
         references=thread,
         attachments=attachments,
+        from_address=mailbox.smtp.from_address if mailbox.smtp else None,
     )
-    _queue(session, work_order, "relay", composed)
+    _queue(session, work_order, "relay", composed, route=mailbox)
     workorders.mark_reply_sent(session, work_order, operator.email)
 
 
@@ -711,37 +730,137 @@ def report_failures(services: Services) -> int:
     return reported
 
 
+PEC_FAILURES = frozenset({"non-accettazione", "errore-consegna", "rilevazione-virus"})
+
+
 def record_pec_receipt(
     services: Services, session: Session, entry: InboundMessage, certified: pec.Pec, raw: bytes
 ) -> Outcome:
-    """A PEC receipt or notice: kept as evidence, linked to our message if it is about one;
-    never a case, never an answer. (Per-recipient PEC state comes with the PEC issue.)"""
-    sent = outbox.by_message_id(session, certified.reference)
-    work_order_id = sent.work_order_id if sent else None
+    """A PEC receipt or notice: kept as evidence and, when it is about one of our messages,
+    linked to it (by our Message-ID, else by the provider's identificativo) and its PEC state
+    moved on; the office is told of a failure once. Never a case, never an answer. A receipt
+    whose signature does not verify is recorded but changes nothing: it proves nothing."""
     daticert = certified.daticert
     check = pec.verify(raw, services.settings.pec.ca_bundle, daticert.data if daticert else None)
+    sent = outbox.by_message_id(session, certified.reference)
+    if sent is None and daticert is not None:
+        sent = outbox.by_provider_id(session, provider_key(daticert.identificativo))
+    kind = certified.kind
+    error = _pec_error(daticert)
+    recipient = daticert.consegna.strip().lower() if daticert else ""
+    # Providers' quirk (FORMAT.md pitfall 12): a warning with 5.4.1 is already the final word.
+    final = (
+        "errore-consegna"
+        if kind == "preavviso-errore-consegna" and error.startswith("5.4.1")
+        else kind
+    )
+    work_order_id = sent.work_order_id if sent else None
     record_event(
         session,
-        f"pec.{certified.kind}",
+        f"pec.{kind}",
         work_order_id=work_order_id,
         inbound_id=entry.id,
         reference=certified.reference,
-        recipient=daticert.consegna if daticert else "",
-        error=daticert.errore_esteso if daticert else "",
+        recipient=recipient,
+        error=error,
         identificativo=daticert.identificativo if daticert else "",
         signature=check.result,
         signature_detail=check.reason,
     )
-    about = f"about {certified.reference}" if sent else "about no message of ours"
-    reason = f"PEC {certified.kind} {about}"
+    state = None
+    if sent is not None:
+        assert sent.id is not None and entry.id is not None
+        session.add(
+            PecReceipt(
+                outbound_id=sent.id,
+                inbound_id=entry.id,
+                type=kind,
+                date=daticert.data if daticert else None,
+                recipient=recipient,
+                error=error,
+                signature=check.result,
+            )
+        )
+        session.flush()
+        if check.result != "invalid":
+            state = _advance_pec_state(
+                services, session, sent, final, daticert=daticert, recipient=recipient, error=error
+            )
+    about = f"about {certified.reference or 'an unknown message'}"
+    reason = f"PEC {kind} {about}" + (f": {state}" if state else "")
+    if sent is None:
+        reason += " (not a message of ours)"
+    elif check.result == "invalid":
+        reason += f" (signature invalid: {check.reason}; not applied)"
     ledger.settle(
         entry,
         LedgerStatus.RECEIPT,
         kind=Kind.PEC_RECEIPT,
-        reason=reason,
+        reason=reason[:2000],
         work_order_id=work_order_id,
     )
     return Outcome(LedgerStatus.RECEIPT, entry.id, reason=reason)
+
+
+def _pec_error(daticert: pec.Daticert | None) -> str:
+    if daticert is None:
+        return ""
+    if daticert.errore_esteso:
+        return daticert.errore_esteso
+    return "" if daticert.errore in ("", "nessuno") else daticert.errore
+
+
+def _advance_pec_state(
+    services: Services,
+    session: Session,
+    sent: OutboundMessage,
+    kind: str,
+    *,
+    daticert: pec.Daticert | None,
+    recipient: str,
+    error: str,
+) -> str:
+    """The message's PEC state after this receipt; a failure reported to the office once."""
+    before = sent.pec_state
+    if kind == "accettazione":
+        if daticert is not None and daticert.identificativo:
+            sent.pec_provider_id = provider_key(daticert.identificativo)
+        if before in (None, outbox.PEC_QUEUED, outbox.PEC_SENT):
+            sent.pec_state = outbox.PEC_ACCEPTED
+    elif kind == "non-accettazione":
+        sent.pec_state = outbox.PEC_NOT_ACCEPTED
+    elif kind in PEC_FAILURES:
+        sent.pec_state = outbox.PEC_FAILED
+    elif kind == "avvenuta-consegna" and before not in outbox.PEC_FINAL_FAILURES:
+        assert sent.id is not None
+        delivered = {
+            r.recipient
+            for r in session.exec(
+                select(PecReceipt).where(
+                    PecReceipt.outbound_id == sent.id, PecReceipt.type == "avvenuta-consegna"
+                )
+            )
+        }
+        wanted = {r.strip().lower() for r in sent.recipients.split(",") if r.strip()}
+        sent.pec_state = outbox.PEC_DELIVERED if wanted <= delivered else outbox.PEC_ACCEPTED
+    # presa-in-carico, and a preavviso without 5.4.1: recorded, nothing decided yet
+    session.add(sent)
+    failed_now = (
+        sent.pec_state in outbox.PEC_FINAL_FAILURES and before not in outbox.PEC_FINAL_FAILURES
+    )
+    if failed_now and not sent.failure_reported:
+        sent.failure_reported = True
+        who = [recipient] if recipient else [r for r in sent.recipients.split(", ") if r]
+        failures = [_Failure(address, f"PEC {kind}", error) for address in who]
+        _tell_office_of_failure(services, session, sent, failures)
+        log.warning(
+            "pec message not delivered",
+            outbound_id=sent.id,
+            receipt=kind,
+            error=error,
+            security=kind == "rilevazione-virus" or "virus" in error,
+        )
+    return sent.pec_state or ""
 
 
 def certified_sender(

@@ -207,6 +207,28 @@ class OutboundMessage(SQLModel, table=True):
     bounce: str | None = Field(default=None, max_length=8)  # "hard" | "soft", from a report
     bounce_detail: str | None = Field(default=None, sa_type=sa.Text)
     failure_reported: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # The outbound account: "" for [smtp], else the name of the mailbox whose account sends it.
+    account: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    # Sent by PEC: queued | sent | accepted | not_accepted | delivered | failed (else None),
+    # and the identificativo the provider gave it (the Message-ID the recipient sees).
+    pec_state: str | None = Field(default=None, max_length=16)
+    pec_provider_id: str | None = Field(default=None, max_length=255, index=True)
+
+
+class PecReceipt(SQLModel, table=True):
+    """A provider's receipt or notice about one of our PEC messages; the signed original stays
+    in storage (the legal proof of sending and delivery)."""
+
+    __tablename__ = "pec_receipt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    outbound_id: int = Field(foreign_key="outbound_message.id", index=True)
+    inbound_id: int = Field(foreign_key="inbound_message.id")
+    type: str = Field(max_length=32)  # accettazione, avvenuta-consegna, errore-consegna, …
+    date: datetime | None = _when(default=None)  # the certified time (daticert data)
+    recipient: str = Field(default="", max_length=320)  # daticert consegna, when per recipient
+    error: str = Field(default="", sa_type=sa.Text)  # errore / errore-esteso
+    signature: str = Field(default="", max_length=16)  # valid | invalid | unchecked
 
 
 class Event(SQLModel, table=True):

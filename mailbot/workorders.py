@@ -23,6 +23,8 @@ from mailbot.errors import NotFoundError
 from mailbot.models import (
     Contact,
     ConversationMessage,
+    OutboundMessage,
+    PecReceipt,
     StoredAttachment,
     Taxpayer,
     WorkOrder,
@@ -297,6 +299,7 @@ def show_work_order(session: Session, number: str, tz: ZoneInfo) -> dict[str, An
         attachments.setdefault(att.message_id, []).append(
             {"filename": att.filename, "size": att.size}
         )
+    pec_views = _pec_views(session, [m.outbound_id for m in messages if m.outbound_id], tz)
     result["messages"] = [
         {
             "direction": m.direction,
@@ -308,7 +311,36 @@ def show_work_order(session: Session, number: str, tz: ZoneInfo) -> dict[str, An
             "body_text": m.body_text,
             "message_id": m.message_id,
             "attachments": attachments.get(m.id or 0, []),
+            **({"pec": pec_views[m.outbound_id]} if m.outbound_id in pec_views else {}),
         }
         for m in messages
     ]
     return result
+
+
+def _pec_views(session: Session, outbound_ids: list[int], tz: ZoneInfo) -> dict[int, Any]:
+    """For each outbound message sent by PEC: its state, the provider's identificativo and the
+    receipts that certify it, in the order they arrived."""
+    views: dict[int, dict[str, Any]] = {}
+    for row in session.exec(
+        select(OutboundMessage)
+        .where(col(OutboundMessage.id).in_(outbound_ids))
+        .where(col(OutboundMessage.pec_state).is_not(None))
+    ):
+        assert row.id is not None
+        views[row.id] = {"state": row.pec_state, "provider_id": row.pec_provider_id, "receipts": []}
+    for receipt in session.exec(
+        select(PecReceipt)
+        .where(col(PecReceipt.outbound_id).in_(list(views)))
+        .order_by(col(PecReceipt.id))
+    ):
+        views[receipt.outbound_id]["receipts"].append(
+            {
+                "type": receipt.type,
+                "date": _iso(receipt.date, tz) if receipt.date else None,
+                "recipient": receipt.recipient or None,
+                "error": receipt.error or None,
+                "signature": receipt.signature,
+            }
+        )
+    return views

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from mailbot.models import Event, OutboundMessage
-from mailbot.replies.sender import SmtpTransport, deliver_pending
+from mailbot.replies.sender import deliver_pending, make_transport
 
 from conftest import make_process, make_services, rows, write_config
 from servers import free_port
@@ -23,7 +23,7 @@ def smtp_services(tmp_path, smtp):
 
 def deliver(services):
     async def go():
-        transport = SmtpTransport(services.settings.smtp)
+        transport = make_transport(services.settings)
         try:
             return await deliver_pending(services.engine, services.settings, transport)
         finally:

@@ -99,6 +99,7 @@ class Composer:
         references: tuple[str, ...],
         refused: Sequence[tuple[str, str]] = (),
         oversized: bool = False,
+        from_address: str | None = None,
     ) -> Composed:
         values = {
             "refused": list(refused),
@@ -124,6 +125,7 @@ class Composer:
             in_reply_to=in_reply_to,
             references=references,
             headers={"Auto-Submitted": "auto-replied"},
+            from_address=from_address,
         )
 
     def to_office(
@@ -176,6 +178,7 @@ class Composer:
         in_reply_to: str | None,
         references: tuple[str, ...],
         attachments: Sequence[Attachment] = (),
+        from_address: str | None = None,
     ) -> Composed:
         """An operator's answer, sent to the citizen from the mailbox, never from the operator."""
         sender_name = (  # no name known (a CLI reply): the office alone, not "URP — URP"
@@ -204,6 +207,7 @@ class Composer:
             attachments=attachments,
             from_name=sender_name,
             headers={"Auto-Submitted": "auto-generated"},  # relayed by a machine: no OOO back
+            from_address=from_address,
         )
 
     def operator_notice(
@@ -394,14 +398,18 @@ class Composer:
         headers: dict[str, str] | None = None,
         from_name: str | None = None,
         html: str | None = None,
+        from_address: str | None = None,
     ) -> Composed:
+        """`from_address`: a mailbox's own account (a PEC box must send from its address);
+        default [smtp]'s. Never a Bcc or a read-receipt request: a PEC provider refuses both."""
         subject = tagged_subject(number, self._render(language, kind, "subject", values).strip())
         smtp = self.settings.smtp
-        message_id = make_message_id(self.secret, number, kind, domain_of(smtp.from_address))
+        sender = from_address or smtp.from_address
+        message_id = make_message_id(self.secret, number, kind, domain_of(sender))
         msg = EmailMessage(policy=SMTP)
         name = smtp.from_name if from_name is None else from_name
         try:
-            msg["From"] = HeaderAddress(name, addr_spec=smtp.from_address)
+            msg["From"] = HeaderAddress(name, addr_spec=sender)
             msg["To"] = HeaderAddress(to.name, addr_spec=to.email)
             msg["Reply-To"] = HeaderAddress(smtp.from_name, addr_spec=reply_to)
         except (ValueError, IndexError) as exc:
@@ -414,7 +422,7 @@ class Composer:
             chain = list(dict.fromkeys((*references, in_reply_to)))
             msg["References"] = " ".join(chain[-20:])
         msg["Content-Language"] = language
-        msg[LOOP_HEADER] = domain_of(smtp.from_address)
+        msg[LOOP_HEADER] = domain_of(smtp.from_address)  # the same for every account
         msg["X-Auto-Response-Suppress"] = "All"  # asks Exchange not to answer with OOO notes
         for header, value in (headers or {}).items():
             msg[header] = value
@@ -440,7 +448,7 @@ class Composer:
             message_id=message_id,
             subject=subject,
             text=text,
-            sender=smtp.from_address,
+            sender=sender,
             recipients=(to.email,),
             raw=raw,
         )

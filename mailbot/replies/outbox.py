@@ -17,6 +17,10 @@ from mailbot.db import record_event
 from mailbot.models import OutboundMessage, utcnow
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+# PEC states of an outbound message: handed to the provider ("sent"), then what its receipts say.
+PEC_QUEUED, PEC_SENT, PEC_ACCEPTED = "queued", "sent", "accepted"
+PEC_NOT_ACCEPTED, PEC_DELIVERED, PEC_FAILED = "not_accepted", "delivered", "failed"
+PEC_FINAL_FAILURES = frozenset({PEC_NOT_ACCEPTED, PEC_FAILED})
 
 
 def enqueue(
@@ -28,8 +32,14 @@ def enqueue(
     recipients: tuple[str, ...],
     raw: bytes,
     work_order_id: int | None,
+    account: str = "",
+    pec: bool = False,
 ) -> OutboundMessage:
+    """`account`: the mailbox whose own SMTP account sends it ("" for [smtp]); `pec`: that
+    account is a PEC box, and the provider's receipts will tell what became of it."""
     row = OutboundMessage(
+        account=account,
+        pec_state=PEC_QUEUED if pec else None,
         work_order_id=work_order_id,
         kind=kind,
         message_id=message_id,
@@ -68,6 +78,8 @@ def claim_due(
 
 def mark_sent(session: Session, row: OutboundMessage) -> None:
     row.status = SENT
+    if row.pec_state == PEC_QUEUED:
+        row.pec_state = PEC_SENT
     row.sent_at = utcnow()
     row.attempts += 1
     row.last_error = None
@@ -79,6 +91,8 @@ def mark_sent(session: Session, row: OutboundMessage) -> None:
 
 def mark_failed(session: Session, row: OutboundMessage, error: str) -> None:
     row.status = FAILED
+    if row.pec_state == PEC_QUEUED:
+        row.pec_state = PEC_NOT_ACCEPTED  # the provider's server refused it: never accepted
     row.attempts += 1
     row.last_error = error
     session.add(row)
@@ -157,6 +171,15 @@ def by_message_id(session: Session, message_id: str | None) -> OutboundMessage |
         return None
     return session.exec(
         select(OutboundMessage).where(OutboundMessage.message_id == message_id.strip())
+    ).first()
+
+
+def by_provider_id(session: Session, provider_id: str) -> OutboundMessage | None:
+    """The message a PEC provider gave this identificativo (from its acceptance receipt)."""
+    if not provider_id:
+        return None
+    return session.exec(
+        select(OutboundMessage).where(OutboundMessage.pec_provider_id == provider_id)
     ).first()
 
 

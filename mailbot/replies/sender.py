@@ -101,8 +101,9 @@ class SmtpTransport:
 class DirectoryTransport:
     """Writes each message as an .eml file: for the demo and for machines with no relay."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, account: str = "") -> None:
         self.directory = directory
+        self.account = account
 
     async def open(self) -> None:
         try:
@@ -117,6 +118,8 @@ class DirectoryTransport:
     async def send(self, envelope_from: str, recipients: list[str], raw: bytes) -> None:
         await self.open()
         envelope = f"X-Envelope-From: {envelope_from}\r\nX-Envelope-To: {', '.join(recipients)}\r\n"
+        if self.account:
+            envelope += f"X-Envelope-Account: {self.account}\r\n"
         try:
             (self.directory / f"{time.time_ns()}.eml").write_bytes(envelope.encode() + raw)
         except OSError as exc:
@@ -127,10 +130,52 @@ class DirectoryTransport:
         return None
 
 
-def make_transport(settings: Settings) -> Transport:
+class Router:
+    """One transport per outbound account: "" is [smtp]; a mailbox with its own [mailboxes.smtp]
+    (a PEC box) sends its cases' mail to citizens through its account. Connections open lazily."""
+
+    def __init__(self, transports: dict[str, Transport]) -> None:
+        self.transports = transports
+        self._warned: set[str] = set()
+
+    def route(self, account: str) -> str:
+        if account in self.transports:
+            return account
+        if account not in self._warned:  # the mailbox lost its account in the config
+            self._warned.add(account)
+            log.warning("outbound account not configured, using [smtp]", account=account)
+        return ""
+
+    def get(self, account: str) -> Transport:
+        return self.transports[self.route(account)]
+
+    async def open(self) -> None:
+        for transport in self.transports.values():
+            await transport.open()
+
+    async def close(self) -> None:
+        for transport in self.transports.values():
+            await transport.close()
+
+
+def make_transport(settings: Settings) -> Router:
     if settings.outbox.transport == "directory":
-        return DirectoryTransport(settings.outbox.directory)
-    return SmtpTransport(settings.smtp)
+        return Router(
+            {
+                "": DirectoryTransport(settings.outbox.directory),
+                **{
+                    m.name: DirectoryTransport(settings.outbox.directory, m.name)
+                    for m in settings.mailboxes
+                    if m.smtp is not None
+                },
+            }
+        )
+    return Router(
+        {
+            "": SmtpTransport(settings.smtp),
+            **{m.name: SmtpTransport(m.smtp) for m in settings.mailboxes if m.smtp is not None},
+        }
+    )
 
 
 @dataclass
@@ -142,39 +187,46 @@ class DeliveryReport:
 
     @property
     def blocked(self) -> bool:
-        """The server could not be reached: more sending now is pointless."""
-        return bool(self.errors)
+        """A server could not be reached and nothing went out: more sending now is pointless."""
+        return bool(self.errors) and not self.sent
 
 
-async def deliver_pending(
-    engine: Engine, settings: Settings, transport: Transport
-) -> DeliveryReport:
-    """Send every row due now; returns when none is left or the server is unreachable."""
+async def deliver_pending(engine: Engine, settings: Settings, router: Router) -> DeliveryReport:
+    """Send every row due now; returns when none is left. An account whose server cannot be
+    reached is left alone for this pass (its rows wait, no attempt counted); the others go on."""
     report = DeliveryReport()
     tried: set[int] = set()
+    down: dict[str, str] = {}  # account → why it cannot be reached
     lease = timedelta(seconds=settings.outbox.lease_seconds)
-    while True:
+    while len(down) < len(router.transports):
         with unit_of_work(engine) as session:
             rows = outbox.claim_due(session, utcnow(), settings.outbox.batch_size, lease, tried)
         tried.update(row.id for row in rows if row.id is not None)
         if not rows:
             return report
         started = time.monotonic()
+        held: dict[str, list[OutboundMessage]] = {}  # rows of accounts already down
         for index, row in enumerate(rows):
             if time.monotonic() - started > lease.total_seconds() / 2:
                 _release(engine, settings, rows[index:], delay=0.0)
                 break
+            account = router.route(row.account)
+            if account in down:
+                held.setdefault(account, []).append(row)
+                continue
             try:
-                await transport.send(row.envelope_from, row.recipients.split(", "), row.raw)
+                await router.get(account).send(
+                    row.envelope_from, row.recipients.split(", "), row.raw
+                )
             except DeliveryError as exc:
                 if exc.connection:
-                    # An outage is not the message's fault: no attempt counted, all wait.
+                    # An outage is not the message's fault: no attempt counted, its account's
+                    # rows wait; other accounts go on.
+                    down[account] = str(exc)
                     report.errors.append(str(exc))
-                    _release(
-                        engine, settings, rows[index:], settings.outbox.retry_base_seconds, str(exc)
-                    )
-                    log.warning("smtp unavailable", error=str(exc), waiting=len(rows) - index)
-                    return report
+                    held.setdefault(account, []).append(row)
+                    log.warning("smtp unavailable", account=account or "smtp", error=str(exc))
+                    continue
                 _settle_failure(engine, settings, row, exc, report)
                 continue
             with unit_of_work(engine) as session:
@@ -183,6 +235,9 @@ async def deliver_pending(
                 outbox.mark_sent(session, fresh)
             report.sent += 1
             log.info("outbound sent", outbound_id=row.id, kind=row.kind, message_id=row.message_id)
+        for account, waiting in held.items():
+            _release(engine, settings, waiting, settings.outbox.retry_base_seconds, down[account])
+    return report
 
 
 def _settle_failure(

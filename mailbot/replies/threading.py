@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from mailbot.models import ConversationMessage, WorkOrder
+from mailbot.models import ConversationMessage, OutboundMessage, WorkOrder
 from mailbot.types import ParsedMessage
 
 _SIGNED = re.compile(
@@ -132,6 +132,9 @@ def resolve(
         work_order = session.exec(select(WorkOrder).where(WorkOrder.reply_token == token)).first()
         if work_order is not None:
             return _ref(work_order, "token", True)
+    pec_ref = _by_provider_id(session, referenced)
+    if pec_ref is not None:
+        return pec_ref
     if referenced:
         row = session.exec(
             select(ConversationMessage.work_order_id)
@@ -150,6 +153,25 @@ def resolve(
     return None
 
 
+def _by_provider_id(session: Session, referenced: Sequence[str]) -> ThreadRef | None:
+    """A reply to our PEC references the identificativo its provider gave it (the Message-ID
+    the citizen saw), not ours: it came back in the acceptance receipt."""
+    if not referenced:
+        return None
+    sent = session.exec(
+        select(OutboundMessage)
+        .where(col(OutboundMessage.pec_provider_id).in_([provider_key(m) for m in referenced]))
+        .where(col(OutboundMessage.work_order_id).is_not(None))
+        .order_by(col(OutboundMessage.id).desc())
+    ).first()
+    if sent is None or sent.work_order_id is None:
+        return None
+    work_order = session.get(WorkOrder, sent.work_order_id)
+    if work_order is None:
+        return None
+    return _ref(work_order, "pec_id", KIND_CODES.get(sent.kind, "") in OPERATOR_KINDS)
+
+
 def _by_number(session: Session, number: str) -> WorkOrder | None:
     return session.exec(select(WorkOrder).where(WorkOrder.number == number)).first()
 
@@ -157,3 +179,9 @@ def _by_number(session: Session, number: str) -> WorkOrder | None:
 def _ref(work_order: WorkOrder, via: str, to_operators: bool) -> ThreadRef:
     assert work_order.id is not None
     return ThreadRef(work_order.id, work_order.number, via, to_operators)
+
+
+def provider_key(message_id: str) -> str:
+    """A PEC identificativo as stored and compared: no angle brackets or spaces, lower case
+    (providers' ids are lower case; a client that changed the case still threads)."""
+    return message_id.strip().strip("<>").strip().lower()
