@@ -45,11 +45,17 @@ def write_config(
     smtp_port: int = 25,
     transport: str = "smtp",
     extra: str = "",
+    mailbox_smtp: dict[str, Any] | None = None,
 ) -> Path:
-    """A complete config file in `path`'s directory; mailbox keys override a Maildir default."""
+    """A complete config file in `path`'s directory; mailbox keys override a Maildir default;
+    `mailbox_smtp`: the mailbox's own outbound account ([mailboxes.smtp])."""
     base = path.parent
     box = mailbox or {"source": "maildir", "path": str(base / "maildir")}
     lines = "\n".join(f"{k} = {_toml(v)}" for k, v in box.items())
+    if mailbox_smtp is not None:
+        lines += "\n[mailboxes.smtp]\n" + "\n".join(
+            f"{k} = {_toml(v)}" for k, v in mailbox_smtp.items()
+        )
     path.write_text(
         f"""
 timezone = "Europe/Rome"

@@ -4,84 +4,14 @@ anomalies are processed as ordinary unverified mail (or as the bounce they carry
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-from email.mime.application import MIMEApplication
-from email.mime.message import MIMEMessage
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.policy import SMTP
-
 import pytest
+from pec_fixtures import citizen_inner, daticert, provider_message
 
 from mailbot.ingest import pec
 from mailbot.models import Event, OutboundMessage, WorkOrder
 from mailbot.types import LedgerStatus
 
 from conftest import fixture_bytes, rows
-
-PROVIDER = "posta-certificata@pec.example-provider.it"
-
-
-def daticert(
-    tipo: str, mittente: str, errore: str = "nessuno", consegna: str = "", extra: str = ""
-) -> bytes:
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<postacert tipo="{tipo}" errore="{errore}">
-  <intestazione>
-    <mittente>{mittente}</mittente>
-    <destinatari tipo="certificato">suggerimenti@pec.comune.example.it</destinatari>
-    <risposte>{mittente}</risposte>
-    <oggetto>Segnalazione</oggetto>
-  </intestazione>
-  <dati>
-    <gestore-emittente>Gestore di prova</gestore-emittente>
-    <data zona="+0100"><giorno>02/03/2026</giorno><ora>09:15:00</ora></data>
-    <identificativo>opec1.20260302091500.1@pec.example-provider.it</identificativo>
-    <msgid>&lt;original-1@pec.example.it&gt;</msgid>
-    {f"<consegna>{consegna}</consegna>" if consegna else ""}
-    {extra}
-  </dati>
-</postacert>""".encode()
-
-
-def provider_message(
-    header: str,
-    value: str,
-    subject: str,
-    datixml: bytes | None,
-    inner: bytes | None,
-    sender_label: str = "",
-) -> bytes:
-    mixed = MIMEMultipart("mixed")
-    mixed.attach(MIMEText("Messaggio del gestore di posta certificata.", "plain", "utf-8"))
-    if datixml is not None:
-        mixed.attach(MIMEApplication(datixml, "xml", Name="daticert.xml"))
-    if inner is not None:
-        from email import message_from_bytes
-
-        part = MIMEMessage(message_from_bytes(inner))
-        part.set_param("name", "postacert.eml")
-        mixed.attach(part)
-    signed = MIMEMultipart("signed", protocol="application/pkcs7-signature", micalg="sha-256")
-    signed.attach(mixed)
-    signed.attach(MIMEApplication(b"not a real signature", "pkcs7-signature", Name="smime.p7s"))
-    signed["From"] = f'"{sender_label}" <{PROVIDER}>' if sender_label else PROVIDER
-    signed["To"] = "suggerimenti@comune.example.it"
-    signed["Subject"] = subject
-    signed["Message-ID"] = f"<opec-{header}-{value}@pec.example-provider.it>"
-    signed[header] = value
-    signed["X-Riferimento-Message-ID"] = "<original-1@pec.example.it>"
-    return signed.as_bytes(policy=SMTP)
-
-
-def citizen_inner(sender: str) -> bytes:
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = f"Lucia Neri <{sender}>"
-    msg["To"] = "suggerimenti@pec.comune.example.it"
-    msg["Subject"] = "Rumore notturno dal cantiere"
-    msg["Message-ID"] = "<original-1@pec.example.it>"
-    msg.set_content("Il cantiere di via Po lavora anche di notte.")
-    return msg.as_bytes()
 
 
 @pytest.mark.parametrize(
