@@ -192,3 +192,32 @@ def test_check_renders_every_template_and_names_a_broken_one(tmp_path):
     [line] = [ln for ln in bad.stdout.splitlines() if "templates" in ln]
     assert line.startswith("FAIL  templates: en/relay: template en/relay.txt.j2:")
     assert "Traceback" not in bad.stdout + bad.stderr
+
+
+def test_the_example_pec_mailbox_has_its_own_account(tmp_path, monkeypatch):
+    """The commented PEC block of config.example.toml, switched on, is a valid mailbox."""
+    text = (REPO / "config.example.toml").read_text()
+    start = text.index('# name = "pec"')
+    lines = text[start : text.index("\n\n", start)].splitlines()
+    keys = [re.sub(r"\s+#.*$", "", ln[2:]) for ln in lines if re.match(r"# (\[|[a-z_]+ = )", ln)]
+    enabled = text.replace(
+        "[conversations]", "[[mailboxes]]\n" + "\n".join(keys) + "\n\n[conversations]"
+    )
+    monkeypatch.setenv("MAILBOT_IMAP_PASSWORD", "x")
+    monkeypatch.setenv("MAILBOT_PEC_PASSWORD", "y")
+    settings = load_text(tmp_path, enabled)
+    box = settings.mailbox("pec")
+    assert box.pec and box.smtp is not None
+    assert (box.smtp.host, box.smtp.port, box.smtp.security) == (
+        "smtps.pec.example-provider.it",
+        465,
+        "tls",
+    )
+    assert box.smtp.from_address == box.address == "protocollo@pec.comune.example.it"
+    assert box.smtp.password.reveal() == "y"
+
+
+def test_a_pec_mailbox_without_its_own_account_is_refused(tmp_path):
+    text = base_toml(tmp_path).replace('office = "urp"\n', 'office = "urp"\npec = true\n', 1)
+    with pytest.raises(ConfigError, match=r"^mailboxes\[0\]\.smtp: missing \(required with pec"):
+        load_text(tmp_path, text)
