@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from datetime import UTC, datetime, timedelta, timezone
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.mime.application import MIMEApplication
@@ -12,7 +13,6 @@ from email.mime.message import MIMEMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import SMTP
-from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 PROVIDER = "posta-certificata@pec.example-provider.it"
