@@ -247,29 +247,124 @@ def db_upgrade() -> None:
 
 @registry_app.command("import")
 def registry_import(
-    file: Annotated[Path, typer.Argument(help="CSV with codice_fiscale,name,email,pec.")],
+    file: Annotated[Path, typer.Argument(help="The export: CSV or JSON Lines.")],
+    *,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv or jsonl (default: by the file name).")
+    ] = None,
+    delimiter: Annotated[
+        str | None, typer.Option(help="CSV delimiter (default: detected from the header).")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Text encoding (default: UTF-8, else Windows-1252).")
+    ] = None,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="A full export: retire taxpayers it does not have.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what would change; change nothing.")
+    ] = False,
 ) -> None:
-    """Add or update taxpayers from a CSV export."""
-    from mailbot.matching import registry
+    """Add, update (and with --prune retire) taxpayers from a registry export."""
+    from mailbot.matching import registry_import
 
     settings = _settings()
     engine = _engine(settings)
-    with db.unit_of_work(engine) as session:
-        report = registry.import_csv(session, file)
-        db.record_event(
-            session,
-            "registry.imported",
-            file=file.name,
-            added=report.added,
-            updated=report.updated,
-            rejected=len(report.rejected),
+    show_bar = sys.stderr.isatty() and file.is_file() and file.stat().st_size > 5_000_000
+    with typer.progressbar(
+        length=_count_lines(file) if show_bar else 1,
+        label="records",
+        file=sys.stderr,
+        hidden=not show_bar,
+        show_pos=True,
+    ) as bar:
+        report = registry_import.import_file(
+            engine,
+            file,
+            settings.registry,
+            fmt=fmt,
+            delimiter=delimiter,
+            encoding=encoding,
+            prune=prune,
+            dry_run=dry_run,
+            progress=bar.update,
         )
     typer.echo(
-        f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-        f"rejected {len(report.rejected)}"
+        ("dry run, nothing changed: " if dry_run else "")
+        + f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+        + (f"pruned {report.pruned}, " if prune else "")
+        + f"rejected {len(report.rejected)}"
     )
     for line, reason in report.rejected:
         typer.echo(f"  line {line}: {reason}")
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+
+
+@app.command("rematch")
+def rematch_cases(
+    since: Annotated[
+        str | None, typer.Option(help="Only cases received on or after this day (YYYY-MM-DD).")
+    ] = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Make the changes.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Match cases on generic or unverified contacts again, after a registry update."""
+    from datetime import date, datetime, time
+
+    from mailbot import rematch
+
+    settings = _settings()
+    start = None
+    if since:
+        try:
+            day = date.fromisoformat(since)
+        except ValueError:
+            raise InputError(f"--since: expected a day like 2026-03-01, got {since!r}") from None
+        start = datetime.combine(day, time(), settings.timezone)
+    changes = rematch.rematch(_services(settings, _engine(settings)), start, apply)
+    if as_json:
+        _print_json([{"number": c.number, "before": c.before, "after": c.after} for c in changes])
+        return
+    for c in changes:
+        b, a = c.before, c.after
+        why = f"{a['rule']}: {a['evidence']}" if a["evidence"] else a["rule"]
+        typer.echo(
+            f"{c.number}: {b['state']} {b['codice_fiscale'] or '-'} -> {a['state']} "
+            f"{a['codice_fiscale'] or '-'} ({why})"
+        )
+    verb = "changed" if apply else "would change (run with --apply)"
+    typer.echo(f"{len(changes)} case(s) {verb}", err=True)
+
+
+@registry_app.command("show")
+def registry_show(
+    query: Annotated[
+        str, typer.Argument(help="A codice fiscale or partita IVA, an address, or a name.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Find taxpayers by code, address or name."""
+    from mailbot.matching import registry
+
+    settings = _settings()
+    with db.unit_of_work(_engine(settings)) as session:
+        found = registry.search(session, query)
+    if as_json:
+        _print_json(found)
+        return
+    if not found:
+        raise NotFoundError(f"no taxpayer matches {query!r}")
+    for t in found:
+        typer.echo(f"{t['codice_fiscale']}  {t['name']}" + ("  (removed)" if t["removed"] else ""))
+        for kind in ("email", "pec"):
+            for address in t[kind]:
+                typer.echo(f"    {kind:<5} {address}")
+        if t["postal_address"]:
+            typer.echo(f"    addr  {t['postal_address']}")
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -329,6 +424,19 @@ def workorders_show(number: str, as_json: JsonOption = False) -> None:
                 shown = ", ".join(d for d in details if d)
                 typer.echo(f"   [PEC] {receipt['type']} {shown} (signature {receipt['signature']})")
         typer.echo("   " + message["body_text"].replace("\n", "\n   "))
+
+
+@workorders_app.command("link")
+def workorders_link(
+    number: str,
+    code: Annotated[str, typer.Argument(help="Codice fiscale or partita IVA of the registry.")],
+    operator: Annotated[str, typer.Option(help="Who says so (recorded in the audit trail).")],
+) -> None:
+    """Say who a case is about: links it to a registry entry, confirmed."""
+    from mailbot import rematch
+
+    settings = _settings()
+    typer.echo(rematch.link(_services(settings, _engine(settings)), number, code, operator))
 
 
 @workorders_app.command("export")

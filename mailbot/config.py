@@ -9,12 +9,13 @@ server work without them.
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import ssl
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -117,6 +118,9 @@ class MailboxSettings:
     # A PEC box: what its cases send to citizens leaves through `smtp` (the PEC account), and
     # the provider's receipts for it are tracked per recipient.
     pec: bool = False
+    # The receiving server authenticates every sender before delivery here (an internal
+    # relay that refuses spoofed mail): the From address is trusted for a registry link.
+    trust_from: bool = False
     # The mailbox's own outbound account for mail to citizens; None: the global [smtp].
     smtp: SmtpSettings | None = None
 
@@ -125,6 +129,28 @@ class MailboxSettings:
 class ConversationSettings:
     reopen_days: int  # a follow-up reopens a case closed less than this many days ago
     sender_format: str  # display name of replies relayed to citizens
+
+
+@dataclass(frozen=True)
+class MatchingSettings:
+    # authserv-ids of the receiving servers whose Authentication-Results are believed.
+    trusted_authserv_ids: tuple[str, ...] = ()
+    name_similarity: int = 90  # rapidfuzz score (0-100) for a name suggestion
+
+
+REGISTRY_FIELDS = ("codice_fiscale", "name", "email", "pec", "postal_address")
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    """Which columns (CSV) or keys (JSON Lines) of an export hold each field; several columns
+    are joined (name: with a space, postal address: with ", "; addresses: each read)."""
+
+    columns: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: {f: (f,) for f in REGISTRY_FIELDS}
+    )
+    delimiter: str = ""  # "" detects , ; tab or |
+    encoding: str = ""  # "" detects UTF-8 (with or without BOM), else Windows-1252/Latin-1
 
 
 @dataclass(frozen=True)
@@ -189,6 +215,8 @@ class Settings:
     conversations: ConversationSettings = ConversationSettings(30, "{operator} — {office}")
     limits: LimitSettings = LimitSettings(5, 10, 60, ())
     pec: PecSettings = PecSettings(None)
+    matching: MatchingSettings = MatchingSettings()
+    registry: RegistrySettings = RegistrySettings()
     source_path: Path | None = None
 
     def office(self, office_id: str) -> OfficeSettings:
@@ -384,6 +412,8 @@ def parse(data: Mapping[str, Any]) -> Settings:
     pec_table = root.table("pec", required=False)
     pec = PecSettings(ca_bundle=pec_table.path_or_none("ca_bundle"))
     pec_table.done()
+    matching = _matching(root.table("matching", required=False))
+    registry = _registry(root.table("registry", required=False))
     offices = _offices(root.tables("offices"))
     mailboxes = _mailboxes(root.tables("mailboxes"), offices, smtp.from_address)
     root.done()
@@ -400,7 +430,49 @@ def parse(data: Mapping[str, Any]) -> Settings:
         conversations=conversations,
         limits=limits,
         pec=pec,
+        matching=matching,
+        registry=registry,
     )
+
+
+def _matching(t: _Table) -> MatchingSettings:
+    ids = tuple(i.strip().lower() for i in t.str_list("trusted_authserv_ids") if i.strip())
+    settings = MatchingSettings(
+        trusted_authserv_ids=ids, name_similarity=t.integer("name_similarity", 90, 50, 100)
+    )
+    t.done()
+    return settings
+
+
+def _registry(t: _Table) -> RegistrySettings:
+    table = t.table("columns", required=False)
+    columns: dict[str, tuple[str, ...]] = {}
+    for name in REGISTRY_FIELDS:
+        value = table.data.get(name, name)
+        table.used.add(name)
+        names = (value,) if isinstance(value, str) else value
+        if (
+            not isinstance(names, list | tuple)
+            or not names
+            or not all(isinstance(n, str) and n.strip() for n in names)
+        ):
+            raise ConfigError(
+                f"registry.columns.{name}: expected a column name or a list of them, "
+                f"got {_show(value)}"
+            )
+        columns[name] = tuple(n.strip().lower() for n in names)
+    table.done()
+    delimiter = t.text("delimiter", "")
+    if delimiter not in ("", ",", ";", "\t", "|"):
+        raise ConfigError(f"registry.delimiter: must be one of , ; | or a tab, got {delimiter!r}")
+    encoding = t.text("encoding", "")
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ConfigError(f"registry.encoding: unknown encoding {encoding!r}") from None
+    t.done()
+    return RegistrySettings(columns=columns, delimiter=delimiter, encoding=encoding)
 
 
 def _limits(t: _Table) -> LimitSettings:
@@ -521,6 +593,7 @@ def _mailboxes(
             "batch_size": t.integer("batch_size", 50, 1, 1000),
             "plus_address": t.flag("plus_address", False),
             "pec": t.flag("pec", False),
+            "trust_from": t.flag("trust_from", False),
         }
         if "smtp" in t.data:
             common["smtp"] = _smtp(t.table("smtp"), default_from=common["address"])

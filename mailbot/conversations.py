@@ -478,13 +478,15 @@ def _thread_ids(session: Session, work_order: WorkOrder, kinds: Sequence[str]) -
 def _contact_values(session: Session, work_order: WorkOrder) -> dict[str, object]:
     contact = session.get(Contact, work_order.contact_id)
     assert contact is not None
-    taxpayer = session.get(Taxpayer, contact.taxpayer_id) if contact.taxpayer_id else None
+    taxpayer = session.get(Taxpayer, work_order.taxpayer_id) if work_order.taxpayer_id else None
     return {
         "contact_name": contact.name or contact.email,
         "contact_email": contact.email,
         "codice_fiscale": taxpayer.codice_fiscale if taxpayer else None,
         "registry_name": taxpayer.name if taxpayer else None,
         "match_rule": work_order.match_rule,
+        "match_state": work_order.match_state,
+        "candidates": [c for c in work_order.match_candidates.split(",") if c],
         "subject": work_order.subject,
         "due_at": work_order.due_at,
         "status_text": work_order.status,

@@ -81,13 +81,32 @@ class InboundMessage(SQLModel, table=True):
 
 
 class Taxpayer(SQLModel, table=True):
+    """A person (codice fiscale) or a company (partita IVA) of the registry."""
+
     __tablename__ = "taxpayer"
 
     id: int | None = Field(default=None, primary_key=True)
-    codice_fiscale: str = Field(max_length=16, unique=True)
+    codice_fiscale: str = Field(max_length=16, unique=True)  # or the partita IVA
     name: str = Field(max_length=255)
+    postal_address: str = Field(
+        default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""}
+    )
+    # What the last import said (name, addresses, postal address): "unchanged" without a join.
+    digest: str = Field(default="", max_length=40, sa_column_kwargs={"server_default": ""})
+    # Pruned (absent from a full export): kept for the cases that name it, never matched.
+    removed_at: datetime | None = _when(default=None)
     created_at: datetime = _when(default_factory=utcnow)
     updated_at: datetime = _when(default_factory=utcnow)
+
+
+class TaxpayerToken(SQLModel, table=True):
+    """One normalised word of a taxpayer's name: finds similar names without a table scan.
+    Removed by primary key (the words of the name being replaced), so no index by taxpayer."""
+
+    __tablename__ = "taxpayer_token"
+
+    token: str = Field(primary_key=True, max_length=64)
+    taxpayer_id: int = Field(primary_key=True, foreign_key="taxpayer.id")
 
 
 class TaxpayerAddress(SQLModel, table=True):
@@ -95,7 +114,8 @@ class TaxpayerAddress(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("taxpayer_id", "address", name="uq_taxpayer_address"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    taxpayer_id: int = Field(foreign_key="taxpayer.id", index=True)
+    # No index of its own: uq_taxpayer_address (taxpayer_id, address) serves look-ups by it.
+    taxpayer_id: int = Field(foreign_key="taxpayer.id")
     address: str = Field(max_length=320, index=True)  # normalised
     kind: str = Field(max_length=8)  # "email" | "pec"
 
@@ -138,6 +158,17 @@ class WorkOrder(SQLModel, table=True):
     contact_id: int = Field(foreign_key="contact.id", index=True)
     match_rule: str = Field(max_length=32)
     match_confidence: float
+    # Who the case is about, as matching (or an operator) said; `match_state` says how sure:
+    # linked, unverified, to_confirm, suggested, ambiguous, generic, confirmed.
+    taxpayer_id: int | None = Field(default=None, foreign_key="taxpayer.id", index=True)
+    match_state: str = Field(
+        default="generic", max_length=16, sa_column_kwargs={"server_default": "generic"}
+    )
+    match_candidates: str = Field(
+        default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""}
+    )  # codes, comma-separated
+    # The sender's address is authentic (PEC-verified, DMARC/DKIM/SPF, or a trusted mailbox).
+    contact_verified: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     language: str = Field(default="it", max_length=8)
     received_at: datetime = _when()
     opened_at: datetime = _when(default_factory=utcnow)

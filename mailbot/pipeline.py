@@ -102,7 +102,14 @@ def _act(
         )
         record_event(session, "inbound.ignored", inbound_id=entry.id, reason=verdict.reason)
         return Outcome(LedgerStatus.IGNORED, entry.id, reason=verdict.reason)
-    match = matcher.match_sender(session, mail.sender)
+    evidence = matcher.evidence(
+        parsed,
+        mail.sender,
+        trust_from=mailbox.trust_from,
+        trusted_ids=services.settings.matching.trusted_authserv_ids,
+        name_similarity=services.settings.matching.name_similarity,
+    )
+    match = matcher.match_sender(session, evidence)
     if verdict.kind is Kind.CITIZEN_FOLLOWUP and work_order is not None:
         return conversations.add_followup(services, session, mail, work_order, match)
     return conversations.open_case(services, session, mail, match)

@@ -71,6 +71,8 @@ class ParsedMessage:
     pec_verified: bool = False  # a certified envelope, signature valid, sender as certified
     # Lower-cased header names → first value, for the headers classification reads.
     headers: dict[str, str] = field(default_factory=dict)
+    # Every Authentication-Results header, topmost (the receiving server's) first.
+    auth_results: tuple[str, ...] = ()
 
 
 class Kind(StrEnum):
@@ -98,19 +100,39 @@ class LedgerStatus(StrEnum):
 
 
 class MatchRule(StrEnum):
-    REGISTRY_ADDRESS = "registry_address"
+    PEC_VERIFIED = "pec_verified"  # a certified PEC sender, registered
+    REGISTRY_ADDRESS = "registry_address"  # the From address, registered to one taxpayer
+    CLAIMED_CODE = "claimed_code"  # a valid code written in the message: to confirm
+    AMBIGUOUS_ADDRESS = "ambiguous_address"  # an address several taxpayers share
+    SIMILAR_NAME = "similar_name"  # the display name resembles a registered one: suggestion
     GENERIC_CONTACT = "generic_contact"
+    OPERATOR = "operator"  # an operator linked the case by hand
+
+
+class MatchState(StrEnum):
+    """How far a case's link to a taxpayer can be trusted."""
+
+    LINKED = "linked"  # an authentic sender at a registered address
+    UNVERIFIED = "unverified"  # a registered address, but the sender is not authenticated
+    TO_CONFIRM = "to_confirm"  # a code the sender wrote: a claim
+    SUGGESTED = "suggested"  # only names alike: not linked
+    AMBIGUOUS = "ambiguous"  # several taxpayers share the address: not linked
+    GENERIC = "generic"
+    CONFIRMED = "confirmed"  # an operator said who it is
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """Which contact a sender is, and the rule that said so."""
+    """Which contact a sender is, which taxpayer the case is about, and how sure we are."""
 
     contact_id: int
     rule: MatchRule
     confidence: float
     taxpayer_id: int | None = None
-    candidates: tuple[int, ...] = ()
+    candidates: tuple[int, ...] = ()  # taxpayers it might be (ambiguous, suggested)
+    state: MatchState = MatchState.GENERIC
+    verified: bool = False  # the sender's address is authentic
+    evidence: str = ""  # why: which authentication result, which code, which score
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,6 +78,10 @@ def open_work_order(
         contact_id=match.contact_id,
         match_rule=match.rule,
         match_confidence=match.confidence,
+        taxpayer_id=match.taxpayer_id,
+        match_state=match.state,
+        match_candidates=codes(session, match.candidates),
+        contact_verified=match.verified,
         language=language,
         received_at=received_at,
         due_at=due_date(received_at, office, timezone),
@@ -92,10 +96,52 @@ def open_work_order(
         number=work_order.number,
         office=office.id,
         match_rule=match.rule,
-        candidates=list(match.candidates),
+        match_state=match.state,
+        match_evidence=match.evidence,
+        verified=match.verified,
+        candidates=[c for c in codes(session, match.candidates).split(",") if c],
         parent=parent_id,
     )
     return work_order
+
+
+def codes(session: Session, taxpayer_ids: Sequence[int]) -> str:
+    """Candidates are stored by code: readable, and stable across a registry rebuild."""
+    if not taxpayer_ids:
+        return ""
+    found = dict(
+        session.exec(
+            select(Taxpayer.id, Taxpayer.codice_fiscale).where(col(Taxpayer.id).in_(taxpayer_ids))
+        ).all()
+    )
+    return ",".join(found[t] for t in taxpayer_ids if t in found)
+
+
+def relink(
+    session: Session,
+    work_order: WorkOrder,
+    match: Match,
+    actor: str,
+) -> None:
+    """Change who a case is about (rematch, or an operator's `workorders link`)."""
+    before = (work_order.match_rule, work_order.match_state, work_order.taxpayer_id)
+    work_order.contact_id = match.contact_id
+    work_order.match_rule = match.rule
+    work_order.match_confidence = match.confidence
+    work_order.taxpayer_id = match.taxpayer_id
+    work_order.match_state = match.state
+    work_order.match_candidates = codes(session, match.candidates)
+    work_order.contact_verified = work_order.contact_verified or match.verified
+    session.add(work_order)
+    record_event(
+        session,
+        "work_order.relinked",
+        work_order_id=work_order.id,
+        actor=actor,
+        before={"rule": before[0], "state": before[1], "taxpayer_id": before[2]},
+        after={"rule": match.rule, "state": match.state, "taxpayer_id": match.taxpayer_id},
+        evidence=match.evidence,
+    )
 
 
 def by_number(session: Session, number: str) -> WorkOrder:
@@ -245,6 +291,13 @@ def _summary(
             "name": taxpayer.name if taxpayer else contact.name,
             "generic": taxpayer is None,
             "codice_fiscale": taxpayer.codice_fiscale if taxpayer else None,
+            "verified": wo.contact_verified,
+        },
+        "match": {
+            "rule": wo.match_rule,
+            "confidence": wo.match_confidence,
+            "state": wo.match_state,
+            "candidates": [c for c in wo.match_candidates.split(",") if c],
         },
         "message_count": count,
     }
@@ -259,7 +312,7 @@ def _summary_query() -> Any:
     return (
         select(WorkOrder, Contact, Taxpayer, sa.func.coalesce(counts.c.n, 0))
         .join(Contact, col(Contact.id) == WorkOrder.contact_id)
-        .outerjoin(Taxpayer, col(Taxpayer.id) == Contact.taxpayer_id)
+        .outerjoin(Taxpayer, col(Taxpayer.id) == WorkOrder.taxpayer_id)
         .outerjoin(counts, counts.c.work_order_id == WorkOrder.id)
     )
 

@@ -82,6 +82,13 @@ def test_conversation_holds_the_citizen_mail_and_the_confirmation(services, proc
         "name": "Mario Bianchi",
         "generic": True,
         "codice_fiscale": None,
+        "verified": False,
+    }
+    assert detail["match"] == {
+        "rule": "generic_contact",
+        "confidence": 0.0,
+        "state": "generic",
+        "candidates": [],
     }
 
 

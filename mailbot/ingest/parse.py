@@ -64,6 +64,7 @@ def parse(raw: bytes) -> ParsedMessage:
         html=sanitise_html("\n".join(part for part in mail.text_html if part.strip())),
         attachments=tuple(_attachments(mail.attachments)),
         headers={k: v for k, v in headers.items() if k in _KEPT_HEADERS},
+        auth_results=tuple(str(v) for v in mail.message.get_all("Authentication-Results") or ()),
     )
 
 

@@ -1,74 +1,182 @@
-"""Sender → contact. The rules are data: an ordered tuple, first rule that finds wins, and the
-rule's name and confidence are stored on the work order so a match can always be explained.
+"""Sender → contact, and case → taxpayer. The rules are data: an ordered tuple, the first rule
+that finds wins, and its name, confidence, state and evidence are stored on the work order so
+a match can always be explained.
 
-First cut: the normalised From address against the registry's email and PEC addresses (one
-taxpayer only: an address shared by several is ambiguous and never guessed), otherwise the
-generic contact of that address.
+1. `pec_verified`: a certified PEC sender (valid provider signature) at a registered address.
+2. `registry_address`: the From address is registered to exactly one taxpayer. Linked only
+   when the address is authentic (Authentication-Results of a trusted server, or a mailbox
+   with `trust_from`); otherwise linked as *unverified*: a From header is easy to forge.
+3. `claimed_code`: a codice fiscale or partita IVA written in the message, with valid check
+   characters, of a registered taxpayer. A claim: the case is linked *to confirm*, the
+   contact is not.
+4. `ambiguous_address`: the address is registered to several taxpayers (a family, an
+   accountant): never guessed; the candidates are listed.
+5. `similar_name`: the display name has the words of registered names (rapidfuzz score):
+   suggestions only, nothing linked.
+6. `generic_contact`: the address's own contact, linked to nobody.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from mailbot.matching.registry import taxpayers_with_address
+from mailbot.matching import authn, registry
+from mailbot.matching.codes import claimed_codes
 from mailbot.models import Contact
-from mailbot.types import Address, Match, MatchRule
+from mailbot.types import Address, Match, MatchRule, MatchState, ParsedMessage
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a message says about who sent it."""
+
+    sender: Address
+    pec_verified: bool = False
+    authentic: bool = False  # the From address is not forged
+    why_authentic: str = ""
+    text: str = ""  # subject and body, where a code may be written
+    name_similarity: int = 90
+
+
+def evidence(
+    parsed: ParsedMessage,
+    sender: Address,
+    *,
+    trust_from: bool,
+    trusted_ids: Collection[str],
+    name_similarity: int = 90,
+) -> Evidence:
+    if parsed.pec_verified:
+        authentic, why = True, "PEC: valid provider signature, certified sender"
+    elif trust_from:
+        authentic, why = True, "mailbox trust_from"
+    else:
+        verdict = authn.authenticate(parsed.auth_results, sender.email, trusted_ids)
+        authentic, why = verdict.authentic, verdict.reason
+    return Evidence(
+        sender=sender,
+        pec_verified=parsed.pec_verified,
+        authentic=authentic,
+        why_authentic=why,
+        text=f"{parsed.subject}\n{parsed.text[:20_000]}",
+        name_similarity=name_similarity,
+    )
 
 
 @dataclass(frozen=True)
 class Found:
     taxpayer_id: int | None
+    state: MatchState
     candidates: tuple[int, ...] = ()
+    evidence: str = ""
+
+    @property
+    def links_contact(self) -> bool:
+        """The address itself belongs to the taxpayer (not a claim, not a guess)."""
+        return self.state in (MatchState.LINKED, MatchState.UNVERIFIED)
 
 
 @dataclass(frozen=True)
 class Rule:
     name: MatchRule
     confidence: float
-    find: Callable[[Session, Address], Found | None]
+    find: Callable[[Session, Evidence], Found | None]
 
 
-def _registry_address(session: Session, sender: Address) -> Found | None:
-    taxpayers = taxpayers_with_address(session, sender.email)
-    return Found(taxpayers[0]) if len(taxpayers) == 1 else None
+def _pec_verified(session: Session, ev: Evidence) -> Found | None:
+    if not ev.pec_verified:
+        return None
+    taxpayers = registry.taxpayers_with_address(session, ev.sender.email)
+    if len(taxpayers) != 1:
+        return None
+    return Found(taxpayers[0], MatchState.LINKED, evidence=ev.why_authentic)
 
 
-def _generic_contact(session: Session, sender: Address) -> Found | None:
-    return Found(None, tuple(taxpayers_with_address(session, sender.email)))
+def _registry_address(session: Session, ev: Evidence) -> Found | None:
+    taxpayers = registry.taxpayers_with_address(session, ev.sender.email)
+    if len(taxpayers) != 1:
+        return None
+    state = MatchState.LINKED if ev.authentic else MatchState.UNVERIFIED
+    return Found(taxpayers[0], state, evidence=ev.why_authentic)
+
+
+def _claimed_code(session: Session, ev: Evidence) -> Found | None:
+    for code in claimed_codes(ev.text):
+        taxpayer = registry.by_code(session, code)
+        if taxpayer is not None and taxpayer.id is not None:
+            return Found(taxpayer.id, MatchState.TO_CONFIRM, evidence=f"code {code} in the message")
+    return None
+
+
+def _ambiguous_address(session: Session, ev: Evidence) -> Found | None:
+    taxpayers = registry.taxpayers_with_address(session, ev.sender.email)
+    if len(taxpayers) < 2:
+        return None
+    shared = f"address registered to {len(taxpayers)} taxpayers"
+    return Found(None, MatchState.AMBIGUOUS, tuple(taxpayers), evidence=shared)
+
+
+def _similar_name(session: Session, ev: Evidence) -> Found | None:
+    similar = registry.similar_names(session, ev.sender.name, ev.name_similarity)
+    if not similar:
+        return None
+    scores = ", ".join(f"{score:.0f}" for _, score in similar)
+    return Found(
+        None, MatchState.SUGGESTED, tuple(t for t, _ in similar), evidence=f"name score {scores}"
+    )
+
+
+def _generic_contact(session: Session, ev: Evidence) -> Found | None:
+    return Found(None, MatchState.GENERIC)
 
 
 RULES: tuple[Rule, ...] = (
-    Rule(MatchRule.REGISTRY_ADDRESS, 1.0, _registry_address),
+    Rule(MatchRule.PEC_VERIFIED, 1.0, _pec_verified),
+    Rule(MatchRule.REGISTRY_ADDRESS, 0.9, _registry_address),
+    Rule(MatchRule.CLAIMED_CODE, 0.5, _claimed_code),
+    Rule(MatchRule.AMBIGUOUS_ADDRESS, 0.0, _ambiguous_address),
+    Rule(MatchRule.SIMILAR_NAME, 0.3, _similar_name),
     Rule(MatchRule.GENERIC_CONTACT, 0.0, _generic_contact),
 )
 
 
-def match_sender(session: Session, sender: Address) -> Match:
+def find(session: Session, ev: Evidence) -> tuple[Rule, Found]:
+    """The first rule that finds, without touching contacts (rematch previews with it)."""
     for rule in RULES:
-        found = rule.find(session, sender)
+        found = rule.find(session, ev)
         if found is not None:
-            contact = _contact_for(session, sender, found.taxpayer_id)
-            assert contact.id is not None
-            return Match(
-                contact_id=contact.id,
-                rule=rule.name,
-                confidence=rule.confidence,
-                taxpayer_id=found.taxpayer_id,
-                candidates=found.candidates,
-            )
+            return rule, found
     raise AssertionError("the last rule always finds")  # pragma: no cover
 
 
-def _contact_for(session: Session, sender: Address, taxpayer_id: int | None) -> Contact:
+def match_sender(session: Session, ev: Evidence) -> Match:
+    rule, found = find(session, ev)
+    contact = contact_for(session, ev.sender, found.taxpayer_id if found.links_contact else None)
+    assert contact.id is not None
+    return Match(
+        contact_id=contact.id,
+        rule=rule.name,
+        confidence=rule.confidence,
+        taxpayer_id=found.taxpayer_id,
+        candidates=found.candidates,
+        state=found.state,
+        verified=ev.authentic,
+        evidence=found.evidence,
+    )
+
+
+def contact_for(session: Session, sender: Address, taxpayer_id: int | None) -> Contact:
+    """The address's contact, linked to the taxpayer the address belongs to (as the registry
+    says now), or to nobody."""
     contact = session.exec(select(Contact).where(Contact.email == sender.email)).first()
     if contact is None:
         contact = Contact(email=sender.email, name=sender.name, taxpayer_id=taxpayer_id)
         session.add(contact)
     else:
-        contact.taxpayer_id = taxpayer_id  # follows the registry as it is now
+        contact.taxpayer_id = taxpayer_id
         if sender.name:
             contact.name = sender.name
     session.flush()
