@@ -43,6 +43,8 @@ inbound_app = typer.Typer(help="What arrived, and what became of it.", no_args_i
 quarantine_app = typer.Typer(help="Messages that could not be processed.", no_args_is_help=True)
 app.add_typer(inbound_app, name="inbound")
 app.add_typer(quarantine_app, name="quarantine")
+report_app = typer.Typer(help="The service charter's register and reports.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
 
 ConfigOption = Annotated[
     str | None,
@@ -340,6 +342,58 @@ def rematch_cases(
     typer.echo(f"{len(changes)} case(s) {verb}", err=True)
 
 
+@report_app.command("register")
+def report_register(
+    year: Annotated[int, typer.Option(help="Cases received in this year.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
+    out: Annotated[Path | None, typer.Option(help="Write here (xlsx needs it).")] = None,
+) -> None:
+    """The register of every complaint of a year: filing, author, category, office, reasoned
+    reply, protocol numbers, outcome, days taken, within term, refund due."""
+    from mailbot import reports
+
+    if fmt not in ("csv", "xlsx"):
+        raise InputError(f"--format: expected csv or xlsx, got {fmt!r}")
+    if fmt == "xlsx" and out is None:
+        raise InputError("--format xlsx needs --out FILE.xlsx")
+    settings = _settings()
+    services = _services(settings, _engine(settings))
+    with db.unit_of_work(services.engine) as session:
+        rows = reports.register(session, settings, services.clock, year)
+    if fmt == "xlsx":
+        assert out is not None
+        reports.to_xlsx(rows, reports.REGISTER_COLUMNS, out)
+    else:
+        text = reports.to_csv(rows, reports.REGISTER_COLUMNS)
+        if out is None:
+            sys.stdout.write(text)
+        else:
+            out.write_text(text, encoding="utf-8")
+    typer.echo(f"{len(rows)} case(s) in the {year} register", err=True)
+
+
+@report_app.command("sla")
+def report_sla(as_json: JsonOption = False) -> None:
+    """Cases still waiting for a reasoned reply, soonest deadline first, with the days left."""
+    from mailbot import reports
+
+    settings = _settings()
+    services = _services(settings, _engine(settings))
+    with db.unit_of_work(services.engine) as session:
+        rows = reports.sla(session, services.clock)
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        left = row["days_left"]
+        when = f"{left} day(s) left" if left >= 0 else f"LATE by {-left} day(s)"
+        typer.echo(
+            f"{row['number']}  {row['status']:<9} {row['office']:<10} due {row['due_on']}  "
+            f"{when:<18} {row['subject']}"
+        )
+    typer.echo(f"{len(rows)} case(s) waiting for a reasoned reply", err=True)
+
+
 @registry_app.command("show")
 def registry_show(
     query: Annotated[
@@ -549,6 +603,37 @@ def workorders_close(number: str, operator: OperatorOption) -> None:
 def workorders_reopen(number: str, operator: OperatorOption) -> None:
     """Reopen a closed case."""
     _act(number, operator, "#riapri")
+
+
+@workorders_app.command("category")
+def workorders_category(
+    number: str,
+    category: Annotated[str, typer.Argument(help="A category id ([[categories]]).")],
+    operator: OperatorOption,
+) -> None:
+    """Set the case's category, and so its service-charter term."""
+    _act(number, operator, f"#categoria {category}\n#nota")
+
+
+@workorders_app.command("protocollo")
+def workorders_protocollo(
+    number: str,
+    protocollo: Annotated[str, typer.Argument(help="The protocol number of a document.")],
+    operator: OperatorOption,
+) -> None:
+    """Record a protocol number of the case's correspondence (for the register)."""
+    _act(number, operator, f"#protocollo {protocollo}\n#nota")
+
+
+@workorders_app.command("extend")
+def workorders_extend(
+    number: str,
+    days: Annotated[int, typer.Argument(help="Days added to the term.")],
+    reason: Annotated[str, typer.Argument(help="Why: the citizen is told.")],
+    operator: OperatorOption,
+) -> None:
+    """Extend the term (proroga); the citizen gets a notice with the reason and the new date."""
+    _act(number, operator, f"#proroga {days} {reason}\n#nota")
 
 
 def _iso(value: Any, settings: Settings) -> str:

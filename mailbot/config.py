@@ -193,12 +193,74 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class Term:
+    """A service-charter term: how long an office has for a reasoned reply."""
+
+    days: int
+    working_days: bool = False  # count working days (no weekends, no holidays)
+    refund_eur: float = 0.0  # owed to the citizen when the term is missed (0: none)
+
+
+@dataclass(frozen=True)
 class OfficeSettings:
     id: str
     name: str
     email: str
     operators: tuple[str, ...]
     response_days: int
+    working_days: bool = False
+    refund_eur: float = 0.0
+    terms: Mapping[str, Term] = field(default_factory=dict)  # category id → its own term
+    manager: str = ""  # overdue cases are escalated here, once a day
+
+    def term(self, category: str | None) -> Term:
+        """The term for a case of `category` (the office's own when it sets none for it)."""
+        if category and category in self.terms:
+            return self.terms[category]
+        return Term(self.response_days, self.working_days, self.refund_eur)
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    name: str  # Italian, as citizens and the annual report see it
+    name_en: str
+    keywords: tuple[str, ...] = ()  # a new case whose subject or text has one gets this category
+
+
+# The complaint categories of a water utility's form (ARERA's quality regulation), the default.
+DEFAULT_CATEGORIES = (
+    Category(
+        "late_reply", "Ritardo nella risposta a richieste scritte", "Late reply to written requests"
+    ),
+    Category(
+        "missed_appointment",
+        "Mancato rispetto della fascia di appuntamento",
+        "Missed appointment window",
+    ),
+    Category("late_works", "Ritardo nell'esecuzione di lavori programmati", "Late scheduled works"),
+    Category("late_emergency", "Ritardo nel pronto intervento", "Late emergency response"),
+    Category("late_quote", "Ritardo nel preventivo", "Late quote"),
+    Category("late_connection", "Ritardo nell'allacciamento", "Late connection"),
+    Category("late_activation", "Ritardo nell'attivazione della fornitura", "Late activation"),
+    Category(
+        "late_termination", "Ritardo nella disattivazione della fornitura", "Late termination"
+    ),
+    Category("water_quality", "Qualità dell'acqua", "Water quality"),
+    Category("billing_error", "Errore di fatturazione", "Billing error"),
+    Category("other", "Altro", "Other"),
+)
+
+
+@dataclass(frozen=True)
+class CharterSettings:
+    local_holidays: tuple[str, ...] = ()  # "MM-DD" every year, or "YYYY-MM-DD"
+    digest_time: str = "08:00"  # local time of each office's daily reminder digest
+    reminder_days: int = 3  # the digest lists cases due within this many days (and overdue)
+    categories: tuple[Category, ...] = DEFAULT_CATEGORIES
+
+    def category(self, category_id: str) -> Category | None:
+        return next((c for c in self.categories if c.id == category_id), None)
 
 
 @dataclass(frozen=True)
@@ -217,6 +279,7 @@ class Settings:
     pec: PecSettings = PecSettings(None)
     matching: MatchingSettings = MatchingSettings()
     registry: RegistrySettings = RegistrySettings()
+    charter: CharterSettings = CharterSettings()
     source_path: Path | None = None
 
     def office(self, office_id: str) -> OfficeSettings:
@@ -414,7 +477,8 @@ def parse(data: Mapping[str, Any]) -> Settings:
     pec_table.done()
     matching = _matching(root.table("matching", required=False))
     registry = _registry(root.table("registry", required=False))
-    offices = _offices(root.tables("offices"))
+    charter = _charter(root.table("charter", required=False), root)
+    offices = _offices(root.tables("offices"), charter)
     mailboxes = _mailboxes(root.tables("mailboxes"), offices, smtp.from_address)
     root.done()
     return Settings(
@@ -432,6 +496,47 @@ def parse(data: Mapping[str, Any]) -> Settings:
         pec=pec,
         matching=matching,
         registry=registry,
+        charter=charter,
+    )
+
+
+def _charter(t: _Table, root: _Table) -> CharterSettings:
+    holidays = tuple(h.strip() for h in t.str_list("local_holidays"))
+    for day in holidays:
+        if not re.fullmatch(r"(\d{4}-)?(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", day):
+            raise ConfigError(f"charter.local_holidays: {day!r} is neither MM-DD nor YYYY-MM-DD")
+    digest_time = t.text("digest_time", "08:00")
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", digest_time):
+        raise ConfigError(f"charter.digest_time: expected HH:MM, got {digest_time!r}")
+    reminder_days = t.integer("reminder_days", 3, 0, 365)
+    t.done()
+    categories: list[Category] = []
+    if "categories" in root.data:
+        for c in root.tables("categories"):
+            category_id = c.text("id")
+            if not _ID.match(category_id):
+                raise ConfigError(
+                    f"{c.where}.id: {category_id!r} must be lower-case letters, digits, - or _"
+                )
+            if any(k.id == category_id for k in categories):
+                raise ConfigError(f"{c.where}.id: category {category_id!r} is defined twice")
+            name = c.text("name")
+            categories.append(
+                Category(
+                    category_id,
+                    name,
+                    c.text("name_en", name),
+                    tuple(k.strip().lower() for k in c.str_list("keywords") if k.strip()),
+                )
+            )
+            c.done()
+    else:
+        root.used.add("categories")
+    return CharterSettings(
+        local_holidays=holidays,
+        digest_time=digest_time,
+        reminder_days=reminder_days,
+        categories=tuple(categories) or DEFAULT_CATEGORIES,
     )
 
 
@@ -542,7 +647,7 @@ def _outbox(t: _Table) -> OutboxSettings:
     return settings
 
 
-def _offices(tables: list[_Table]) -> dict[str, OfficeSettings]:
+def _offices(tables: list[_Table], charter: CharterSettings) -> dict[str, OfficeSettings]:
     offices: dict[str, OfficeSettings] = {}
     for t in tables:
         office_id = t.text("id")
@@ -556,12 +661,33 @@ def _offices(tables: list[_Table]) -> dict[str, OfficeSettings]:
         for op in operators:
             if not looks_like_address(op):
                 raise ConfigError(f"{t.where}.operators: {op!r} is not an email address")
+        terms: dict[str, Term] = {}
+        if "terms" in t.data:
+            for term in t.tables("terms"):
+                category = term.text("category")
+                if charter.category(category) is None:
+                    known = ", ".join(c.id for c in charter.categories)
+                    raise ConfigError(
+                        f"{term.where}.category: no category {category!r} (known: {known})"
+                    )
+                terms[category] = Term(
+                    days=term.integer("days", None, 1, 365),
+                    working_days=term.flag("working_days", t.data.get("working_days") is True),
+                    refund_eur=term.number("refund_eur", float(t.data.get("refund_eur", 0) or 0)),
+                )
+                term.done()
+        else:
+            t.used.add("terms")
         offices[office_id] = OfficeSettings(
             id=office_id,
             name=t.text("name"),
             email=t.email("email"),
             operators=operators,
             response_days=t.integer("response_days", 30, 1, 365),
+            working_days=t.flag("working_days", False),
+            refund_eur=t.number("refund_eur", 0.0),
+            terms=terms,
+            manager=t.email("manager", ""),
         )
         t.done()
     return offices

@@ -49,7 +49,7 @@ from mailbot.types import (
 
 log = get_logger(__name__)
 
-CITIZEN_SIDE = ("citizen", "citizen_followup", "confirmation", "relay")
+CITIZEN_SIDE = ("citizen", "citizen_followup", "confirmation", "relay", "extension")
 AUTOMATIC = frozenset({"confirmation", "notice"})  # written by mailbot, not by a person
 OFFICE_SIDE = ("notification", "forward")
 
@@ -97,6 +97,10 @@ def open_case(
         language=settings.language,
         inbound_id=mail.entry.id,
         parent_id=parent_id,
+        clock=services.clock,
+        category=workorders.category_for(
+            f"{mail.parsed.subject}\n{mail.parsed.text[:5000]}", settings.charter.categories
+        ),
     )
     _record_inbound(services, session, work_order, mail, "citizen")
     confirmation = services.composer.confirmation(
@@ -140,7 +144,7 @@ def add_followup(
         ):
             return open_case(services, session, mail, match, parent_id=work_order.id)
         workorders.reopen(session, work_order, actor)
-    workorders.resume(session, work_order, actor)  # an answer restarts a suspended clock
+    workorders.resume(session, work_order, actor, services.clock)  # the clock restarts
     mail, refused = _screen(services, mail)
     _note_refused(session, work_order, mail, refused)
     _record_inbound(services, session, work_order, mail, "citizen_followup")
@@ -246,6 +250,7 @@ def apply_operator_message(
         new_office = settings.office(assign_to.arg)
         workorders.assign(session, work_order, new_office, operator.email)
         _notify_office_of_case(services, session, work_order, new_office)
+    _charter_commands(services, session, work_order, parsed, operator.email)
     suspend = parsed.has("sospendi")
     body = parsed.body or (suspend.arg if suspend else "")
     relayed = False
@@ -253,12 +258,79 @@ def apply_operator_message(
         _relay(services, session, work_order, operator=operator, body=body, attachments=attachments)
         relayed = True
     if suspend:
-        workorders.suspend(session, work_order, suspend.arg, operator.email)
+        workorders.suspend(session, work_order, suspend.arg, operator.email, services.clock)
     if parsed.has("chiudi"):
         workorders.close(session, work_order, operator.email)
     if parsed.has("riapri"):
         workorders.reopen(session, work_order, operator.email)
     return None if relayed else f"not relayed ({kind})"
+
+
+def _charter_commands(
+    services: Services,
+    session: Session,
+    work_order: WorkOrder,
+    parsed: commands.Parsed,
+    actor: str,
+) -> None:
+    """#categoria, #protocollo and #proroga (whose notice tells the citizen why and until
+    when)."""
+    office = services.settings.office(work_order.office)
+    category = parsed.has("categoria")
+    if category:
+        workorders.set_category(
+            session,
+            work_order,
+            category=category.arg.lower(),
+            office=office,
+            actor=actor,
+            clock=services.clock,
+        )
+    protocollo = parsed.has("protocollo")
+    if protocollo:
+        workorders.set_protocollo(session, work_order, protocollo.arg, actor)
+    extension = parsed.has("proroga")
+    found = commands.extension(extension.arg) if extension else None
+    if found:
+        days, reason = found
+        workorders.extend(
+            session, work_order, days=days, reason=reason, actor=actor, clock=services.clock
+        )
+        _tell_citizen(
+            services,
+            session,
+            work_order,
+            "extension",
+            {"days": days, "reason": reason, "due_at": work_order.due_at},
+        )
+
+
+def _tell_citizen(
+    services: Services,
+    session: Session,
+    work_order: WorkOrder,
+    kind: str,
+    values: dict[str, Any],
+) -> None:
+    """A message of mailbot's to the citizen, threaded, through the case's mailbox route."""
+    contact = session.get(Contact, work_order.contact_id)
+    assert contact is not None
+    mailbox = services.settings.mailbox(work_order.mailbox)
+    thread = _thread_ids(session, work_order, CITIZEN_SIDE)
+    composed = services.composer.to_citizen(
+        kind,
+        number=work_order.number,
+        language=work_order.language,
+        citizen=Address(contact.name, contact.email),
+        subject=work_order.subject,
+        office=services.settings.office(work_order.office),
+        values=values,
+        reply_to=mailbox.address,
+        in_reply_to=thread[-1] if thread else None,
+        references=thread[:-1],
+        from_address=mailbox.smtp.from_address if mailbox.smtp else None,
+    )
+    _queue(session, work_order, kind, composed, route=mailbox)
 
 
 def problems(services: Services, parsed: commands.Parsed) -> list[str]:
@@ -267,6 +339,13 @@ def problems(services: Services, parsed: commands.Parsed) -> list[str]:
     assign_to = parsed.has("assegna")
     if assign_to and assign_to.arg not in services.settings.offices:
         errors.append(f"#assegna: nessun ufficio {assign_to.arg!r}")
+    category = parsed.has("categoria")
+    if category and services.settings.charter.category(category.arg.lower()) is None:
+        known = ", ".join(c.id for c in services.settings.charter.categories)
+        errors.append(f"#categoria: nessuna categoria {category.arg!r} (disponibili: {known})")
+    extension = parsed.has("proroga")
+    if extension and commands.extension(extension.arg) is None:
+        errors.append("#proroga richiede i giorni (1-365) e il motivo: #proroga 15 MOTIVO")
     if not errors and not parsed.body and not parsed.commands:
         errors.append("la risposta è vuota: niente da inviare al cittadino")
     return errors
@@ -584,7 +663,8 @@ def _relay(
         from_address=mailbox.smtp.from_address if mailbox.smtp else None,
     )
     _queue(session, work_order, "relay", composed, route=mailbox)
-    workorders.mark_reply_sent(session, work_order, operator.email)
+    office = services.settings.office(work_order.office)
+    workorders.mark_reply_sent(session, work_order, operator.email, office)
 
 
 def _operator_notice(

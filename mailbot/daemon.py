@@ -11,11 +11,12 @@ import signal
 import threading
 from dataclasses import dataclass, field
 
-from mailbot import conversations
+from mailbot import conversations, reminders
 from mailbot.config import MailboxSettings
 from mailbot.errors import TransientError
 from mailbot.ingest.sources import Source, make_source
 from mailbot.log import get_logger
+from mailbot.models import utcnow
 from mailbot.pipeline import DrainReport, Services, drain
 from mailbot.replies.sender import DeliveryReport, deliver_pending, make_transport
 
@@ -60,6 +61,10 @@ def run_once(services: Services) -> OnceReport:
             log.warning("mailbox unavailable", mailbox=mailbox.name, error=str(exc))
         finally:
             source.close()
+    try:
+        reminders.send_digests(services, utcnow())
+    except TransientError as exc:
+        log.warning("digests not sent", error=str(exc))
     report.delivery = asyncio.run(_deliver_all(services))
     return report
 
@@ -120,6 +125,7 @@ async def _outbox_loop(services: Services, stop: threading.Event, wake: threadin
     try:
         while not stop.is_set():
             try:
+                reminders.send_digests(services, utcnow())  # once a day per office
                 report = await deliver_pending(services.engine, services.settings, transport)
                 if report.failed or report.blocked:
                     conversations.report_failures(services)

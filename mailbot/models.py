@@ -180,6 +180,29 @@ class WorkOrder(SQLModel, table=True):
     closed_at: datetime | None = _when(default=None)
     # The closed case that a late follow-up continues.
     parent_id: int | None = Field(default=None, foreign_key="work_order.id")
+    # The service charter: category, the term that applies (days, working or calendar), the
+    # days an extension added, the pauses while waiting for the citizen (JSON, see charter.py),
+    # and the refund owed when the reasoned reply came late.
+    category: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    term_days: int = Field(default=30, sa_column_kwargs={"server_default": "30"})
+    term_working: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    extension_days: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    pauses: str = Field(default="[]", sa_type=sa.Text, sa_column_kwargs={"server_default": "[]"})
+    refund_eur: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    protocollo: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
+    satisfaction: int | None = Field(default=None)  # 1-5, the citizen's answer on closing
+
+
+class DigestSent(SQLModel, table=True):
+    """One row per office and local day a reminder digest went out: never two a day, whatever
+    restarts or how many instances run (the primary key says so)."""
+
+    __tablename__ = "digest_sent"
+
+    office: str = Field(primary_key=True, max_length=64)
+    day: str = Field(primary_key=True, max_length=10)  # local date, YYYY-MM-DD
+    sent_at: datetime = _when(default_factory=utcnow)
+    cases: int = Field(default=0)
 
 
 class ConversationMessage(SQLModel, table=True):

@@ -7,17 +7,19 @@ from a counter row locked in the message's own transaction, so they are never re
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from mailbot.config import OfficeSettings
+from mailbot import charter
+from mailbot.config import Category, OfficeSettings
 from mailbot.db import record_event
 from mailbot.errors import NotFoundError
 from mailbot.models import (
@@ -46,12 +48,44 @@ def next_number(session: Session, year: int) -> str:
     return f"{year}/{counter.last_seq:06d}"
 
 
-def due_date(received_at: datetime, office: OfficeSettings, tz: ZoneInfo) -> datetime:
-    """The end of the local day `response_days` calendar days after receipt: a charter term is
-    a date, and a reply sent any time that day is on time (whatever DST did meanwhile).
-    Working-day charters come with the deadlines issue."""
-    last_day = received_at.astimezone(tz).date() + timedelta(days=office.response_days)
-    return datetime.combine(last_day, time(23, 59, 59), tzinfo=tz)
+@dataclass(frozen=True)
+class Clock:
+    """What deadline arithmetic needs: the calendar of holidays and the local time zone."""
+
+    calendar: charter.Calendar
+    tz: ZoneInfo
+
+    def today(self) -> date:
+        return utcnow().astimezone(self.tz).date()
+
+    def local_day(self, when: datetime) -> date:
+        return when.astimezone(self.tz).date()
+
+
+def recompute_deadline(work_order: WorkOrder, clock: Clock) -> None:
+    """The deadline from the case's facts: receipt, term, extension and pauses (charter.py)."""
+    last = charter.due_day(
+        clock.local_day(work_order.received_at),
+        work_order.term_days + work_order.extension_days,
+        working=work_order.term_working,
+        calendar=clock.calendar,
+        pauses=charter.load_pauses(work_order.pauses),
+        today=clock.today(),
+    )
+    work_order.due_at = charter.deadline(last, clock.tz)
+
+
+def category_for(text: str, categories: Sequence[Category]) -> str:
+    """The first category one of whose keywords the text has (as a whole word), else ""."""
+    folded = _words(text)
+    for category in categories:
+        if any(_words(k) in folded for k in category.keywords):
+            return category.id
+    return ""
+
+
+def _words(text: str) -> str:
+    return " " + " ".join(re.findall(r"\w+", text.lower())) + " "
 
 
 def open_work_order(
@@ -66,7 +100,11 @@ def open_work_order(
     language: str,
     inbound_id: int | None,
     parent_id: int | None = None,
+    clock: Clock | None = None,
+    category: str = "",
 ) -> WorkOrder:
+    clock = clock or Clock(charter.Calendar(), timezone)
+    term = office.term(category)
     work_order = WorkOrder(
         reply_token=secrets.token_hex(8),
         parent_id=parent_id,
@@ -84,8 +122,12 @@ def open_work_order(
         contact_verified=match.verified,
         language=language,
         received_at=received_at,
-        due_at=due_date(received_at, office, timezone),
+        due_at=received_at,  # recomputed below
+        category=category,
+        term_days=term.days,
+        term_working=term.working_days,
     )
+    recompute_deadline(work_order, clock)
     session.add(work_order)
     session.flush()
     record_event(
@@ -162,18 +204,82 @@ def assign(session: Session, work_order: WorkOrder, office: OfficeSettings, acto
     _event(session, work_order, "assigned", actor, office=office.id, previous=previous)
 
 
-def suspend(session: Session, work_order: WorkOrder, reason: str, actor: str) -> None:
+def suspend(session: Session, work_order: WorkOrder, reason: str, actor: str, clock: Clock) -> None:
     """Waiting for the citizen: the service-charter clock stops until they answer."""
     work_order.status = SUSPENDED
     work_order.suspended_at = utcnow()
+    pauses = charter.load_pauses(work_order.pauses)
+    if not pauses or pauses[-1][1] is not None:
+        pauses.append((clock.today(), None))
+    work_order.pauses = charter.dump_pauses(pauses)
     _event(session, work_order, "suspended", actor, reason=reason)
 
 
-def resume(session: Session, work_order: WorkOrder, actor: str) -> None:
+def resume(session: Session, work_order: WorkOrder, actor: str, clock: Clock) -> None:
+    """The citizen answered: the clock restarts tomorrow and the deadline moves on."""
     if work_order.status == SUSPENDED:
         work_order.status = OPEN
         work_order.suspended_at = None
-        _event(session, work_order, "resumed", actor)
+        pauses = charter.load_pauses(work_order.pauses)
+        if pauses and pauses[-1][1] is None:
+            pauses[-1] = (pauses[-1][0], clock.today())
+        work_order.pauses = charter.dump_pauses(pauses)
+        recompute_deadline(work_order, clock)
+        _event(session, work_order, "resumed", actor, due_at=work_order.due_at.isoformat())
+
+
+def extend(
+    session: Session, work_order: WorkOrder, *, days: int, reason: str, actor: str, clock: Clock
+) -> None:
+    """An extension (proroga): more days on the term, with the reason the citizen is told."""
+    before = work_order.due_at
+    work_order.extension_days += days
+    recompute_deadline(work_order, clock)
+    _event(
+        session,
+        work_order,
+        "extended",
+        actor,
+        days=str(days),
+        reason=reason,
+        before=before.isoformat(),
+        due_at=work_order.due_at.isoformat(),
+    )
+
+
+def set_category(
+    session: Session,
+    work_order: WorkOrder,
+    *,
+    category: str,
+    office: OfficeSettings,
+    actor: str,
+    clock: Clock,
+) -> None:
+    """A category can carry its own term: the deadline follows it."""
+    previous = work_order.category
+    term = office.term(category)
+    work_order.category = category
+    work_order.term_days, work_order.term_working = term.days, term.working_days
+    recompute_deadline(work_order, clock)
+    _event(
+        session,
+        work_order,
+        "categorised",
+        actor,
+        category=category,
+        previous=previous,
+        due_at=work_order.due_at.isoformat(),
+    )
+
+
+def set_protocollo(session: Session, work_order: WorkOrder, number: str, actor: str) -> None:
+    """The protocol number(s) the correspondence was registered under, for the register."""
+    numbers = [n for n in work_order.protocollo.split(", ") if n]
+    if number not in numbers:
+        numbers.append(number)
+    work_order.protocollo = ", ".join(numbers)
+    _event(session, work_order, "protocollo", actor, number=number)
 
 
 def close(session: Session, work_order: WorkOrder, actor: str) -> None:
@@ -194,11 +300,17 @@ def may_reopen(work_order: WorkOrder, now: datetime, reopen_days: int) -> bool:
     return work_order.closed_at is None or now - work_order.closed_at < timedelta(days=reopen_days)
 
 
-def mark_reply_sent(session: Session, work_order: WorkOrder, actor: str) -> None:
-    """The first reply relayed to the citizen is the charter's "reasoned reply"."""
+def mark_reply_sent(
+    session: Session, work_order: WorkOrder, actor: str, office: OfficeSettings
+) -> None:
+    """The first reply relayed to the citizen is the charter's "reasoned reply"; a late one
+    owes the citizen the term's refund, when the charter sets one."""
     if work_order.reasoned_reply_at is None:
         work_order.reasoned_reply_at = utcnow()
         _event(session, work_order, "reasoned_reply", actor)
+        if work_order.reasoned_reply_at > work_order.due_at:
+            work_order.refund_eur = office.term(work_order.category).refund_eur
+            _event(session, work_order, "late", actor, refund_eur=str(work_order.refund_eur))
 
 
 def conversation(session: Session, work_order_id: int) -> list[ConversationMessage]:

@@ -5,6 +5,9 @@
     #assegna UFFICIO hand the case to another office (the text goes with it as a note)
     #sospendi MOTIVO ask the citizen for more information; the clock stops until they answer
     #riapri          reopen a closed case
+    #categoria ID    set the case's category (and so its service-charter term)
+    #proroga GIORNI MOTIVO  extend the term; the citizen is told why and until when
+    #protocollo N    record the protocol number the correspondence was registered under
 
 Anything else starting with "#" on those lines is an error: nothing is relayed and the operator
 gets a short explanation.
@@ -22,7 +25,18 @@ KNOWN = {
     "riapri": "",
     "assegna": "UFFICIO",
     "sospendi": "MOTIVO",
+    "categoria": "CATEGORIA",
+    "proroga": "GIORNI MOTIVO",
+    "protocollo": "NUMERO",
 }
+
+
+def extension(arg: str) -> tuple[int, str] | None:
+    """`#proroga 15 servono verifiche tecniche` → (15, "servono verifiche tecniche")."""
+    days, _, reason = arg.partition(" ")
+    if not days.isdigit() or not 1 <= int(days) <= 365 or not reason.strip():
+        return None
+    return int(days), reason.strip()
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,10 @@ class Composed:
     raw: bytes
 
 
+CITIZEN_KINDS = ("extension",)  # written by mailbot to the citizen, via `to_citizen`
+OFFICE_REPORT_KINDS = ("digest", "escalation")  # about an office's cases, via `office_report`
+
+
 class Composer:
     def __init__(self, settings: Settings, secret: bytes) -> None:
         root = templates_root(settings)
@@ -210,6 +214,68 @@ class Composer:
             from_address=from_address,
         )
 
+    def to_citizen(
+        self,
+        kind: str,
+        *,
+        number: str,
+        language: str,
+        citizen: Address,
+        subject: str,
+        office: OfficeSettings,
+        values: dict[str, Any],
+        reply_to: str,
+        in_reply_to: str | None,
+        references: tuple[str, ...],
+        from_address: str | None = None,
+    ) -> Composed:
+        """A message mailbot writes to the citizen for the office (an extension notice, the
+        closing message): signed by the office, from the mailbox."""
+        full = {
+            "number": number,
+            "subject": subject,
+            "office_name": office.name,
+            "institution": self.institution,
+            **values,
+        }
+        return self._compose(
+            kind,
+            number,
+            language,
+            full,
+            to=citizen,
+            reply_to=reply_to,
+            in_reply_to=in_reply_to,
+            references=references,
+            from_name=office.name,
+            headers={"Auto-Submitted": "auto-generated"},
+            from_address=from_address,
+        )
+
+    def office_report(
+        self,
+        kind: str,
+        *,
+        language: str,
+        office: OfficeSettings,
+        to: Address,
+        values: dict[str, Any],
+    ) -> Composed:
+        """A message about an office's cases as a whole (the daily digest, the escalation to
+        its manager): no case tag, and replies go to the office, not into the mailbox."""
+        full = {"office_name": office.name, "institution": self.institution, **values}
+        return self._compose(
+            kind,
+            "",
+            language,
+            full,
+            to=to,
+            reply_to=office.email,
+            in_reply_to=None,
+            references=(),
+            headers={"Auto-Submitted": "auto-generated"},
+        )
+
     def operator_notice(
         self,
         *,
@@ -315,7 +381,13 @@ class Composer:
 
         failures: list[str] = []
         for language in LANGUAGES:
-            for kind in ("confirmation", "notification", "relay", "operator_notice"):
+            for kind in (
+                "confirmation",
+                "notification",
+                "relay",
+                "operator_notice",
+                *CITIZEN_KINDS,
+            ):
                 try:
                     self._sample(kind, language)
                 except (MailbotError, TypeError, KeyError, ValueError) as exc:
@@ -359,6 +431,27 @@ class Composer:
             }
             return self.to_office(
                 "notification", **common, office=office, values=values, reply_to=citizen.email
+            )
+        if kind in OFFICE_REPORT_KINDS:
+            item = {"number": "2026/000001", "subject": "Prova", "due_at": now, "days_left": 2}
+            return self.office_report(
+                kind,
+                language=language,
+                office=office,
+                to=Address(office.name, office.email),
+                values={"due_soon": [item], "overdue": [{**item, "days_left": -3}], "day": now},
+            )
+        if kind in CITIZEN_KINDS:
+            return self.to_citizen(
+                kind,
+                **common,
+                citizen=citizen,
+                subject="Prova",
+                office=office,
+                values={"due_at": now, "days": 10, "reason": "Motivo", "text": "Esito"},
+                reply_to=citizen.email,
+                in_reply_to=None,
+                references=(),
             )
         if kind == "relay":
             return self.relay(
@@ -404,10 +497,12 @@ class Composer:
     ) -> Composed:
         """`from_address`: a mailbox's own account (a PEC box must send from its address);
         default [smtp]'s. Never a Bcc or a read-receipt request: a PEC provider refuses both."""
-        subject = tagged_subject(number, self._render(language, kind, "subject", values).strip())
+        subject = self._render(language, kind, "subject", values).strip()
+        if number:  # about a case: its tag; an office's digest has none
+            subject = tagged_subject(number, subject)
         smtp = self.settings.smtp
         sender = from_address or smtp.from_address
-        message_id = make_message_id(self.secret, number, kind, domain_of(sender))
+        message_id = make_message_id(self.secret, number or kind, kind, domain_of(sender))
         msg = EmailMessage(policy=SMTP)
         name = smtp.from_name if from_name is None else from_name
         try:

@@ -1,0 +1,112 @@
+"""The service-charter clock: when a reasoned reply is due, and how long one took.
+
+A term counts days after the day of receipt: calendar days, or working days (no Saturdays,
+Sundays, Italian national holidays from the `holidays` library, or the configured local ones
+such as the patron saint's day). A calendar term that ends on a Sunday or a holiday moves to
+the next working day, as Italian law does with deadlines. While a case is suspended for more
+information the clock stops: the days after the suspension, up to and including the day the
+citizen answers, do not count, and it restarts the day after. An extension adds days to the
+term. The deadline is the end of its local day.
+
+Everything is a pure function of the case's facts (receipt, term, pauses, extension), so a
+deadline can always be recomputed and explained.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+Pause = tuple[date, date | None]  # (suspended on, answered on); None while it lasts
+
+
+@dataclass(frozen=True)
+class Calendar:
+    local_holidays: tuple[str, ...] = ()  # "MM-DD" every year, or "YYYY-MM-DD"
+
+    def is_holiday(self, day: date) -> bool:
+        """Sundays, national holidays and the local ones."""
+        return (
+            day.weekday() == 6
+            or day in _national(day.year)
+            or day.isoformat() in self.local_holidays
+            or day.isoformat()[5:] in self.local_holidays
+        )
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and not self.is_holiday(day)
+
+
+@lru_cache(maxsize=64)
+def _national(year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays("IT", years=year)
+
+
+def _paused(day: date, pauses: Sequence[Pause], today: date) -> bool:
+    return any(start < day <= (end or today) for start, end in pauses)
+
+
+def due_day(
+    received: date,
+    days: int,
+    *,
+    working: bool,
+    calendar: Calendar,
+    pauses: Sequence[Pause] = (),
+    today: date | None = None,
+) -> date:
+    """The last day of a term of `days` starting the day after `received`. A pause still
+    running counts up to `today` (default: the day of receipt, i.e. no effect)."""
+    until = today or received
+    counted, day = 0, received
+    while counted < days:
+        day += timedelta(days=1)
+        if _paused(day, pauses, until):
+            continue
+        if not working or calendar.is_working_day(day):
+            counted += 1
+    if not working:
+        while calendar.is_holiday(day):
+            day += timedelta(days=1)
+    return day
+
+
+def deadline(last_day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(last_day, time(23, 59, 59), tzinfo=tz)
+
+
+def days_taken(
+    received: date,
+    answered: date,
+    *,
+    working: bool,
+    calendar: Calendar,
+    pauses: Sequence[Pause] = (),
+) -> int:
+    """Days of the term used by a reply on `answered` (pauses excluded)."""
+    counted, day = 0, received
+    while day < answered:
+        day += timedelta(days=1)
+        if _paused(day, pauses, answered):
+            continue
+        if not working or calendar.is_working_day(day):
+            counted += 1
+    return counted
+
+
+def load_pauses(text: str) -> list[Pause]:
+    """Pauses as stored on a work order: JSON [["2026-03-05", "2026-03-09"], ["…", null]]."""
+    return [
+        (date.fromisoformat(start), date.fromisoformat(end) if end else None)
+        for start, end in json.loads(text or "[]")
+    ]
+
+
+def dump_pauses(pauses: Sequence[Pause]) -> str:
+    return json.dumps([[s.isoformat(), e.isoformat() if e else None] for s, e in pauses])

@@ -1,0 +1,112 @@
+"""Each office's daily digest: the cases due within `[charter] reminder_days` and the overdue
+ones; overdue cases also go to the office's `manager` (escalation). At most one digest per office
+per local day, whatever restarts or however many instances run: the `digest_sent` row and the
+outbox rows are written in one transaction, and the row's primary key refuses a second.
+
+Called by the daemon's outbox loop on every pass and by `run --once`: cheap when nothing is due
+(one SELECT per office).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from mailbot.config import OfficeSettings
+from mailbot.db import record_event, unit_of_work
+from mailbot.errors import TransientError
+from mailbot.log import get_logger
+from mailbot.models import DigestSent, WorkOrder
+from mailbot.pipeline_services import Services
+from mailbot.replies import outbox
+from mailbot.types import Address
+from mailbot.workorders import CLOSED
+
+log = get_logger(__name__)
+
+
+def send_digests(services: Services, now: datetime) -> int:
+    """Queue today's digest for every office whose digest time has come; returns how many."""
+    settings = services.settings
+    local = now.astimezone(settings.timezone)
+    hour, minute = (int(x) for x in settings.charter.digest_time.split(":"))
+    if local.time() < time(hour, minute):
+        return 0
+    day = local.date().isoformat()
+    sent = 0
+    for office in settings.offices.values():
+        try:
+            with unit_of_work(services.engine) as session:
+                if session.get(DigestSent, (office.id, day)) is not None:
+                    continue
+                count = _digest(services, session, office, local)
+                session.add(DigestSent(office=office.id, day=day, cases=count))
+                session.flush()  # another instance got there first: IntegrityError, rollback
+        except IntegrityError:
+            continue
+        except TransientError:
+            raise
+        except Exception:  # a broken template must not stop the outbox loop
+            log.exception("digest failed", office=office.id)
+            continue
+        sent += 1 if count else 0
+    return sent
+
+
+def _digest(services: Services, session: Session, office: OfficeSettings, local: datetime) -> int:
+    clock = services.clock
+    today = local.date()
+    waiting = session.exec(
+        select(WorkOrder)
+        .where(WorkOrder.office == office.id, WorkOrder.status != CLOSED)
+        .where(col(WorkOrder.reasoned_reply_at).is_(None))
+        .order_by(col(WorkOrder.due_at), col(WorkOrder.id))
+    )
+    due_soon: list[dict[str, Any]] = []
+    overdue: list[dict[str, Any]] = []
+    for wo in waiting:
+        left = (clock.local_day(wo.due_at) - today).days
+        item = {
+            "number": wo.number,
+            "subject": wo.subject,
+            "due_at": wo.due_at,
+            "days_left": left,
+            "status": wo.status,
+        }
+        if left < 0:
+            overdue.append(item)
+        elif left <= services.settings.charter.reminder_days:
+            due_soon.append(item)
+    if not due_soon and not overdue:
+        return 0
+    values = {"due_soon": due_soon, "overdue": overdue, "day": local}
+    language = services.settings.language
+    recipients = [("digest", Address(office.name, office.email))]
+    if overdue and office.manager:
+        recipients.append(("escalation", Address("", office.manager)))
+    for kind, to in recipients:
+        composed = services.composer.office_report(
+            kind, language=language, office=office, to=to, values=values
+        )
+        outbox.enqueue(
+            session,
+            kind=kind,
+            message_id=composed.message_id,
+            envelope_from=composed.sender,
+            recipients=composed.recipients,
+            raw=composed.raw,
+            work_order_id=None,
+        )
+    record_event(
+        session,
+        "office.digest",
+        office=office.id,
+        due_soon=[i["number"] for i in due_soon],
+        overdue=[i["number"] for i in overdue],
+        escalated=bool(overdue and office.manager),
+    )
+    log.info("digest queued", office=office.id, due_soon=len(due_soon), overdue=len(overdue))
+    return len(due_soon) + len(overdue)
