@@ -257,6 +257,7 @@ class CharterSettings:
     local_holidays: tuple[str, ...] = ()  # "MM-DD" every year, or "YYYY-MM-DD"
     digest_time: str = "08:00"  # local time of each office's daily reminder digest
     reminder_days: int = 3  # the digest lists cases due within this many days (and overdue)
+    satisfaction_survey: bool = False  # the closing message asks for a 1-5 rating by reply
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
 
     def category(self, category_id: str) -> Category | None:
@@ -509,6 +510,7 @@ def _charter(t: _Table, root: _Table) -> CharterSettings:
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", digest_time):
         raise ConfigError(f"charter.digest_time: expected HH:MM, got {digest_time!r}")
     reminder_days = t.integer("reminder_days", 3, 0, 365)
+    survey = t.flag("satisfaction_survey", False)
     t.done()
     categories: list[Category] = []
     if "categories" in root.data:
@@ -536,6 +538,7 @@ def _charter(t: _Table, root: _Table) -> CharterSettings:
         local_holidays=holidays,
         digest_time=digest_time,
         reminder_days=reminder_days,
+        satisfaction_survey=survey,
         categories=tuple(categories) or DEFAULT_CATEGORIES,
     )
 

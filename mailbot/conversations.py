@@ -10,6 +10,7 @@ reopen` go through `apply_operator_message` too, so email and command line behav
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,7 +50,15 @@ from mailbot.types import (
 
 log = get_logger(__name__)
 
-CITIZEN_SIDE = ("citizen", "citizen_followup", "confirmation", "relay", "extension")
+CITIZEN_SIDE = (
+    "citizen",
+    "citizen_followup",
+    "satisfaction",
+    "confirmation",
+    "relay",
+    "extension",
+    "closing",
+)
 AUTOMATIC = frozenset({"confirmation", "notice"})  # written by mailbot, not by a person
 OFFICE_SIDE = ("notification", "forward")
 
@@ -138,6 +147,13 @@ def add_followup(
 ) -> Outcome:
     """The citizen writes again: into the case (reopening it if closed recently), to the office."""
     actor = mail.sender.email
+    rating = satisfaction(quotes.new_text(mail.parsed.text))
+    if (
+        work_order.status == workorders.CLOSED
+        and services.settings.charter.satisfaction_survey
+        and rating is not None
+    ):
+        return _record_satisfaction(services, session, mail, work_order, rating)
     if work_order.status == workorders.CLOSED:
         if not workorders.may_reopen(
             work_order, utcnow(), services.settings.conversations.reopen_days
@@ -154,6 +170,46 @@ def add_followup(
         mail.entry, LedgerStatus.THREADED, kind=Kind.CITIZEN_FOLLOWUP, work_order_id=work_order.id
     )
     return Outcome(LedgerStatus.THREADED, mail.entry.id, work_order_number=work_order.number)
+
+
+_RATING = re.compile(r"^\s*([1-5])(?:\s*/\s*5)?\s*[.!]?\s*(?:\S.{0,40})?$")
+
+
+def satisfaction(text: str) -> int | None:
+    """The answer to the closing question: a lone 1-5 on the first line ("4", "5/5",
+    "3 grazie"), in a short reply; anything longer is a real follow-up."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    if not lines or len(lines) > 2 or len(text.strip()) > 60:
+        return None
+    found = _RATING.match(lines[0])
+    return int(found.group(1)) if found else None
+
+
+def _record_satisfaction(
+    services: Services, session: Session, mail: Incoming, work_order: WorkOrder, rating: int
+) -> Outcome:
+    """Kept on the closed case and in the conversation; it neither reopens the case nor goes
+    to the office as a follow-up."""
+    work_order.satisfaction = rating
+    session.add(work_order)
+    record_event(
+        session,
+        "work_order.satisfaction",
+        work_order_id=work_order.id,
+        inbound_id=mail.entry.id,
+        actor=mail.sender.email,
+        rating=rating,
+    )
+    _record_inbound(services, session, work_order, mail, "satisfaction")
+    reason = f"satisfaction {rating}/5"
+    ledger.settle(
+        mail.entry,
+        LedgerStatus.THREADED,
+        kind=Kind.CITIZEN_FOLLOWUP,
+        reason=reason,
+        work_order_id=work_order.id,
+    )
+    return Outcome(LedgerStatus.THREADED, mail.entry.id, work_order.number, reason=reason)
 
 
 def handle_operator_reply(
@@ -261,6 +317,16 @@ def apply_operator_message(
         workorders.suspend(session, work_order, suspend.arg, operator.email, services.clock)
     if parsed.has("chiudi"):
         workorders.close(session, work_order, operator.email)
+        _tell_citizen(
+            services,
+            session,
+            work_order,
+            "closing",
+            {
+                "survey": settings.charter.satisfaction_survey,
+                "reopen_days": settings.conversations.reopen_days,
+            },
+        )
     if parsed.has("riapri"):
         workorders.reopen(session, work_order, operator.email)
     return None if relayed else f"not relayed ({kind})"

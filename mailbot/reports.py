@@ -36,6 +36,7 @@ REGISTER_COLUMNS = (
     ("days_taken", "Giorni impiegati"),
     ("within_term", "Entro il termine"),
     ("refund_eur", "Rimborso dovuto (EUR)"),
+    ("satisfaction", "Soddisfazione (1-5)"),
 )
 
 
@@ -88,6 +89,10 @@ def register(session: Session, settings: Settings, clock: Clock, year: int) -> l
                 "days_taken": taken,
                 "within_term": within,
                 "refund_eur": wo.refund_eur,
+                "satisfaction": wo.satisfaction if wo.satisfaction is not None else "",
+                "month": received.month,
+                "office_id": wo.office,
+                "category_id": wo.category,
             }
         )
     return rows

@@ -201,3 +201,71 @@ def test_suspension_moves_the_deadline_by_the_days_waited(charter_services, monk
     assert charter.load_pauses(case.pauses) == [(date(2026, 3, 10), date(2026, 3, 20))]
     # 1 April plus the ten days from 11 to 20 March
     assert case.due_at.astimezone(ROME).date() == date(2026, 4, 11)
+
+
+@pytest.fixture
+def survey_services(tmp_path):
+    (tmp_path / "maildir").mkdir()
+    config = write_config(
+        tmp_path / "mailbot.toml", extra="[charter]\nsatisfaction_survey = true\n"
+    )
+    services = make_services(config)
+    yield services
+    services.engine.dispose()
+
+
+def reply_to(row, body, n):
+    msg = EmailMessage()
+    msg["From"] = "Mario Bianchi <mario.bianchi@example.net>"
+    msg["To"] = "suggerimenti@comune.example.it"
+    msg["Subject"] = "Re: pratica chiusa"
+    msg["Message-ID"] = f"<voto-{n}@example.net>"
+    msg["In-Reply-To"] = row.message_id
+    msg.set_content(body + "\n\n> la Sua pratica è stata chiusa\n")
+    return msg.as_bytes()
+
+
+def test_closing_asks_for_a_rating_and_records_the_answer(survey_services):
+    process = make_process(survey_services)
+    process("citizen_plain.eml")
+    [case] = rows(survey_services, WorkOrder)
+    operator_action(survey_services, case.number, OPERATOR, "#chiudi\nAbbiamo chiuso la buca.")
+    [closing] = [o for o in rows(survey_services, OutboundMessage) if o.kind == "closing"]
+    body = message_from_bytes(closing.raw, policy=default).get_body(("plain",)).get_content()
+    assert "è stata chiusa" in body and "da 1" in body and "a 5" in body
+    outcome = process(reply_to(closing, "4 grazie", 1))
+    assert outcome.reason == "satisfaction 4/5"
+    [case] = rows(survey_services, WorkOrder)
+    assert case.satisfaction == 4 and case.status == "closed"  # not reopened
+    assert not [o for o in rows(survey_services, OutboundMessage) if o.kind == "forward"]
+    # A real follow-up still reopens the case
+    process(reply_to(closing, "3 lampioni sono ancora spenti in via Po, la buca è ancora lì.", 2))
+    [case] = rows(survey_services, WorkOrder)
+    assert case.status == "open"
+
+
+@pytest.mark.parametrize(
+    ("text", "rating"),
+    [
+        ("5", 5),
+        ("5/5", 5),
+        (" 2 .", 2),
+        ("3 grazie mille", 3),
+        ("6", None),
+        ("voto 4", None),
+        ("1 strada ancora chiusa, nessuno è venuto a controllare il guasto di ieri sera", None),
+    ],
+)
+def test_what_counts_as_a_rating(text, rating):
+    from mailbot.conversations import satisfaction
+
+    assert satisfaction(text) == rating
+
+
+def test_without_the_survey_the_closing_message_asks_nothing(charter_services):
+    make_process(charter_services)("citizen_plain.eml")
+    [case] = rows(charter_services, WorkOrder)
+    operator_action(charter_services, case.number, OPERATOR, "#chiudi")
+    [closing] = [o for o in rows(charter_services, OutboundMessage) if o.kind == "closing"]
+    body = message_from_bytes(closing.raw, policy=default).get_body(("plain",)).get_content()
+    assert "è stata chiusa" in body and "da 1" not in body

@@ -87,7 +87,11 @@ def test_note_close_and_reopen(config):
     detail = show(config)
     assert detail["status"] == "open"
     assert "note" in [m["kind"] for m in detail["messages"]]
-    assert len(sent(config)) == 2  # confirmation and notification only: nothing to the citizen
+    # confirmation, notification and the closing message: the note never reaches the citizen
+    assert len(sent(config)) == 3
+    assert not any(
+        "Chiamato il cantiere" in m.get_body(("plain",)).get_content() for m in sent(config)
+    )
 
 
 def test_actions_refuse_clearly(config, tmp_path):

@@ -161,9 +161,11 @@ def test_citizen_operator_conversation_end_to_end(
         )
         run()
     citizen_mail = post.inbox(CITIZEN)
-    assert len(citizen_mail) == 3  # confirmation, answer, closing answer: never the note
+    # confirmation, answer, closing answer, the closing message: never the note
+    assert len(citizen_mail) == 4
     assert not any("cantiere" in plain(m) for m in citizen_mail)
-    assert plain(citizen_mail[-1]).startswith("Abbiamo ripristinato il cartello.")
+    assert plain(citizen_mail[-2]).startswith("Abbiamo ripristinato il cartello.")
+    assert "pratica n. 2026/000001 è stata chiusa" in plain(citizen_mail[-1])
 
     shown = json.loads(
         run_cli("--config", str(imap_config), "workorders", "show", "2026/000001", "--json").stdout
@@ -180,6 +182,7 @@ def test_citizen_operator_conversation_end_to_end(
         "note",
         "operator_reply",
         "relay",
+        "closing",
     ]
     assert shown["messages"][3]["body_text"].startswith("Gentile signora Verdi")
     assert "Messaggio originale" not in shown["messages"][7]["body_text"]

@@ -51,7 +51,7 @@ class Composed:
     raw: bytes
 
 
-CITIZEN_KINDS = ("extension",)  # written by mailbot to the citizen, via `to_citizen`
+CITIZEN_KINDS = ("extension", "closing")  # written by mailbot to the citizen, via `to_citizen`
 OFFICE_REPORT_KINDS = ("digest", "escalation")  # about an office's cases, via `office_report`
 
 
@@ -448,7 +448,13 @@ class Composer:
                 citizen=citizen,
                 subject="Prova",
                 office=office,
-                values={"due_at": now, "days": 10, "reason": "Motivo", "text": "Esito"},
+                values={
+                    "due_at": now,
+                    "days": 10,
+                    "reason": "Motivo",
+                    "survey": True,
+                    "reopen_days": 30,
+                },
                 reply_to=citizen.email,
                 in_reply_to=None,
                 references=(),
