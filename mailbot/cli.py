@@ -372,6 +372,28 @@ def report_register(
     typer.echo(f"{len(rows)} case(s) in the {year} register", err=True)
 
 
+@report_app.command("annual")
+def report_annual(
+    year: Annotated[int, typer.Option(help="The year reported on.")],
+    out: Annotated[Path, typer.Option(help="Directory for the HTML page and the PDF.")],
+) -> None:
+    """The annual report: an HTML page with charts and the same as a PDF."""
+    from mailbot import annual, reports
+
+    settings = _settings()
+    services = _services(settings, _engine(settings))
+    with db.unit_of_work(services.engine) as session:
+        rows = reports.register(session, settings, services.clock, year)
+        previous = reports.register(session, settings, services.clock, year - 1)
+    try:
+        page, pdf = annual.write(
+            annual.figures(year, rows, previous), services.composer.institution, out
+        )
+    except OSError as exc:
+        raise InputError(f"--out: cannot write to {out}: {exc.strerror}") from None
+    typer.echo(f"{page}\n{pdf}")
+
+
 @report_app.command("sla")
 def report_sla(as_json: JsonOption = False) -> None:
     """Cases still waiting for a reasoned reply, soonest deadline first, with the days left."""
