@@ -136,7 +136,7 @@ def test_fifty_citizen_emails_become_fifty_work_orders_and_confirmations_once(
     assert again.returncode == 0
     assert "suggerimenti: no new mail" in again.stdout
     assert "outbox: 0 sent" in again.stdout
-    assert len(smtp.received) == 100
+    assert len(smtp.received) == 100 + digests
     assert len(json.loads(cli(imap_config, "workorders", "list", "--json").stdout)) == 50
 
 

@@ -155,3 +155,27 @@ def test_relay_down_longer_than_deliver_until_fails_and_tells_the_office(tmp_pat
     assert conversations.report_failures(services) == 0
     [notice] = [o for o in rows(services, OutboundMessage) if o.kind == "notice"]
     assert notice.recipients == "urp@comune.example.it" and notice.status == "pending"
+
+
+def test_a_slow_relay_still_gets_every_row_in_one_pass(tmp_path):
+    """Rows handed back because half the lease went by are taken again in the same pass (a
+    `run --once` used to end with them pending)."""
+    from mailbot.replies.sender import Router
+
+    (tmp_path / "maildir").mkdir()
+    config = write_config(tmp_path / "mailbot.toml", extra="")
+    config.write_text(config.read_text().replace("[outbox]\n", "[outbox]\nlease_seconds = 1\n"))
+    services = make_services(config)
+    queue(services, "citizen_plain.eml", "citizen_html_only.eml", "citizen_latin1_qp.eml")
+    sent: list[str] = []
+
+    class Slow:
+        async def open(self) -> None: ...
+        async def close(self) -> None: ...
+        async def send(self, envelope_from, recipients, raw):
+            await asyncio.sleep(0.2)  # 6 rows x 0.2 s: twice past the 0.5 s budget
+            sent.extend(recipients)
+
+    report = asyncio.run(deliver_pending(services.engine, services.settings, Router({"": Slow()})))
+    assert report.sent == 6 and len(sent) == 6
+    assert {o.status for o in rows(services, OutboundMessage)} == {"sent"}

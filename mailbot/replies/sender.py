@@ -208,7 +208,10 @@ async def deliver_pending(engine: Engine, settings: Settings, router: Router) ->
         held: dict[str, list[OutboundMessage]] = {}  # rows of accounts already down
         for index, row in enumerate(rows):
             if time.monotonic() - started > lease.total_seconds() / 2:
+                # Half the lease gone: give the rest back before it expires under us, and take
+                # them again in this same pass (they were not tried).
                 _release(engine, settings, rows[index:], delay=0.0)
+                tried.difference_update(r.id for r in rows[index:] if r.id is not None)
                 break
             account = router.route(row.account)
             if account in down:
