@@ -411,6 +411,16 @@ def _summary(
             "state": wo.match_state,
             "candidates": [c for c in wo.match_candidates.split(",") if c],
         },
+        "charter": {
+            "category": wo.category or None,
+            "term_days": wo.term_days,
+            "working_days": wo.term_working,
+            "extension_days": wo.extension_days,
+            "reasoned_reply_at": _iso(wo.reasoned_reply_at, tz) if wo.reasoned_reply_at else None,
+            "refund_eur": wo.refund_eur,
+            "protocollo": [p for p in wo.protocollo.split(", ") if p],
+            "satisfaction": wo.satisfaction,
+        },
         "message_count": count,
     }
 

@@ -153,6 +153,22 @@ def test_operator_commands_set_category_protocollo_and_extend(charter_services):
     body = message_from_bytes(notice.raw, policy=default).get_body(("plain",)).get_content()
     assert "prorogato di 15 giorni" in body and "verifiche sul contatore" in body
     assert notice.recipients == "mario.bianchi@example.net"
+    from sqlmodel import Session
+
+    from mailbot import workorders
+
+    with Session(charter_services.engine) as session:
+        shown = workorders.show_work_order(session, case.number, charter_services.settings.timezone)
+    assert shown["charter"] == {
+        "category": "billing_error",
+        "term_days": 10,
+        "working_days": True,
+        "extension_days": 15,
+        "reasoned_reply_at": None,
+        "refund_eur": 0.0,
+        "protocollo": ["2026/4711"],
+        "satisfaction": None,
+    }
     kinds = {e.kind for e in rows(charter_services, Event)}
     assert {"work_order.categorised", "work_order.protocollo", "work_order.extended"} <= kinds
 
