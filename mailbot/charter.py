@@ -15,10 +15,11 @@ deadline can always be recomputed and explained.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from itertools import islice, takewhile
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -52,6 +53,17 @@ def _paused(day: date, pauses: Sequence[Pause], today: date) -> bool:
     return any(start < day <= (end or today) for start, end in pauses)
 
 
+def _counted(
+    received: date, working: bool, calendar: Calendar, pauses: Sequence[Pause], until: date
+) -> Iterator[date]:
+    """The days that count toward a term, in order, from the day after receipt."""
+    day = received
+    while True:
+        day += timedelta(days=1)
+        if not _paused(day, pauses, until) and (not working or calendar.is_working_day(day)):
+            yield day
+
+
 def due_day(
     received: date,
     days: int,
@@ -63,14 +75,8 @@ def due_day(
 ) -> date:
     """The last day of a term of `days` starting the day after `received`. A pause still
     running counts up to `today` (default: the day of receipt, i.e. no effect)."""
-    until = today or received
-    counted, day = 0, received
-    while counted < days:
-        day += timedelta(days=1)
-        if _paused(day, pauses, until):
-            continue
-        if not working or calendar.is_working_day(day):
-            counted += 1
+    counted = _counted(received, working, calendar, pauses, today or received)
+    day = next(islice(counted, days - 1, None)) if days > 0 else received
     if not working:
         while calendar.is_holiday(day):
             day += timedelta(days=1)
@@ -90,14 +96,12 @@ def days_taken(
     pauses: Sequence[Pause] = (),
 ) -> int:
     """Days of the term used by a reply on `answered` (pauses excluded)."""
-    counted, day = 0, received
-    while day < answered:
-        day += timedelta(days=1)
-        if _paused(day, pauses, answered):
-            continue
-        if not working or calendar.is_working_day(day):
-            counted += 1
-    return counted
+    return sum(
+        1
+        for _ in takewhile(
+            lambda d: d <= answered, _counted(received, working, calendar, pauses, answered)
+        )
+    )
 
 
 def load_pauses(text: str) -> list[Pause]:
