@@ -122,10 +122,11 @@ def _mailbox_loop(
 async def _outbox_loop(services: Services, stop: threading.Event, wake: threading.Event) -> None:
     transport = make_transport(services.settings)
     backoff = Backoff(services.settings.outbox.retry_base_seconds or 1.0, 300.0)
+    digested: set[tuple[str, str]] = set()  # (office, day) already settled by this process
     try:
         while not stop.is_set():
             try:
-                reminders.send_digests(services, utcnow())  # once a day per office
+                reminders.send_digests(services, utcnow(), digested)  # once a day per office
                 report = await deliver_pending(services.engine, services.settings, transport)
                 if report.failed or report.blocked:
                     conversations.report_failures(services)

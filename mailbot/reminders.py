@@ -28,30 +28,38 @@ from mailbot.workorders import CLOSED
 log = get_logger(__name__)
 
 
-def send_digests(services: Services, now: datetime) -> int:
-    """Queue today's digest for every office whose digest time has come; returns how many."""
+def send_digests(
+    services: Services, now: datetime, done: set[tuple[str, str]] | None = None
+) -> int:
+    """Queue today's digest for every office whose digest time has come; returns how many.
+    `done`: the (office, day) pairs this process already settled, so that the daemon's loop,
+    which calls this every few seconds, opens no transaction for them again."""
     settings = services.settings
     local = now.astimezone(settings.timezone)
     hour, minute = (int(x) for x in settings.charter.digest_time.split(":"))
     if local.time() < time(hour, minute):
         return 0
     day = local.date().isoformat()
+    settled = done if done is not None else set()
     sent = 0
     for office in settings.offices.values():
+        if (office.id, day) in settled:
+            continue
+        count = 0
         try:
             with unit_of_work(services.engine) as session:
-                if session.get(DigestSent, (office.id, day)) is not None:
-                    continue
-                count = _digest(services, session, office, local)
-                session.add(DigestSent(office=office.id, day=day, cases=count))
-                session.flush()  # another instance got there first: IntegrityError, rollback
+                if session.get(DigestSent, (office.id, day)) is None:
+                    count = _digest(services, session, office, local)
+                    session.add(DigestSent(office=office.id, day=day, cases=count))
+                    session.flush()  # another instance got there first: IntegrityError
         except IntegrityError:
-            continue
+            pass
         except TransientError:
             raise
         except Exception:  # a broken template must not stop the outbox loop
             log.exception("digest failed", office=office.id)
             continue
+        settled.add((office.id, day))
         sent += 1 if count else 0
     return sent
 

@@ -138,6 +138,19 @@ def process(services: Services) -> Callable[..., Outcome]:
     return make_process(services)
 
 
+def complaint(n: int, subject: str = "") -> bytes:
+    """Citizen n's complaint, a plain email of its own Message-ID."""
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"] = f"Cittadino {n} <cittadino{n}@example.net>"
+    msg["To"] = "suggerimenti@comune.example.it"
+    msg["Subject"] = subject or f"Reclamo {n}"
+    msg["Message-ID"] = f"<reclamo-{n}@example.net>"
+    msg.set_content(f"Reclamo numero {n}.")
+    return msg.as_bytes()
+
+
 def rows(services: Services, model: type[Any]) -> list[Any]:
     with Session(services.engine) as session:
         return list(session.exec(select(model)))

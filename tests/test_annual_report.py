@@ -8,7 +8,6 @@ import random
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 
 import pytest
 from PIL import Image
@@ -18,19 +17,9 @@ from sqlmodel import Session, select
 from mailbot import annual
 from mailbot.models import WorkOrder
 
-from conftest import make_process, make_services, run_cli, write_config
+from conftest import complaint, make_process, make_services, run_cli, write_config
 
 CATEGORIES = ("billing_error", "late_reply", "water_quality", "missed_appointment", "other")
-
-
-def complaint(n: int) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = f"Utente {n} <utente{n}@example.net>"
-    msg["To"] = "suggerimenti@comune.example.it"
-    msg["Subject"] = f"Reclamo {n}"
-    msg["Message-ID"] = f"<annuale-{n}@example.net>"
-    msg.set_content("Testo del reclamo.")
-    return msg.as_bytes()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from email import message_from_bytes
-from email.message import EmailMessage
 from email.policy import default
 
 import pytest
@@ -14,19 +13,9 @@ import pytest
 from mailbot.models import DigestSent, OutboundMessage, WorkOrder
 from mailbot.reminders import send_digests
 
-from conftest import make_process, make_services, rows, write_config
+from conftest import complaint, make_process, make_services, rows, write_config
 
 MANAGER = "dirigente@comune.example.it"
-
-
-def complaint(n: int) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = f"Cittadino {n} <c{n}@example.net>"
-    msg["To"] = "suggerimenti@comune.example.it"
-    msg["Subject"] = f"Reclamo {n}"
-    msg["Message-ID"] = f"<digest-{n}@example.net>"
-    msg.set_content("Testo.")
-    return msg.as_bytes()
 
 
 @pytest.fixture
@@ -76,7 +65,9 @@ def test_one_digest_per_office_per_day_with_escalation(config):
     assert late.number in text(escalation) and soon.number not in text(escalation)
 
     # Later the same day, and from a freshly started process: nothing more.
-    assert send_digests(services, morning + timedelta(hours=3)) == 0
+    settled: set[tuple[str, str]] = set()
+    assert send_digests(services, morning + timedelta(hours=3), settled) == 0
+    assert settled == {("urp", (morning + timedelta(minutes=1)).date().isoformat())}
     restarted = make_services(config)
     assert send_digests(restarted, morning + timedelta(hours=9)) == 0
     assert len(sent(services, "digest")) == 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 
 import pytest
 from openpyxl import load_workbook
@@ -13,19 +12,9 @@ from openpyxl import load_workbook
 from mailbot.conversations import operator_action
 from mailbot.models import WorkOrder
 
-from conftest import make_process, make_services, rows, run_cli, write_config
+from conftest import complaint, make_process, make_services, rows, run_cli, write_config
 
 OPERATOR = "mario.rossi@comune.example.it"
-
-
-def complaint(n: int, subject: str = "Segnalazione") -> bytes:
-    msg = EmailMessage()
-    msg["From"] = f"Cittadino {n} <cittadino{n}@example.net>"
-    msg["To"] = "suggerimenti@comune.example.it"
-    msg["Subject"] = subject
-    msg["Message-ID"] = f"<reclamo-{n}@example.net>"
-    msg.set_content(f"Reclamo numero {n}.")
-    return msg.as_bytes()
 
 
 @pytest.fixture
