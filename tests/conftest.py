@@ -1,5 +1,9 @@
-"""Shared fixtures: settings and services on a throw-away SQLite database, a one-line
-`process("scenario")` helper, and the real Dovecot and SMTP servers for integration tests."""
+"""Shared fixtures: settings and services on a throw-away database, a one-line
+`process("scenario")` helper, and the real Dovecot and SMTP servers for integration tests.
+
+The database is SQLite, or with MAILBOT_TEST_DATABASE=postgresql a new database in a throw-away
+PostgreSQL cluster that the session starts (Debian's initdb/pg_ctl) for every config written:
+the whole suite runs on both (scripts/test does both runs)."""
 
 from __future__ import annotations
 
@@ -27,11 +31,56 @@ from mailbot.pipeline import Services, build_services, process_inbound
 from mailbot.storage import Store, load_or_create_secret
 from mailbot.types import Origin, Outcome
 
-from servers import Dovecot, SmtpServer, make_certificate
+from servers import Dovecot, Postgres, SmtpServer, make_certificate
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[1]
 IMAP_PASSWORD = "s3cret-imap"
+
+
+TEST_DATABASE = os.environ.get("MAILBOT_TEST_DATABASE", "sqlite")
+if TEST_DATABASE not in {"sqlite", "postgresql"}:
+    raise RuntimeError(f"MAILBOT_TEST_DATABASE={TEST_DATABASE!r}: sqlite or postgresql")
+_postgres: Postgres | None = None
+_databases: dict[Path, str] = {}
+
+
+def postgres_cluster() -> Postgres:
+    """The session's PostgreSQL cluster, started on first use, stopped at exit."""
+    global _postgres
+    if _postgres is None:
+        import atexit
+
+        cluster = Postgres(Path(tempfile.mkdtemp(prefix="mailbot-pg-")))
+        cluster.start()
+        atexit.register(lambda: (cluster.stop(), shutil.rmtree(cluster.root, True)))
+        _postgres = cluster
+    return _postgres
+
+
+def database_url(base: Path) -> str:
+    """The database of a test directory, empty at first: SQLite in `base`, or a PostgreSQL
+    database of its own (the same one each time a config is rewritten in `base`)."""
+    if TEST_DATABASE == "sqlite":
+        return f"sqlite:///{base}/mailbot.db"
+    if base not in _databases:
+        name = f"t{os.getpid()}_{len(_databases) + 1}"
+        _databases[base] = postgres_cluster().create_database(name)
+    return _databases[base]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each run leaves out what is about the other database: the PostgreSQL run the embedded
+    default (the demo), the SQLite run what only PostgreSQL can do."""
+    other = "postgresql" if TEST_DATABASE == "sqlite" else "embedded"
+    left_out = [item for item in items if item.get_closest_marker(other)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database: {TEST_DATABASE} (MAILBOT_TEST_DATABASE)"
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -61,7 +110,7 @@ def write_config(
 timezone = "Europe/Rome"
 {extra}
 [database]
-url = "sqlite:///{base}/mailbot.db"
+url = "{database_url(base)}"
 [storage]
 path = "{base}/store"
 [smtp]
@@ -152,8 +201,9 @@ def complaint(n: int, subject: str = "") -> bytes:
 
 
 def rows(services: Services, model: type[Any]) -> list[Any]:
+    """Every row of a table in primary-key order (PostgreSQL promises no order without one)."""
     with Session(services.engine) as session:
-        return list(session.exec(select(model)))
+        return list(session.exec(select(model).order_by(*model.__table__.primary_key.columns)))
 
 
 def counts(services: Services) -> tuple[int, int, int]:

@@ -1,6 +1,7 @@
-"""Real mail servers for the integration tests, started and stopped by the suite itself:
+"""Real servers for the integration tests, started and stopped by the suite itself:
 Dovecot (Debian's dovecot-imapd, its own config in a temp dir, 127.0.0.1, a free port,
-passwd-file auth, Maildir storage) and an aiosmtpd SMTP server on loopback.
+passwd-file auth, Maildir storage), an aiosmtpd SMTP server on loopback, and a throw-away
+PostgreSQL cluster (Debian's initdb/pg_ctl, a free loopback port, trust auth).
 """
 
 from __future__ import annotations
@@ -49,6 +50,70 @@ def _user_or(name: str, fallback: str) -> str:
         return name
     except KeyError:
         return fallback
+
+
+def _pg_bindir() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    if found:
+        return found[-1].parent
+    initdb = shutil.which("initdb")
+    if initdb is None:
+        raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
+    return Path(initdb).resolve().parent
+
+
+class Postgres:
+    """A private PostgreSQL cluster in `root`; durability off (tests only), loopback only.
+    As root, the server runs as Debian's `postgres` user (initdb refuses root)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = free_port()
+        self.bindir = _pg_bindir()
+        self.data = root / "data"
+        self.user = "mailbot"
+        self._run_as: list[str] = []
+        if os.geteuid() == 0:
+            self._run_as = ["runuser", "-u", _user_or("postgres", "nobody"), "--"]
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self._run_as, *args], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        if self._run_as:
+            owner = pwd.getpwnam(self._run_as[2])
+            os.chown(self.root, owner.pw_uid, owner.pw_gid)
+        self._run(
+            str(self.bindir / "initdb"), "-D", str(self.data), "-U", self.user, "-A", "trust",
+            "-E", "UTF8", "--locale=C", "--no-sync",
+        )  # fmt: skip
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
+            "-c shared_buffers=64MB"
+        )
+        self._run(
+            str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options,
+            "-l", str(self.root / "postgres.log"), "-w", "-t", "60", "start",
+        )  # fmt: skip
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """A new empty database; returns its SQLAlchemy URL."""
+        import psycopg
+
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres", autocommit=True
+        ) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
 
 
 class Dovecot:

@@ -12,7 +12,7 @@ from sqlmodel import SQLModel
 
 from mailbot import db
 
-from conftest import REPO
+from conftest import REPO, database_url
 
 
 def test_import_contracts_hold():
@@ -26,7 +26,7 @@ def test_import_contracts_hold():
 
 
 def test_migrations_match_the_models(tmp_path):
-    engine = db.make_engine(f"sqlite:///{tmp_path}/schema.db")
+    engine = db.make_engine(database_url(tmp_path))
     db.upgrade(engine)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
@@ -35,6 +35,6 @@ def test_migrations_match_the_models(tmp_path):
 
 
 def test_upgrade_is_idempotent(tmp_path):
-    engine = db.make_engine(f"sqlite:///{tmp_path}/schema.db")
+    engine = db.make_engine(database_url(tmp_path))
     first = db.upgrade(engine)
     assert db.upgrade(engine) == first

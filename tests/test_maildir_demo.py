@@ -8,9 +8,12 @@ import mailbox
 import subprocess
 from email.policy import default
 
+import pytest
+
 from conftest import REPO, fixture_bytes, run_cli, write_config
 
 
+@pytest.mark.embedded
 def test_demo_script_files_the_samples_and_writes_confirmations():
     # Runs in the repository itself: the demo only rewrites the git-ignored var/demo.
     result = subprocess.run(

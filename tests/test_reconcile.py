@@ -10,7 +10,7 @@ from sqlmodel import Session, create_engine
 
 from mailbot.models import MailboxCursor
 
-from conftest import IMAP_PASSWORD, run_cli
+from conftest import IMAP_PASSWORD, database_url, run_cli
 from test_e2e_imap import citizen_mail
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,7 @@ def test_reconcile_finds_mail_never_ingested_and_fix_ingests_it(
 
     # Two more arrive, and the cursor is moved past them as a bug (or a restored backup) would.
     dovecot.append(imap_user, IMAP_PASSWORD, [citizen_mail(i) for i in range(3, 5)])
-    engine = create_engine(f"sqlite:///{imap_config.parent}/mailbot.db")
+    engine = create_engine(database_url(imap_config.parent))
     with Session(engine) as session:
         cursor = session.get(MailboxCursor, "suggerimenti")
         cursor.last_uid = 5
