@@ -71,8 +71,10 @@ def _settings() -> Settings:
     return config_module.load(config_module.config_path(_State.config))
 
 
-def _engine(settings: Settings, *, require_current: bool = True) -> Engine:
-    engine = db.make_engine(settings.database.url)
+def _engine(
+    settings: Settings, *, require_current: bool = True, stalled_seconds: float | None = None
+) -> Engine:
+    engine = db.make_engine(settings.database.url, stalled_seconds)
     if require_current:
         try:
             current = db.current_revision(engine)
@@ -104,7 +106,9 @@ def run(
     from mailbot import daemon
 
     settings = _settings()
-    engine = _engine(settings, require_current=False)
+    engine = _engine(
+        settings, require_current=False, stalled_seconds=settings.database.lease_seconds
+    )
     db.upgrade(engine)
     services = _services(settings, engine)
     if not once:

@@ -65,6 +65,9 @@ class Secret:
 @dataclass(frozen=True)
 class DatabaseSettings:
     url: str
+    # Several `mailbot run` on one PostgreSQL: a mailbox is watched by the instance holding its
+    # lease; one that stops renewing loses it after this long (see mailbot/leases.py).
+    lease_seconds: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -460,7 +463,9 @@ def parse(data: Mapping[str, Any]) -> Settings:
     templates = root.text("templates_path", "")
 
     db = root.table("database")
-    database = DatabaseSettings(url=db.text("url"))
+    database = DatabaseSettings(
+        url=db.text("url"), lease_seconds=db.number("lease_seconds", 15.0, low=3.0)
+    )
     if "://" not in database.url:
         raise ConfigError(f"database.url: {database.url!r} is not a database URL (sqlite:///…)")
     db.done()

@@ -28,7 +28,11 @@ from mailbot.errors import ConfigError, DatabaseUnavailableError
 from mailbot.models import Event
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, stalled_seconds: float | None = None) -> Engine:
+    """`stalled_seconds` (the daemon passes its lease time): on PostgreSQL, a session idle inside
+    a transaction that long is ended by the server, so a stalled instance (paused VM, SIGSTOP)
+    cannot keep the locks the others need, its mailbox lease among them; it rolls back and finds
+    out when it wakes. Not for admin commands, which may think between two queries."""
     try:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError:
@@ -42,8 +46,12 @@ def make_engine(url: str) -> Engine:
         # Let SQLAlchemy issue BEGIN itself so a transaction covers reads and writes alike.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql" and stalled_seconds:
+        stalled_ms = int(stalled_seconds * 1000)
+        connect_args["options"] = f"-c idle_in_transaction_session_timeout={stalled_ms}"
     try:
-        return sa.create_engine(parsed, pool_pre_ping=True)
+        return sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
     except (ImportError, sa.exc.NoSuchModuleError) as exc:
         raise ConfigError(f"database.url: driver not available: {exc}") from None
 

@@ -49,6 +49,17 @@ class MailboxCursor(SQLModel, table=True):
     updated_at: datetime = _when(default_factory=utcnow)
 
 
+class MailboxLease(SQLModel, table=True):
+    """Which `mailbot run` instance watches a mailbox, until when (see mailbot/leases.py)."""
+
+    __tablename__ = "mailbox_lease"
+
+    mailbox: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=200)
+    acquired_at: datetime = _when()
+    expires_at: datetime = _when()
+
+
 class InboundMessage(SQLModel, table=True):
     """The ledger: one row per message ever seen, written before anything acts on it."""
 

@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from mailbot import conversations
@@ -38,7 +39,18 @@ __all__ = ["Services", "build_services", "drain", "process_inbound", "retry"]
 log = get_logger(__name__)
 
 
-def process_inbound(services: Services, raw: bytes, origin: Origin) -> Outcome:
+Fence = Callable[[Session], None]
+
+
+def _unfenced(_session: Session) -> None:
+    """One instance alone (run --once, tests, Maildir): nobody to be fenced from."""
+
+
+def process_inbound(
+    services: Services, raw: bytes, origin: Origin, fence: Fence = _unfenced
+) -> Outcome:
+    """`fence(session)` runs first in each of the message's transactions and raises if this
+    instance no longer holds the mailbox (leases.Leases.fence): nothing is then written."""
     # The evidence is safe before anything else happens (an oversized one already streamed).
     digest = origin.stored_sha256 or services.store.put(raw)
     size = origin.size or len(raw)
@@ -48,7 +60,43 @@ def process_inbound(services: Services, raw: bytes, origin: Origin) -> Outcome:
         mailbox=origin.mailbox, uid=origin.uid or origin.source_ref, message_id=message_id
     ):
         try:
+            outcome = _file(
+                services, raw, origin, peeked=peeked, digest=digest, size=size, fence=fence
+            )
+        except Exception as exc:
+            if disposition_for(exc) is Disposition.RETRY:
+                raise
+            return _record_failure(
+                services, size=size, origin=origin, digest=digest, peeked=peeked, exc=exc,
+                fence=fence,
+            )  # fmt: skip
+        if not outcome.duplicate:
+            log.info(
+                "inbound processed", status=outcome.status, work_order=outcome.work_order_number
+            )
+        return outcome
+
+
+CONFLICT_ATTEMPTS = 3
+
+
+def _file(
+    services: Services,
+    raw: bytes,
+    origin: Origin,
+    *,
+    peeked: ledger.Peek,
+    digest: str,
+    size: int,
+    fence: Fence,
+) -> Outcome:
+    """The message's one transaction. Instances writing at once can collide on a unique row
+    (the same Message-ID through two mailboxes, a new contact, a year's first case number):
+    the loser's transaction is rolled back and run again, and then sees the winner's row."""
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
             with unit_of_work(services.engine) as session:
+                fence(session)
                 entry = ledger.record(
                     session, origin, peeked=peeked, raw_sha256=digest, raw_size=size
                 )
@@ -59,14 +107,12 @@ def process_inbound(services: Services, raw: bytes, origin: Origin) -> Outcome:
                     )
                 outcome = _act(services, session, entry, raw, origin)
                 ledger.advance_cursor(session, origin)
-        except Exception as exc:
-            if disposition_for(exc) is Disposition.RETRY:
+                return outcome
+        except IntegrityError:
+            if attempt == CONFLICT_ATTEMPTS:
                 raise
-            return _record_failure(
-                services, size=size, origin=origin, digest=digest, peeked=peeked, exc=exc
-            )
-        log.info("inbound processed", status=outcome.status, work_order=outcome.work_order_number)
-        return outcome
+            log.info("concurrent write, filing again", attempt=attempt)
+    raise AssertionError("unreachable")
 
 
 def _act(
@@ -141,9 +187,11 @@ def _record_failure(
     digest: str,
     peeked: ledger.Peek,
     exc: Exception,
+    fence: Fence,
 ) -> Outcome:
     status, reason, detail = _failure(exc)
     with unit_of_work(services.engine) as session:
+        fence(session)
         entry = ledger.record(
             session, origin, peeked=peeked, raw_sha256=digest, raw_size=size, status=status
         )
@@ -221,7 +269,10 @@ class DrainReport:
 
 
 def drain(
-    services: Services, source: Source, should_stop: Callable[[], bool] = lambda: False
+    services: Services,
+    source: Source,
+    should_stop: Callable[[], bool] = lambda: False,
+    fence: Fence = _unfenced,
 ) -> DrainReport:
     """Process everything new in one mailbox, oldest first, until it is empty or told to stop."""
     report = DrainReport(counts={})
@@ -231,7 +282,7 @@ def drain(
         seen_any = False
         for origin, raw in source.fetch(cursor):
             seen_any = True
-            outcome = process_inbound(services, raw, origin)
+            outcome = process_inbound(services, raw, origin, fence)
             source.processed(origin)
             report.add(outcome)
             if should_stop():

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from mailbot import charter
@@ -39,10 +40,17 @@ OPEN, SUSPENDED, CLOSED = "open", "suspended", "closed"
 
 
 def next_number(session: Session, year: int) -> str:
+    """The year's next number. The counter row is locked until the message's transaction ends,
+    so concurrent instances queue here and a rolled-back case gives its number back."""
     counter = session.get(WorkOrderCounter, year, with_for_update=True)
-    if counter is None:
-        counter = WorkOrderCounter(year=year, last_seq=0)
-        session.add(counter)
+    if counter is None:  # the year's first case: two instances may race to create the row
+        try:
+            with session.begin_nested():
+                session.add(WorkOrderCounter(year=year, last_seq=0))
+        except IntegrityError:
+            pass  # the other one did; lock theirs
+        counter = session.get(WorkOrderCounter, year, with_for_update=True, populate_existing=True)
+        assert counter is not None
     counter.last_seq += 1
     session.flush()
     return f"{year}/{counter.last_seq:06d}"

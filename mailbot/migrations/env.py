@@ -1,7 +1,12 @@
-"""Alembic environment: runs against the engine mailbot hands over in `config.attributes`."""
+"""Alembic environment: runs against the engine mailbot hands over in `config.attributes`.
+
+Several instances starting at once upgrade one at a time: on PostgreSQL a transaction-scoped
+advisory lock (the others wait, then find nothing left to do); SQLite's BEGIN IMMEDIATE does
+the same there."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import context
 from sqlmodel import SQLModel
 
@@ -19,5 +24,7 @@ with engine.connect() as connection:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":  # the key: any constant of ours
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(495555080052)"))
         context.run_migrations()
     connection.commit()

@@ -1,0 +1,171 @@
+"""What the benchmarks share: the realistic message mix, filling a Dovecot account's Maildir
+fast, the fetch-only floor, real servers in a work directory, and the database to run on."""
+
+from __future__ import annotations
+
+import contextlib
+import mailbox
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from servers import Dovecot, SmtpServer  # noqa: E402
+
+PASSWORD = "bench"
+CHARSETS = ("utf-8", "iso-8859-1", "windows-1252")
+WORDS = (
+    "buca strada lampione spento rifiuti raccolta acqua bolletta ritardo risposta ufficio "
+    "anagrafe tributi verde pubblico marciapiede segnalazione urgente cittadino quartiere"
+).split()
+TEMPLATES = 400  # distinct bodies; each message gets its own sender, subject and Message-ID
+
+
+def make_message(i: int, rng: random.Random) -> bytes:
+    """One complaint of the mix: plain, HTML, or both; three charsets; ~10% with an attachment
+    of 50 KB to 2 MB. QQNQQ stands for the message's number and QQSQQ for its sender's until
+    `numbered` fills them in."""
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = "Cittadino QQSQQ <cittadinoQQSQQ@example.net>"
+    msg["To"] = "suggerimenti@comune.example.it"
+    msg["Subject"] = f"Segnalazione QQNQQ: {' '.join(rng.choices(WORDS, k=5))} è urgente"
+    msg["Date"] = "Mon, 02 Mar 2026 09:00:00 +0100"
+    msg["Message-ID"] = f"<bench-QQNQQ-{rng.getrandbits(32):x}@example.net>"
+    body = "\n".join(" ".join(rng.choices(WORDS, k=12)) for _ in range(rng.randint(20, 250)))
+    charset = CHARSETS[i % len(CHARSETS)]
+    if i % 4 == 0:
+        msg.set_content(body, charset=charset)
+        msg.add_alternative(
+            f"<html><body><p>{body.replace(chr(10), '<br>')}</p></body></html>", subtype="html"
+        )
+    elif i % 4 == 1:
+        msg.set_content(f"<html><body><p>{body}</p></body></html>", subtype="html")
+    else:
+        msg.set_content(body, charset=charset)
+    if i % 10 == 0:  # ~10% with an attachment of 50 KB to 2 MB
+        size = int(rng.triangular(50_000, 2_000_000, 100_000))
+        msg.add_attachment(
+            rng.randbytes(size), maintype="application", subtype="pdf", filename=f"doc{i}.pdf"
+        )
+    return msg.as_bytes()
+
+
+def numbered(template: bytes, n: int, senders: int) -> bytes:
+    return template.replace(b"QQSQQ", str(n % senders).encode()).replace(b"QQNQQ", str(n).encode())
+
+
+def fill_mailbox(
+    dovecot: Dovecot, user: str, count: int, seed: int, *, first: int = 0, senders: int = 3000
+) -> int:
+    """Writes straight into the account's Maildir (as a delivery agent would); Dovecot indexes
+    it. Returns the bytes written."""
+    rng = random.Random(seed)
+    templates = [make_message(i, rng) for i in range(min(count, TEMPLATES))]
+    root = dovecot.root / "mail" / user
+    box = mailbox.Maildir(root, create=True)
+    total = 0
+    for i in range(count):
+        raw = numbered(templates[i % len(templates)], first + i, senders)
+        total += len(raw)
+        box.add(raw)
+    if os.getuid() == 0:
+        uid, gid = dovecot._mail_ids()
+        for path in [root, *root.rglob("*")]:
+            os.chown(path, uid, gid)
+    return total
+
+
+def floor(dovecot: Dovecot, user: str) -> tuple[int, float]:
+    """Fetch every message with BODY.PEEK[] in batches of 50 and nothing else."""
+    client = dovecot.client(user, PASSWORD)
+    client.select_folder("INBOX", readonly=True)
+    uids = client.search(["ALL"])
+    started = time.perf_counter()
+    fetched = 0
+    for start in range(0, len(uids), 50):
+        response = client.fetch(uids[start : start + 50], [b"BODY.PEEK[]"])
+        fetched += sum(len(v[b"BODY[]"]) > 0 for v in response.values())
+    elapsed = time.perf_counter() - started
+    client.logout()
+    return fetched, elapsed
+
+
+@dataclass
+class Bench:
+    work: Path
+    dovecot: Dovecot
+    smtp: SmtpServer
+
+
+@contextlib.contextmanager
+def servers(users: list[str]) -> Iterator[Bench]:
+    """A work directory with a private Dovecot (these accounts) and an SMTP server."""
+    work = Path(tempfile.mkdtemp(prefix="mailbot-bench-"))
+    os.chmod(work, 0o755)
+    (work / "dovecot").mkdir()
+    dovecot = Dovecot(work / "dovecot")
+    for user in users:
+        dovecot.add_user(user, PASSWORD)
+    smtp = SmtpServer()
+    dovecot.start()
+    smtp.start()
+    try:
+        yield Bench(work, dovecot, smtp)
+    finally:
+        smtp.stop()
+        dovecot.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def use_database(kind: str) -> None:
+    """Before conftest is imported: its write_config then points at SQLite in the work dir,
+    or at a new database of a throw-away PostgreSQL cluster (stopped at exit)."""
+    os.environ["MAILBOT_TEST_DATABASE"] = kind
+    os.environ["MAILBOT_IMAP_PASSWORD"] = PASSWORD
+
+
+def quiet_logs() -> None:
+    import mailbot.log
+
+    mailbot.log.configure("WARNING", json=False)
+
+
+def mailbot_process(config: Path, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mailbot", "--config", str(config), "--log-level", "WARNING", *args],
+        cwd=REPO,
+        env={**os.environ, "MAILBOT_IMAP_PASSWORD": PASSWORD},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of a live process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
