@@ -53,7 +53,7 @@ def main() -> None:
         if args.profile:
             from pyinstrument import Profiler
 
-            profiler = Profiler()
+            profiler = Profiler(interval=0.005)
             profiler.start()
         started = time.perf_counter()
         report = run_once(services)

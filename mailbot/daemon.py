@@ -54,7 +54,10 @@ def _source(services: Services, mailbox: MailboxSettings) -> Source:
 
 
 def _leases(services: Services) -> Keeper:
-    return Keeper(Leases(services.engine, services.settings.database.lease_seconds))
+    return Keeper(
+        Leases(services.engine, services.settings.database.lease_seconds),
+        len(services.settings.mailboxes),
+    )
 
 
 def run_once(services: Services) -> OnceReport:

@@ -12,6 +12,11 @@ already serialises writers) and refuses to go on unless this instance still hold
 waits for the old holder's transaction to end, and the old holder's next one sees it has lost:
 the two never act on the same mailbox at once, and the cursor each reads is the other's last.
 
+Instances share the work: each records itself alive in `mailbot_instance` with every renewal,
+takes no more than its fair share of the mailboxes (all of them divided by the live instances,
+rounded up) and hands back what it holds beyond that share, so a second instance started next
+to a busy one gets mailboxes of its own within a renewal or two.
+
 A holder on this same host whose process is gone (a crash, `kill -9`, systemd restarting us) is
 taken over at once rather than after its expiry.
 
@@ -25,6 +30,8 @@ the connection while the instance carried on.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import secrets
 import socket
@@ -42,7 +49,7 @@ from sqlmodel import Session, col, select
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import TransientError
 from mailbot.log import get_logger
-from mailbot.models import MailboxLease, utcnow
+from mailbot.models import MailbotInstance, MailboxLease, utcnow
 
 log = get_logger(__name__)
 
@@ -139,14 +146,49 @@ class Leases:
             )
 
     def release(self, mailbox: str) -> None:
-        """Hand the mailbox back at a clean stop: another instance need not wait for expiry."""
+        """Hand the mailbox back (a clean stop, balancing): another instance need not wait for
+        the expiry, and this one's next fenced transaction on it is refused."""
         with unit_of_work(self.engine) as session:
             session.execute(
                 update(MailboxLease)
                 .where(col(MailboxLease.mailbox) == mailbox)
                 .where(col(MailboxLease.holder) == self.holder)
-                .values(expires_at=utcnow() - timedelta(seconds=1))
+                .values(holder="", expires_at=utcnow() - timedelta(seconds=1))
             )
+
+    def beat(self, now: datetime | None = None) -> None:
+        """This instance is alive."""
+        now = now or utcnow()
+        with unit_of_work(self.engine) as session:
+            seen = _changed(
+                session,
+                update(MailbotInstance)
+                .where(col(MailbotInstance.holder) == self.holder)
+                .values(seen_at=now),
+            )
+            if not seen:
+                session.add(MailbotInstance(holder=self.holder, started_at=now, seen_at=now))
+            stale = now - timedelta(seconds=10 * self.seconds)  # long gone: tidy up
+            for row in session.exec(
+                select(MailbotInstance).where(col(MailbotInstance.seen_at) < stale)
+            ):
+                session.delete(row)
+
+    def leave(self) -> None:
+        with unit_of_work(self.engine) as session:
+            row = session.get(MailbotInstance, self.holder)
+            if row is not None:
+                session.delete(row)
+
+    def fair_share(self, mailboxes: int, now: datetime | None = None) -> int:
+        """How many mailboxes this instance should hold with the instances alive now."""
+        since = (now or utcnow()) - timedelta(seconds=self.seconds)
+        with unit_of_work(self.engine) as session:
+            alive = session.exec(
+                select(MailbotInstance.holder).where(col(MailbotInstance.seen_at) >= since)
+            ).all()
+        others = len(set(alive) - {self.holder})
+        return math.ceil(mailboxes / (others + 1))
 
     def fence(self, session: Session, mailbox: str) -> None:
         """In a message's transaction: go on only while this instance holds the mailbox."""
@@ -160,17 +202,20 @@ class Leases:
 
 
 class Keeper:
-    """Holds this instance's leases: acquires, renews them from a background thread, and tells
-    a mailbox's loop (its `halt` event) when its lease was lost."""
+    """Holds this instance's leases: acquires up to its fair share of `mailboxes`, renews them
+    from a background thread, hands back any beyond the share, and tells a mailbox's loop (its
+    `halt` event) when its lease was lost or handed back."""
 
-    def __init__(self, leases: Leases) -> None:
+    def __init__(self, leases: Leases, mailboxes: int) -> None:
         self.leases = leases
+        self.mailboxes = mailboxes
         self._held: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._renew_loop, name="leases", daemon=True)
 
     def __enter__(self) -> Keeper:
+        self.leases.beat()  # counted by the others before taking anything
         self._thread.start()
         return self
 
@@ -179,12 +224,18 @@ class Keeper:
         self._thread.join(timeout=10)
         for mailbox in list(self._held):
             self.drop(mailbox)
+        with contextlib.suppress(TransientError):  # else seen as gone after lease_seconds
+            self.leases.leave()
 
     def hold(self, mailbox: str, halt: threading.Event) -> bool:
-        """True once this instance holds the mailbox; `halt` is set if it loses it."""
+        """True once this instance holds the mailbox; `halt` is set if it loses it. Refused
+        while the instance already holds its fair share."""
         with self._lock:
             if mailbox in self._held:
                 return True
+            held = len(self._held)
+        if held >= self.leases.fair_share(self.mailboxes):
+            return False
         if not self.leases.acquire(mailbox):
             return False
         with self._lock:
@@ -215,15 +266,25 @@ class Keeper:
 
     def _renew_loop(self) -> None:
         while not self._stop.wait(self.leases.renew_every):
+            try:
+                self.leases.beat()
+                share = self.leases.fair_share(self.mailboxes)
+            except TransientError as exc:
+                log.warning("instance heartbeat failed", error=str(exc))
+                share = self.mailboxes
             with self._lock:
                 held = list(self._held.items())
-            for mailbox, halt in held:
+            for mailbox, halt in held[share:]:  # the newest beyond the share go back
+                halt.set()
+                self.drop(mailbox)
+                log.info("mailbox handed over", mailbox=mailbox, reason="balancing")
+            for mailbox, halt in held[:share]:
                 try:
                     kept = self.leases.renew(mailbox)
                 except TransientError as exc:  # the database is away: nobody can take it
                     log.warning("mailbox lease not renewed", mailbox=mailbox, error=str(exc))
                     continue
-                if not kept:
+                if not kept and self.holds(mailbox):  # not dropped meanwhile
                     self.lost(mailbox)
                     halt.set()
                     log.warning("mailbox lease lost", mailbox=mailbox)

@@ -60,6 +60,16 @@ class MailboxLease(SQLModel, table=True):
     expires_at: datetime = _when()
 
 
+class MailbotInstance(SQLModel, table=True):
+    """A running `mailbot run`, seen alive at `seen_at`: how many share the mailboxes."""
+
+    __tablename__ = "mailbot_instance"
+
+    holder: str = Field(primary_key=True, max_length=200)
+    started_at: datetime = _when()
+    seen_at: datetime = _when()
+
+
 class InboundMessage(SQLModel, table=True):
     """The ledger: one row per message ever seen, written before anything acts on it."""
 
@@ -254,7 +264,11 @@ class OutboundMessage(SQLModel, table=True):
     """The outbox: decided in the message's transaction, sent later by the sender loop."""
 
     __tablename__ = "outbound_message"
-    __table_args__ = (sa.Index("ix_outbound_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbound_due", "status", "next_attempt_at"),
+        # the loop brake counts recent automatic mail per recipient for every message sent
+        sa.Index("ix_outbound_recipient", "recipients", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     work_order_id: int | None = Field(default=None, foreign_key="work_order.id", index=True)

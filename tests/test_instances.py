@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, func
 from sqlmodel import Session, select
 
 from mailbot.daemon import run_once
-from mailbot.leases import LeaseLostError, Leases
+from mailbot.leases import Keeper, LeaseLostError, Leases
 from mailbot.models import InboundMessage, MailboxLease, WorkOrder, utcnow
 from mailbot.pipeline import process_inbound
 from mailbot.types import Origin
@@ -64,6 +64,25 @@ def test_a_dead_holder_on_this_host_is_taken_over_at_once(services):
     assert alive.acquire("suggerimenti")  # no hour-long wait: pid 999999999 does not exist
     other_host = Leases(services.engine, 15, holder="elsewhere.example:1:abc")
     assert not other_host.acquire("suggerimenti")
+
+
+def test_a_new_instance_gets_its_fair_share_of_the_mailboxes(services):
+    boxes = ["a", "b", "c", "d"]
+    halts = {box: threading.Event() for box in boxes}
+    with Keeper(Leases(services.engine, 3), len(boxes)) as first:
+        assert all(first.hold(box, halts[box]) for box in boxes)  # alone: all four
+        with Keeper(Leases(services.engine, 3), len(boxes)) as second:
+            _wait(lambda: sum(h.is_set() for h in halts.values()) == 2, 10, "two handed back")
+            freed = [box for box in boxes if halts[box].is_set()]
+            assert freed == ["c", "d"]  # the newest go
+            assert not any(first.holds(box) for box in freed)
+            assert all(second.hold(box, threading.Event()) for box in freed)
+            assert not first.hold("c", threading.Event())  # the share is two each now
+            time.sleep(2)  # a renewal later nothing moves
+            assert [first.holds(b) for b in boxes] == [True, True, False, False]
+            assert [second.holds(b) for b in boxes] == [False, False, True, True]
+        # the second one stopped cleanly: its mailboxes are free for the first at once
+        assert first.hold("c", threading.Event()) and first.hold("d", threading.Event())
 
 
 def test_run_once_leaves_a_mailbox_another_instance_watches(services):

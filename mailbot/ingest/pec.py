@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes
 from email.message import Message
+from email.parser import BytesParser
 from email.policy import compat32
 from pathlib import Path
 from xml.etree.ElementTree import Element
@@ -73,13 +74,22 @@ class Pec:
         return None
 
 
+_HEADERS = BytesParser(policy=compat32)
+
+
+def _header_block(raw: bytes) -> bytes:
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    return raw[: min(ends) + 2] if ends else raw
+
+
 def detect(raw: bytes) -> Pec | None:
     """None when the message carries no PEC header: it is ordinary mail."""
+    head = _HEADERS.parsebytes(_header_block(raw), headersonly=True)  # ordinary mail: enough
+    if not _header(head, "X-Trasporto") and not _header(head, "X-Ricevuta"):
+        return None
     message = message_from_bytes(raw, policy=compat32)
     transport = _header(message, "X-Trasporto")
     receipt = _header(message, "X-Ricevuta")
-    if not transport and not receipt:
-        return None
     kind = receipt if receipt else transport
     daticert_bytes, inner = _certified_parts(message)
     daticert = parse_daticert(daticert_bytes) if daticert_bytes else None

@@ -1,4 +1,4 @@
-"""mailbox leases: one `mailbot run` instance watches a mailbox at a time
+"""mailbox leases: one `mailbot run` instance watches a mailbox at a time; the instances alive
 
 Revision ID: 0010
 Revises: 0009
@@ -27,7 +27,15 @@ def upgrade() -> None:
         sa.Column("expires_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("mailbox"),
     )
+    op.create_table(
+        "mailbot_instance",
+        sa.Column("holder", sa.String(length=200), nullable=False),
+        sa.Column("started_at", UTCDateTime(), nullable=False),
+        sa.Column("seen_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("holder"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("mailbot_instance")
     op.drop_table("mailbox_lease")
