@@ -24,7 +24,7 @@ Expiry uses the instances' clocks (NTP-synchronised servers are assumed; a skew 
 seconds only shortens or lengthens the takeover by as much).
 
 Chosen over PostgreSQL advisory locks: the same code runs on SQLite, the state is visible to
-admins (`mailbot status`), and a lock tied to a pooled connection would be lost silently with
+admins (the `mailbox_lease` and `mailbot_instance` tables), and a lock tied to a pooled connection would be lost silently with
 the connection while the instance carried on.
 """
 
@@ -61,7 +61,7 @@ class LeaseLostError(TransientError):
 
 
 def instance_name() -> str:
-    """host:pid:random, unique per process and readable in `mailbot status`."""
+    """host:pid:random, unique per process and readable in the lease table."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
@@ -296,5 +296,5 @@ def _changed(session: Session, statement: Update) -> bool:
 
 
 def current(session: Session) -> list[MailboxLease]:
-    """Every lease, for `mailbot status`."""
+    """Every lease, for an admin view (a `mailbot status` command is still to come)."""
     return list(session.exec(select(MailboxLease).order_by(col(MailboxLease.mailbox))))
