@@ -96,6 +96,16 @@ def _services(settings: Settings, engine: Engine) -> Services:
     return build_services(settings, engine, store, load_or_create_secret(settings.storage.path))
 
 
+def _daemon_services() -> Services:
+    """Config read, schema upgraded, services built: at start and again on SIGHUP."""
+    settings = _settings()
+    engine = _engine(
+        settings, require_current=False, stalled_seconds=settings.database.lease_seconds
+    )
+    db.upgrade(engine)
+    return _services(settings, engine)
+
+
 @app.command()
 def run(
     once: Annotated[
@@ -105,14 +115,9 @@ def run(
     """Watch the mailboxes and send what is due (upgrades the database schema first)."""
     from mailbot import daemon
 
-    settings = _settings()
-    engine = _engine(
-        settings, require_current=False, stalled_seconds=settings.database.lease_seconds
-    )
-    db.upgrade(engine)
-    services = _services(settings, engine)
+    services = _daemon_services()
     if not once:
-        daemon.run_forever(services)
+        daemon.run_forever(services, rebuild=_daemon_services)
         return
     report = daemon.run_once(services)
     for name, drained in report.mailboxes.items():
@@ -831,6 +836,26 @@ def reconcile(
         typer.echo("clean" if result.clean else verdict)
     if not result.clean and not fix:
         raise typer.Exit(1)
+
+
+@app.command()
+def reminders() -> None:
+    """Queue and send today's digest to each office (cases due soon, overdue ones to the
+    manager) if its time has come and it has not gone yet: safe to run any number of times.
+    The daemon does this itself; the timer is the safety net for `run --once` set-ups."""
+    from mailbot import daemon
+    from mailbot import reminders as reminding
+    from mailbot.models import utcnow
+
+    settings = _settings()
+    services = _services(settings, _engine(settings))
+    queued = reminding.send_digests(services, utcnow())
+    delivery = daemon.deliver_now(services)
+    typer.echo(f"digests queued: {queued}; outbox: {delivery.sent} sent")
+    for error in delivery.errors:
+        typer.echo(f"outbox: {error}", err=True)
+    if delivery.errors:
+        raise typer.Exit(TransientError.exit_code)
 
 
 def _print_json(value: Any) -> None:

@@ -268,6 +268,18 @@ class CharterSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """`mailbot run` serves /metrics and /healthz here; None: not at all."""
+
+    host: str = ""
+    port: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+
+@dataclass(frozen=True)
 class Settings:
     timezone: ZoneInfo
     language: str
@@ -284,6 +296,7 @@ class Settings:
     matching: MatchingSettings = MatchingSettings()
     registry: RegistrySettings = RegistrySettings()
     charter: CharterSettings = CharterSettings()
+    metrics: MetricsSettings = MetricsSettings()
     source_path: Path | None = None
 
     def office(self, office_id: str) -> OfficeSettings:
@@ -484,6 +497,7 @@ def parse(data: Mapping[str, Any]) -> Settings:
     matching = _matching(root.table("matching", required=False))
     registry = _registry(root.table("registry", required=False))
     charter = _charter(root.table("charter", required=False), root)
+    metrics = _metrics(root.table("metrics", required=False))
     offices = _offices(root.tables("offices"), charter)
     mailboxes = _mailboxes(root.tables("mailboxes"), offices, smtp.from_address)
     root.done()
@@ -503,7 +517,23 @@ def parse(data: Mapping[str, Any]) -> Settings:
         matching=matching,
         registry=registry,
         charter=charter,
+        metrics=metrics,
     )
+
+
+def _metrics(t: _Table) -> MetricsSettings:
+    listen = t.text("listen", "").strip()
+    t.done()
+    if not listen:
+        return MetricsSettings()
+    found = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^:\[\]\s]+):(\d{1,5})", listen)
+    if found is None:
+        raise ConfigError(f"metrics.listen: expected HOST:PORT like 127.0.0.1:9108, got {listen!r}")
+    host = found.group(1) or found.group(3)
+    port = int(found.group(2) or found.group(4))
+    if not 0 < port < 65536:
+        raise ConfigError(f"metrics.listen: port must be between 1 and 65535, got {port}")
+    return MetricsSettings(host, port)
 
 
 def _charter(t: _Table, root: _Table) -> CharterSettings:

@@ -23,7 +23,7 @@ from mailbot.config import LimitSettings, MailboxSettings, OfficeSettings
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import InputError, MailError
 from mailbot.ingest import bounce, ledger, pec
-from mailbot.log import get_logger
+from mailbot.log import bind_case, get_logger
 from mailbot.models import (
     Contact,
     InboundMessage,
@@ -111,6 +111,7 @@ def open_case(
             f"{mail.parsed.subject}\n{mail.parsed.text[:5000]}", settings.charter.categories
         ),
     )
+    bind_case(work_order.number)
     _record_inbound(services, session, work_order, mail, "citizen")
     confirmation = services.composer.confirmation(
         number=work_order.number,

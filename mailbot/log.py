@@ -35,9 +35,20 @@ def _mask_processor(
     _logger: Any, _method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     for key, value in event.items():
-        if isinstance(value, str) and key not in _UNMASKED_KEYS:
-            event[key] = mask_text(value)
+        if key not in _UNMASKED_KEYS:
+            event[key] = _masked(value)
     return event
+
+
+def _masked(value: Any) -> Any:
+    """Strings anywhere in the value, also inside lists and dicts (counts, recipient lists)."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_masked(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    return value
 
 
 def configure(level: str = "INFO", json: bool | None = None) -> None:
@@ -71,3 +82,9 @@ def get_logger(name: str) -> Any:
 
 
 bind_message = structlog.contextvars.bound_contextvars
+
+
+def bind_case(number: str) -> None:
+    """The message in hand belongs to this case: every further line about it says so. Reset
+    with the rest when `bind_message` ends (it bound `work_order` first)."""
+    structlog.contextvars.bind_contextvars(work_order=number)

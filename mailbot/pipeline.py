@@ -15,6 +15,7 @@ and it saves one commit per message.
 from __future__ import annotations
 
 import hashlib
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from mailbot.db import record_event, unit_of_work
 from mailbot.errors import Disposition, MailError, NotFoundError, disposition_for
 from mailbot.ingest import classify, ledger, parse, pec
 from mailbot.ingest.sources import Source
-from mailbot.log import bind_message, get_logger
+from mailbot.log import bind_case, bind_message, get_logger
 from mailbot.matching import matcher
 from mailbot.models import Contact, InboundMessage, WorkOrder
 from mailbot.pipeline_services import Services, build_services
@@ -57,7 +58,10 @@ def process_inbound(
     peeked = ledger.peek(raw)
     message_id = peeked.message_id
     with bind_message(
-        mailbox=origin.mailbox, uid=origin.uid or origin.source_ref, message_id=message_id
+        mailbox=origin.mailbox,
+        uid=origin.uid or origin.source_ref,
+        message_id=message_id,
+        work_order=None,  # bound to the case number as soon as the message has one
     ):
         try:
             outcome = _file(
@@ -130,6 +134,8 @@ def _act(
     mailbox = services.settings.mailbox(origin.mailbox)
     ref = threading.resolve(session, services.secret, parsed, mailbox.address)
     work_order = session.get(WorkOrder, ref.work_order_id) if ref else None
+    if work_order is not None:
+        bind_case(work_order.number)
     verdict = classify.classify(
         parsed, services.classify_context, _thread(services, session, ref, work_order)
     )
@@ -273,8 +279,10 @@ def drain(
     source: Source,
     should_stop: Callable[[], bool] = lambda: False,
     fence: Fence = _unfenced,
+    observe: Callable[[str, Outcome, float], None] | None = None,
 ) -> DrainReport:
-    """Process everything new in one mailbox, oldest first, until it is empty or told to stop."""
+    """Process everything new in one mailbox, oldest first, until it is empty or told to stop.
+    `observe(mailbox, outcome, seconds)` hears of each message (the daemon's metrics)."""
     report = DrainReport(counts={})
     while not should_stop():
         with unit_of_work(services.engine) as session:
@@ -282,7 +290,10 @@ def drain(
         seen_any = False
         for origin, raw in source.fetch(cursor):
             seen_any = True
+            started = time.perf_counter()
             outcome = process_inbound(services, raw, origin, fence)
+            if observe is not None:
+                observe(source.name, outcome, time.perf_counter() - started)
             source.processed(origin)
             report.add(outcome)
             if should_stop():

@@ -331,7 +331,7 @@ def imap_password(monkeypatch: pytest.MonkeyPatch) -> str:
 class Daemon:
     """`mailbot run` as a subprocess whose log lines (stderr) are collected as they come."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mailbot", "--config", str(config), "run"],
@@ -339,7 +339,7 @@ class Daemon:
             stderr=subprocess.PIPE,
             text=True,
             cwd=REPO,
-            env={**os.environ, "MAILBOT_IMAP_PASSWORD": IMAP_PASSWORD},
+            env={**os.environ, "MAILBOT_IMAP_PASSWORD": IMAP_PASSWORD, **(env or {})},
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

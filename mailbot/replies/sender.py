@@ -237,7 +237,7 @@ async def deliver_pending(engine: Engine, settings: Settings, router: Router) ->
                 assert fresh is not None
                 outbox.mark_sent(session, fresh)
             report.sent += 1
-            log.info("outbound sent", outbound_id=row.id, kind=row.kind, message_id=row.message_id)
+            log.info("outbound sent", **_about(row))
         for account, waiting in held.items():
             _release(engine, settings, waiting, settings.outbox.retry_base_seconds, down[account])
     return report
@@ -256,11 +256,20 @@ def _settle_failure(
         if exc.permanent:
             outbox.mark_failed(session, fresh, str(exc))
             report.failed += 1
-            log.warning("outbound failed", outbound_id=row.id, error=str(exc))
+            log.warning("outbound failed", **_about(row), error=str(exc))
         else:
             outbox.mark_retry(session, fresh, str(exc), settings.outbox)
             report.retried += 1
-            log.info("outbound deferred", outbound_id=row.id, error=str(exc))
+            log.info("outbound deferred", **_about(row), error=str(exc))
+
+
+def _about(row: OutboundMessage) -> dict[str, object]:
+    return {
+        "outbound_id": row.id,
+        "kind": row.kind,
+        "message_id": row.message_id,
+        "work_order_id": row.work_order_id,
+    }
 
 
 def _release(
