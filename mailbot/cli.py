@@ -45,6 +45,8 @@ app.add_typer(inbound_app, name="inbound")
 app.add_typer(quarantine_app, name="quarantine")
 report_app = typer.Typer(help="The service charter's register and reports.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
+contact_app = typer.Typer(help="What is held about a person (GDPR).", no_args_is_help=True)
+app.add_typer(contact_app, name="contact")
 
 ConfigOption = Annotated[
     str | None,
@@ -856,6 +858,84 @@ def reminders() -> None:
         typer.echo(f"outbox: {error}", err=True)
     if delivery.errors:
         raise typer.Exit(TransientError.exit_code)
+
+
+ActorOption = Annotated[
+    str | None,
+    typer.Option("--by", help="Who is doing this, for the audit trail (default: your login)."),
+]
+
+
+def _actor(by: str | None) -> str:
+    import getpass
+
+    return by or getpass.getuser()
+
+
+@app.command()
+def purge(
+    older_than: Annotated[
+        str | None,
+        typer.Option(
+            "--older-than",
+            help="Cases closed longer ago than this (5y, 400d); default [retention] cases.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would go; change nothing.")
+    ] = False,
+    by: ActorOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Remove the personal data of closed cases past retention; keep their figures."""
+    from mailbot import privacy
+    from mailbot.models import utcnow
+
+    settings = _settings()
+    age = older_than or settings.retention.cases
+    before = privacy.cutoff(utcnow(), age, "--older-than" if older_than else "retention.cases")
+    services = _services(settings, _engine(settings))
+    report = privacy.purge(services, before, dry_run=dry_run, actor=_actor(by))
+    if as_json:
+        _print_json(report.as_dict())
+        return
+    when = before.astimezone(settings.timezone).date().isoformat()
+    verb = "would be purged" if dry_run else "purged"
+    typer.echo(f"cases closed before {when}: {len(report.cases)} {verb}")
+    if report.cases:
+        shown = ", ".join(report.cases[:20]) + (" …" if len(report.cases) > 20 else "")
+        typer.echo(f"  {shown}")
+    typer.echo(f"messages scrubbed: {report.messages}")
+    if not dry_run:
+        typer.echo(
+            f"stored objects removed: {report.objects_removed}; "
+            f"contacts removed: {report.contacts_removed}"
+        )
+
+
+@contact_app.command("export")
+def contact_export(
+    who: Annotated[str, typer.Argument(help="An email address, or a codice fiscale / P.IVA.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="The ZIP to write (default: ./export-….zip).")
+    ] = None,
+    by: ActorOption = None,
+) -> None:
+    """Everything held about one person, as a ZIP (an access request under the GDPR)."""
+    from mailbot import privacy
+    from mailbot.models import utcnow
+
+    settings = _settings()
+    services = _services(settings, _engine(settings))
+    data, summary = privacy.export_person(services, who.strip(), actor=_actor(by))
+    target = out or Path(f"export-{utcnow().strftime('%Y%m%d-%H%M%S')}.zip")
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        raise InputError(f"--out {target}: {exc.strerror}") from None
+    typer.echo(f"wrote {target}: {summary}")
 
 
 def _print_json(value: Any) -> None:

@@ -268,6 +268,24 @@ class CharterSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """How long closed cases keep their personal data; `mailbot purge` removes it after."""
+
+    cases: str = "5y"  # an age: "5y" (calendar years) or "400d"
+
+
+AGE = re.compile(r"^\s*(\d{1,4})\s*([yd])\s*$")
+
+
+def parse_age(value: str, key: str) -> tuple[int, str]:
+    """ "5y" → (5, "y"); "400d" → (400, "d"). Errors name `key`."""
+    found = AGE.match(value.lower())
+    if found is None or int(found.group(1)) == 0:
+        raise ConfigError(f"{key}: expected an age like 5y or 400d, got {value!r}")
+    return int(found.group(1)), found.group(2)
+
+
+@dataclass(frozen=True)
 class MetricsSettings:
     """`mailbot run` serves /metrics and /healthz here; None: not at all."""
 
@@ -297,6 +315,7 @@ class Settings:
     registry: RegistrySettings = RegistrySettings()
     charter: CharterSettings = CharterSettings()
     metrics: MetricsSettings = MetricsSettings()
+    retention: RetentionSettings = RetentionSettings()
     source_path: Path | None = None
 
     def office(self, office_id: str) -> OfficeSettings:
@@ -498,6 +517,10 @@ def parse(data: Mapping[str, Any]) -> Settings:
     registry = _registry(root.table("registry", required=False))
     charter = _charter(root.table("charter", required=False), root)
     metrics = _metrics(root.table("metrics", required=False))
+    retention_table = root.table("retention", required=False)
+    retention = RetentionSettings(cases=retention_table.text("cases", "5y"))
+    parse_age(retention.cases, "retention.cases")
+    retention_table.done()
     offices = _offices(root.tables("offices"), charter)
     mailboxes = _mailboxes(root.tables("mailboxes"), offices, smtp.from_address)
     root.done()
@@ -518,6 +541,7 @@ def parse(data: Mapping[str, Any]) -> Settings:
         registry=registry,
         charter=charter,
         metrics=metrics,
+        retention=retention,
     )
 
 

@@ -212,6 +212,8 @@ class WorkOrder(SQLModel, table=True):
     refund_eur: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     protocollo: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
     satisfaction: int | None = Field(default=None)  # 1-5, the citizen's answer on closing
+    # `mailbot purge` removed its texts, originals and contact details; figures stay.
+    purged_at: datetime | None = _when(default=None)
 
 
 class DigestSent(SQLModel, table=True):

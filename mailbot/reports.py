@@ -44,6 +44,15 @@ def _local(value: datetime | None, clock: Clock) -> date | None:
     return clock.local_day(value) if value else None
 
 
+PURGED_AUTHOR = "(dati rimossi)"  # `mailbot purge`: the figures stay, the person goes
+
+
+def _author(wo: WorkOrder, contact: Contact, taxpayer: Taxpayer | None) -> str:
+    if wo.purged_at is not None:
+        return PURGED_AUTHOR
+    return (taxpayer.name if taxpayer else "") or contact.name or contact.email
+
+
 def register(session: Session, settings: Settings, clock: Clock, year: int) -> list[dict[str, Any]]:
     """Every case received in `year` (local time), in number order."""
     rows: list[dict[str, Any]] = []
@@ -75,7 +84,7 @@ def register(session: Session, settings: Settings, clock: Clock, year: int) -> l
             {
                 "number": wo.number,
                 "filed_on": received.isoformat(),
-                "author": (taxpayer.name if taxpayer else "") or contact.name or contact.email,
+                "author": _author(wo, contact, taxpayer),
                 "codice_fiscale": taxpayer.codice_fiscale if taxpayer else "",
                 "category": category.name if category else "",
                 "office": wo.office,

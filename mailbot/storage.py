@@ -77,6 +77,17 @@ class Store:
     def get(self, digest: str) -> bytes:
         return self.path(digest).read_bytes()
 
+    def delete(self, digest: str) -> bool:
+        """Remove an object for good (retention); False when it was not there."""
+        target = self.path(digest)
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StorageUnavailableError(f"storage: cannot delete {target}: {exc}") from exc
+        return True
+
 
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)

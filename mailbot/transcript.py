@@ -19,9 +19,10 @@ from mailbot.replies.compose import Composed
 FORMATS = ("html", "pdf", "eml")
 
 
-def _gather(
+def case_file(
     services: Services, number: str
 ) -> tuple[str, dict[str, Any], list[dict[str, Any]], list[tuple[str, bytes]]]:
+    """(language, summary, events, original messages as (name, bytes)) of one case."""
     tz = services.settings.timezone
     with unit_of_work(services.engine) as session:
         case = workorders.show_work_order(session, number, tz)
@@ -47,17 +48,19 @@ def _gather(
             raw = None
             if message.inbound_id is not None:
                 inbound = session.get(InboundMessage, message.inbound_id)
-                raw = services.store.get(inbound.raw_sha256) if inbound else None
+                # An empty digest: removed by `mailbot purge`.
+                if inbound is not None and inbound.raw_sha256:
+                    raw = services.store.get(inbound.raw_sha256)
             elif message.outbound_id is not None:
                 sent = session.get(OutboundMessage, message.outbound_id)
                 raw = sent.raw if sent else None
-            if raw is not None:
+            if raw:
                 originals.append((f"{n:02d}-{message.kind}.eml", raw))
     return work_order.language, case, events, originals
 
 
 def export(services: Services, number: str, fmt: str, to: str | None = None) -> bytes:
-    language, case, events, originals = _gather(services, number)
+    language, case, events, originals = case_file(services, number)
     if fmt == "html":
         return services.composer.transcript_html(language, case, events).encode()
     if fmt == "pdf":
@@ -69,7 +72,7 @@ def export(services: Services, number: str, fmt: str, to: str | None = None) -> 
 
 def send(services: Services, number: str, address: str, actor: str = "mailbot") -> str:
     """Queue the case file as an email to `address`; returns its Message-ID."""
-    language, case, events, originals = _gather(services, number)
+    language, case, events, originals = case_file(services, number)
     composed = _compose(
         services, language=language, case=case, events=events, originals=originals, to=address
     )
