@@ -158,6 +158,8 @@ def check() -> None:
     results.append(_check_storage(settings))
     results.append(_check_templates(settings))
     results.append(_check_openssl())
+    results.extend(_check_oauth(settings))
+    results.extend(_check_pec(settings))
     for mailbox in settings.mailboxes:
         source = make_source(mailbox)
         try:
@@ -216,11 +218,74 @@ def _check_openssl() -> tuple[bool, str, str]:
 
 
 def _check_storage(settings: Settings) -> tuple[bool, str, str]:
+    import stat
+
+    root = settings.storage.path
     try:
-        Store(settings.storage.path).ensure()
+        Store(root).ensure()
     except MailbotError as exc:
         return False, "storage", str(exc)
-    return True, "storage", f"{settings.storage.path} writable"
+    # Originals are evidence and personal data: nobody but mailbot's user may read them.
+    for path in (root, root / "objects", root / "secret.key"):
+        if not path.exists():
+            continue
+        info = path.stat()
+        if info.st_mode & 0o077:
+            mode = stat.S_IMODE(info.st_mode)
+            return (
+                False,
+                "storage",
+                f"{path} is open to other users (mode {mode:04o}): chmod go-rwx {path}",
+            )
+        if info.st_uid != os.geteuid():
+            return False, "storage", f"{path} belongs to uid {info.st_uid}, not to this user"
+    return True, "storage", f"{root} writable, private to this user"
+
+
+def _check_oauth(settings: Settings) -> list[tuple[bool, str, str]]:
+    """Every OAuth2 sign-in: a token is fetched now (the logins below use their own)."""
+    from mailbot.oauth import TokenSource
+
+    accounts = [m.oauth for m in settings.mailboxes if m.source == "imap"]
+    accounts += [settings.smtp.oauth, *(m.smtp.oauth for m in settings.mailboxes if m.smtp)]
+    results: list[tuple[bool, str, str]] = []
+    for oauth in accounts:
+        if oauth is None:
+            continue
+        what = f"oauth2 {oauth.key}"
+        try:
+            TokenSource(oauth).token()
+        except MailbotError as exc:
+            results.append((False, what, str(exc)))
+            continue
+        results.append((True, what, f"token obtained from {oauth.token_url} ({oauth.flow})"))
+    return results
+
+
+def _check_pec(settings: Settings) -> list[tuple[bool, str, str]]:
+    """PEC boxes: their own account for outbound (checked with the outbox below) and the
+    providers' CA bundle the receipts' signatures are checked against."""
+    import ssl
+
+    results: list[tuple[bool, str, str]] = []
+    pec_boxes = [m for m in settings.mailboxes if m.pec]
+    for m in pec_boxes:
+        assert m.smtp is not None  # the config refuses pec = true without it
+        results.append(
+            (True, f"pec {m.name}", f"sends from {m.smtp.from_address} via {m.smtp.host}")
+        )
+    bundle = settings.pec.ca_bundle
+    if bundle is not None:
+        try:
+            context = ssl.create_default_context(cafile=str(bundle))
+        except (ssl.SSLError, OSError) as exc:
+            results.append((False, "pec.ca_bundle", f"{bundle}: not a PEM bundle ({exc})"))
+        else:
+            count = context.cert_store_stats()["x509_ca"]
+            results.append((count > 0, "pec.ca_bundle", f"{bundle}: {count} CA certificate(s)"))
+    elif pec_boxes:
+        results.append((True, "pec.ca_bundle", "not set: signatures checked, provider chains not"))
+    return results
 
 
 async def _check_outbox(settings: Settings) -> list[tuple[bool, str, str]]:

@@ -36,6 +36,7 @@ class Secret:
     key: str  # e.g. "mailboxes[0]" for error messages
     env: str = ""
     file: str = ""
+    name: str = "password"  # the keys are <name>_env and <name>_file
 
     @property
     def configured(self) -> bool:
@@ -46,15 +47,17 @@ class Secret:
             value = os.environ.get(self.env)
             if value is None:
                 raise ConfigError(
-                    f"{self.key}.password_env: environment variable {self.env} is not set"
+                    f"{self.key}.{self.name}_env: environment variable {self.env} is not set"
                 )
             return value
         if self.file:
+            # $CREDENTIALS_DIRECTORY: systemd's LoadCredential= hands secrets over there.
+            path = Path(os.path.expandvars(self.file))
             try:
-                return Path(self.file).read_text(encoding="utf-8").strip()
+                return path.read_text(encoding="utf-8").strip()
             except OSError as exc:
                 raise ConfigError(
-                    f"{self.key}.password_file: cannot read {self.file}: {exc.strerror}"
+                    f"{self.key}.{self.name}_file: cannot read {path}: {exc.strerror}"
                 ) from None
         return ""
 
@@ -75,6 +78,25 @@ class StorageSettings:
     path: Path
 
 
+OAUTH_PROVIDERS = ("microsoft", "google", "generic")
+OAUTH_FLOWS = ("client_credentials", "refresh_token")
+
+
+@dataclass(frozen=True)
+class OAuthSettings:
+    """Sign-in with OAuth2 (SASL XOAUTH2) instead of a password: an access token from
+    `token_url`, by the client-credentials grant or a refresh token."""
+
+    key: str  # "mailboxes[0].oauth2", for messages
+    provider: str
+    flow: str
+    token_url: str
+    client_id: str
+    client_secret: Secret
+    refresh_token: Secret
+    scope: str
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str
@@ -86,6 +108,7 @@ class SmtpSettings:
     from_name: str
     timeout: float
     ca_file: Path | None = None  # CA bundle to verify the relay's certificate (else system's)
+    oauth: OAuthSettings | None = None  # auth = "oauth2": XOAUTH2 instead of the password
 
 
 @dataclass(frozen=True)
@@ -126,6 +149,7 @@ class MailboxSettings:
     trust_from: bool = False
     # The mailbox's own outbound account for mail to citizens; None: the global [smtp].
     smtp: SmtpSettings | None = None
+    oauth: OAuthSettings | None = None  # auth = "oauth2": XOAUTH2 instead of the password
 
 
 @dataclass(frozen=True)
@@ -419,19 +443,19 @@ class _Table:
             raise ConfigError(f"{self._key(name)}: expected [[{name}]] tables")
         return [_Table(item, f"{self._key(name)}[{i}]") for i, item in enumerate(value)]
 
-    def secret(self) -> Secret:
-        env = self.text("password_env", "")
-        file = self.text("password_file", "")
+    def secret(self, name: str = "password") -> Secret:
+        env = self.text(f"{name}_env", "")
+        file = self.text(f"{name}_file", "")
         if env and file:
             raise ConfigError(
-                f"{self._key('password_env')}: set password_env or password_file, not both"
+                f"{self._key(name + '_env')}: set {name}_env or {name}_file, not both"
             )
-        if "password" in self.data:
+        if name in self.data:
             raise ConfigError(
-                f"{self._key('password')}: inline passwords are not accepted; "
-                "use password_env (an environment variable) or password_file"
+                f"{self._key(name)}: secrets are not accepted inline; "
+                f"use {name}_env (an environment variable) or {name}_file"
             )
-        return Secret(self.where, env, file)
+        return Secret(self.where, env, file, name)
 
     def done(self) -> None:
         unknown = sorted(set(self.data) - self.used)
@@ -450,6 +474,8 @@ _IMAP_ONLY = (
     "folder",
     "idle",
     "ca_file",
+    "auth",
+    "oauth2",
 )
 
 
@@ -679,18 +705,99 @@ def _conversations(t: _Table) -> ConversationSettings:
 
 
 def _smtp(t: _Table, default_from: str | None = None) -> SmtpSettings:
+    username = t.text("username", "")
+    oauth = _auth(t, "smtp")
+    if oauth is not None and not username:
+        raise ConfigError(f'{t.where}.username: missing (required with auth = "oauth2")')
     settings = SmtpSettings(
         host=t.text("host", "127.0.0.1"),
         port=t.integer("port", 25, 1, 65535),
         security=t.text("security", "none", SECURITY_MODES),
-        username=t.text("username", ""),
+        username=username,
         password=t.secret(),
         from_address=t.email("from_address", default_from),
         from_name=t.text("from_name", ""),
         timeout=t.number("timeout_seconds", 30.0, low=1.0),
         ca_file=t.path_or_none("ca_file"),
+        oauth=oauth,
     )
     t.done()
+    return settings
+
+
+# Token endpoints and scopes of the two big providers; "generic" gives its own.
+_TOKEN_URLS = {
+    "microsoft": "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+    "google": "https://oauth2.googleapis.com/token",
+}
+_SCOPES = {
+    ("microsoft", "client_credentials", "imap"): "https://outlook.office365.com/.default",
+    ("microsoft", "client_credentials", "smtp"): "https://outlook.office365.com/.default",
+    ("microsoft", "refresh_token", "imap"): (
+        "https://outlook.office.com/IMAP.AccessAsUser.All offline_access"
+    ),
+    ("microsoft", "refresh_token", "smtp"): "https://outlook.office.com/SMTP.Send offline_access",
+    ("google", "refresh_token", "imap"): "https://mail.google.com/",
+    ("google", "refresh_token", "smtp"): "https://mail.google.com/",
+}
+
+
+def _auth(t: _Table, protocol: str) -> OAuthSettings | None:
+    """`auth = "password"` (the default) or `"oauth2"` with an [….oauth2] table."""
+    auth = t.text("auth", "password", ("password", "oauth2"))
+    if auth == "password":
+        if "oauth2" in t.data:
+            raise ConfigError(f'{t.where}.oauth2: only used with auth = "oauth2"')
+        return None
+    if t.data.get("password_env") or t.data.get("password_file"):
+        raise ConfigError(
+            f"{t.where}.auth: oauth2 signs in with a token; remove password_env/password_file"
+        )
+    o = t.table("oauth2")
+    provider = o.text("provider", None, OAUTH_PROVIDERS)
+    flow = o.text("flow", "client_credentials", OAUTH_FLOWS)
+    tenant = o.text("tenant", "")
+    token_url = o.text("token_url", "")
+    if not token_url:
+        if provider == "generic":
+            raise ConfigError(f"{o.where}.token_url: missing (required with provider = generic)")
+        if provider == "microsoft" and not tenant:
+            raise ConfigError(
+                f"{o.where}.tenant: missing (the directory id or domain, e.g. "
+                "comune.onmicrosoft.com; required with provider = microsoft)"
+            )
+        token_url = _TOKEN_URLS[provider].format(tenant=tenant)
+    elif not re.match(r"^https?://", token_url):
+        raise ConfigError(f"{o.where}.token_url: expected an http(s) URL, got {token_url!r}")
+    if provider == "google" and flow == "client_credentials":
+        raise ConfigError(
+            f"{o.where}.flow: Google does not grant client credentials for mail; "
+            'use flow = "refresh_token"'
+        )
+    client_secret = o.secret("client_secret")
+    refresh_token = o.secret("refresh_token")
+    if flow == "client_credentials" and not client_secret.configured:
+        raise ConfigError(
+            f"{o.where}.client_secret_env: missing (client_secret_env or client_secret_file "
+            "is required with flow = client_credentials)"
+        )
+    if flow == "refresh_token" and not refresh_token.configured:
+        raise ConfigError(
+            f"{o.where}.refresh_token_env: missing (refresh_token_env or refresh_token_file "
+            "is required with flow = refresh_token)"
+        )
+    scope = o.text("scope", "") or _SCOPES.get((provider, flow, protocol), "")
+    settings = OAuthSettings(
+        key=o.where,
+        provider=provider,
+        flow=flow,
+        token_url=token_url,
+        client_id=o.text("client_id"),
+        client_secret=client_secret,
+        refresh_token=refresh_token,
+        scope=scope,
+    )
+    o.done()
     return settings
 
 
@@ -792,6 +899,7 @@ def _mailboxes(
             )
         if source == "imap":
             security = t.text("security", "none", SECURITY_MODES)
+            oauth = _auth(t, "imap")
             mailbox = MailboxSettings(
                 **common,
                 host=t.text("host"),
@@ -802,6 +910,7 @@ def _mailboxes(
                 folder=t.text("folder", "INBOX"),
                 idle=t.flag("idle", True),
                 ca_file=t.path_or_none("ca_file"),
+                oauth=oauth,
             )
         else:
             mailbox = MailboxSettings(**common, path=Path(t.text("path")))

@@ -18,6 +18,7 @@ outbox is drained by all of them (rows claimed with SKIP LOCKED).
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import signal
 import threading
 import time
@@ -221,6 +222,11 @@ class _MailboxLoop:
                 delay = backoff.next()
                 log.warning("mailbox unavailable", mailbox=name, error=str(exc), retry_in=delay)
                 self.stop.wait(delay)
+            except MailbotError as exc:  # a setting or secret to fix: no traceback, retry
+                self._disconnect()
+                delay = backoff.next()
+                log.error("mailbox not usable", mailbox=name, error=str(exc), retry_in=delay)
+                self.stop.wait(delay)
             except Exception:  # a bug must not silence a mailbox for good
                 self._disconnect()
                 delay = backoff.next()
@@ -341,6 +347,8 @@ def run_forever(services: Services, rebuild: Callable[[], Services] | None = Non
     signal.signal(signal.SIGTERM, control.on_stop)
     signal.signal(signal.SIGINT, control.on_stop)
     signal.signal(signal.SIGHUP, control.on_reload)
+    # `kill -USR1`: every thread's stack to stderr (the journal), for a daemon that seems stuck.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     endpoint = _serve_metrics(services, runtime)
     feeder = WatchdogFeeder(runtime.notifier, lambda: runtime.health.loops_alive(_stale(runtime)))
     feeder.start()

@@ -23,7 +23,8 @@ class Store:
 
     def ensure(self) -> None:
         try:
-            self.objects.mkdir(parents=True, exist_ok=True)
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.objects.mkdir(mode=0o700, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"storage.path: cannot create {self.root}: {exc.strerror}") from None
         if not os.access(self.objects, os.W_OK):
@@ -106,7 +107,7 @@ def load_or_create_secret(root: Path) -> bytes:
         pass
     except (OSError, ValueError) as exc:
         raise ConfigError(f"storage.path: cannot read {path}: {exc}") from None
-    root.mkdir(parents=True, exist_ok=True)
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = secrets.token_bytes(32)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -16,12 +16,15 @@ import socket
 import ssl
 import subprocess
 import time
+import warnings
+from base64 import b64decode
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 from imapclient import IMAPClient
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -119,8 +122,17 @@ class Postgres:
 class Dovecot:
     """A private Dovecot instance; users are added with `add_user` before or after start."""
 
-    def __init__(self, root: Path, cert: Path | None = None, key: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        cert: Path | None = None,
+        key: Path | None = None,
+        introspection_url: str = "",
+    ) -> None:
+        """`introspection_url`: sign-in by OAuth2 bearer token (XOAUTH2, OAUTHBEARER), checked
+        by Dovecot's oauth2 passdb against that RFC 7662 endpoint, instead of passwords."""
         self.root = root
+        self.introspection_url = introspection_url
         self.port = free_port()
         self.tls_port = free_port()
         self.cert, self.key = cert, key
@@ -153,7 +165,8 @@ listen = 127.0.0.1
 protocols = imap
 {self._ssl()}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {"xoauth2 oauthbearer" if self.introspection_url else "plain login"}
+auth_failure_delay = 0
 mail_location = maildir:{self.root}/mail/%u
 first_valid_uid = 0
 first_valid_gid = 0
@@ -163,10 +176,7 @@ default_internal_group = {group if not root_run else internal_user}
 imap_idle_notify_interval = 1 secs
 # No auth-failure penalty for loopback: one test's wrong password must not slow the next.
 login_trusted_networks = 127.0.0.0/8
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {self.passwd}
-}}
+{self._passdb()}
 userdb {{
   driver = static
   args = uid={uid} gid={gid} home={self.root}/home/%u
@@ -188,6 +198,26 @@ service imap-login {{
   chroot =
 }}
 """
+
+    def _passdb(self) -> str:
+        if not self.introspection_url:
+            return f"""passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {self.passwd}
+}}"""
+        conf = self.root / "dovecot-oauth2.conf.ext"
+        conf.write_text(
+            f"introspection_url = {self.introspection_url}\n"
+            "introspection_mode = post\n"
+            "username_attribute = username\n"
+            "active_attribute = active\n"
+            "active_value = true\n"
+        )
+        return f"""passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {conf}
+}}"""
 
     def _ssl(self) -> str:
         if self.cert is None:
@@ -286,20 +316,59 @@ class _Handler:
         return "250 Message accepted for delivery"
 
 
+@dataclass
+class _XOAuth2Handler(_Handler):
+    """Also AUTH XOAUTH2: the bearer token is checked by `valid(username, token)`; mail is
+    refused without a successful sign-in."""
+
+    valid: Callable[[str, str], bool] = lambda _user, _token: False
+    logins: list[str] = field(default_factory=list)
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        if len(args) < 2:
+            return AuthResult(
+                success=False, handled=False, message="501 5.5.2 initial response required"
+            )
+        try:
+            fields = dict(
+                part.split("=", 1) for part in b64decode(args[1]).decode().split("\x01") if part
+            )
+        except (ValueError, UnicodeDecodeError):
+            return AuthResult(success=False, handled=False, message="501 5.5.2 cannot decode")
+        user, bearer = fields.get("user", ""), fields.get("auth", "")
+        token = bearer.removeprefix("Bearer ")
+        if not self.valid(user, token):
+            return AuthResult(
+                success=False, handled=False, message="535 5.7.8 token invalid or expired"
+            )
+        self.logins.append(user)
+        return AuthResult(success=True, auth_data=user)
+
+
 class SmtpServer:
-    """aiosmtpd on loopback, recording what it accepts; can refuse chosen recipients."""
+    """aiosmtpd on loopback, recording what it accepts; can refuse chosen recipients.
+    `xoauth2(username, token) -> bool`: require AUTH XOAUTH2, checked by that function."""
 
     def __init__(
-        self, starttls: ssl.SSLContext | None = None, implicit_tls: ssl.SSLContext | None = None
+        self,
+        starttls: ssl.SSLContext | None = None,
+        implicit_tls: ssl.SSLContext | None = None,
+        xoauth2: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.port = free_port()
-        self.handler = _Handler()
+        self.handler = _Handler() if xoauth2 is None else _XOAuth2Handler(valid=xoauth2)
         kwargs: dict[str, object] = {}
+        if xoauth2 is not None:
+            kwargs.update(auth_require_tls=False, auth_required=True)
         if starttls is not None:
             kwargs["tls_context"] = starttls
         if implicit_tls is not None:
             kwargs["ssl_context"] = implicit_tls
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)
+        with warnings.catch_warnings():  # AUTH without TLS: loopback, on purpose
+            warnings.simplefilter("ignore")
+            self.controller = Controller(
+                self.handler, hostname="127.0.0.1", port=self.port, **kwargs
+            )
 
     @property
     def received(self) -> list[Received]:

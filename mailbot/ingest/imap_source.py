@@ -25,6 +25,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from mailbot.config import MailboxSettings, tls_context
 from mailbot.errors import ConfigError, SourceUnavailableError
 from mailbot.models import MailboxCursor
+from mailbot.oauth import TokenSource
 from mailbot.storage import Store
 from mailbot.types import Origin
 
@@ -50,6 +51,7 @@ class ImapSource:
         self.name = settings.name
         self.timeout = timeout
         self.client: IMAPClient | None = None
+        self.tokens = TokenSource(settings.oauth) if settings.oauth is not None else None
         self.uidvalidity = 0
         self.supports_idle = False
 
@@ -72,7 +74,7 @@ class ImapSource:
         try:
             if s.security == "starttls":
                 client.starttls(context)
-            client.login(s.username, s.password.reveal())
+            self._login(client)
             client.normalise_times = False  # keep INTERNALDATE's zone; we convert to UTC
             selected = client.select_folder(s.folder, readonly=True)
             self.supports_idle = s.idle and client.has_capability("IDLE")
@@ -90,6 +92,17 @@ class ImapSource:
         self.uidvalidity = int(selected[b"UIDVALIDITY"])
         self.client = client
         return f"IMAP {where}/{s.folder}"
+
+    def _login(self, client: IMAPClient) -> None:
+        s = self.settings
+        if self.tokens is None:
+            client.login(s.username, s.password.reveal())
+            return
+        try:
+            client.oauth2_login(s.username, self.tokens.token())
+        except LoginError:  # expired early or revoked: one more try with a fresh token
+            self.tokens.invalidate()
+            client.oauth2_login(s.username, self.tokens.token())
 
     def fetch(self, cursor: MailboxCursor | None) -> Iterator[tuple[Origin, bytes]]:
         client = self._client()

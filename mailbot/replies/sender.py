@@ -8,6 +8,8 @@ stored Message-ID, are sent as they are: a resend after a crash is recognisably 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,8 +21,10 @@ from sqlalchemy.engine import Engine
 
 from mailbot.config import Settings, SmtpSettings, tls_context
 from mailbot.db import unit_of_work
+from mailbot.errors import MailbotError
 from mailbot.log import get_logger
 from mailbot.models import OutboundMessage, utcnow
+from mailbot.oauth import TokenSource
 from mailbot.replies import outbox
 
 log = get_logger(__name__)
@@ -43,6 +47,19 @@ class SmtpTransport:
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
         self.client: aiosmtplib.SMTP | None = None
+        self.tokens = TokenSource(settings.oauth) if settings.oauth is not None else None
+
+    async def _login(self, client: aiosmtplib.SMTP) -> None:
+        s = self.settings
+        if self.tokens is None:
+            await client.login(s.username, s.password.reveal())
+            return
+        tokens = self.tokens
+        try:
+            await client.auth_xoauth2(s.username, await asyncio.to_thread(tokens.token))
+        except aiosmtplib.SMTPAuthenticationError:  # expired early or revoked: once more
+            tokens.invalidate()
+            await client.auth_xoauth2(s.username, await asyncio.to_thread(tokens.token))
 
     async def open(self) -> None:
         s = self.settings
@@ -57,7 +74,14 @@ class SmtpTransport:
         try:
             await client.connect()
             if s.username:
-                await client.login(s.username, s.password.reveal())
+                await self._login(client)
+        except MailbotError as exc:  # no token: the endpoint is down or refused the client
+            await _quit_quietly(client)
+            raise DeliveryError(
+                f"SMTP sign-in for {s.username}@{s.host}:{s.port}: {exc}",
+                permanent=False,
+                connection=True,
+            ) from exc
         except aiosmtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(
                 f"SMTP login refused for {s.username}@{s.host}:{s.port}: {exc.code} {exc.message}",
@@ -128,6 +152,11 @@ class DirectoryTransport:
 
     async def close(self) -> None:
         return None
+
+
+async def _quit_quietly(client: aiosmtplib.SMTP) -> None:
+    with contextlib.suppress(Exception):
+        client.close()
 
 
 class Router:
