@@ -452,7 +452,7 @@ class _Table:
             )
         if name in self.data:
             raise ConfigError(
-                f"{self._key(name)}: secrets are not accepted inline; "
+                f"{self._key(name)}: inline {name.replace('_', ' ')}s are not accepted; "
                 f"use {name}_env (an environment variable) or {name}_file"
             )
         return Secret(self.where, env, file, name)

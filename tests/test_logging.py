@@ -9,6 +9,10 @@ import os
 import pty
 import subprocess
 import sys
+from collections.abc import Iterator
+
+import pytest
+import structlog
 
 from mailbot import log
 
@@ -75,7 +79,16 @@ def test_every_line_about_a_message_names_mailbox_uid_message_id_and_case(tmp_pa
     assert CODICE not in done.stderr
 
 
-def test_masking_reaches_nested_values_and_exceptions(capsys):
+@pytest.fixture
+def json_logs() -> Iterator[None]:
+    """log.configure binds the stderr of the moment (so the test calls it, once pytest's
+    capture is in place), and is undone afterwards, or later tests in this process would
+    write to a closed file."""
+    yield
+    structlog.reset_defaults()
+
+
+def test_masking_reaches_nested_values_and_exceptions(capsys, json_logs):
     log.configure(json=True)
     logger = log.get_logger("test")
     logger.info(

@@ -275,7 +275,7 @@ def test_token_endpoint_errors(authz):
         (
             'provider = "generic"\ntoken_url = "https://t/x"\nclient_id = "x"\n'
             'client_secret = "inline"',
-            "mailboxes[0].oauth2.client_secret: secrets are not accepted inline",
+            "mailboxes[0].oauth2.client_secret: inline client secrets are not accepted",
         ),
     ],
 )
