@@ -163,6 +163,7 @@ class _Runtime:
     notifier: Notifier
     health: Health
     metrics: Metrics | None = None
+    services: Services | None = None  # the current ones (a reload replaces them)
 
 
 def _mailbox_loop(
@@ -343,7 +344,7 @@ def run_forever(services: Services, rebuild: Callable[[], Services] | None = Non
     """Run until SIGTERM/SIGINT. `rebuild()` reads the configuration again on SIGHUP (raising
     MailbotError when it is wrong)."""
     control = _Control()
-    runtime = _Runtime(Notifier(), Health())
+    runtime = _Runtime(Notifier(), Health(), services=services)
     signal.signal(signal.SIGTERM, control.on_stop)
     signal.signal(signal.SIGINT, control.on_stop)
     signal.signal(signal.SIGHUP, control.on_reload)
@@ -359,7 +360,7 @@ def run_forever(services: Services, rebuild: Callable[[], Services] | None = Non
                 break
             if fresh.engine is not services.engine:
                 services.engine.dispose()
-            services = fresh
+            services = runtime.services = fresh
             runtime.health.reloading = False
     finally:
         runtime.notifier.stopping()
@@ -418,11 +419,14 @@ def _serve_metrics(services: Services, runtime: _Runtime) -> Endpoint | None:
     listen = services.settings.metrics
     if not listen.enabled:
         return None
-    runtime.metrics = Metrics(services.engine, runtime.health)
-    holder: dict[str, Services] = {"services": services}
+
+    def engine() -> Any:
+        return (runtime.services or services).engine
+
+    runtime.metrics = Metrics(engine, runtime.health)
 
     def healthz() -> dict[str, Any]:
-        return _health_report(holder["services"], runtime)
+        return _health_report(runtime.services or services, runtime)
 
     endpoint = Endpoint(runtime.metrics, healthz)
     host, port = endpoint.start(listen.host, listen.port)

@@ -66,7 +66,9 @@ class Health:
 
 
 class Metrics:
-    def __init__(self, engine: Engine, health: Health) -> None:
+    """`engine()`: the database of the moment (a reload may change it)."""
+
+    def __init__(self, engine: Callable[[], Engine], health: Health) -> None:
         self.registry = CollectorRegistry()
         self.health = health
         self.ingested = Counter(
@@ -163,7 +165,7 @@ def _age(oldest: datetime | str | None, now: datetime) -> float:
 
 
 class _DatabaseCollector(Collector):
-    def __init__(self, engine: Engine, health: Health) -> None:
+    def __init__(self, engine: Callable[[], Engine], health: Health) -> None:
         self.engine = engine
         self.health = health
 
@@ -177,7 +179,7 @@ class _DatabaseCollector(Collector):
             states.add_metric([mailbox], {s: s == state for s in MAILBOX_STATES})
         yield states
         try:
-            figures = outbox_figures(self.engine)
+            figures = outbox_figures(self.engine())
         except Exception as exc:  # a scrape must not fail because the database is down
             log.warning("metrics: database unavailable", error=str(exc).splitlines()[0])
             yield GaugeMetricFamily("mailbot_database_up", "Database reachable.", value=0)

@@ -175,17 +175,18 @@ path = "{tmp_path / "reclami"}"
 def test_sigterm_finishes_the_message_in_hand_and_loses_nothing(tmp_path):
     config = write_config(tmp_path / "mailbot.toml", transport="directory")
     box = maildir(tmp_path / "maildir")
-    for n in range(40):
+    total = 300
+    for n in range(total):
         box.add(complaint(n))
     daemon = Daemon(config)
     try:
-        daemon.wait_for_log("inbound processed", count=3)
+        daemon.wait_for_log("inbound processed", count=1)
         assert daemon.stop() == 0
     finally:
         daemon.kill()
     services = make_services(config)
     processed = daemon.log.count('"event": "inbound processed"')
-    assert 3 <= processed < 40, "the stop came too late to prove anything"
+    assert 1 <= processed < total, "the stop came too late to prove anything"
     # Every message it started is complete: a ledger row and its case, nothing half-written.
     assert len(rows(services, InboundMessage)) == processed
     assert len(rows(services, WorkOrder)) == processed
@@ -198,8 +199,8 @@ def test_sigterm_finishes_the_message_in_hand_and_loses_nothing(tmp_path):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert len(rows(services, WorkOrder)) == 40
-    assert sorted(w.number for w in rows(services, WorkOrder))[-1].endswith("000040")
+    assert len(rows(services, WorkOrder)) == total
+    assert sorted(w.number for w in rows(services, WorkOrder))[-1].endswith(f"{total:06d}")
 
 
 UNITS = sorted((REPO / "systemd").glob("mailbot*"))
