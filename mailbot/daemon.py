@@ -223,15 +223,13 @@ class _MailboxLoop:
                 delay = backoff.next()
                 log.warning("mailbox unavailable", mailbox=name, error=str(exc), retry_in=delay)
                 self.stop.wait(delay)
-            except MailbotError as exc:  # a setting or secret to fix: no traceback, retry
+            except Exception as exc:
                 self._disconnect()
                 delay = backoff.next()
-                log.error("mailbox not usable", mailbox=name, error=str(exc), retry_in=delay)
-                self.stop.wait(delay)
-            except Exception:  # a bug must not silence a mailbox for good
-                self._disconnect()
-                delay = backoff.next()
-                log.exception("mailbox loop error", mailbox=name, retry_in=delay)
+                if isinstance(exc, MailbotError):  # a setting or secret to fix: no traceback
+                    log.error("mailbox not usable", mailbox=name, error=str(exc), retry_in=delay)
+                else:  # a bug must not silence a mailbox for good
+                    log.exception("mailbox loop error", mailbox=name, retry_in=delay)
                 self.stop.wait(delay)
         self.source.close()
         self.keeper.drop(name)  # a clean stop hands the mailbox over at once
