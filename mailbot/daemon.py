@@ -162,19 +162,8 @@ class _Runtime:
 
     notifier: Notifier
     health: Health
+    services: Services  # the current ones (a reload replaces them)
     metrics: Metrics | None = None
-    services: Services | None = None  # the current ones (a reload replaces them)
-
-
-def _mailbox_loop(
-    services: Services,
-    mailbox: MailboxSettings,
-    *,
-    keeper: Keeper,
-    control: _Control,
-    runtime: _Runtime,
-) -> None:
-    _MailboxLoop(services, mailbox, keeper, control, runtime).run()
 
 
 class _MailboxLoop:
@@ -342,7 +331,7 @@ def run_forever(services: Services, rebuild: Callable[[], Services] | None = Non
     """Run until SIGTERM/SIGINT. `rebuild()` reads the configuration again on SIGHUP (raising
     MailbotError when it is wrong)."""
     control = _Control()
-    runtime = _Runtime(Notifier(), Health(), services=services)
+    runtime = _Runtime(Notifier(), Health(), services)
     signal.signal(signal.SIGTERM, control.on_stop)
     signal.signal(signal.SIGINT, control.on_stop)
     signal.signal(signal.SIGHUP, control.on_reload)
@@ -388,9 +377,7 @@ def _run_loops(
     with _leases(services) as keeper:
         threads = [
             threading.Thread(
-                target=_mailbox_loop,
-                args=(services, m),
-                kwargs={"keeper": keeper, "control": control, "runtime": runtime},
+                target=_MailboxLoop(services, m, keeper, control, runtime).run,
                 name=f"mailbox-{m.name}",
                 daemon=True,
             )
@@ -419,12 +406,12 @@ def _serve_metrics(services: Services, runtime: _Runtime) -> Endpoint | None:
         return None
 
     def engine() -> Any:
-        return (runtime.services or services).engine
+        return runtime.services.engine
 
     runtime.metrics = Metrics(engine, runtime.health)
 
     def healthz() -> dict[str, Any]:
-        return _health_report(runtime.services or services, runtime)
+        return _health_report(runtime.services, runtime)
 
     endpoint = Endpoint(runtime.metrics, healthz)
     host, port = endpoint.start(listen.host, listen.port)
