@@ -43,6 +43,10 @@ inbound_app = typer.Typer(help="What arrived, and what became of it.", no_args_i
 quarantine_app = typer.Typer(help="Messages that could not be processed.", no_args_is_help=True)
 app.add_typer(inbound_app, name="inbound")
 app.add_typer(quarantine_app, name="quarantine")
+spam_app = typer.Typer(
+    help="Mail held as spam: look, and release false positives.", no_args_is_help=True
+)
+app.add_typer(spam_app, name="spam")
 report_app = typer.Typer(help="The service charter's register and reports.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
 contact_app = typer.Typer(help="What is held about a person (GDPR).", no_args_is_help=True)
@@ -864,6 +868,89 @@ def quarantine_discard(inbound_id: int) -> None:
     with db.unit_of_work(_engine(settings)) as session:
         ledger.discard(session, inbound_id, actor="cli")
     typer.echo(f"{inbound_id}: discarded (original kept)")
+
+
+@spam_app.command("list")
+def spam_list(
+    as_json: JsonOption = False,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.", min=1)] = 200,
+) -> None:
+    """Messages held as spam, newest first: who, what, and which filter said so."""
+    from mailbot.ingest import ledger
+    from mailbot.types import LedgerStatus
+
+    settings = _settings()
+    with db.unit_of_work(_engine(settings)) as session:
+        found = ledger.entries(session, statuses=[LedgerStatus.SPAM], limit=limit)
+    rows: list[dict[str, Any]] = [
+        {
+            "id": entry.id,
+            "mailbox": entry.mailbox,
+            "received_at": _iso(entry.received_at, settings),
+            "from": entry.sender,
+            "subject": entry.subject,
+            "score": entry.spam_score,
+            "reason": entry.reason,
+        }
+        for entry, _ in found
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        score = "-" if row["score"] is None else f"{row['score']:g}"
+        typer.echo(
+            f"{row['id']:>6}  {row['received_at'][:16]}  {row['mailbox']:<12} {score:>6}  "
+            f"{row['from'][:36]:<36}  {row['subject'][:40]}"
+        )
+    typer.echo(f"{len(rows)} message(s) held as spam", err=True)
+
+
+@spam_app.command("show")
+def spam_show(
+    inbound_id: int,
+    raw: Annotated[bool, typer.Option("--raw", help="Write the original bytes to stdout.")] = False,
+) -> None:
+    """One message held as spam: the filter's verdict, and its original."""
+    from mailbot.models import InboundMessage
+    from mailbot.types import LedgerStatus
+
+    settings = _settings()
+    with db.unit_of_work(_engine(settings)) as session:
+        entry = session.get(InboundMessage, inbound_id)
+    if entry is None or entry.status != LedgerStatus.SPAM:
+        raise NotFoundError(f"no message {inbound_id} held as spam (see `mailbot spam list`)")
+    original = Store(settings.storage.path).get(entry.raw_sha256)
+    if raw:
+        sys.stdout.buffer.write(original)
+        return
+    typer.echo(f"id {entry.id}  mailbox {entry.mailbox}  uid {entry.uid or entry.source_ref}")
+    when = _iso(entry.received_at, settings)
+    typer.echo(f"received {when}  {entry.raw_size} bytes  sha256 {entry.raw_sha256}")
+    typer.echo(f"from: {entry.sender}\nsubject: {entry.subject}\nmessage-id: {entry.message_id}")
+    score = "-" if entry.spam_score is None else f"{entry.spam_score:g}"
+    typer.echo(f"verdict: {entry.reason}\nscore: {score}")
+    typer.echo(f"release it with: mailbot spam release {entry.id}")
+
+
+@spam_app.command("release")
+def spam_release(
+    inbound_id: int,
+    by: Annotated[str | None, typer.Option(help="Who releases it (default: $USER).")] = None,
+) -> None:
+    """Not spam after all: open its case as if it had just arrived (confirmation included)."""
+    from mailbot import daemon
+    from mailbot.pipeline import release
+
+    settings = _settings()
+    services = _services(settings, _engine(settings))
+    outcome = release(services, inbound_id, _actor(by))
+    typer.echo(
+        f"{inbound_id}: {outcome.status}"
+        + (f" ({outcome.work_order_number})" if outcome.work_order_number else "")
+        + (f": {outcome.reason}" if outcome.reason else "")
+    )
+    daemon.deliver_now(services)
 
 
 @app.command()

@@ -309,6 +309,35 @@ def parse_age(value: str, key: str) -> tuple[int, str]:
     return int(found.group(1)), found.group(2)
 
 
+SPAM_FILTERS = ("spamassassin", "rspamd", "microsoft")
+RSPAMD_ACTIONS = ("reject", "soft reject", "rewrite subject", "add header", "greylist")
+
+
+@dataclass(frozen=True)
+class SpamRule:
+    """A header of another filter that marks spam: `pattern` searched in its value."""
+
+    name: str
+    header: str  # lower case
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class SpamSettings:
+    """Whose spam verdict is honoured (see ingest/spam.py): the upstream filters' headers, as
+    written by our own servers (`trusted_hosts`, the `by` of their Received lines), extra
+    header rules, and optionally a local rspamd."""
+
+    filters: tuple[str, ...] = SPAM_FILTERS
+    trusted_hosts: tuple[str, ...] = ()
+    microsoft_scl: int = 5  # SCL at or above this is spam (Microsoft: 5-6 spam, 9 high)
+    rules: tuple[SpamRule, ...] = ()
+    rspamd_url: str = ""
+    rspamd_timeout: float = 10.0
+    rspamd_actions: tuple[str, ...] = ("reject", "rewrite subject", "add header")
+    on_rspamd_error: str = "defer"  # "defer": back off and ask again; "accept": not spam
+
+
 @dataclass(frozen=True)
 class MetricsSettings:
     """`mailbot run` serves /metrics and /healthz here; None: not at all."""
@@ -340,6 +369,7 @@ class Settings:
     charter: CharterSettings = CharterSettings()
     metrics: MetricsSettings = MetricsSettings()
     retention: RetentionSettings = RetentionSettings()
+    spam: SpamSettings = SpamSettings()
     source_path: Path | None = None
 
     def office(self, office_id: str) -> OfficeSettings:
@@ -547,6 +577,7 @@ def parse(data: Mapping[str, Any]) -> Settings:
     retention = RetentionSettings(cases=retention_table.text("cases", "5y"))
     parse_age(retention.cases, "retention.cases")
     retention_table.done()
+    spam = _spam(root.table("spam", required=False))
     offices = _offices(root.tables("offices"), charter)
     mailboxes = _mailboxes(root.tables("mailboxes"), offices, smtp.from_address)
     root.done()
@@ -568,6 +599,7 @@ def parse(data: Mapping[str, Any]) -> Settings:
         charter=charter,
         metrics=metrics,
         retention=retention,
+        spam=spam,
     )
 
 
@@ -626,6 +658,49 @@ def _charter(t: _Table, root: _Table) -> CharterSettings:
         satisfaction_survey=survey,
         categories=tuple(categories) or DEFAULT_CATEGORIES,
     )
+
+
+def _spam(t: _Table) -> SpamSettings:
+    filters = t.str_list("filters") if "filters" in t.data else SPAM_FILTERS
+    for name in filters:
+        if name not in SPAM_FILTERS:
+            raise ConfigError(f"spam.filters: {name!r} is not one of {', '.join(SPAM_FILTERS)}")
+    hosts = tuple(h.strip().lower().rstrip(".") for h in t.str_list("trusted_hosts") if h.strip())
+    rules = []
+    for rule in t.tables("rules") if "rules" in t.data else []:
+        pattern = rule.text("pattern")
+        try:
+            compiled = re.compile(pattern, re.IGNORECASE)
+        except re.error as exc:
+            raise ConfigError(f"{rule.where}.pattern: not a regular expression: {exc}") from None
+        header = rule.text("header").strip().lower()
+        if not re.fullmatch(r"[!-9;-~]+", header):
+            raise ConfigError(f"{rule.where}.header: {header!r} is not a header name")
+        rules.append(SpamRule(rule.text("name", header), header, compiled))
+        rule.done()
+    url = t.text("rspamd_url", "").strip()
+    if url and not re.match(r"^https?://[^/\s]+", url):
+        raise ConfigError(f"spam.rspamd_url: expected http://host:port, got {url!r}")
+    actions = tuple(a.strip().lower() for a in t.str_list("rspamd_actions")) or (
+        SpamSettings.rspamd_actions
+    )
+    for action in actions:
+        if action not in RSPAMD_ACTIONS:
+            raise ConfigError(
+                f"spam.rspamd_actions: {action!r} is not one of {', '.join(RSPAMD_ACTIONS)}"
+            )
+    settings = SpamSettings(
+        filters=tuple(filters),
+        trusted_hosts=hosts,
+        microsoft_scl=t.integer("microsoft_scl", 5, 1, 9),
+        rules=tuple(rules),
+        rspamd_url=url,
+        rspamd_timeout=t.duration("rspamd_timeout", "10s"),
+        rspamd_actions=actions,
+        on_rspamd_error=t.text("on_rspamd_error", "defer", ("defer", "accept")),
+    )
+    t.done()
+    return settings
 
 
 def _matching(t: _Table) -> MatchingSettings:

@@ -112,6 +112,7 @@ def open_case(
         ),
     )
     bind_case(work_order.number)
+    work_order.sender_alert = match.forged
     _record_inbound(services, session, work_order, mail, "citizen")
     confirmation = services.composer.confirmation(
         number=work_order.number,
@@ -558,18 +559,21 @@ def _queue(
     """Write to the outbox and the conversation; automatic mail to outside recipients over the
     rate limit is recorded as suppressed instead of sent. `route`: the case's mailbox, for mail
     to the citizen: it leaves through the mailbox's own account when it has one (a PEC box's)."""
-    if limits is not None and kind in AUTOMATIC:
-        reason = _over_limit(session, work_order, composed, limits, internal)
-        if reason:
-            record_event(
-                session,
-                "message.suppressed",
-                work_order_id=work_order.id,
-                message_kind=kind,
-                to=list(composed.recipients),
-                reason=reason,
-            )
-            return
+    # A sender that very likely is not who the From says gets nothing mailbot writes on its
+    # own; what an operator writes goes out (the office has judged).
+    reason = work_order.sender_alert if route is not None and kind != "relay" else ""
+    if not reason and limits is not None and kind in AUTOMATIC:
+        reason = _over_limit(session, work_order, composed, limits, internal) or ""
+    if reason:
+        record_event(
+            session,
+            "message.suppressed",
+            work_order_id=work_order.id,
+            message_kind=kind,
+            to=list(composed.recipients),
+            reason=reason,
+        )
+        return
     record_event(
         session,
         f"message.{kind}",
@@ -636,6 +640,7 @@ def _contact_values(session: Session, work_order: WorkOrder) -> dict[str, object
         "subject": work_order.subject,
         "due_at": work_order.due_at,
         "status_text": work_order.status,
+        "sender_alert": work_order.sender_alert,
     }
 
 

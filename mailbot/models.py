@@ -97,6 +97,7 @@ class InboundMessage(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_type=sa.Text)
     error_digest: str | None = Field(default=None, max_length=16)
     error_detail: str | None = Field(default=None, sa_type=sa.Text)
+    spam_score: float | None = Field(default=None)  # the filter's score, when held as spam
     work_order_id: int | None = Field(default=None, foreign_key="work_order.id", index=True)
     created_at: datetime = _when(default_factory=utcnow)
 
@@ -214,6 +215,9 @@ class WorkOrder(SQLModel, table=True):
     satisfaction: int | None = Field(default=None)  # 1-5, the citizen's answer on closing
     # `mailbot purge` removed its texts, originals and contact details; figures stay.
     purged_at: datetime | None = _when(default=None)
+    # Why mailbot writes nothing automatic to this sender (its From domain's DMARC policy says
+    # the mail was not theirs): shown to the office, which judges the case.
+    sender_alert: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
 
 
 class DigestSent(SQLModel, table=True):

@@ -26,7 +26,7 @@ from sqlmodel import Session
 from mailbot import conversations
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import Disposition, MailError, NotFoundError, disposition_for
-from mailbot.ingest import classify, ledger, parse, pec
+from mailbot.ingest import classify, ledger, parse, pec, spam
 from mailbot.ingest.sources import Source
 from mailbot.log import bind_case, bind_message, get_logger
 from mailbot.matching import matcher
@@ -35,7 +35,7 @@ from mailbot.pipeline_services import Services, build_services
 from mailbot.replies import threading
 from mailbot.types import Kind, LedgerStatus, Origin, Outcome
 
-__all__ = ["Services", "build_services", "drain", "process_inbound", "retry"]
+__all__ = ["Services", "build_services", "drain", "process_inbound", "release", "retry"]
 
 log = get_logger(__name__)
 
@@ -64,9 +64,11 @@ def process_inbound(
         work_order=None,  # bound to the case number as soon as the message has one
     ):
         try:
+            screen = _screen(services, raw, origin)
             outcome = _file(
-                services, raw, origin, peeked=peeked, digest=digest, size=size, fence=fence
-            )
+                services, raw, origin, peeked=peeked, digest=digest, size=size, fence=fence,
+                screen=screen,
+            )  # fmt: skip
         except Exception as exc:
             if disposition_for(exc) is Disposition.RETRY:
                 raise
@@ -93,6 +95,7 @@ def _file(
     digest: str,
     size: int,
     fence: Fence,
+    screen: Screen,
 ) -> Outcome:
     """The message's one transaction. Instances writing at once can collide on a unique row
     (the same Message-ID through two mailboxes, a new contact, a year's first case number):
@@ -109,7 +112,7 @@ def _file(
                     return Outcome(
                         LedgerStatus.IGNORED, None, reason="already seen", duplicate=True
                     )
-                outcome = _act(services, session, entry, raw, origin)
+                outcome = _act(services, session, entry, raw, origin, screen=screen)
                 ledger.advance_cursor(session, origin)
                 return outcome
         except IntegrityError:
@@ -119,8 +122,32 @@ def _file(
     raise AssertionError("unreachable")
 
 
+@dataclass(frozen=True)
+class Screen:
+    """The spam check of one message: `rspamd`, a local rspamd's verdict, asked before the
+    transaction (no database lock held over an HTTP call); `check` is False for a message an
+    admin released from the spam hold."""
+
+    check: bool = True
+    rspamd: spam.Verdict | None = None
+
+
+def _screen(services: Services, raw: bytes, origin: Origin) -> Screen:
+    settings = services.settings.spam
+    if not settings.rspamd_url:
+        return Screen()
+    recipient = services.settings.mailbox(origin.mailbox).address
+    return Screen(rspamd=spam.ask_rspamd(raw, settings, recipient))
+
+
 def _act(
-    services: Services, session: Session, entry: InboundMessage, raw: bytes, origin: Origin
+    services: Services,
+    session: Session,
+    entry: InboundMessage,
+    raw: bytes,
+    origin: Origin,
+    *,
+    screen: Screen,
 ) -> Outcome:
     certified = pec.detect(raw)
     if certified is not None and (certified.is_receipt or certified.inner is None):
@@ -154,6 +181,9 @@ def _act(
         )
         record_event(session, "inbound.ignored", inbound_id=entry.id, reason=verdict.reason)
         return Outcome(LedgerStatus.IGNORED, entry.id, reason=verdict.reason)
+    held = spam.header_verdict(raw, services.settings.spam) or screen.rspamd
+    if screen.check and held is not None:
+        return _hold(session, entry, held, verdict.kind)
     evidence = matcher.evidence(
         parsed,
         mail.sender,
@@ -165,6 +195,16 @@ def _act(
     if verdict.kind is Kind.CITIZEN_FOLLOWUP and work_order is not None:
         return conversations.add_followup(services, session, mail, work_order, match)
     return conversations.open_case(services, session, mail, match)
+
+
+def _hold(session: Session, entry: InboundMessage, held: spam.Verdict, kind: Kind) -> Outcome:
+    """Spam: kept with the filter's reason and score, no case, nothing sent to anyone; an admin
+    can release it (`mailbot spam release`)."""
+    reason = held.describe()[:2000]
+    ledger.settle(entry, LedgerStatus.SPAM, kind=kind, reason=reason)
+    entry.spam_score = held.score
+    record_event(session, "inbound.spam", inbound_id=entry.id, filter=held.filter, score=held.score)
+    return Outcome(LedgerStatus.SPAM, entry.id, reason=reason)
 
 
 def _thread(
@@ -231,10 +271,27 @@ RETRYABLE = (LedgerStatus.QUARANTINED, LedgerStatus.REJECTED)
 def retry(services: Services, inbound_id: int) -> Outcome:
     """Run a quarantined or rejected message through the pipeline again, from its stored
     bytes, on its own ledger row (after a fix, or a configuration change)."""
+    return _again(services, inbound_id, RETRYABLE, "inbound.retried", None)
+
+
+def release(services: Services, inbound_id: int, actor: str) -> Outcome:
+    """A message held as spam, processed as if it had just arrived (its case opened, the
+    confirmation queued) without asking the filters again: an admin said it is not spam."""
+    return _again(services, inbound_id, (LedgerStatus.SPAM,), "spam.released", actor)
+
+
+def _again(
+    services: Services,
+    inbound_id: int,
+    allowed: tuple[LedgerStatus, ...],
+    event: str,
+    actor: str | None,
+) -> Outcome:
     with unit_of_work(services.engine) as session:
         entry = session.get(InboundMessage, inbound_id)
-        if entry is None or entry.status not in RETRYABLE:
-            raise NotFoundError(f"no quarantined or rejected message {inbound_id}")
+        if entry is None or entry.status not in allowed:
+            what = " or ".join(str(s) for s in allowed)
+            raise NotFoundError(f"no {what} message {inbound_id}")
     raw = services.store.get(entry.raw_sha256)
     origin = Origin(
         mailbox=entry.mailbox,
@@ -243,13 +300,17 @@ def retry(services: Services, inbound_id: int) -> Outcome:
         uid=entry.uid,
         source_ref=entry.source_ref,
     )
+    released = actor is not None
     try:
+        screen = Screen(check=False) if released else _screen(services, raw, origin)
         with unit_of_work(services.engine) as session:
             fresh = session.get(InboundMessage, inbound_id)
             assert fresh is not None
-            record_event(session, "inbound.retried", inbound_id=inbound_id, previous=fresh.status)
+            record_event(
+                session, event, inbound_id=inbound_id, previous=fresh.status, actor=actor or ""
+            )
             fresh.reason = fresh.error_detail = fresh.error_digest = None
-            return _act(services, session, fresh, raw, origin)
+            return _act(services, session, fresh, raw, origin, screen=screen)
     except Exception as exc:
         if disposition_for(exc) is Disposition.RETRY:
             raise

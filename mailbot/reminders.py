@@ -9,9 +9,10 @@ Called by the daemon's outbox loop on every pass and by `run --once`: cheap when
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -19,10 +20,10 @@ from mailbot.config import OfficeSettings
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import TransientError
 from mailbot.log import get_logger
-from mailbot.models import DigestSent, WorkOrder
+from mailbot.models import DigestSent, InboundMessage, WorkOrder
 from mailbot.pipeline_services import Services
 from mailbot.replies import outbox
-from mailbot.types import Address
+from mailbot.types import Address, LedgerStatus
 from mailbot.workorders import CLOSED
 
 log = get_logger(__name__)
@@ -88,9 +89,10 @@ def _digest(services: Services, session: Session, office: OfficeSettings, local:
             overdue.append(item)
         elif left <= services.settings.charter.reminder_days:
             due_soon.append(item)
-    if not due_soon and not overdue:
+    spam = _held_as_spam(services, session, office, local)
+    if not due_soon and not overdue and not spam:
         return 0
-    values = {"due_soon": due_soon, "overdue": overdue, "day": local}
+    values = {"due_soon": due_soon, "overdue": overdue, "day": local, "spam_held": spam}
     language = services.settings.language
     recipients = [("digest", Address(office.name, office.email))]
     if overdue and office.manager:
@@ -116,5 +118,28 @@ def _digest(services: Services, session: Session, office: OfficeSettings, local:
         overdue=[i["number"] for i in overdue],
         escalated=bool(overdue and office.manager),
     )
-    log.info("digest queued", office=office.id, due_soon=len(due_soon), overdue=len(overdue))
-    return len(due_soon) + len(overdue)
+    log.info(
+        "digest queued",
+        office=office.id,
+        due_soon=len(due_soon),
+        overdue=len(overdue),
+        spam_held=spam,
+    )
+    return len(due_soon) + len(overdue) + spam
+
+
+def _held_as_spam(
+    services: Services, session: Session, office: OfficeSettings, local: datetime
+) -> int:
+    """Messages to the office's mailboxes held as spam in the day before the digest."""
+    boxes = [m.name for m in services.settings.mailboxes if m.office == office.id]
+    if not boxes:
+        return 0
+    since = local - timedelta(days=1)
+    query = (
+        select(sa.func.count())
+        .select_from(InboundMessage)
+        .where(InboundMessage.status == LedgerStatus.SPAM, col(InboundMessage.mailbox).in_(boxes))
+        .where(col(InboundMessage.received_at) >= since)
+    )
+    return int(session.exec(query).one())

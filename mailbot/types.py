@@ -96,6 +96,7 @@ class LedgerStatus(StrEnum):
     RECEIPT = "receipt"  # a PEC receipt or notice: evidence, never a case, never answered
     REJECTED = "rejected"  # permanent mail problem
     QUARANTINED = "quarantined"  # unexpected error during processing
+    SPAM = "spam"  # a spam filter's verdict: held, no case, nothing sent; an admin may release
     DISCARDED = "discarded"  # an admin dismissed it from the quarantine; bytes still kept
 
 
@@ -133,6 +134,7 @@ class Match:
     state: MatchState = MatchState.GENERIC
     verified: bool = False  # the sender's address is authentic
     evidence: str = ""  # why: which authentication result, which code, which score
+    forged: str = ""  # why the sender is very likely forged: nothing automatic goes to it
 
 
 @dataclass(frozen=True, slots=True)

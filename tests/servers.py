@@ -1,7 +1,8 @@
 """Real servers for the integration tests, started and stopped by the suite itself:
 Dovecot (Debian's dovecot-imapd, its own config in a temp dir, 127.0.0.1, a free port,
-passwd-file auth, Maildir storage), an aiosmtpd SMTP server on loopback, and a throw-away
-PostgreSQL cluster (Debian's initdb/pg_ctl, a free loopback port, trust auth).
+passwd-file auth, Maildir storage), an aiosmtpd SMTP server on loopback, a throw-away
+PostgreSQL cluster (Debian's initdb/pg_ctl, a free loopback port, trust auth), and rspamd
+(Debian's package, a minimal config of its own: one scanner worker on loopback, no DNS).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 from imapclient import IMAPClient
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+RSPAMD = shutil.which("rspamd") or "/usr/bin/rspamd"
 
 
 def free_port() -> int:
@@ -425,3 +427,63 @@ def server_context(cert: Path, key: Path) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     return context
+
+
+class Rspamd:
+    """A private rspamd: one `normal` worker on a loopback port, DNS pointed at nothing (no
+    network lists), and one test rule of our own: a body holding `marker` scores 20, over the
+    reject threshold (15); anything else scores 0 ("no action")."""
+
+    def __init__(self, root: Path, marker: str = "MAILBOT-RSPAMD-TEST-SPAM") -> None:
+        self.root = root
+        self.port = free_port()
+        self.marker = marker
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        (self.root / "db").mkdir(parents=True, exist_ok=True)
+        rules = self.root / "rules.lua"
+        rules.write_text(
+            "rspamd_config:register_symbol({ name = 'MAILBOT_TEST_SPAM', score = 20.0,\n"
+            "  callback = function(task)\n"
+            "    local body = task:get_rawbody()\n"
+            f"    return body ~= nil and tostring(body):find('{self.marker}', 1, true) ~= nil\n"
+            "  end })\n"
+        )
+        config = self.root / "rspamd.conf"
+        config.write_text(
+            f"""options {{
+  pidfile = "{self.root}/rspamd.pid";
+  dns {{ nameserver = ["127.0.0.1:1"]; timeout = 0.1s; retransmits = 0; }}
+  filters = "";
+  disable_hyperscan = true;
+}}
+logging {{ type = "console"; level = "warning"; }}
+actions {{ reject = 15; add_header = 6; greylist = 4; }}
+worker "normal" {{ bind_socket = "127.0.0.1:{self.port}"; count = 1; }}
+lua = "{rules}";
+"""
+        )
+        user = "root" if os.geteuid() == 0 else pwd.getpwuid(os.getuid()).pw_name
+        group = grp.getgrgid(os.getgid()).gr_name
+        self.process = subprocess.Popen(
+            [RSPAMD, "-f", "-u", user, "-g", group, "-c", str(config),
+             "--var", f"DBDIR={self.root}/db", "--var", f"RUNDIR={self.root}"],
+            stdout=(self.root / "rspamd.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        wait_for_port(self.port, timeout=60)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None

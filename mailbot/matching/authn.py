@@ -13,8 +13,10 @@ already evaluated with it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import authres
 
@@ -40,17 +42,51 @@ def authenticate(
     """`headers`: the values of every Authentication-Results header, topmost first."""
     if not trusted_ids:
         return Verdict(False, "no trusted authserv-id configured")
-    from_domain = _domain_of(from_address)
+    found = _trusted(headers, trusted_ids)
+    if found is None:
+        return Verdict(False, "no Authentication-Results from a trusted server")
+    _, parsed = found
+    return _judge(parsed.results, _domain_of(from_address), str(parsed.authserv_id))
+
+
+def _trusted(headers: Sequence[str], trusted_ids: Collection[str]) -> tuple[str, Any] | None:
+    """The topmost readable header from a trusted server: (its unfolded text, parsed)."""
     trusted = {t.lower() for t in trusted_ids}
     for value in headers:
+        text = " ".join(value.split())
         try:
-            parsed = authres.AuthenticationResultsHeader.parse_value(" ".join(value.split()))
+            parsed = authres.AuthenticationResultsHeader.parse_value(text)
         except Exception:  # noqa: S112 - authres raises its own SyntaxError family
             continue  # unreadable: it proves nothing (a forged one may be malformed on purpose)
-        if str(parsed.authserv_id).lower() not in trusted:
-            continue
-        return _judge(parsed.results, from_domain, str(parsed.authserv_id))
-    return Verdict(False, "no Authentication-Results from a trusted server")
+        if str(parsed.authserv_id).lower() in trusted:
+            return text, parsed
+    return None
+
+
+# The published policy, as receivers write it beside dmarc=fail: OpenDMARC and Gmail
+# "(p=reject sp=… dis=…)", Microsoft "action=oreject", rspamd "(policy=reject)", RFC 8601's
+# registry "policy.dmarc=quarantine". authres drops comments, so the clause is read as text.
+_DMARC_FAIL = re.compile(r"(?:^|;)\s*dmarc\s*=\s*fail\b([^;]*)", re.IGNORECASE)
+_POLICY = re.compile(
+    r"\b(?:p|policy|policy\.dmarc|policy\.published-domain-policy|action)\s*=\s*"
+    r"o?(reject|quarantine)\b",
+    re.IGNORECASE,
+)
+
+
+def dmarc_failure(headers: Sequence[str], trusted_ids: Collection[str]) -> str | None:
+    """"dmarc=fail (p=reject)" when a trusted server found that the From domain, which asks
+    receivers to reject or quarantine what fails, did not send this message; else None. Such
+    a sender is very likely forged: mailbot must not write to it on its own."""
+    found = _trusted(headers, trusted_ids) if trusted_ids else None
+    if found is None:
+        return None
+    text, parsed = found
+    clause = _DMARC_FAIL.search(text)
+    policy = _POLICY.search(clause.group(1)) if clause else None
+    if policy is None:
+        return None
+    return f"dmarc=fail (p={policy.group(1).lower()}) at {parsed.authserv_id}"
 
 
 def _judge(results: Sequence[object], from_domain: str, server: str) -> Verdict:

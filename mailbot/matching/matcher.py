@@ -39,6 +39,7 @@ class Evidence:
     why_authentic: str = ""
     text: str = ""  # subject and body, where a code may be written
     name_similarity: int = 90
+    forged: str = ""  # why the From address is very likely forged (DMARC fail, p=reject)
 
 
 def evidence(
@@ -49,6 +50,7 @@ def evidence(
     trusted_ids: Collection[str],
     name_similarity: int = 90,
 ) -> Evidence:
+    forged = ""
     if parsed.pec_verified:
         authentic, why = True, "PEC: valid provider signature, certified sender"
     elif trust_from:
@@ -56,6 +58,7 @@ def evidence(
     else:
         verdict = authn.authenticate(parsed.auth_results, sender.email, trusted_ids)
         authentic, why = verdict.authentic, verdict.reason
+        forged = "" if authentic else authn.dmarc_failure(parsed.auth_results, trusted_ids) or ""
     return Evidence(
         sender=sender,
         pec_verified=parsed.pec_verified,
@@ -63,6 +66,7 @@ def evidence(
         why_authentic=why,
         text=f"{parsed.subject}\n{parsed.text[:20_000]}",
         name_similarity=name_similarity,
+        forged=forged,
     )
 
 
@@ -165,6 +169,7 @@ def match_sender(session: Session, ev: Evidence) -> Match:
         state=found.state,
         verified=ev.authentic,
         evidence=found.evidence,
+        forged=ev.forged,
     )
 
 

@@ -525,6 +525,7 @@ class Composer:
                 "received_at": now,
                 "body": "Testo",
                 "body_html": "",
+                "sender_alert": "dmarc=fail (p=reject) at mx.example.it",
             }
             return self.to_office(
                 "notification", **common, office=office, values=values, reply_to=citizen.email
@@ -536,7 +537,12 @@ class Composer:
                 language=language,
                 office=office,
                 to=Address(office.name, office.email),
-                values={"due_soon": [item], "overdue": [{**item, "days_left": -3}], "day": now},
+                values={
+                    "due_soon": [item],
+                    "overdue": [{**item, "days_left": -3}],
+                    "day": now,
+                    "spam_held": 3,
+                },
             )
         if kind in CITIZEN_KINDS:
             return self.to_citizen(
