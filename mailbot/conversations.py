@@ -769,7 +769,8 @@ def record_bounce(services: Services, session: Session, mail: Incoming, raw: byt
     work_order = session.get(WorkOrder, sent.work_order_id) if sent and sent.work_order_id else None
     hard = any(r.permanent for r in failed)
     if sent is not None and failed:
-        sent.bounce = "hard" if hard else "soft"
+        # A delay is recorded, not a failure: the mail system is still trying.
+        sent.bounce = "delayed" if report.verdict == "delayed" else "hard" if hard else "soft"
         sent.bounce_detail = "; ".join(
             f"{r.address} {r.status} {r.diagnostic}".strip() for r in failed
         )[:4000]

@@ -73,6 +73,8 @@ class ParsedMessage:
     headers: dict[str, str] = field(default_factory=dict)
     # Every Authentication-Results header, topmost (the receiving server's) first.
     auth_results: tuple[str, ...] = ()
+    # The content type of every MIME part, outermost first (a returned message/rfc822…).
+    content_types: tuple[str, ...] = ()
 
 
 class Kind(StrEnum):

@@ -80,7 +80,9 @@ def test_hard_bounce_marks_the_message_and_tells_the_office(services, process):
     )
 
 
-def test_delay_is_soft_and_does_not_alarm_the_office(services, process):
+def test_delay_is_recorded_as_such_not_as_a_failure_and_does_not_alarm_the_office(
+    services, process
+):
     process("citizen_plain.eml")
     process(
         dsn(
@@ -90,7 +92,7 @@ def test_delay_is_soft_and_does_not_alarm_the_office(services, process):
             diagnostic="smtp; 451 4.4.7 timeout",
         )
     )
-    assert confirmation(services).bounce == "soft"
+    assert confirmation(services).bounce == "delayed"
     assert not [o for o in rows(services, OutboundMessage) if o.kind == "notice"]
 
 

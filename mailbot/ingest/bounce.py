@@ -3,9 +3,11 @@
 RFC 3464 reports (multipart/report; report-type=delivery-status) are read field by field:
 each recipient's Action, Status and Diagnostic-Code. Mail systems that send free text instead
 (qmail's "failure notice", Exchange's "Undeliverable", Italian providers' "Mancata consegna")
-are read from the text: the addresses and the enhanced status code near them. The original
-Message-ID comes from the returned message or headers part, else from the text. Reads the raw
-bytes with the standard library only: it runs only for mail already classified as a report.
+are read from the text: the addresses and the enhanced status code near them; where that finds
+nobody, GNU Mailman's bounce detectors (flufl.bounce, the only importer) look. A report whose
+text speaks of a delay and of no final failure is "delayed": recorded, not a failure. The
+original Message-ID comes from the returned message or headers part, else from the text. Runs
+only for mail already classified as a report.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import Message
 from email.policy import compat32
+
+from flufl.bounce import all_failures
+
+from mailbot.ingest import signals
 
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _SMTP_CODE = re.compile(r"\b([45]\d\d)[ -]")
@@ -51,8 +57,35 @@ def read(raw: bytes, own_message_id: str | None = None) -> Report:
                 tuple(recipients),
                 _original_id(message, raw, own_message_id),
             )
-    recipients = _text_recipients(message, own_message_id)
-    return Report("bounce", tuple(recipients), _original_id(message, raw, own_message_id))
+    text = _notice_text(message)
+    recipients = _text_recipients(text) or _library_recipients(message, text)
+    delay = signals.DELAY_TEXT.search(text[:5000]) or signals.DELAY_TEXT.search(
+        str(message.get("Subject", ""))
+    )
+    recipients = [r if r.status or not delay else _soft(r) for r in recipients]
+    verdict = "bounce" if any(r.permanent for r in recipients) or not delay else "delayed"
+    return Report(verdict, tuple(recipients), _original_id(message, raw, own_message_id))
+
+
+def _soft(recipient: FailedRecipient) -> FailedRecipient:
+    return FailedRecipient(recipient.address, recipient.status, False, recipient.diagnostic)
+
+
+def _library_recipients(message: Message, text: str) -> list[FailedRecipient]:
+    """The layouts our text reading misses, by GNU Mailman's detectors (flufl.bounce): they
+    find the address, not always how final the failure is; a code in the text says that."""
+    try:
+        permanent, temporary = all_failures(message)
+    except Exception:  # detectors are heuristics over broken mail: a miss, never a crash
+        return []
+    code = _STATUS.search(text) or _SMTP_CODE.search(text)
+    final = code is None or code.group(0).startswith("5")
+    found = []
+    for raw_address in sorted(permanent | temporary):
+        address = raw_address.decode("utf-8", "replace").strip().strip("<>").lower()
+        if _ADDRESS.fullmatch(address):
+            found.append(FailedRecipient(address, "", raw_address in permanent or final, ""))
+    return found
 
 
 def _verdict(recipients: list[FailedRecipient], actions: list[str]) -> str:
@@ -100,9 +133,8 @@ def _field_address(value: object) -> str:
     return found.group(1).lower() if found else ""
 
 
-def _text_recipients(message: Message, own_message_id: str | None) -> list[FailedRecipient]:
+def _text_recipients(text: str) -> list[FailedRecipient]:
     """Free-text bounces: addresses mentioned in the notice, with the nearest status code."""
-    text = _notice_text(message)
     recipients: dict[str, FailedRecipient] = {}
     lines = text.splitlines()
     for index, line in enumerate(lines):
@@ -110,7 +142,7 @@ def _text_recipients(message: Message, own_message_id: str | None) -> list[Faile
             address = found.group(1).lower()
             if address.split("@")[0] in ("mailer-daemon", "postmaster") or address in recipients:
                 continue
-            window = "\n".join(lines[index : index + 4])
+            window = "\n".join(lines[index : index + 6])
             status_match = _STATUS.search(window)
             code = _SMTP_CODE.search(window)
             if status_match is None and code is None:

@@ -14,13 +14,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mailbot.ingest import signals
 from mailbot.types import Kind, ParsedMessage
 
 LOOP_HEADER = "x-mailbot-loop"
 _MACHINE_LOCALPARTS = (
-    "mailer-daemon",
-    "post_master",
-    "postmaster",
     "noreply",
     "no-reply",
     "donotreply",
@@ -34,8 +32,7 @@ _MACHINE_LOCALPARTS = (
 _LIST_SOFTWARE_SUFFIXES = ("-admin", "-owner", "-bounces", "-request", "-errors")
 # Systems that write by PEC and must never get a confirmation (FORMAT.md decision table).
 _ROBOTS = re.compile(r"^sdi\d+@pec\.fatturapa\.it$")
-_SYSTEM_LOCALPARTS = ("mailer-daemon", "postmaster", "post_master", "mail-daemon", "mailerdaemon")
-_PREFIX = r"^(?:(?:r|re|i|fw|fwd|aw|wg|tr|rif)\s*:\s*)*"
+_PREFIX = signals.PREFIX
 # Unambiguous at the start of a subject, whatever follows.
 _OOO = re.compile(
     _PREFIX + r"(?:risposta automatica|risposta di assenza|out of office|automatic reply|"
@@ -50,13 +47,9 @@ _OOO_WEAK = re.compile(
     r"(?:\s*$|\s*[:\-\u2013(]|\s+(?:dal|fino|al)\b)",
     re.IGNORECASE,
 )
-_BOUNCE_SUBJECT = re.compile(
-    _PREFIX + r"(?:undeliver(?:ed|able)|delivery (?:status notification|failure|has failed)|"
-    r"mail delivery failed|returned mail|failure notice|non recapitabile|mancata consegna|"
-    r"messaggio non recapitato|unzustellbar|non remis|delivery notification|delivery status|"
-    r"complaint about message from)",
-    re.IGNORECASE,
-)
+_NOTICE_WINDOW = 5000  # reports put what they say first; a long quote below is not the report
+# How many weak signs must agree before mail is taken for a machine's (see is_machine_like).
+WEAK_SIGNS_NEEDED = 2
 
 
 @dataclass(frozen=True)
@@ -89,15 +82,29 @@ def is_own_mail(msg: ParsedMessage, ctx: Context) -> str | None:
 
 
 def is_delivery_report(msg: ParsedMessage, ctx: Context) -> str | None:
-    """A DSN (RFC 3464), a feedback report, or a mail system's non-standard bounce."""
+    """A DSN (RFC 3464), a feedback report (ARF), or a mail system's non-standard report:
+    from the mail system (or an empty Return-Path) with a report's subject, text or fields, or
+    carrying the returned message; Exim's X-Failed-Recipients; a report forwarded by hand."""
     content_type = msg.headers.get("content-type", "").lower()
     if "multipart/report" in content_type:
         return "multipart/report"
-    sender = msg.sender.email.split("@")[0] if msg.sender else ""
-    from_system = sender in _SYSTEM_LOCALPARTS or msg.sender is None
+    if "x-failed-recipients" in msg.headers:
+        return "X-Failed-Recipients (a mail system's report)"
+    local = signals.local_part(msg)
+    from_system = local in signals.SYSTEM_LOCALPARTS or msg.sender is None
     null_sender = msg.headers.get("return-path", "").strip() == "<>"
-    if (from_system or null_sender) and _BOUNCE_SUBJECT.search(msg.subject):
-        return "delivery failure notice from the mail system"
+    text = msg.text[:_NOTICE_WINDOW]
+    if from_system or null_sender:
+        if signals.BOUNCE_SUBJECT.search(msg.subject):
+            return "delivery failure notice from the mail system"
+        if signals.DSN_FIELDS.search(text) or signals.FAILURE_TEXT.search(text):
+            return "delivery report from the mail system (its text)"
+        if signals.returns_a_message(msg) and not signals.FILTER_SUBJECT_WEAK.search(msg.subject):
+            return "the mail system returned a message"
+    if signals.BOUNCE_SUBJECT.search(msg.subject) and (
+        signals.returns_a_message(msg) or len(signals.DSN_FIELDS.findall(text)) >= 2
+    ):
+        return "a delivery or complaint report (subject, and the returned message)"
     return None
 
 
@@ -133,9 +140,30 @@ def is_out_of_office(msg: ParsedMessage, ctx: Context) -> str | None:
     return None
 
 
+def is_challenge_response(msg: ParsedMessage, ctx: Context) -> str | None:
+    """"Please verify you are a human" robots (Boxbe, TMDA, SpamArrest, ChoiceMail…): answering
+    them would confirm the address to a spammer who forged it, or start a loop."""
+    header = signals.challenge_header(msg.headers)
+    if header is not None:
+        return f"challenge-response robot ({header})"
+    text = msg.text[:_NOTICE_WINDOW]
+    if signals.CHALLENGE_SUBJECT.search(msg.subject) and signals.CHALLENGE_TEXT.search(text):
+        return "challenge-response request (subject and text)"
+    return None
+
+
+def is_filter_notice(msg: ParsedMessage, ctx: Context) -> str | None:
+    """A virus scanner's or content filter's notice ("VIRUS (…) IN MAIL FROM YOU")."""
+    if signals.FILTER_SUBJECT.search(msg.subject):
+        return f"virus or content-filter notice: {msg.subject[:60]!r}"
+    if signals.local_part(msg) in signals.FILTER_LOCALPARTS:
+        return "sender is a virus scanner or content filter"
+    return None
+
+
 def is_machine_sender(msg: ParsedMessage, ctx: Context) -> str | None:
-    local = msg.sender.email.split("@")[0] if msg.sender is not None else ""
-    if local in _MACHINE_LOCALPARTS:
+    local = signals.local_part(msg)
+    if local in _MACHINE_LOCALPARTS or local in signals.SYSTEM_LOCALPARTS:
         return "sender is a mail system address"
     if local.endswith(_LIST_SOFTWARE_SUFFIXES):
         return "sender is mailing-list software"
@@ -146,6 +174,53 @@ def is_machine_sender(msg: ParsedMessage, ctx: Context) -> str | None:
     return None
 
 
+REPORT_SIGNS = frozenset({"a report's subject", "a report's wording", "delivery-report fields"})
+
+
+def machine_signs(msg: ParsedMessage) -> list[str]:
+    """The weak signs of machine mail this message shows, each of which a person's mail may
+    show too (a robot's local part, a notice's subject or wording, a returned message…)."""
+    text = msg.text[:_NOTICE_WINDOW]
+    subject = msg.subject
+    checks = (
+        ("robot-like sender", signals.ROBOT_LOCALPART.search(signals.local_part(msg))),
+        ("X-Auto-Response-Suppress", "x-auto-response-suppress" in msg.headers),
+        ("a returned message attached", signals.returns_a_message(msg)),
+        ("a report's subject", signals.BOUNCE_SUBJECT.search(subject)),
+        (
+            "a notice's subject",
+            signals.FILTER_SUBJECT_WEAK.search(subject)
+            or signals.CHALLENGE_SUBJECT.search(subject),
+        ),
+        ("delivery-report fields", signals.DSN_FIELDS.search(text)),
+        ("a report's wording", signals.FAILURE_TEXT.search(text)),
+        (
+            "a notice's wording",
+            signals.FILTER_TEXT.search(text) or signals.CHALLENGE_TEXT.search(text),
+        ),
+        ("says it is automatic", signals.AUTOMATIC_TEXT.search(text)),
+    )
+    return [label for label, present in checks if present]
+
+
+def is_report_like(msg: ParsedMessage, ctx: Context) -> str | None:
+    """Several weak signs agree, and they speak of a delivery: a report in a layout nobody
+    standardised (it is linked to what we sent, like any report)."""
+    found = machine_signs(msg)
+    if len(found) >= WEAK_SIGNS_NEEDED and REPORT_SIGNS & set(found):
+        return "signs of a delivery report: " + ", ".join(found)
+    return None
+
+
+def is_machine_like(msg: ParsedMessage, ctx: Context) -> str | None:
+    """Several weak signs agree: prefer "not a citizen" (a confirmation to a robot is
+    backscatter; the message stays in the ledger for anyone who looks)."""
+    found = machine_signs(msg)
+    if len(found) >= WEAK_SIGNS_NEEDED:
+        return "signs of machine mail: " + ", ".join(found)
+    return None
+
+
 Predicate = Callable[[ParsedMessage, Context], "str | None"]
 RULES: tuple[tuple[Kind, Predicate], ...] = (
     (Kind.OWN_MAIL, is_own_mail),
@@ -153,7 +228,12 @@ RULES: tuple[tuple[Kind, Predicate], ...] = (
     (Kind.AUTO_GENERATED, is_auto_submitted),
     (Kind.AUTO_GENERATED, is_bulk),
     (Kind.AUTO_GENERATED, is_out_of_office),
+    (Kind.AUTO_GENERATED, is_challenge_response),
+    (Kind.AUTO_GENERATED, is_filter_notice),
     (Kind.AUTO_GENERATED, is_machine_sender),
+    # Last: weak signs, only when nothing else said what the message is.
+    (Kind.BOUNCE, is_report_like),
+    (Kind.AUTO_GENERATED, is_machine_like),
 )
 
 

@@ -39,7 +39,13 @@ _KEPT_HEADERS = (
     "reply-to",
     "x-mailbot-loop",
     "content-type",
+    "x-failed-recipients",
+    "x-delivery-agent",
+    "feedback-type",
 )
+# Families of headers classification looks for by prefix (challenge-response robots).
+_KEPT_PREFIXES = ("x-boxbe", "x-tmda", "x-choicemail", "x-spamarrest", "x-challenge",
+                  "x-mailblocks", "x-bluebottle")  # fmt: skip
 
 # mail-parser logs every recoverable defect at WARNING; we record defects ourselves.
 logging.getLogger("mailparser").setLevel(logging.ERROR)
@@ -63,8 +69,11 @@ def parse(raw: bytes) -> ParsedMessage:
         text=_body_text(mail),
         html=sanitise_html("\n".join(part for part in mail.text_html if part.strip())),
         attachments=tuple(_attachments(mail.attachments)),
-        headers={k: v for k, v in headers.items() if k in _KEPT_HEADERS},
+        headers={
+            k: v for k, v in headers.items() if k in _KEPT_HEADERS or k.startswith(_KEPT_PREFIXES)
+        },
         auth_results=tuple(str(v) for v in mail.message.get_all("Authentication-Results") or ()),
+        content_types=tuple(part.get_content_type() for part in mail.message.walk())[:200],
     )
 
 
