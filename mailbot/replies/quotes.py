@@ -1,21 +1,23 @@
 """New text of a reply, without quoted history or signature: the only importer of
-mail-parser-reply, which knows the quote headers of the common clients in Italian and English
-(Thunderbird "Il … ha scritto:", Gmail "Il giorno … ha scritto:", Apple Mail, Outlook
-"Da:/Inviato:/A:/Oggetto:", "On … wrote:") and several other languages.
+mail-parser-reply, which knows the quote headers of the common clients in several languages.
+What it misses is cut here, before or after it runs, by the rules in `quote_rules.py` (quote
+headers in 14 languages, Outlook header blocks, separator banners, forwarded-message intros,
+device footers, "reply above this line" markers):
 
-What it misses is cut here, before or after it runs:
-- separator lines: Outlook's "-----Messaggio originale-----" and any dashed banner
-  ("-----Ursprüngliche Nachricht-----", Zoho's "---- On … wrote ----"), "______" and "====";
-- an Outlook header block whose From line is wrapped ("Da:/From:/De :" then "Inviato:/Sent:/
-  Envoyé le :" within three lines);
-- a quote header ending in "<address>:" or "wrote:"-like words in any language, also when the
-  client wrapped it over two or three lines;
-- device footers ("Inviato da iPhone", "Get Outlook for iOS"): what follows them is history;
-- the RFC 3676 signature delimiter "-- ".
+- cut before the library: a "reply above this line" marker, a separator banner, an Outlook
+  header block, a forwarded-message intro;
+- a message that *starts* with a quote header (bottom-posting, or the answer written under the
+  header): the sender's own lines are what is not quoted;
+- cut after the library: a quote header it did not know (also wrapped over two or three lines),
+  device footers ("Inviato da iPhone", "Von meinem iPhone gesendet": what follows them is
+  history), the RFC 3676 signature delimiter "-- ";
 - the closing and signature block ("Cordiali saluti / Mario Rossi / Ufficio … / tel. …",
   "Regards, John", "-John"): an operator's signature carries their direct line and address,
   which must not reach the citizen, and the relay template signs for the office with its own
   closing. "Grazie"/"Thanks" lines are kept: they are often the message itself.
+
+When nothing is left the caller tells the operator (an empty answer is never relayed, and never
+dropped without a word).
 """
 
 from __future__ import annotations
@@ -24,54 +26,19 @@ import re
 
 from mailparser_reply import EmailReplyParser
 
+from mailbot.replies import quote_rules as rules
+
 _PARSER = EmailReplyParser(languages=["it", "en", "de", "fr", "es", "nl", "da", "sv", "pl"])
 # The library's regexes slow down on huge bodies (seconds on a 750 KB one: a way to stall a
 # mailbox). New text is at the top, so it only ever sees the first part of a body.
 _LIBRARY_WINDOW = 20_000
-_FLAGS = re.IGNORECASE | re.MULTILINE
-_SEPARATOR = re.compile(
-    r"^[ \t]*(?:-{3,}[ \t]*[^-\n][^\n]{2,160}?[ \t]*-{3,}|_{10,}|={3,})[ \t]*$"
-    # a long rule is a separator only when a From-line follows (else it underlines a table)
-    r"|^[ \t]*-{20,}[ \t]*\n(?:[ \t]*\n){0,2}[ \t]*\*?(?:from|da|de|von|van|od|от)\*?[ \t]*:",
-    re.MULTILINE | re.IGNORECASE,
-)
-_HEADER_BLOCK = re.compile(
-    r"^[ \t]*(?:from|da|de|von|van|od|fra|från|от)[ \t]*:.*\n(?:.*\n){0,2}?"
-    r"[ \t]*(?:sent|inviato|envoyé(?: le)?|gesendet|verzonden|wysłano|date|data|skickat|sendt|"
-    r"отправлено)[ \t]*:",
-    _FLAGS,
-)
-_HEADER_END = re.compile(
-    r"^.*(?:<[^<>\s]*@[^<>\s]+>|[^<>\s]+@[^<>\s]+>|^[ \t]*>)[ \t]*:[ \t]*$"
-    r"|^.*\b(?:wrote|ha scritto|hanno scritto|escreveu|escribió|schrieb|schreef|a écrit|"
-    r"napisał(?:\(a\))?|skrev|kirjoitti|написал(?:\(.\))?)[ \t]*:?[ \t]*$",
-    _FLAGS,
-)
-_DEVICE_FOOTER = re.compile(
-    r"^[ \t]*(?:inviato da|sent from|envoyé de|envoyé à partir de|gesendet von|enviado desde|"
-    r"enviado do|get outlook for|scarica outlook per)\b[^,\n]{0,80}$",
-    _FLAGS,
-)
-_SIGNATURE = re.compile(r"^-- ?$", re.MULTILINE)
-_FOOTER_START = re.compile(r"^(?:-- ?|__+)[ \t]*$", re.MULTILINE)  # signature, list footer
-_CLOSING = re.compile(
-    r"^[ \t]*(?:cordiali saluti|distinti saluti|un cordiale saluto|cordialmente|saluti|"
-    r"best regards|kind regards|warm regards|regards|best wishes|sincerely|yours sincerely|"
-    r"med venlig hilsen|venlig hilsen|mvh|kh|hilsen|pozdrawiam|z pozdrowieniami|"
-    r"z powa[żz]aniem|mit freundlichen gr[üu](?:ß|ss)en|viele gr[üu](?:ß|ss)e|lg|"
-    r"cordialement|bien [àa] vous|saludos|atentamente|met vriendelijke groet|groeten|"
-    r"v[äa]nliga h[äa]lsningar|h[äa]lsningar)[ \t]*[,.!]?[ \t]*$",
-    re.IGNORECASE | re.MULTILINE,
-)
-_SIGN_OFF = re.compile(r"\n\n[ \t]*[-/~][ \t]?[^\W\d][^\n]{0,40}$")  # "-Abhishek Kona", "/John"
-_SIGNATURE_LINES = 7  # at most this many short lines after a closing: longer is the message
 
 
 def new_text(body: str) -> str:
     """The text the sender wrote this time; the whole body when nothing is quoted."""
     text = body.replace("\r\n", "\n")
-    text = _cut(text, _SEPARATOR.search(text))
-    text = _cut(text, _HEADER_BLOCK.search(text))
+    for pattern in (rules.REPLY_ABOVE, rules.SEPARATOR, rules.HEADER_BLOCK, rules.FORWARD_INTRO):
+        text = _cut(text, pattern.search(text))
     answered_below = _answer_under_quote(text)
     if answered_below is not None:
         return _tidy(answered_below)
@@ -81,7 +48,7 @@ def new_text(body: str) -> str:
         reply = text  # no quote in the window: the whole (long) text is new
     reply = _cut_wrapped_header(reply)
     reply = _cut(reply, _device_footer(reply))
-    reply = _cut(reply, _FOOTER_START.search(reply))
+    reply = _cut(reply, rules.FOOTER_START.search(reply))
     return _tidy(_strip_closing(reply))
 
 
@@ -115,13 +82,17 @@ def _cut(text: str, found: re.Match[str] | None) -> str:
 
 def _answer_under_quote(text: str) -> str | None:
     """Bottom-posted or interleaved answers: a quote header followed by "> " lines, with the
-    sender's own lines after (or between) them. Returns the text above the header plus those
-    lines, or None when the message is not written that way."""
-    header = _HEADER_END.search(text)
+    sender's own lines after (or between) them; or a message that starts with the quote header
+    and has the answer under it, before the quote. Returns the text above the header plus the
+    sender's own lines, "" when a leading header is followed by nothing of the sender's, or
+    None when the message is not written that way."""
+    header = rules.QUOTE_HEADER_END.search(text)
     if header is None:
         return None
+    above = _cut_wrapped_header(text[: header.end()]).strip()
+    leading = not above
     after = text[header.end() :].lstrip("\n").splitlines()
-    if not after or not after[0].lstrip().startswith(">"):
+    if not after or (not leading and not after[0].lstrip().startswith(">")):
         return None
     own: list[str] = []
     previous_quoted = False
@@ -133,38 +104,41 @@ def _answer_under_quote(text: str) -> str | None:
             own.append(line)
         previous_quoted = quoted or continuation
     below = "\n".join(own).strip()
-    footer = _FOOTER_START.search(below)
+    footer = rules.FOOTER_START.search(below)
     if footer:
         below = below[: footer.start()].strip()
     if not below:
-        return None  # top-posting: the ordinary path handles it
+        return "" if leading else None  # top-posting: the ordinary path handles it
+    below = _cut(below, _device_footer(below))
     below = _strip_closing(_cut_wrapped_header(below))
-    above = _cut_wrapped_header(text[: header.end()])
-    return f"{above.strip()}\n\n{below}".strip()
+    return f"{above}\n\n{below}".strip()
 
 
 def _strip_closing(text: str) -> str:
     text = text.rstrip()
-    for found in reversed(list(_CLOSING.finditer(text))):
+    for found in reversed(list(rules.CLOSING.finditer(text))):
         tail = [line for line in text[found.end() :].splitlines() if line.strip()]
-        short = len(tail) <= _SIGNATURE_LINES and all(len(line) <= 80 for line in tail)
+        short = len(tail) <= rules.SIGNATURE_LINES and all(len(line) <= 80 for line in tail)
         if short and text[: found.start()].strip():
             return text[: found.start()].rstrip()
         break
-    sign_off = _SIGN_OFF.search(text)
+    sign_off = rules.SIGN_OFF.search(text)
     return text[: sign_off.start()] if sign_off else text
 
 
 def _device_footer(text: str) -> re.Match[str] | None:
-    for found in _DEVICE_FOOTER.finditer(text):
-        if not found.group(0).rstrip().endswith("."):  # a label, not a sentence
-            return found
-    return None
+    found = rules.DEVICE_PHRASE.search(text)
+    for label in rules.DEVICE_LABEL.finditer(text):
+        if not label.group(0).rstrip().endswith("."):  # a label, not a sentence
+            if found is None or label.start() < found.start():
+                found = label
+            break
+    return found
 
 
 def _cut_wrapped_header(text: str) -> str:
     """Cut at a quote header, walking back over the lines the client wrapped it onto."""
-    found = _HEADER_END.search(text)
+    found = rules.QUOTE_HEADER_END.search(text)
     if found is None:
         return text
     start = found.start()
