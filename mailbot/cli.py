@@ -164,6 +164,7 @@ def check() -> None:
     results.append(_check_openssl())
     results.extend(_check_oauth(settings))
     results.extend(_check_pec(settings))
+    results.extend(_check_spam(settings))
     for mailbox in settings.mailboxes:
         source = make_source(mailbox)
         try:
@@ -178,6 +179,20 @@ def check() -> None:
         typer.echo(f"{'ok  ' if ok else 'FAIL'}  {what}: {detail}")
     if not all(ok for ok, _, _ in results):
         raise typer.Exit(1)
+
+
+def _check_spam(settings: Settings) -> list[tuple[bool, str, str]]:
+    from mailbot.ingest import spam
+
+    honoured = ", ".join(settings.spam.filters) or "no filter's headers"
+    hosts = ", ".join(settings.spam.trusted_hosts) or "none set: the topmost header decides"
+    results = [(True, "spam", f"honouring {honoured}; trusted hosts: {hosts}")]
+    if settings.spam.rspamd_url:
+        try:
+            results.append((True, "rspamd", spam.ping_rspamd(settings.spam)))
+        except MailbotError as exc:
+            results.append((False, "rspamd", str(exc)))
+    return results
 
 
 def _check_database(settings: Settings) -> tuple[bool, str, str]:

@@ -217,6 +217,8 @@ def test_a_local_rspamd_is_asked_when_configured(tmp_path, rspamd):
     assert counts(services) == (2, 1, 2)
     entry = rows(services, InboundMessage)[0]
     assert entry.spam_score == 20.0
+    checked = run_cli("--config", str(tmp_path / "mailbot.toml"), "check")
+    assert f"ok    rspamd: rspamd at {rspamd.url} answers 'pong'" in checked.stdout
 
 
 @pytest.mark.integration
@@ -230,3 +232,5 @@ def test_rspamd_down_defers_the_mailbox_or_lets_mail_through_as_configured(tmp_p
     assert counts(services) == (0, 0, 0)  # nothing recorded: the mailbox retries it later
     accepting = make_services(rspamd_config(tmp_path / "accept", dead, on_error="accept"))
     assert make_process(accepting)(plain("Lampione spento.", 4)).status == LedgerStatus.FILED
+    checked = run_cli("--config", str(tmp_path / "defer" / "mailbot.toml"), "check")
+    assert checked.returncode == 1 and f"FAIL  rspamd: rspamd at {dead} did not answer" in checked.stdout

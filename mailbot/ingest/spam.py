@@ -197,3 +197,14 @@ def ask_rspamd(raw: bytes, settings: SpamSettings, recipient: str = "") -> Verdi
         f" ({', '.join(map(str, symbols))})" if symbols else ""
     )
     return Verdict("rspamd-http", detail, score)
+
+
+def ping_rspamd(settings: SpamSettings) -> str:
+    """What `mailbot check` says of the configured rspamd; TransientError when it is down."""
+    url = settings.rspamd_url.rstrip("/") + "/ping"
+    try:
+        with urllib.request.urlopen(url, timeout=settings.rspamd_timeout) as response:  # noqa: S310
+            answer = response.read(100).decode("ascii", "replace").strip()
+    except OSError as exc:
+        raise TransientError(f"rspamd at {settings.rspamd_url} did not answer: {exc}") from exc
+    return f"rspamd at {settings.rspamd_url} answers {answer!r}"
