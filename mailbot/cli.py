@@ -1110,6 +1110,9 @@ def _print_json(value: Any) -> None:
 
 
 def main() -> None:
+    # Everything mailbot creates (the SQLite file, the store, sent .eml files, exports) holds
+    # personal data: private to its user, whatever umask the shell or cron gave.
+    os.umask(0o077)
     try:
         app()
     except MailbotError as exc:

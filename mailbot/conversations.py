@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -491,12 +492,7 @@ def _screen(services: Services, mail: Incoming) -> tuple[Incoming, list[tuple[st
             mail.entry, dataclasses.replace(mail.parsed, attachments=()), mail.origin
         ), []
     for attachment in mail.parsed.attachments:
-        suffix = (
-            "." + attachment.filename.rsplit(".", 1)[-1].lower()
-            if "." in attachment.filename
-            else ""
-        )
-        if suffix in limits.blocked_extensions:
+        if blocked_name(attachment.filename, limits.blocked_extensions):
             refused.append((attachment.filename, "type"))
         elif len(attachment.payload) > limits.max_attachment_bytes:
             refused.append((attachment.filename, "size"))
@@ -506,6 +502,29 @@ def _screen(services: Services, mail: Incoming) -> tuple[Incoming, list[tuple[st
         return mail, []
     parsed = dataclasses.replace(mail.parsed, attachments=tuple(accepted))
     return Incoming(mail.entry, parsed, mail.origin), refused
+
+
+# Cyrillic and Greek letters that look like Latin ones: a name ending in Cyrillic "exe" is
+# not ".exe" to a naive policy, but is to a reader and, once renamed, to Windows.
+_LOOK_ALIKES = str.maketrans(
+    "\u0430\u0432\u0441\u0435\u0456\u0458\u043a\u043c\u043d\u043e\u0440\u0441\u0442\u0443\u0445\u0410\u0412\u0421\u0415\u0406\u0408\u041a\u041c\u041d"
+    "\u041e\u0420\u0421\u0422\u0425\u0423\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7\u03bf\u03b5\u03b9\u03b1\u03bd",
+    "abceijkmhopctyxABCEIJKMHOPCTXYABEZHIKMNOPTYXoeiav",
+)
+
+
+def blocked_name(filename: str, blocked: Sequence[str]) -> bool:
+    """Whether the policy refuses this name as Windows and macOS would read it: NFKC-folded,
+    invisible characters gone, trailing dots and blanks dropped, look-alike letters read as
+    Latin, and every part of an alternate data stream name ("a.pdf:x.exe") checked."""
+    name = "".join(
+        ch for ch in unicodedata.normalize("NFKC", filename) if ch.isprintable()
+    ).translate(_LOOK_ALIKES)
+    for piece in name.split(":"):
+        clean = piece.strip().rstrip(". ").lower()
+        if "." in clean and "." + clean.rsplit(".", 1)[-1].strip() in blocked:
+            return True
+    return False
 
 
 def _store(services: Services, attachments: Sequence[Attachment]) -> list[workorders.NewAttachment]:
@@ -659,6 +678,8 @@ def _notify_office(
         "received_at": mail.origin.received_at,
         "body": mail.parsed.text,
         "body_html": mail.parsed.html,
+        "other_from": list(mail.parsed.other_from),
+        "name_address": mail.parsed.name_address,
     }
     composed = services.composer.to_office(
         kind,
@@ -684,6 +705,8 @@ def _notify_office_of_case(
         "received_at": work_order.received_at,
         "body": first.body_text,
         "body_html": first.body_html,
+        "other_from": [],
+        "name_address": "",
     }
     composed = services.composer.to_office(
         "notification",

@@ -40,7 +40,12 @@ def make_engine(url: str, stalled_seconds: float | None = None) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            parent = Path(database).parent
+            if not parent.is_dir():  # a typo must not become a directory tree (made as root)
+                raise ConfigError(
+                    f"database.url: directory {parent} does not exist; create it (owned by "
+                    "the user mailbot runs as) or correct the URL"
+                )
         engine = sa.create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         # Let SQLAlchemy issue BEGIN itself so a transaction covers reads and writes alike.

@@ -7,6 +7,7 @@ Email addresses and codici fiscali are masked by a processor, whatever key they 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import sys
@@ -17,8 +18,20 @@ import structlog
 
 _ADDRESS = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 _CODICE_FISCALE = re.compile(r"\b([A-Za-z]{3})[A-Za-z0-9]{10}([A-Za-z0-9]{3})\b")
-# Message-IDs look like addresses but identify messages, not people: keep them readable.
-_UNMASKED_KEYS = frozenset({"message_id", "event_id"})
+# Message-IDs look like addresses: ours are signed and, read whole from a log, would let
+# anyone answer as the office; others may hold the sender's address. Each is shown as its
+# start, a short digest (to follow one message through the log) and its domain.
+_MESSAGE_ID_KEYS = frozenset({"message_id", "original", "reference", "in_reply_to"})
+_UNMASKED_KEYS = frozenset({"event_id"})
+
+
+def mask_message_id(value: str) -> str:
+    """<mb.2026-000001.c.0011aabb.0123…@comune.it> → <mb.2026-0…#3fa2c1@comune.it>"""
+    local, at, domain = value.strip().strip("<>").rpartition("@")
+    if not at:
+        local, domain = domain, ""
+    digest = hashlib.sha256(value.strip().encode()).hexdigest()[:6]
+    return f"<{local[:9]}…#{digest}{'@' + domain if domain else ''}>"
 
 
 def mask_address(address: str) -> str:
@@ -35,7 +48,9 @@ def _mask_processor(
     _logger: Any, _method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     for key, value in event.items():
-        if key not in _UNMASKED_KEYS:
+        if key in _MESSAGE_ID_KEYS and isinstance(value, str):
+            event[key] = mask_message_id(value)
+        elif key not in _UNMASKED_KEYS:
             event[key] = _masked(value)
     return event
 

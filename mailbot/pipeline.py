@@ -33,7 +33,7 @@ from mailbot.matching import matcher
 from mailbot.models import Contact, InboundMessage, WorkOrder
 from mailbot.pipeline_services import Services, build_services
 from mailbot.replies import threading
-from mailbot.types import Kind, LedgerStatus, Origin, Outcome
+from mailbot.types import Kind, LedgerStatus, Origin, Outcome, ParsedMessage
 
 __all__ = ["Services", "build_services", "drain", "process_inbound", "release", "retry"]
 
@@ -164,7 +164,7 @@ def _act(
     if work_order is not None:
         bind_case(work_order.number)
     verdict = classify.classify(
-        parsed, services.classify_context, _thread(services, session, ref, work_order)
+        parsed, services.classify_context, _thread(services, session, ref, work_order, parsed)
     )
     mail = conversations.Incoming(entry, parsed, origin)
     if verdict.kind is Kind.BOUNCE:
@@ -212,9 +212,11 @@ def _thread(
     session: Session,
     ref: threading.ThreadRef | None,
     work_order: WorkOrder | None,
+    parsed: ParsedMessage,
 ) -> classify.Thread | None:
     if ref is None or work_order is None:
         return None
+    trusted = services.settings.matching.trusted_authserv_ids
     office = services.settings.office(work_order.office)
     contact = session.get(Contact, work_order.contact_id)
     return classify.Thread(
@@ -222,6 +224,7 @@ def _thread(
         to_operators=ref.to_operators,
         operators=frozenset({*office.operators, office.email}),
         contact=contact.email if contact else "",
+        forged=matcher.authentication_failure(parsed, trusted) or "",
     )
 
 

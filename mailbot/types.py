@@ -75,6 +75,10 @@ class ParsedMessage:
     auth_results: tuple[str, ...] = ()
     # The content type of every MIME part, outermost first (a returned message/rfc822…).
     content_types: tuple[str, ...] = ()
+    # A From line built to mislead the office: the addresses after the first (only the first
+    # is the sender), and an address written in the display name that is not the sender's.
+    other_from: tuple[str, ...] = ()
+    name_address: str = ""
 
 
 class Kind(StrEnum):

@@ -15,8 +15,9 @@ import pytest
 import structlog
 
 from mailbot import log
+from mailbot.models import OutboundMessage
 
-from conftest import REPO, complaint, write_config
+from conftest import REPO, complaint, make_services, rows, write_config
 
 CODICE = "RSSMRA80A01H501U"
 
@@ -65,7 +66,9 @@ def test_every_line_about_a_message_names_mailbox_uid_message_id_and_case(tmp_pa
         assert "work_order" in line
         assert line["level"] in ("info", "warning", "error")
         assert line["timestamp"].endswith("Z")
-    filed = next(line for line in processed if line["message_id"] == "<buca1@example.net>")
+    filed = next(
+        line for line in processed if line["message_id"] == log.mask_message_id("<buca1@example.net>")
+    )
     assert filed["status"] == "filed"
     assert filed["work_order"].endswith("/000001")
     rejected = next(line for line in processed if line["event"] == "inbound not filed")
@@ -74,6 +77,10 @@ def test_every_line_about_a_message_names_mailbox_uid_message_id_and_case(tmp_pa
     sent = [line for line in lines if line["event"] == "outbound sent"]
     assert {line["kind"] for line in sent} == {"confirmation", "notification"}
     assert all(line["work_order_id"] == 1 and line["message_id"] for line in sent)
+    # Our signed Message-IDs would let a log reader answer as the office: never whole.
+    signed = [o.message_id for o in rows(make_services(config), OutboundMessage)]
+    assert len(signed) == 2 and not any(message_id in done.stderr for message_id in signed)
+    assert "<buca1@example.net>" not in done.stderr
     # Nothing personal in the clear, anywhere in the output.
     assert "mario.rossi1@example.net" not in done.stderr
     assert CODICE not in done.stderr
@@ -105,7 +112,9 @@ def test_masking_reaches_nested_values_and_exceptions(capsys, json_logs):
     first, second = (json.loads(line) for line in err.splitlines())
     assert first["recipients"] == ["a***@example.org", "l***@example.it"]
     assert first["detail"] == {"from": "m***@example.net", "codice": "RSS**********01U"}
-    assert first["message_id"] == "<abc@mailbot.example.it>"  # identifies a message, not a person
+    masked = first["message_id"]  # one message can still be followed, but not replayed
+    assert masked == log.mask_message_id("<abc@mailbot.example.it>") != "<abc@mailbot.example.it>"
+    assert masked.startswith("<abc…#") and masked.endswith("@mailbot.example.it>")
     assert "mario.rossi@" not in second["exception"]
     assert CODICE not in second["exception"]
     assert "ValueError: bad sender m***@example.net" in second["exception"]

@@ -65,6 +65,7 @@ class Thread:
     to_operators: bool  # it answers a signed message (or token) we sent to the office
     operators: frozenset[str]  # the case's office: configured operators and its own address
     contact: str  # the case's contact address
+    forged: str = ""  # a trusted server's DMARC/DKIM/SPF failure on this message's From
 
 
 @dataclass(frozen=True)
@@ -238,6 +239,8 @@ RULES: tuple[tuple[Kind, Predicate], ...] = (
 
 
 def is_operator_reply(msg: ParsedMessage, thread: Thread) -> str | None:
+    if thread.forged:
+        return None  # an operator's address on a forged message is just another sender
     if msg.sender is not None and msg.sender.email in thread.operators and thread.to_operators:
         return f"operator of the office, answering by {thread.via} reference"
     return None

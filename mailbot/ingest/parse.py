@@ -10,22 +10,31 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
+from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.utils import getaddresses
 from typing import Any
 
 import mailparser
 import nh3
+from charset_normalizer import from_bytes
 from inscriptis import get_text
 
 from mailbot.errors import MailError
+from mailbot.ingest import limits
 from mailbot.types import Address, Attachment, ParsedMessage, normalise_address
 
 _MSGID = re.compile(r"<[^<>\s]+>")
+_EMBEDDED_ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_ESCAPED_BYTE = re.compile(r"\\u(dc[89a-f][0-9a-f])", re.IGNORECASE)
+_DETECT_FROM = 200  # bytes
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 # Headers classification and threading read; kept lower-cased, first value only.
 _KEPT_HEADERS = (
     "auto-submitted",
@@ -52,22 +61,29 @@ logging.getLogger("mailparser").setLevel(logging.ERROR)
 
 
 def parse(raw: bytes) -> ParsedMessage:
+    trimmed = limits.trim_bodies(raw)
     try:
-        mail = mailparser.parse_from_bytes(raw)
+        mail = mailparser.parse_from_bytes(trimmed.raw)
     except Exception as exc:  # mail-parser raises many kinds on broken MIME
         raise MailError(f"unparseable message: {type(exc).__name__}: {exc}") from exc
     headers = _headers(mail.headers)
+    senders = _addresses(mail.from_)
+    sender = _first(senders) or _fallback_sender(_raw_header(mail, "From"))
+    html = "\n".join(part for part in mail.text_html if part.strip())
+    text = _body_text(mail)
     return ParsedMessage(
         message_id=_first_msgid(headers.get("message-id", "")),
-        subject=_clean(mail.subject or ""),
-        sender=_first(_addresses(mail.from_)) or _fallback_sender(_raw_header(mail, "From")),
+        subject=limits.cap(header_text(mail.subject or ""), limits.MAX_SUBJECT),
+        sender=sender,
         to=tuple(_addresses(mail.to)),
         cc=tuple(_addresses(mail.cc)),
         date=mail.date if isinstance(mail.date, datetime) and mail.date.tzinfo else None,
         in_reply_to=_first_msgid(headers.get("in-reply-to", "")),
         references=tuple(_MSGID.findall(headers.get("references", ""))),
-        text=_body_text(mail),
-        html=sanitise_html("\n".join(part for part in mail.text_html if part.strip())),
+        text=_noted(limits.cap_body(text), trimmed.cut),
+        html=sanitise_html(limits.cap_body(html)),
+        other_from=tuple(a.email for a in senders[1:6]),
+        name_address=_name_address(sender),
         attachments=tuple(_attachments(mail.attachments)),
         headers={
             k: v for k, v in headers.items() if k in _KEPT_HEADERS or k.startswith(_KEPT_PREFIXES)
@@ -105,8 +121,52 @@ def _addresses(pairs: Iterable[Any]) -> list[Address]:
             parsed = getaddresses([email])
             email = normalise_address(parsed[0][1]) if parsed else ""
         if email.count("@") == 1 and not any(ch.isspace() for ch in email):
-            result.append(Address(name=_clean(name), email=email))
+            result.append(Address(name=limits.cap(header_text(name), limits.MAX_NAME), email=email))
     return result
+
+
+def _noted(text: str, cut: bool) -> str:
+    return text + limits.TRUNCATED_NOTE if cut and limits.TRUNCATED_NOTE not in text else text
+
+
+def _name_address(sender: Address | None) -> str:
+    """An address in the display name that is not the sender's ("Maria Rossi
+    <maria.rossi@…>" <attacker@…>): what a reader would take for the sender."""
+    if sender is None:
+        return ""
+    shown = sorted({normalise_address(a) for a in _EMBEDDED_ADDRESS.findall(sender.name)})
+    return next((a for a in shown if a != sender.email), "")
+
+
+def header_text(value: str) -> str:
+    """A header value fit to show and to write back into mail: raw 8-bit bytes decoded (UTF-8,
+    else what charset-normalizer finds, else Windows-1252), encoded words that the parser left
+    raw decoded, control and invisible formatting characters (CR/LF, bidi overrides,
+    zero-width) gone, blanks folded. Never a surrogate, never a raw encoded word."""
+    if "\\udc" in value:  # mail-parser writes undecodable bytes as the text "\udcf2"
+        value = _ESCAPED_BYTE.sub(lambda m: chr(int(m.group(1), 16)), value)
+    if any("\udc80" <= ch <= "\udcff" for ch in value):
+        value = _decode_8bit(value.encode("utf-8", "surrogateescape"))
+    if "=?" in value:
+        with contextlib.suppress(ValueError, LookupError, UnicodeError, HeaderParseError):
+            value = str(make_header(decode_header(" ".join(value.split()))))
+        if any("\udc80" <= ch <= "\udcff" for ch in value):
+            value = _decode_8bit(value.encode("utf-8", "surrogateescape"))
+    shown = "".join(ch if ch.isprintable() else " " for ch in value)
+    return _clean(_ENCODED_WORD.sub("", shown) if "=?" in shown else shown)
+
+
+def _decode_8bit(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    # A detector needs text to judge; a name or a subject is too short for one, and
+    # Windows-1252 is what undeclared 8-bit mail in Italian almost always is.
+    best = from_bytes(data).best() if len(data) >= _DETECT_FROM else None
+    if best is not None:
+        return str(best)
+    return data.decode("cp1252", "replace")
 
 
 def _first(addresses: list[Address]) -> Address | None:
@@ -118,7 +178,11 @@ def _body_text(mail: Any) -> str:
     if plain:
         return "\n\n".join(part.strip() for part in plain)
     html = [part for part in mail.text_html if part.strip()]
-    return "\n\n".join(get_text(part).strip() for part in html)
+    return "\n\n".join(_html_text(limits.cap_body(part)).strip() for part in html)
+
+
+def _html_text(html: str) -> str:
+    return limits.flat_text(html) if limits.too_deep(html) else str(get_text(html))
 
 
 def _attachments(items: Iterable[dict[str, Any]]) -> Iterable[Attachment]:
@@ -152,6 +216,8 @@ def sanitise_html(html: str) -> str:
     """HTML an operator can open safely: scripts, styles, handlers and remote images removed."""
     if not html:
         return ""
+    if limits.too_deep(html):  # the sanitiser's time grows with the square of the nesting
+        return limits.flat_html(html)
     tags = nh3.ALLOWED_TAGS - {"img"}
     return str(nh3.clean(html, tags=tags, link_rel="noopener noreferrer nofollow"))
 
@@ -159,9 +225,10 @@ def sanitise_html(html: str) -> str:
 def _safe_name(name: str) -> str:
     """A display name only: no directories, no control characters. Bytes are stored by hash,
     so a name never becomes a path; this keeps it harmless when shown or attached again."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = unicodedata.normalize("NFKC", name).replace("\\", "/").rsplit("/", 1)[-1]
     base = "".join(ch for ch in base if ch.isprintable()).strip().lstrip(".")
-    return _clean(base) or "allegato"
+    # Windows drops trailing dots and blanks: "fattura.exe. " is fattura.exe.
+    return _clean(base).rstrip(". ") or "allegato"
 
 
 def _fallback_sender(value: str) -> Address | None:
@@ -174,11 +241,7 @@ def _fallback_sender(value: str) -> Address | None:
     address = normalise_address(address)
     if address.count("@") != 1 or any(ch.isspace() for ch in address):
         return None
-    try:
-        decoded = str(make_header(decode_header(name)))
-    except (ValueError, LookupError, UnicodeError):
-        decoded = name
-    return Address(name=_clean(decoded), email=address)
+    return Address(name=limits.cap(header_text(name), limits.MAX_NAME), email=address)
 
 
 def _raw_header(mail: Any, name: str) -> str:

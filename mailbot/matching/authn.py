@@ -109,3 +109,18 @@ def _judge(results: Sequence[object], from_domain: str, server: str) -> Verdict:
             if "smtp.mailfrom" in props and _aligned(envelope, from_domain):
                 return Verdict(True, f"spf=pass mailfrom={envelope} ({server})")
     return Verdict(False, f"no aligned dmarc, dkim or spf pass ({server})")
+
+
+def failure(headers: Sequence[str], trusted_ids: Collection[str]) -> str | None:
+    """"dkim=fail (mx.example.it)" when the topmost trusted server found a DMARC, DKIM or SPF
+    failure: the From address is then not believed to be who it says (an operator's address
+    on such a reply speaks for nobody)."""
+    found = _trusted(headers, trusted_ids) if trusted_ids else None
+    if found is None:
+        return None
+    _, parsed = found
+    for result in parsed.results:
+        method = str(getattr(result, "method", "")).lower()
+        if method in ("dmarc", "dkim", "spf") and str(result.result).lower() == "fail":
+            return f"{method}=fail ({parsed.authserv_id})"
+    return None

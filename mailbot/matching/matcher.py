@@ -70,6 +70,11 @@ def evidence(
     )
 
 
+def authentication_failure(parsed: ParsedMessage, trusted_ids: Collection[str]) -> str | None:
+    """Why a trusted server says the From address was not the sender's, or None."""
+    return authn.failure(parsed.auth_results, trusted_ids)
+
+
 @dataclass(frozen=True)
 class Found:
     taxpayer_id: int | None

@@ -526,6 +526,8 @@ class Composer:
                 "body": "Testo",
                 "body_html": "",
                 "sender_alert": "dmarc=fail (p=reject) at mx.example.it",
+                "other_from": ["altro@example.it"],
+                "name_address": "sindaco@comune.example.it",
             }
             return self.to_office(
                 "notification", **common, office=office, values=values, reply_to=citizen.email
