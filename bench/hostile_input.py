@@ -50,12 +50,12 @@ _MEASURE = (
 )
 
 
-def run_one(raw: bytes) -> tuple[float, float, str]:
+def run_one(raw: bytes, extra: str = "") -> tuple[float, float, str]:
     with tempfile.TemporaryDirectory(prefix="mailbot-hostile-") as tmp:
         base = Path(tmp)
         box = mailbox.Maildir(base / "maildir", create=True)
         box.add(raw)
-        config = write_config(base / "mailbot.toml", transport="directory")
+        config = write_config(base / "mailbot.toml", transport="directory", extra=extra)
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-c", _MEASURE, sys.executable, "-m", "mailbot", "--config",
@@ -88,18 +88,23 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=100_000)
     parser.add_argument("--megabytes", type=int, default=24)
     args = parser.parse_args()
-    cases = {
+    cases: dict[str, bytes | tuple[bytes, str]] = {
         f"HTML nested {args.depth:,} deep ({len(nested_html(args.depth)) / 1e6:.1f} MB)": (
             nested_html(args.depth)
         ),
         f"text/plain body of {args.megabytes} MB": big_body(args.megabytes, "text/plain"),
         f"text/html body of {args.megabytes} MB": big_body(args.megabytes, "text/html"),
         f"an attachment of {args.megabytes - 6} MB (base64)": big_attachment(args.megabytes - 6),
+        f"the same, accepted and forwarded (max_attachment_mb = {args.megabytes})": (
+            big_attachment(args.megabytes - 6),
+            f"[limits]\nmax_attachment_mb = {args.megabytes}\n",
+        ),
         "a small complaint (baseline)": big_body(0, "text/plain") + b"Buca in via Verdi.\r\n",
     }
-    for label, raw in cases.items():
-        seconds, peak_mb, status = run_one(raw)
-        print(f"{label:<44} {seconds:6.2f} s   peak RSS {peak_mb:6.0f} MB   {status}")
+    for label, case in cases.items():
+        raw, extra = case if isinstance(case, tuple) else (case, "")
+        seconds, peak_mb, status = run_one(raw, extra)
+        print(f"{label:<58} {seconds:6.2f} s   peak RSS {peak_mb:6.0f} MB   {status}")
 
 
 if __name__ == "__main__":

@@ -216,3 +216,25 @@ def test_db_upgrade_refuses_a_database_in_a_directory_that_does_not_exist(tmp_pa
     assert "database.url: directory" in done.stderr and "does not exist" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "nope").exists()
+
+
+def test_a_large_attachment_is_decoded_once_and_arrives_whole(services, process):
+    from email.message import EmailMessage
+
+    data = bytes(range(256)) * (5 * 4096)  # 5 MB
+    msg = EmailMessage()
+    msg["From"] = "Anna Verdi <anna.verdi@example.net>"
+    msg["To"] = "suggerimenti@comune.example.it"
+    msg["Subject"] = "Planimetria"
+    msg["Message-ID"] = "<large-attachment@example.net>"
+    msg.set_content("In allegato la planimetria.")
+    msg.add_attachment(data, maintype="application", subtype="pdf", filename="planimetrìa.pdf")
+    raw = msg.as_bytes()
+    parsed = parse(raw)
+    assert [(a.filename, a.content_type, a.payload == data) for a in parsed.attachments] == [
+        ("planimetrìa.pdf", "application/pdf", True)
+    ]
+    assert parsed.text.strip() == "In allegato la planimetria."
+    assert process(raw).status == LedgerStatus.FILED
+    forwarded = [a.get_content() for a in sent(services, "notification").iter_attachments()]
+    assert forwarded == [data]

@@ -142,7 +142,7 @@ def is_out_of_office(msg: ParsedMessage, ctx: Context) -> str | None:
 
 
 def is_challenge_response(msg: ParsedMessage, ctx: Context) -> str | None:
-    """"Please verify you are a human" robots (Boxbe, TMDA, SpamArrest, ChoiceMail…): answering
+    """ "Please verify you are a human" robots (Boxbe, TMDA, SpamArrest, ChoiceMail…): answering
     them would confirm the address to a spammer who forged it, or start a loop."""
     header = signals.challenge_header(msg.headers)
     if header is not None:

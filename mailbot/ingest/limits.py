@@ -5,6 +5,7 @@ store (the evidence); only what the case and the messages we write carry is boun
 
 - A message over `TRIM_ABOVE` has its text parts cut to `MAX_PART_BYTES` at the byte level,
   before the MIME parser sees them: the parser's copies of a 24 MB body cost ~8 times its size.
+  Its large attachments are lifted out for the same reason and decoded once, by `parse`.
 - HTML nested deeper than `MAX_HTML_DEPTH` is turned to text by a linear scan: the sanitiser's
   time grows with the square of the nesting (100,000 nested <div>: minutes).
 """
@@ -46,7 +47,10 @@ _ANY_TAG = re.compile(r"<[^>]{0,2000}>")
 @dataclass(frozen=True)
 class Trimmed:
     raw: bytes
-    cut: bool  # some text part was cut
+    cut: bool = False  # some text part was cut
+    # Large attachment parts taken out before the MIME parser (it keeps several copies of
+    # each): (the part's header block, its encoded body), decoded by the caller.
+    lifted: tuple[tuple[bytes, bytes], ...] = ()
 
 
 def cap(text: str, limit: int) -> str:
@@ -63,35 +67,42 @@ def trim_bodies(raw: bytes) -> Trimmed:
     """The message with every text body over MAX_PART_BYTES cut at a line end; attachments
     and the header are untouched. Small messages are returned as they are (no copy)."""
     if len(raw) <= TRIM_ABOVE:
-        return Trimmed(raw, False)
+        return Trimmed(raw)
     boundaries = {m.group(1) or m.group(2) for m in _BOUNDARY.finditer(raw)}
     if not boundaries:
-        return _trim_part(raw)
+        return _trim_part(raw, top=True)
     delimiter = re.compile(
         rb"^--(?:" + b"|".join(re.escape(b) for b in boundaries) + rb")(?:--)?[ \t]*\r?$", re.M
     )
     pieces: list[bytes] = []
+    lifted: list[tuple[bytes, bytes]] = []
     cut = False
     position = 0
-    for found in delimiter.finditer(raw):
-        part = _trim_part(raw[position : found.start()])
+    for index, found in enumerate([*delimiter.finditer(raw), None]):
+        end = found.start() if found is not None else len(raw)
+        part = _trim_part(raw[position:end], top=index == 0)
         pieces.append(part.raw)
         cut = cut or part.cut
-        pieces.append(raw[found.start() : found.end()])
-        position = found.end()
-    last = _trim_part(raw[position:])
-    pieces.append(last.raw)
-    return Trimmed(b"".join(pieces), cut or last.cut)
+        lifted.extend(part.lifted)
+        if found is not None:
+            pieces.append(raw[found.start() : found.end()])
+            position = found.end()
+    return Trimmed(b"".join(pieces), cut, tuple(lifted))
 
 
-def _trim_part(part: bytes) -> Trimmed:
+def _trim_part(part: bytes, top: bool = False) -> Trimmed:
     end = _HEADER_END.search(part)
     if end is None or len(part) - end.end() <= MAX_PART_BYTES:
-        return Trimmed(part, False)
+        return Trimmed(part)
     head = part[: end.start()]
-    is_text = _TEXT_PART.search(head) is not None or _ANY_TYPE.search(head) is None
-    if not is_text or _ATTACHED.search(head) is not None:
-        return Trimmed(part, False)
+    if _ATTACHED.search(head) is not None:
+        if top:  # the message itself is the attachment: nothing to lift it out of
+            return Trimmed(part)
+        # Out of the parser's way; an empty text part keeps the MIME structure valid.
+        blank = b"\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+        return Trimmed(blank, lifted=((head, part[end.end() :]),))
+    if _TEXT_PART.search(head) is None and _ANY_TYPE.search(head) is not None:
+        return Trimmed(part)
     stop = part.rfind(b"\n", end.end(), end.end() + MAX_PART_BYTES)
     return Trimmed(part[: stop if stop > end.end() else end.end() + MAX_PART_BYTES], True)
 

@@ -12,12 +12,15 @@ import base64
 import binascii
 import contextlib
 import logging
+import quopri
 import re
 import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
+from email.parser import BytesHeaderParser
+from email.policy import default
 from email.utils import getaddresses
 from typing import Any
 
@@ -84,7 +87,7 @@ def parse(raw: bytes) -> ParsedMessage:
         html=sanitise_html(limits.cap_body(html)),
         other_from=tuple(a.email for a in senders[1:6]),
         name_address=_name_address(sender),
-        attachments=tuple(_attachments(mail.attachments)),
+        attachments=(*_attachments(mail.attachments), *map(_lifted, trimmed.lifted)),
         headers={
             k: v for k, v in headers.items() if k in _KEPT_HEADERS or k.startswith(_KEPT_PREFIXES)
         },
@@ -203,6 +206,26 @@ def _attachments(items: Iterable[dict[str, Any]]) -> Iterable[Attachment]:
             payload=data,
             inline=bool(item.get("content-id")) and not disposition.startswith("attachment"),
         )
+
+
+def _lifted(part: tuple[bytes, bytes]) -> Attachment:
+    """A large attachment the parser never saw, decoded from its part's bytes (one copy)."""
+    head, body = part
+    headers = BytesHeaderParser(policy=default).parsebytes(head.lstrip(b"\r\n") + b"\r\n\r\n")
+    encoding = str(headers.get("Content-Transfer-Encoding", "")).strip().lower()
+    if encoding == "base64":
+        data = base64.b64decode(body)  # not validating: line breaks and junk are skipped
+    elif encoding == "quoted-printable":
+        data = quopri.decodestring(body)
+    else:
+        data = body.removesuffix(b"\r\n").removesuffix(b"\n")
+    return Attachment(
+        filename=_safe_name(header_text(headers.get_filename() or ""))[:255],
+        content_type=headers.get_content_type()[:255],
+        payload=data,
+        inline=bool(headers.get("Content-ID"))
+        and not str(headers.get("Content-Disposition", "")).lower().startswith("attachment"),
+    )
 
 
 def _encode(text: str, charset: str) -> bytes:
