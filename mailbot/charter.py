@@ -1,9 +1,10 @@
 """The service-charter clock: when a reasoned reply is due, and how long one took.
 
-A term counts days after the day of receipt: calendar days, or working days (no Saturdays,
-Sundays, Italian national holidays from the `holidays` library, or the configured local ones
-such as the patron saint's day). A calendar term that ends on a Sunday or a holiday moves to
-the next working day, as Italian law does with deadlines. While a case is suspended for more
+A term counts days after the day of receipt: calendar days, or working days (no Sundays,
+Italian national holidays from the `holidays` library, the configured local ones such as the
+patron saint's day, and no Saturdays unless `[charter] saturday_is_working_day`). A calendar
+term that ends on a day that is not a working day moves to the next working day, as Italian
+law does with deadlines: one rule, the same Saturday for both. While a case is suspended for more
 information the clock stops: the days after the suspension, up to and including the day the
 citizen answers, do not count, and it restarts the day after. An extension adds days to the
 term. The deadline is the end of its local day.
@@ -30,6 +31,7 @@ Pause = tuple[date, date | None]  # (suspended on, answered on); None while it l
 @dataclass(frozen=True)
 class Calendar:
     local_holidays: tuple[str, ...] = ()  # "MM-DD" every year, or "YYYY-MM-DD"
+    saturday_is_working_day: bool = False  # most offices are closed on Saturday
 
     def is_holiday(self, day: date) -> bool:
         """Sundays, national holidays and the local ones."""
@@ -41,7 +43,8 @@ class Calendar:
         )
 
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() < 5 and not self.is_holiday(day)
+        saturday = day.weekday() == 5
+        return (not saturday or self.saturday_is_working_day) and not self.is_holiday(day)
 
 
 @lru_cache(maxsize=64)
@@ -78,7 +81,7 @@ def due_day(
     counted = _counted(received, working, calendar, pauses, today or received)
     day = next(islice(counted, days - 1, None)) if days > 0 else received
     if not working:
-        while calendar.is_holiday(day):
+        while not calendar.is_working_day(day):
             day += timedelta(days=1)
     return day
 

@@ -6,9 +6,10 @@ outages, 1 otherwise). No tracebacks for a user's mistake.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
+from enum import StrEnum
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,10 +17,11 @@ import typer
 from sqlalchemy.engine import Engine, make_url
 
 from mailbot import config as config_module
-from mailbot import db, log, workorders
+from mailbot import db, log, terminal, workorders
 from mailbot.config import Settings
 from mailbot.errors import ConfigError, InputError, MailbotError, NotFoundError, TransientError
 from mailbot.storage import Store, load_or_create_secret
+from mailbot.types import LedgerStatus
 
 if TYPE_CHECKING:
     from mailbot.pipeline import Services
@@ -27,29 +29,39 @@ if TYPE_CHECKING:
 # The mail stack (parser, templates, IMAP, SMTP) is imported by the commands that use it, so
 # that `workorders list` and friends start quickly.
 
+# Plain help (no rich markup: it ate "[retention]" and "[limits]"), -h as well as --help.
+_HELP = {"help_option_names": ["-h", "--help"]}
+
+
+def _group(help_text: str) -> typer.Typer:
+    return typer.Typer(
+        help=help_text, no_args_is_help=True, rich_markup_mode=None, context_settings=_HELP
+    )
+
+
 app = typer.Typer(
     help="mailbot: complaints and suggestions by email and PEC, into work orders.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,
+    context_settings=_HELP,
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-registry_app = typer.Typer(help="Taxpayer registry.", no_args_is_help=True)
-workorders_app = typer.Typer(help="Work orders (pratiche).", no_args_is_help=True)
+db_app = _group("Database schema.")
+registry_app = _group("Taxpayer registry.")
+workorders_app = _group("Work orders (pratiche).")
 app.add_typer(db_app, name="db")
 app.add_typer(registry_app, name="registry")
 app.add_typer(workorders_app, name="workorders")
-inbound_app = typer.Typer(help="What arrived, and what became of it.", no_args_is_help=True)
-quarantine_app = typer.Typer(help="Messages that could not be processed.", no_args_is_help=True)
+inbound_app = _group("What arrived, and what became of it.")
+quarantine_app = _group("Messages that could not be processed.")
 app.add_typer(inbound_app, name="inbound")
 app.add_typer(quarantine_app, name="quarantine")
-spam_app = typer.Typer(
-    help="Mail held as spam: look, and release false positives.", no_args_is_help=True
-)
+spam_app = _group("Mail held as spam: look, and release false positives.")
 app.add_typer(spam_app, name="spam")
-report_app = typer.Typer(help="The service charter's register and reports.", no_args_is_help=True)
+report_app = _group("The service charter's register and reports.")
 app.add_typer(report_app, name="report")
-contact_app = typer.Typer(help="What is held about a person (GDPR).", no_args_is_help=True)
+contact_app = _group("What is held about a person (GDPR).")
 app.add_typer(contact_app, name="contact")
 
 ConfigOption = Annotated[
@@ -64,13 +76,45 @@ class _State:
     config: str | None = None
 
 
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+class CaseStatus(StrEnum):
+    OPEN = workorders.OPEN
+    SUSPENDED = workorders.SUSPENDED
+    CLOSED = workorders.CLOSED
+
+
+InboundStatus = StrEnum(  # type: ignore[misc]  # the ledger's statuses, as choices
+    "InboundStatus", {status.name: status.value for status in LedgerStatus}
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        _echo(f"mailbot {package_version('mailbot')}")
+        raise typer.Exit
+
+
 @app.callback()
 def _root(
     config: ConfigOption = None,
-    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+    log_level: Annotated[
+        LogLevel, typer.Option(case_sensitive=False, help="How much to log.")
+    ] = LogLevel.INFO,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     _State.config = config
-    log.configure(log_level)
+    log.configure(log_level.value)
 
 
 def _settings() -> Settings:
@@ -128,13 +172,13 @@ def run(
     report = daemon.run_once(services)
     for name, drained in report.mailboxes.items():
         counts = ", ".join(f"{n} {k}" for k, n in sorted(drained.counts.items())) or "no new mail"
-        typer.echo(f"{name}: {counts}")
+        _echo(f"{name}: {counts}")
     for name, error in report.unavailable.items():
-        typer.echo(f"{name}: unavailable: {error}", err=True)
+        _echo(f"{name}: unavailable: {error}", err=True)
     d = report.delivery
-    typer.echo(f"outbox: {d.sent} sent, {d.retried} deferred, {d.failed} failed")
+    _echo(f"outbox: {d.sent} sent, {d.retried} deferred, {d.failed} failed")
     for error in d.errors:
-        typer.echo(f"outbox: {error}", err=True)
+        _echo(f"outbox: {error}", err=True)
     if report.unavailable or d.errors:
         raise typer.Exit(TransientError.exit_code)
 
@@ -149,7 +193,7 @@ def check() -> None:
     try:
         settings = config_module.load(path)
     except ConfigError as exc:
-        typer.echo(f"FAIL  config: {exc}")
+        _echo(f"FAIL  config: {exc}")
         raise typer.Exit(1) from None
     results.append(
         (
@@ -168,7 +212,9 @@ def check() -> None:
     for mailbox in settings.mailboxes:
         source = make_source(mailbox)
         try:
-            results.append((True, f"mailbox {mailbox.name}", f"{source.connect()}: login accepted"))
+            reached = source.connect()
+            done = "login accepted" if mailbox.source == "imap" else "readable"
+            results.append((True, f"mailbox {mailbox.name}", f"{reached}: {done}"))
         except MailbotError as exc:
             detail = str(exc).removeprefix(f"mailbox {mailbox.name}: ")
             results.append((False, f"mailbox {mailbox.name}", detail))
@@ -176,7 +222,7 @@ def check() -> None:
             source.close()
     results.extend(asyncio.run(_check_outbox(settings)))
     for ok, what, detail in results:
-        typer.echo(f"{'ok  ' if ok else 'FAIL'}  {what}: {detail}")
+        _echo(f"{'ok  ' if ok else 'FAIL'}  {what}: {detail}")
     if not all(ok for ok, _, _ in results):
         raise typer.Exit(1)
 
@@ -339,7 +385,7 @@ def db_upgrade() -> None:
     """Apply pending schema migrations."""
     settings = _settings()
     revision = db.upgrade(_engine(settings, require_current=False))
-    typer.echo(f"database at revision {revision}")
+    _echo(f"database at revision {revision}")
 
 
 @registry_app.command("import")
@@ -386,14 +432,14 @@ def registry_import(
             dry_run=dry_run,
             progress=bar.update,
         )
-    typer.echo(
+    _echo(
         ("dry run, nothing changed: " if dry_run else "")
         + f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
         + (f"pruned {report.pruned}, " if prune else "")
         + f"rejected {len(report.rejected)}"
     )
     for line, reason in report.rejected:
-        typer.echo(f"  line {line}: {reason}")
+        _echo(f"  line {line}: {reason}")
 
 
 def _count_lines(path: Path) -> int:
@@ -429,12 +475,12 @@ def rematch_cases(
     for c in changes:
         b, a = c.before, c.after
         why = f"{a['rule']}: {a['evidence']}" if a["evidence"] else a["rule"]
-        typer.echo(
+        _echo(
             f"{c.number}: {b['state']} {b['codice_fiscale'] or '-'} -> {a['state']} "
             f"{a['codice_fiscale'] or '-'} ({why})"
         )
     verb = "changed" if apply else "would change (run with --apply)"
-    typer.echo(f"{len(changes)} case(s) {verb}", err=True)
+    _echo(f"{len(changes)} case(s) {verb}", err=True)
 
 
 @report_app.command("register")
@@ -464,7 +510,7 @@ def report_register(
             sys.stdout.write(text)
         else:
             out.write_text(text, encoding="utf-8")
-    typer.echo(f"{len(rows)} case(s) in the {year} register", err=True)
+    _echo(f"{len(rows)} case(s) in the {year} register", err=True)
 
 
 @report_app.command("annual")
@@ -486,7 +532,7 @@ def report_annual(
         )
     except OSError as exc:
         raise InputError(f"--out: cannot write to {out}: {exc.strerror}") from None
-    typer.echo(f"{page}\n{pdf}")
+    _echo(f"{page}\n{pdf}")
 
 
 @report_app.command("sla")
@@ -504,11 +550,11 @@ def report_sla(as_json: JsonOption = False) -> None:
     for row in rows:
         left = row["days_left"]
         when = f"{left} day(s) left" if left >= 0 else f"LATE by {-left} day(s)"
-        typer.echo(
+        _echo(
             f"{row['number']}  {row['status']:<9} {row['office']:<10} due {row['due_on']}  "
             f"{when:<18} {row['subject']}"
         )
-    typer.echo(f"{len(rows)} case(s) waiting for a reasoned reply", err=True)
+    _echo(f"{len(rows)} case(s) waiting for a reasoned reply", err=True)
 
 
 @registry_app.command("show")
@@ -530,12 +576,12 @@ def registry_show(
     if not found:
         raise NotFoundError(f"no taxpayer matches {query!r}")
     for t in found:
-        typer.echo(f"{t['codice_fiscale']}  {t['name']}" + ("  (removed)" if t["removed"] else ""))
+        _echo(f"{t['codice_fiscale']}  {t['name']}" + ("  (removed)" if t["removed"] else ""))
         for kind in ("email", "pec"):
             for address in t[kind]:
-                typer.echo(f"    {kind:<5} {address}")
+                _echo(f"    {kind:<5} {address}")
         if t["postal_address"]:
-            typer.echo(f"    addr  {t['postal_address']}")
+            _echo(f"    addr  {t['postal_address']}")
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -544,24 +590,28 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable outpu
 @workorders_app.command("list")
 def workorders_list(
     as_json: JsonOption = False,
-    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    status: Annotated[CaseStatus | None, typer.Option(help="Only this status.")] = None,
     office: Annotated[str | None, typer.Option(help="Only this office id.")] = None,
 ) -> None:
     """List work orders, oldest first."""
     settings = _settings()
     with db.unit_of_work(_engine(settings)) as session:
-        rows = workorders.list_work_orders(session, settings.timezone, status, office)
+        rows = workorders.list_work_orders(
+            session, settings.timezone, status.value if status else None, office
+        )
     if as_json:
         _print_json(rows)
         return
-    for row in rows:
-        contact = row["contact"]
-        who = contact["codice_fiscale"] or contact["email"]
-        typer.echo(
-            f"{row['number']}  {row['status']:<8} {row['office']:<10} due {row['due_at'][:10]}  "
-            f"{who}  {row['subject']}"
-        )
-    typer.echo(f"{len(rows)} work order(s)", err=True)
+    columns = [("NUMBER", None), ("STATUS", 9), ("OFFICE", 12), ("DUE", 10), ("CONTACT", 34),
+               ("SUBJECT", 60)]  # fmt: skip
+    cells = [
+        (r["number"], r["status"], r["office"], r["due_at"][:10], r["contact"]["email"],
+         r["subject"])
+        for r in rows
+    ]  # fmt: skip
+    if cells:
+        _echo(terminal.table(columns, cells))
+    _echo(f"{len(rows)} work order(s)", err=True)
 
 
 @workorders_app.command("show")
@@ -574,27 +624,31 @@ def workorders_show(number: str, as_json: JsonOption = False) -> None:
         _print_json(detail)
         return
     contact = detail["contact"]
-    typer.echo(f"Pratica {detail['number']} — {detail['status']} — office {detail['office']}")
-    typer.echo(f"Subject: {detail['subject']}")
-    typer.echo(
+    _echo(f"Pratica {detail['number']} — {detail['status']} — office {detail['office']}")
+    _echo(f"Subject: {detail['subject']}")
+    _echo(
         f"Contact: {contact['name']} <{contact['email']}>"
         + (f" CF {contact['codice_fiscale']}" if contact["codice_fiscale"] else " (generic)")
     )
-    typer.echo(f"Opened {detail['opened_at']}, due {detail['due_at']}")
+    match = detail["match"]
+    verified = "sender verified" if contact["verified"] else "sender UNVERIFIED"
+    candidates = f", candidates {', '.join(match['candidates'])}" if match["candidates"] else ""
+    _echo(f"Match: rule {match['rule']}, state {match['state']}, {verified}{candidates}")
+    _echo(f"Opened {detail['opened_at']}, due {detail['due_at']}")
     for message in detail["messages"]:
         arrow = "<-" if message["direction"] == "in" else "->"
-        typer.echo(f"\n{arrow} {message['kind']} {message['date']} from {message['from']}")
-        typer.echo(f"   {message['subject']}")
+        _echo(f"\n{arrow} {message['kind']} {message['date']} from {message['from']}")
+        _echo(f"   {message['subject']}")
         for attachment in message["attachments"]:
-            typer.echo(f"   [attachment] {attachment['filename']} ({attachment['size']} bytes)")
+            _echo(f"   [attachment] {attachment['filename']} ({attachment['size']} bytes)")
         if "pec" in message:
             certified = message["pec"]
-            typer.echo(f"   [PEC] {certified['state']} id {certified['provider_id'] or '-'}")
+            _echo(f"   [PEC] {certified['state']} id {certified['provider_id'] or '-'}")
             for receipt in certified["receipts"]:
                 details = [receipt["date"], receipt["recipient"], receipt["error"]]
                 shown = ", ".join(d for d in details if d)
-                typer.echo(f"   [PEC] {receipt['type']} {shown} (signature {receipt['signature']})")
-        typer.echo("   " + message["body_text"].replace("\n", "\n   "))
+                _echo(f"   [PEC] {receipt['type']} {shown} (signature {receipt['signature']})")
+        _echo("   " + message["body_text"].replace("\n", "\n   "))
 
 
 @workorders_app.command("link")
@@ -607,7 +661,7 @@ def workorders_link(
     from mailbot import rematch
 
     settings = _settings()
-    typer.echo(rematch.link(_services(settings, _engine(settings)), number, code, operator))
+    _echo(rematch.link(_services(settings, _engine(settings)), number, code, operator))
 
 
 @workorders_app.command("export")
@@ -637,7 +691,7 @@ def workorders_export(
             raise InputError(f"--send-to: {send_to!r} is not an email address")
         transcript.send(services, number, send_to.strip().lower())
         report = daemon.deliver_now(services)
-        typer.echo(f"case file of {number} queued for {send_to}; outbox: {report.sent} sent")
+        _echo(f"case file of {number} queued for {send_to}; outbox: {report.sent} sent")
         return
     data = transcript.export(services, number, fmt)
     if out is None:
@@ -647,7 +701,7 @@ def workorders_export(
         out.write_bytes(data)
     except OSError as exc:
         raise InputError(f"--out {out}: {exc.strerror}") from None
-    typer.echo(f"wrote {out} ({len(data)} bytes)")
+    _echo(f"wrote {out} ({len(data)} bytes)")
 
 
 OperatorOption = Annotated[
@@ -672,11 +726,11 @@ def _act(number: str, operator: str, text: str, attach: list[Path] | None = None
             raise InputError(f"--attach {path}: {exc.strerror}") from None
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         files.append(Attachment(path.name, kind, payload))
-    typer.echo(conversations.operator_action(services, number, operator, text, files))
+    _echo(conversations.operator_action(services, number, operator, text, files))
     from mailbot import daemon
 
     report = daemon.deliver_now(services)
-    typer.echo(f"outbox: {report.sent} sent, {report.retried} deferred, {report.failed} failed")
+    _echo(f"outbox: {report.sent} sent, {report.retried} deferred, {report.failed} failed")
 
 
 @workorders_app.command("reply")
@@ -761,10 +815,8 @@ def _iso(value: Any, settings: Settings) -> str:
 def inbound_list(
     as_json: JsonOption = False,
     mailbox: Annotated[str | None, typer.Option(help="Only this mailbox.")] = None,
-    status: Annotated[
-        str | None, typer.Option(help="filed, threaded, ignored, bounce, rejected, quarantined…")
-    ] = None,
-    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 200,
+    status: Annotated[InboundStatus | None, typer.Option(help="Only this status.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.", min=1)] = 200,
 ) -> None:
     """Every message the mailboxes received, newest first, and what became of it."""
     from mailbot.ingest import ledger
@@ -772,7 +824,7 @@ def inbound_list(
     settings = _settings()
     with db.unit_of_work(_engine(settings)) as session:
         found = ledger.entries(
-            session, mailbox=mailbox, statuses=[status] if status else (), limit=limit
+            session, mailbox=mailbox, statuses=[status.value] if status else (), limit=limit
         )
     rows: list[dict[str, Any]] = [
         {
@@ -791,12 +843,16 @@ def inbound_list(
     if as_json:
         _print_json(rows)
         return
-    for row in rows:
-        typer.echo(
-            f"{row['received_at'][:16]}  {row['mailbox']:<12} {row['status']:<11} "
-            f"{row['case'] or '-':<12} {row['from'][:40]:<40}  {row['subject'][:50]}"
-        )
-    typer.echo(f"{len(rows)} message(s)", err=True)
+    columns = [("RECEIVED", 16), ("MAILBOX", 14), ("STATUS", 11), ("CASE", 12), ("FROM", 40),
+               ("SUBJECT", 50)]  # fmt: skip
+    cells = [
+        (r["received_at"][:16], r["mailbox"], r["status"], r["case"] or "-", r["from"],
+         r["subject"])
+        for r in rows
+    ]  # fmt: skip
+    if cells:
+        _echo(terminal.table(columns, cells))
+    _echo(f"{len(rows)} message(s)", err=True)
 
 
 @quarantine_app.command("list")
@@ -822,12 +878,13 @@ def quarantine_list(as_json: JsonOption = False) -> None:
     if as_json:
         _print_json(rows)
         return
-    for row in rows:
-        when = row["received_at"][:16]
-        typer.echo(
-            f"{row['id']:>6}  {row['status']:<11} {row['mailbox']:<12} {when}  {row['reason']}"
-        )
-    typer.echo(f"{len(rows)} message(s) in quarantine", err=True)
+    columns = [("ID", None), ("STATUS", 11), ("MAILBOX", 14), ("RECEIVED", 16), ("REASON", 80)]
+    cells = [
+        (r["id"], r["status"], r["mailbox"], r["received_at"][:16], r["reason"]) for r in rows
+    ]
+    if cells:
+        _echo(terminal.table(columns, cells))
+    _echo(f"{len(rows)} message(s) in quarantine", err=True)
 
 
 @quarantine_app.command("show")
@@ -848,13 +905,13 @@ def quarantine_show(
         sys.stdout.buffer.write(original)
         return
     where = entry.uid or entry.source_ref
-    typer.echo(f"id {entry.id}  status {entry.status}  mailbox {entry.mailbox}  uid {where}")
+    _echo(f"id {entry.id}  status {entry.status}  mailbox {entry.mailbox}  uid {where}")
     when = _iso(entry.received_at, settings)
-    typer.echo(f"received {when}  {entry.raw_size} bytes  sha256 {entry.raw_sha256}")
-    typer.echo(f"from: {entry.sender}\nsubject: {entry.subject}\nmessage-id: {entry.message_id}")
-    typer.echo(f"reason: {entry.reason}")
+    _echo(f"received {when}  {entry.raw_size} bytes  sha256 {entry.raw_sha256}")
+    _echo(f"from: {entry.sender}\nsubject: {entry.subject}\nmessage-id: {entry.message_id}")
+    _echo(f"reason: {entry.reason}")
     if entry.error_detail:
-        typer.echo(f"\n{entry.error_detail}")
+        _echo(f"\n{entry.error_detail}")
 
 
 @quarantine_app.command("retry")
@@ -866,7 +923,7 @@ def quarantine_retry(inbound_id: int) -> None:
     settings = _settings()
     services = _services(settings, _engine(settings))
     outcome = retry(services, inbound_id)
-    typer.echo(
+    _echo(
         f"{inbound_id}: {outcome.status}"
         + (f" ({outcome.work_order_number})" if outcome.work_order_number else "")
         + (f": {outcome.reason}" if outcome.reason else "")
@@ -882,7 +939,7 @@ def quarantine_discard(inbound_id: int) -> None:
     settings = _settings()
     with db.unit_of_work(_engine(settings)) as session:
         ledger.discard(session, inbound_id, actor="cli")
-    typer.echo(f"{inbound_id}: discarded (original kept)")
+    _echo(f"{inbound_id}: discarded (original kept)")
 
 
 @spam_app.command("list")
@@ -912,13 +969,16 @@ def spam_list(
     if as_json:
         _print_json(rows)
         return
-    for row in rows:
-        score = "-" if row["score"] is None else f"{row['score']:g}"
-        typer.echo(
-            f"{row['id']:>6}  {row['received_at'][:16]}  {row['mailbox']:<12} {score:>6}  "
-            f"{row['from'][:36]:<36}  {row['subject'][:40]}"
-        )
-    typer.echo(f"{len(rows)} message(s) held as spam", err=True)
+    columns = [("ID", None), ("RECEIVED", 16), ("MAILBOX", 14), ("SCORE", 7), ("FROM", 36),
+               ("SUBJECT", 50)]  # fmt: skip
+    cells = [
+        (r["id"], r["received_at"][:16], r["mailbox"],
+         "-" if r["score"] is None else f"{r['score']:g}", r["from"], r["subject"])
+        for r in rows
+    ]  # fmt: skip
+    if cells:
+        _echo(terminal.table(columns, cells))
+    _echo(f"{len(rows)} message(s) held as spam", err=True)
 
 
 @spam_app.command("show")
@@ -939,13 +999,13 @@ def spam_show(
     if raw:
         sys.stdout.buffer.write(original)
         return
-    typer.echo(f"id {entry.id}  mailbox {entry.mailbox}  uid {entry.uid or entry.source_ref}")
+    _echo(f"id {entry.id}  mailbox {entry.mailbox}  uid {entry.uid or entry.source_ref}")
     when = _iso(entry.received_at, settings)
-    typer.echo(f"received {when}  {entry.raw_size} bytes  sha256 {entry.raw_sha256}")
-    typer.echo(f"from: {entry.sender}\nsubject: {entry.subject}\nmessage-id: {entry.message_id}")
+    _echo(f"received {when}  {entry.raw_size} bytes  sha256 {entry.raw_sha256}")
+    _echo(f"from: {entry.sender}\nsubject: {entry.subject}\nmessage-id: {entry.message_id}")
     score = "-" if entry.spam_score is None else f"{entry.spam_score:g}"
-    typer.echo(f"verdict: {entry.reason}\nscore: {score}")
-    typer.echo(f"release it with: mailbot spam release {entry.id}")
+    _echo(f"verdict: {entry.reason}\nscore: {score}")
+    _echo(f"release it with: mailbot spam release {entry.id}")
 
 
 @spam_app.command("release")
@@ -960,7 +1020,7 @@ def spam_release(
     settings = _settings()
     services = _services(settings, _engine(settings))
     outcome = release(services, inbound_id, _actor(by))
-    typer.echo(
+    _echo(
         f"{inbound_id}: {outcome.status}"
         + (f" ({outcome.work_order_number})" if outcome.work_order_number else "")
         + (f": {outcome.reason}" if outcome.reason else "")
@@ -988,7 +1048,7 @@ def reconcile(
     if as_json:
         _print_json(result.as_dict())
     else:
-        typer.echo(
+        _echo(
             f"{'mailbox':<14} {'server':>7} {'recorded':>9} {'waiting':>8} {'missing':>8}  notes"
         )
         for m in result.mailboxes:
@@ -997,12 +1057,12 @@ def reconcile(
                 shown = ", ".join(map(str, m.missing[:10])) + ("…" if len(m.missing) > 10 else "")
                 notes += f"missing UIDs {shown}" + (f", {m.fixed} ingested now" if m.fixed else "")
             counts = f"{m.on_server:>7} {m.recorded:>9} {m.waiting:>8} {len(m.missing):>8}"
-            typer.echo(f"{m.mailbox:<14} {counts}  {notes}")
-        typer.echo(f"outbox rows stuck over an hour: {len(result.stuck_outbox)}")
+            _echo(f"{m.mailbox:<14} {counts}  {notes}")
+        _echo(f"outbox rows stuck over an hour: {len(result.stuck_outbox)}")
         cases = ", ".join(result.without_confirmation) or "none"
-        typer.echo(f"cases without a confirmation: {cases}")
+        _echo(f"cases without a confirmation: {cases}")
         verdict = "gaps found" + (" (fixed what could be)" if fix else ": run with --fix")
-        typer.echo("clean" if result.clean else verdict)
+        _echo("clean" if result.clean else verdict)
     if not result.clean and not fix:
         raise typer.Exit(1)
 
@@ -1020,9 +1080,9 @@ def reminders() -> None:
     services = _services(settings, _engine(settings))
     queued = reminding.send_digests(services, utcnow())
     delivery = daemon.deliver_now(services)
-    typer.echo(f"digests queued: {queued}; outbox: {delivery.sent} sent")
+    _echo(f"digests queued: {queued}; outbox: {delivery.sent} sent")
     for error in delivery.errors:
-        typer.echo(f"outbox: {error}", err=True)
+        _echo(f"outbox: {error}", err=True)
     if delivery.errors:
         raise typer.Exit(TransientError.exit_code)
 
@@ -1068,13 +1128,13 @@ def purge(
         return
     when = before.astimezone(settings.timezone).date().isoformat()
     verb = "would be purged" if dry_run else "purged"
-    typer.echo(f"cases closed before {when}: {len(report.cases)} {verb}")
+    _echo(f"cases closed before {when}: {len(report.cases)} {verb}")
     if report.cases:
         shown = ", ".join(report.cases[:20]) + (" …" if len(report.cases) > 20 else "")
-        typer.echo(f"  {shown}")
-    typer.echo(f"messages scrubbed: {report.messages}")
+        _echo(f"  {shown}")
+    _echo(f"messages scrubbed: {report.messages}")
     if not dry_run:
-        typer.echo(
+        _echo(
             f"stored objects removed: {report.objects_removed}; "
             f"contacts removed: {report.contacts_removed}"
         )
@@ -1102,11 +1162,41 @@ def contact_export(
             fh.write(data)
     except OSError as exc:
         raise InputError(f"--out {target}: {exc.strerror}") from None
-    typer.echo(f"wrote {target}: {summary}")
+    _echo(f"wrote {target}: {summary}")
 
 
 def _print_json(value: Any) -> None:
-    typer.echo(json.dumps(value, ensure_ascii=False, indent=2))
+    typer.echo(terminal.safe_json(value))
+
+
+def _echo(message: object = "", err: bool = False) -> None:
+    """Everything the CLI prints goes through here: nothing from a stranger's mail acts on
+    the admin's terminal (see terminal.py)."""
+    typer.echo(terminal.safe(str(message)), err=err)
+
+
+def _command() -> Any:
+    """The command behind `app`, its placeholders in the usual form (NUMBER, FILE, N) rather
+    than the type names Typer shows by default (<str>, <list[Path]>)."""
+    command = typer.main.get_command(app)
+
+    def walk(node: Any) -> None:
+        for param in node.params:
+            if getattr(param, "is_flag", False) or getattr(param, "count", False):
+                continue
+            if param.name and param.metavar is None:
+                descriptor = getattr(param, "type_descriptor", None)
+                is_int = getattr(descriptor, "annotation", None) is int
+                param.metavar = "N" if is_int else param.name.upper()
+            if param.param_type_name == "argument":  # NUMBER, not "{number} <str>"
+                shown = param.metavar if param.required else f"[{param.metavar}]"
+                param.display_type_rich = lambda ctx: None
+                param._usage_display_name = lambda shown=shown: shown
+        for child in getattr(node, "commands", {}).values():
+            walk(child)
+
+    walk(command)
+    return command
 
 
 def main() -> None:
@@ -1114,9 +1204,9 @@ def main() -> None:
     # personal data: private to its user, whatever umask the shell or cron gave.
     os.umask(0o077)
     try:
-        app()
+        _command()(prog_name="mailbot")
     except MailbotError as exc:
-        typer.echo(f"mailbot: {exc}", err=True)
+        _echo(f"mailbot: {exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -282,6 +282,7 @@ DEFAULT_CATEGORIES = (
 @dataclass(frozen=True)
 class CharterSettings:
     local_holidays: tuple[str, ...] = ()  # "MM-DD" every year, or "YYYY-MM-DD"
+    saturday_is_working_day: bool = False  # counted in working-day terms; no deadline moves
     digest_time: str = "08:00"  # local time of each office's daily reminder digest
     reminder_days: int = 3  # the digest lists cases due within this many days (and overdue)
     satisfaction_survey: bool = False  # the closing message asks for a 1-5 rating by reply
@@ -628,6 +629,7 @@ def _charter(t: _Table, root: _Table) -> CharterSettings:
         raise ConfigError(f"charter.digest_time: expected HH:MM, got {digest_time!r}")
     reminder_days = t.integer("reminder_days", 3, 0, 365)
     survey = t.flag("satisfaction_survey", False)
+    saturday = t.flag("saturday_is_working_day", False)
     t.done()
     categories: list[Category] = []
     if "categories" in root.data:
@@ -653,6 +655,7 @@ def _charter(t: _Table, root: _Table) -> CharterSettings:
         root.used.add("categories")
     return CharterSettings(
         local_holidays=holidays,
+        saturday_is_working_day=saturday,
         digest_time=digest_time,
         reminder_days=reminder_days,
         satisfaction_survey=survey,

@@ -260,7 +260,7 @@ def apply_operator_message(
     nothing was relayed, when nothing was."""
     settings = services.settings
     parsed = commands.parse(text)
-    errors = problems(services, parsed)
+    errors = problems(services, parsed, work_order.language)
     assign_to = parsed.has("assegna")
 
     def record(kind: str, body: str) -> None:
@@ -402,22 +402,22 @@ def _tell_citizen(
     _queue(session, work_order, kind, composed, route=mailbox)
 
 
-def problems(services: Services, parsed: commands.Parsed) -> list[str]:
-    """Why an operator's message cannot be carried out (empty list: it can)."""
+def problems(services: Services, parsed: commands.Parsed, language: str = "it") -> list[str]:
+    """Why an operator's message cannot be carried out (empty list: it can), in `language`."""
     errors = list(parsed.errors)
     assign_to = parsed.has("assegna")
     if assign_to and assign_to.arg not in services.settings.offices:
-        errors.append(f"#assegna: nessun ufficio {assign_to.arg!r}")
+        errors.append(commands.Problem("no_office", (assign_to.arg,)))
     category = parsed.has("categoria")
     if category and services.settings.charter.category(category.arg.lower()) is None:
         known = ", ".join(c.id for c in services.settings.charter.categories)
-        errors.append(f"#categoria: nessuna categoria {category.arg!r} (disponibili: {known})")
+        errors.append(commands.Problem("no_category", (category.arg, known)))
     extension = parsed.has("proroga")
     if extension and commands.extension(extension.arg) is None:
-        errors.append("#proroga richiede i giorni (1-365) e il motivo: #proroga 15 MOTIVO")
+        errors.append(commands.Problem("extension"))
     if not errors and not parsed.body and not parsed.commands:
-        errors.append("la risposta è vuota: niente da inviare al cittadino")
-    return errors
+        errors.append(commands.Problem("empty"))
+    return [problem.text(language) for problem in errors]
 
 
 def operator_action(
@@ -430,7 +430,7 @@ def operator_action(
     """The command line's way to do what an operator's email does; refuses instead of
     answering with a notice. Returns what happened, for the admin."""
     parsed = commands.parse(text)
-    errors = problems(services, parsed)
+    errors = problems(services, parsed, "en")
     if errors:
         raise InputError("; ".join(errors))
     with unit_of_work(services.engine) as session:

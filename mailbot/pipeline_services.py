@@ -36,6 +36,9 @@ def build_services(settings: Settings, engine: Engine, store: Store, secret: byt
         classify_context=classify.Context(own_addresses=frozenset(own)),
         secret=secret,
         clock=workorders.Clock(
-            charter.Calendar(settings.charter.local_holidays), settings.timezone
+            charter.Calendar(
+                settings.charter.local_holidays, settings.charter.saturday_is_working_day
+            ),
+            settings.timezone,
         ),
     )

@@ -46,7 +46,7 @@ from mailbot.models import (
     utcnow,
 )
 from mailbot.pipeline_services import Services
-from mailbot.types import normalise_address
+from mailbot.types import MatchState, normalise_address
 from mailbot.workorders import CLOSED
 
 log = get_logger(__name__)
@@ -232,13 +232,16 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value else None
 
 
+_OWN = frozenset({MatchState.LINKED, MatchState.UNVERIFIED, MatchState.CONFIRMED})
+
+
 def export_person(services: Services, who: str, actor: str = "mailbot") -> tuple[bytes, str]:
     """Everything held about the person with this address or codice fiscale / partita IVA:
     (ZIP bytes, a one-line summary). NotFoundError when nothing is held."""
     with unit_of_work(services.engine) as session:
         taxpayer, contacts = _find_person(session, who)
         contact_ids = [c.id for c in contacts]
-        cases = list(
+        found = list(
             session.exec(
                 select(WorkOrder)
                 .where(
@@ -250,6 +253,10 @@ def export_person(services: Services, who: str, actor: str = "mailbot") -> tuple
                 .order_by(col(WorkOrder.id))
             )
         )
+        # A case is the person's own when they wrote it, or when the link to them is trusted;
+        # a stranger who typed their codice fiscale made a claim: listed, never shown.
+        cases = [wo for wo in found if wo.contact_id in contact_ids or wo.match_state in _OWN]
+        claims = [wo for wo in found if wo not in cases]
         data: dict[str, Any] = {
             "request": who,
             "exported_at": _iso(utcnow()),
@@ -264,6 +271,15 @@ def export_person(services: Services, who: str, actor: str = "mailbot") -> tuple
                 for c in contacts
             ],
             "cases": [_case(session, wo) for wo in cases],
+            "unconfirmed_claims": [
+                {
+                    "number": wo.number,
+                    "received_at": _iso(wo.received_at),
+                    "match_state": wo.match_state,
+                    "note": "a sender named this person (a code in the message); not shown",
+                }
+                for wo in claims
+            ],
         }
     files: list[tuple[str, bytes]] = []
     for wo in cases:
@@ -288,7 +304,9 @@ def export_person(services: Services, who: str, actor: str = "mailbot") -> tuple
         )
         for wo in cases:
             record_event(session, "work_order.exported", work_order_id=wo.id, actor=actor)
-    summary = f"{len(contacts)} contact(s), {len(cases)} case(s), {len(files)} file(s)"
+    summary = f"{len(contacts)} contact(s), {len(cases)} case(s), {len(files)} file(s)" + (
+        f", {len(claims)} unconfirmed claim(s) listed without content" if claims else ""
+    )
     return buffer.getvalue(), summary
 
 

@@ -33,10 +33,24 @@ def test_calendar_days_count_from_the_day_after_receipt():
     assert due(date(2026, 3, 2), 30) == date(2026, 4, 1)  # a Wednesday
 
 
-def test_a_calendar_term_ending_on_a_sunday_or_holiday_moves_to_the_next_working_day():
+def test_a_calendar_term_ending_on_a_weekend_or_holiday_moves_to_the_next_working_day():
     assert due(date(2026, 3, 6), 30) == date(2026, 4, 7)  # Sun 5 Apr Easter, Mon 6 Easter Monday
     assert due(date(2026, 5, 25), 30) == date(2026, 6, 25)  # 24 June: the patron saint
-    assert due(date(2026, 3, 7), 28) == date(2026, 4, 4)  # a Saturday is not a holiday
+    # Saturday 4 April: offices are closed, the term moves to... Easter Tuesday 7 April
+    assert due(date(2026, 3, 7), 28) == date(2026, 4, 7)
+
+
+def test_saturday_is_one_rule_for_counting_and_for_moving_a_deadline():
+    open_saturdays = charter.Calendar(("06-24", "11-02"), saturday_is_working_day=True)
+    # A calendar term ending on Saturday 4 April stays there
+    assert charter.due_day(date(2026, 3, 7), 28, working=False, calendar=open_saturdays) == date(
+        2026, 4, 4
+    )
+    # Thu 30 Apr, Fri 1 May holiday: Saturday 2 May is the first working day
+    assert charter.due_day(date(2026, 4, 30), 1, working=True, calendar=open_saturdays) == date(
+        2026, 5, 2
+    )
+    assert due(date(2026, 4, 30), 1, working=True) == date(2026, 5, 4)  # closed on Saturday
 
 
 def test_working_days_skip_weekends_national_and_local_holidays():
@@ -53,7 +67,7 @@ def test_a_suspension_stops_the_clock_until_the_answer():
     received = date(2026, 3, 2)
     # Suspended on 10 March, answered 20 March: 10 days not counted
     pauses = [(date(2026, 3, 10), date(2026, 3, 20))]
-    assert due(received, 30, pauses=pauses) == date(2026, 4, 11)
+    assert due(received, 30, pauses=pauses) == date(2026, 4, 13)  # Sat 11 April → Monday
     assert due(received, 30, pauses=pauses) == due(received, 40)
     # Still suspended: the deadline keeps moving with each day of waiting
     running = [(date(2026, 3, 10), None)]
@@ -176,9 +190,10 @@ def test_operator_commands_set_category_protocollo_and_extend(charter_services):
 @pytest.mark.parametrize(
     ("text", "error"),
     [
-        ("#categoria inesistente", "nessuna categoria"),
-        ("#proroga tanti motivo", "#proroga richiede i giorni"),
-        ("#proroga 10", "#proroga richiede i giorni"),
+        # the command line speaks English (an operator's email gets the Italian notice)
+        ("#categoria inesistente", "no category 'inesistente'"),
+        ("#proroga tanti motivo", "#proroga needs the days"),
+        ("#proroga 10", "#proroga needs the days"),
     ],
 )
 def test_bad_charter_commands_are_refused(charter_services, text, error):
@@ -216,7 +231,7 @@ def test_suspension_moves_the_deadline_by_the_days_waited(charter_services, monk
     assert case.status == "open"
     assert charter.load_pauses(case.pauses) == [(date(2026, 3, 10), date(2026, 3, 20))]
     # 1 April plus the ten days from 11 to 20 March
-    assert case.due_at.astimezone(ROME).date() == date(2026, 4, 11)
+    assert case.due_at.astimezone(ROME).date() == date(2026, 4, 13)  # Sat 11 → Mon 13
 
 
 @pytest.fixture

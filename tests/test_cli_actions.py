@@ -107,7 +107,8 @@ def test_actions_refuse_clearly(config, tmp_path):
         OPERATOR,
         "nessuno",
     )
-    assert bad_office.returncode == 2 and "nessun ufficio 'nessuno'" in bad_office.stderr
+    # In English, as the rest of the command line (an email gets the operator's language)
+    assert bad_office.returncode == 2 and "#assegna: no office 'nessuno'" in bad_office.stderr
     missing = mb(config, "workorders", "close", "2026/000999", "--operator", OPERATOR)
     assert missing.returncode == 1 and "no work order 2026/000999" in missing.stderr
     for result in (stranger, bad_office, missing):

@@ -238,3 +238,10 @@ def test_a_large_attachment_is_decoded_once_and_arrives_whole(services, process)
     assert process(raw).status == LedgerStatus.FILED
     forwarded = [a.get_content() for a in sent(services, "notification").iter_attachments()]
     assert forwarded == [data]
+
+
+def test_the_notification_names_no_made_up_operator(services, process):
+    process(mail("Buca.", mid="names"))
+    text = " ".join(text_of(sent(services, "notification")).split())
+    assert 'a nome "il vostro nome — Ufficio Relazioni con il Pubblico"' in text
+    assert "Mario Rossi —" not in text

@@ -205,3 +205,39 @@ def test_contact_export_of_nobody_or_a_purged_person_is_a_clear_error(office, tm
     gone = mb(config, "contact", "export", "anna.romano@example.net", "--out", str(tmp_path / "y"))
     assert gone.returncode != 0 and "nothing is held" in gone.stderr
     assert not (tmp_path / "y").exists()
+
+
+def test_an_access_request_by_codice_returns_only_the_persons_own_cases(tmp_path):
+    """A stranger typing someone's codice fiscale in a complaint makes a claim: the person's
+    export lists it apart, without the stranger's text or original."""
+    registry = tmp_path / "registry.csv"
+    registry.write_text(
+        "codice_fiscale,name,email,pec,postal_address\n"
+        "RSSMRA80A01H501U,Mario Rossi,mario.rossi80@example.net,,Via Roma 1\n",
+        encoding="utf-8",
+    )
+    box = mailbox.Maildir(tmp_path / "maildir", create=True)
+    box.add(
+        b"From: Mario Rossi <mario.rossi80@example.net>\r\nTo: suggerimenti@comune.example.it\r\n"
+        b"Subject: Mio reclamo\r\nMessage-ID: <own@example.net>\r\n\r\nIl mio reclamo.\r\n"
+    )
+    box.add(
+        b"From: Estraneo <estraneo@example.org>\r\nTo: suggerimenti@comune.example.it\r\n"
+        b"Subject: Vicino\r\nMessage-ID: <claim@example.org>\r\n\r\n"
+        b"Il mio vicino RSSMRA80A01H501U fa rumore. SEGRETO DELLO SCRIVENTE\r\n"
+    )
+    config = write_config(tmp_path / "mailbot.toml", transport="directory")
+    assert mb(config, "db", "upgrade").returncode == 0
+    assert mb(config, "registry", "import", str(registry)).returncode == 0
+    assert mb(config, "run", "--once").returncode == 0
+    out = tmp_path / "cf.zip"
+    done = mb(config, "contact", "export", "RSSMRA80A01H501U", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "1 case(s)" in done.stdout and "1 unconfirmed claim(s)" in done.stdout
+    with zipfile.ZipFile(out) as archive:
+        data = json.loads(archive.read("data.json"))
+        everything = b"".join(archive.read(name) for name in archive.namelist())
+    assert [c["subject"] for c in data["cases"]] == ["Mio reclamo"]
+    assert [c["match_state"] for c in data["unconfirmed_claims"]] == ["to_confirm"]
+    assert b"SEGRETO DELLO SCRIVENTE" not in everything
+    assert b"estraneo@example.org" not in everything

@@ -39,6 +39,42 @@ def extension(arg: str) -> tuple[int, str] | None:
     return int(days), reason.strip()
 
 
+# What is wrong with an operator's message, in the operator's language (the notice by
+# email) and in English (the command line).
+MESSAGES = {
+    "invalid": {"it": "comando non valido: {0!r}", "en": "not a command: {0!r}"},
+    "unknown": {"it": "comando sconosciuto: #{0}", "en": "unknown command: #{0}"},
+    "needs": {"it": "#{0} richiede {1}", "en": "#{0} needs {1}"},
+    "exclusive": {
+        "it": "#chiudi, #riapri e #sospendi non possono stare insieme",
+        "en": "#chiudi, #riapri and #sospendi cannot go together",
+    },
+    "no_office": {"it": "#assegna: nessun ufficio {0!r}", "en": "#assegna: no office {0!r}"},
+    "no_category": {
+        "it": "#categoria: nessuna categoria {0!r} (disponibili: {1})",
+        "en": "#categoria: no category {0!r} (known: {1})",
+    },
+    "extension": {
+        "it": "#proroga richiede i giorni (1-365) e il motivo: #proroga 15 MOTIVO",
+        "en": "#proroga needs the days (1-365) and the reason: #proroga 15 REASON",
+    },
+    "empty": {
+        "it": "la risposta è vuota: niente da inviare al cittadino",
+        "en": "the reply is empty: nothing to send to the citizen",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    args: tuple[str, ...] = ()
+
+    def text(self, language: str) -> str:
+        catalogue = MESSAGES[self.key]
+        return catalogue.get(language, catalogue["en"]).format(*self.args)
+
+
 @dataclass(frozen=True)
 class Command:
     name: str
@@ -49,7 +85,7 @@ class Command:
 class Parsed:
     commands: tuple[Command, ...]
     body: str
-    errors: tuple[str, ...]
+    errors: tuple[Problem, ...]
 
     def has(self, name: str) -> Command | None:
         return next((c for c in self.commands if c.name == name), None)
@@ -58,7 +94,7 @@ class Parsed:
 def parse(text: str) -> Parsed:
     lines = text.splitlines()
     commands: list[Command] = []
-    errors: list[str] = []
+    errors: list[Problem] = []
     index = 0
     while index < len(lines):
         line = lines[index].strip()
@@ -70,16 +106,16 @@ def parse(text: str) -> Parsed:
             break
         index += 1
         if found is None:
-            errors.append(f"comando non valido: {line!r}")
+            errors.append(Problem("invalid", (line,)))
             continue
         name, arg = found["name"].lower(), found["arg"].strip()
         if name not in KNOWN:
-            errors.append(f"comando sconosciuto: #{name}")
+            errors.append(Problem("unknown", (name,)))
         elif KNOWN[name] and not arg:
-            errors.append(f"#{name} richiede {KNOWN[name]}")
+            errors.append(Problem("needs", (name, KNOWN[name])))
         else:
             commands.append(Command(name, arg))
     body = "\n".join(lines[index:]).strip()
     if len({c.name for c in commands} & {"chiudi", "riapri", "sospendi"}) > 1:
-        errors.append("#chiudi, #riapri e #sospendi non possono stare insieme")
+        errors.append(Problem("exclusive"))
     return Parsed(tuple(commands), body, tuple(errors))

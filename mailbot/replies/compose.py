@@ -49,6 +49,15 @@ _UTF8.header_encoding = QP
 _CRLF = compat32.clone(linesep="\r\n")
 
 
+_YOUR_NAME = {"it": "il vostro nome", "en": "your name"}
+
+
+def _megabytes(size: int) -> int | float:
+    """25 MB, not 25.0 MB; 0.5 MB stays 0.5."""
+    value = round(size / 1024 / 1024, 1)
+    return int(value) if value.is_integer() else value
+
+
 def _address(name: str, address: str) -> str:
     return formataddr((name, address), charset=_UTF8) if name else address
 
@@ -205,8 +214,8 @@ class Composer:
         values = {
             "refused": list(refused),
             "oversized": oversized,
-            "max_message_mb": round(self.settings.limits.max_message_bytes / 1024 / 1024, 1),
-            "max_mb": round(self.settings.limits.max_attachment_bytes / 1024 / 1024, 1),
+            "max_message_mb": _megabytes(self.settings.limits.max_message_bytes),
+            "max_mb": _megabytes(self.settings.limits.max_attachment_bytes),
             "number": number,
             "citizen_name": citizen.name,
             "subject": subject,
@@ -247,8 +256,10 @@ class Composer:
             "number": number,
             "office_name": office.name,
             "response_days": office.response_days,
+            # How the citizen sees the answer: the operator's own name (from their mail
+            # client) and the office; the name is the reader's, so it is not made up here.
             "sender_example": self.settings.conversations.sender_format.format(
-                operator="Mario Rossi", office=office.name
+                operator=_YOUR_NAME.get(language, _YOUR_NAME["en"]), office=office.name
             ),
             "attachments": [a.filename for a in attachments],
         }
