@@ -21,7 +21,15 @@ from mailbot.ingest.parse import parse
 from mailbot.models import InboundMessage, OutboundMessage, WorkOrder
 from mailbot.types import LedgerStatus
 
-from conftest import REPO, make_process, make_services, rows, run_cli, write_config
+from conftest import (
+    REPO,
+    TEST_DATABASE,
+    make_process,
+    make_services,
+    rows,
+    run_cli,
+    write_config,
+)
 
 HEAD = (
     "From: {sender}\r\nTo: suggerimenti@comune.example.it\r\nSubject: {subject}\r\n"
@@ -199,7 +207,8 @@ def test_everything_created_is_private_to_mailbot_whatever_the_umask(tmp_path):
         check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    created = [tmp_path / "mailbot.db", *(tmp_path / "sent").iterdir(), tmp_path / "store"]
+    database = [tmp_path / "mailbot.db"] if TEST_DATABASE == "sqlite" else []
+    created = [*database, *(tmp_path / "sent").iterdir(), tmp_path / "store"]
     created += [p for p in (tmp_path / "store").rglob("*")]
     assert len(created) > 4
     for path in created:

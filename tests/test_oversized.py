@@ -87,7 +87,7 @@ def test_oversized_message_is_kept_whole_with_bounded_memory(imap_config, doveco
         .get_body(("plain",))
         .get_content()
     )
-    assert "supera 2.0 MB: ne abbiamo registrato il testo, ma non" in text
+    assert "supera 2 MB: ne abbiamo registrato il testo, ma non" in text
     ledger = json.loads(run_cli("--config", str(imap_config), "inbound", "list", "--json").stdout)
     assert [r["status"] for r in ledger] == ["filed", "filed"]
     digest = hashlib.sha256(big).hexdigest()
