@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Sequence
 from enum import StrEnum
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -21,9 +22,10 @@ from mailbot import db, log, terminal, workorders
 from mailbot.config import Settings
 from mailbot.errors import ConfigError, InputError, MailbotError, NotFoundError, TransientError
 from mailbot.storage import Store, load_or_create_secret
-from mailbot.types import LedgerStatus
+from mailbot.types import LedgerStatus, Outcome
 
 if TYPE_CHECKING:
+    from mailbot.models import InboundMessage
     from mailbot.pipeline import Services
 
 # The mail stack (parser, templates, IMAP, SMTP) is imported by the commands that use it, so
@@ -609,9 +611,7 @@ def workorders_list(
          r["subject"])
         for r in rows
     ]  # fmt: skip
-    if cells:
-        _echo(terminal.table(columns, cells))
-    _echo(f"{len(rows)} work order(s)", err=True)
+    _print_table(columns, cells, f"{len(rows)} work order(s)")
 
 
 @workorders_app.command("show")
@@ -850,9 +850,7 @@ def inbound_list(
          r["subject"])
         for r in rows
     ]  # fmt: skip
-    if cells:
-        _echo(terminal.table(columns, cells))
-    _echo(f"{len(rows)} message(s)", err=True)
+    _print_table(columns, cells, f"{len(rows)} message(s)")
 
 
 @quarantine_app.command("list")
@@ -882,9 +880,7 @@ def quarantine_list(as_json: JsonOption = False) -> None:
     cells = [
         (r["id"], r["status"], r["mailbox"], r["received_at"][:16], r["reason"]) for r in rows
     ]
-    if cells:
-        _echo(terminal.table(columns, cells))
-    _echo(f"{len(rows)} message(s) in quarantine", err=True)
+    _print_table(columns, cells, f"{len(rows)} message(s) in quarantine")
 
 
 @quarantine_app.command("show")
@@ -900,18 +896,31 @@ def quarantine_show(
         entry = session.get(InboundMessage, inbound_id)
     if entry is None:
         raise NotFoundError(f"no inbound message {inbound_id}")
-    original = Store(settings.storage.path).get(entry.raw_sha256)
+    if _show_entry(entry, settings, raw):
+        _echo(f"reason: {entry.reason}")
+        if entry.error_detail:
+            _echo(f"\n{entry.error_detail}")
+
+
+def _report_outcome(inbound_id: int, outcome: Outcome) -> None:
+    _echo(
+        f"{inbound_id}: {outcome.status}"
+        + (f" ({outcome.work_order_number})" if outcome.work_order_number else "")
+        + (f": {outcome.reason}" if outcome.reason else "")
+    )
+
+
+def _show_entry(entry: InboundMessage, settings: Settings, raw: bool) -> bool:
+    """A ledger row's facts, or with `raw` its original bytes; False when the bytes went out."""
     if raw:
-        sys.stdout.buffer.write(original)
-        return
+        sys.stdout.buffer.write(Store(settings.storage.path).get(entry.raw_sha256))
+        return False
     where = entry.uid or entry.source_ref
     _echo(f"id {entry.id}  status {entry.status}  mailbox {entry.mailbox}  uid {where}")
     when = _iso(entry.received_at, settings)
     _echo(f"received {when}  {entry.raw_size} bytes  sha256 {entry.raw_sha256}")
     _echo(f"from: {entry.sender}\nsubject: {entry.subject}\nmessage-id: {entry.message_id}")
-    _echo(f"reason: {entry.reason}")
-    if entry.error_detail:
-        _echo(f"\n{entry.error_detail}")
+    return True
 
 
 @quarantine_app.command("retry")
@@ -922,12 +931,7 @@ def quarantine_retry(inbound_id: int) -> None:
 
     settings = _settings()
     services = _services(settings, _engine(settings))
-    outcome = retry(services, inbound_id)
-    _echo(
-        f"{inbound_id}: {outcome.status}"
-        + (f" ({outcome.work_order_number})" if outcome.work_order_number else "")
-        + (f": {outcome.reason}" if outcome.reason else "")
-    )
+    _report_outcome(inbound_id, retry(services, inbound_id))
     daemon.deliver_now(services)
 
 
@@ -976,9 +980,7 @@ def spam_list(
          "-" if r["score"] is None else f"{r['score']:g}", r["from"], r["subject"])
         for r in rows
     ]  # fmt: skip
-    if cells:
-        _echo(terminal.table(columns, cells))
-    _echo(f"{len(rows)} message(s) held as spam", err=True)
+    _print_table(columns, cells, f"{len(rows)} message(s) held as spam")
 
 
 @spam_app.command("show")
@@ -995,17 +997,10 @@ def spam_show(
         entry = session.get(InboundMessage, inbound_id)
     if entry is None or entry.status != LedgerStatus.SPAM:
         raise NotFoundError(f"no message {inbound_id} held as spam (see `mailbot spam list`)")
-    original = Store(settings.storage.path).get(entry.raw_sha256)
-    if raw:
-        sys.stdout.buffer.write(original)
-        return
-    _echo(f"id {entry.id}  mailbox {entry.mailbox}  uid {entry.uid or entry.source_ref}")
-    when = _iso(entry.received_at, settings)
-    _echo(f"received {when}  {entry.raw_size} bytes  sha256 {entry.raw_sha256}")
-    _echo(f"from: {entry.sender}\nsubject: {entry.subject}\nmessage-id: {entry.message_id}")
-    score = "-" if entry.spam_score is None else f"{entry.spam_score:g}"
-    _echo(f"verdict: {entry.reason}\nscore: {score}")
-    _echo(f"release it with: mailbot spam release {entry.id}")
+    if _show_entry(entry, settings, raw):
+        score = "-" if entry.spam_score is None else f"{entry.spam_score:g}"
+        _echo(f"verdict: {entry.reason}\nscore: {score}")
+        _echo(f"release it with: mailbot spam release {entry.id}")
 
 
 @spam_app.command("release")
@@ -1019,12 +1014,7 @@ def spam_release(
 
     settings = _settings()
     services = _services(settings, _engine(settings))
-    outcome = release(services, inbound_id, _actor(by))
-    _echo(
-        f"{inbound_id}: {outcome.status}"
-        + (f" ({outcome.work_order_number})" if outcome.work_order_number else "")
-        + (f": {outcome.reason}" if outcome.reason else "")
-    )
+    _report_outcome(inbound_id, release(services, inbound_id, _actor(by)))
     daemon.deliver_now(services)
 
 
@@ -1167,6 +1157,14 @@ def contact_export(
 
 def _print_json(value: Any) -> None:
     typer.echo(terminal.safe_json(value))
+
+
+def _print_table(
+    columns: Sequence[tuple[str, int | None]], cells: Sequence[Sequence[Any]], summary: str
+) -> None:
+    if cells:
+        _echo(terminal.table(columns, cells))
+    _echo(summary, err=True)
 
 
 def _echo(message: object = "", err: bool = False) -> None:
