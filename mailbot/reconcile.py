@@ -19,6 +19,8 @@ from mailbot.db import record_event, unit_of_work
 from mailbot.errors import InputError, TransientError
 from mailbot.ingest.imap_source import ImapSource
 from mailbot.ingest.ledger import load_cursor
+from mailbot.ingest.maildir_source import MaildirSource
+from mailbot.ingest.sources import make_source
 from mailbot.models import Event, InboundMessage, OutboundMessage, WorkOrder, utcnow
 from mailbot.pipeline import Services, process_inbound
 from mailbot.replies import outbox
@@ -32,7 +34,8 @@ class MailboxCheck:
     on_server: int = 0
     recorded: int = 0
     waiting: int = 0  # above the cursor: the daemon will take them
-    missing: list[int] = field(default_factory=list)  # below the cursor, never recorded
+    # Never recorded: IMAP UIDs below the cursor, Maildir unique names already in cur/.
+    missing: list[int | str] = field(default_factory=list)
     uidvalidity_changed: bool = False
     fixed: int = 0
     error: str = ""
@@ -70,11 +73,11 @@ def reconcile(services: Services, mailbox: str | None = None, fix: bool = False)
 
 
 def _check_mailbox(services: Services, settings: MailboxSettings, fix: bool) -> MailboxCheck:
+    source = make_source(settings)
+    if isinstance(source, MaildirSource):
+        return _check_maildir(services, source, fix)
+    assert isinstance(source, ImapSource)
     check = MailboxCheck(settings.name)
-    if settings.source != "imap":
-        check.error = "only IMAP mailboxes are reconciled (a Maildir's new/ is its own record)"
-        return check
-    source = ImapSource(settings)
     try:
         source.connect()
         inventory = source.inventory()
@@ -111,13 +114,61 @@ def _check_mailbox(services: Services, settings: MailboxSettings, fix: bool) -> 
             else:
                 check.missing.append(uid)
         if fix and check.missing:
-            for origin, raw in source.fetch_uids(check.missing):
+            for origin, raw in source.fetch_uids([int(uid) for uid in check.missing]):
                 process_inbound(services, raw, origin)
                 check.fixed += 1
     except TransientError as exc:
         check.error = str(exc)
     finally:
         source.close()
+    return check
+
+
+def _check_maildir(services: Services, source: MaildirSource, fix: bool) -> MailboxCheck:
+    """A Maildir's new/ is what waits; cur/ holds what was taken. A message in cur/ that the
+    ledger never recorded (restored from a backup, moved there by a mail client) is missing."""
+    check = MailboxCheck(source.name)
+    try:
+        source.connect()
+        taken, check.waiting = source.inventory()
+        with unit_of_work(services.engine) as session:
+            known_refs = (
+                set(
+                    session.exec(
+                        select(InboundMessage.source_ref).where(
+                            InboundMessage.mailbox == source.name,
+                            col(InboundMessage.source_ref).in_(list(taken)),
+                        )
+                    )
+                )
+                if taken
+                else set()
+            )
+            ids = [m for m in taken.values() if m]
+            known_ids = (
+                set(
+                    session.exec(
+                        select(InboundMessage.message_key).where(
+                            col(InboundMessage.message_key).in_(ids)
+                        )
+                    )
+                )
+                if ids
+                else set()
+            )
+        check.on_server = len(taken) + check.waiting
+        for ref, message_id in sorted(taken.items()):
+            if ref in known_refs or (message_id and message_id in known_ids):
+                check.recorded += 1
+            else:
+                check.missing.append(ref)
+        if fix and check.missing:
+            refs = [str(ref) for ref in check.missing]
+            for origin, raw in source.fetch_refs(refs):
+                process_inbound(services, raw, origin)
+                check.fixed += 1
+    except TransientError as exc:
+        check.error = str(exc)
     return check
 
 

@@ -10,7 +10,7 @@ from sqlmodel import Session, create_engine
 
 from mailbot.models import MailboxCursor
 
-from conftest import IMAP_PASSWORD, database_url, run_cli
+from conftest import IMAP_PASSWORD, database_url, run_cli, write_config
 from test_e2e_imap import citizen_mail
 
 pytestmark = pytest.mark.integration
@@ -59,3 +59,27 @@ def test_reconcile_finds_mail_never_ingested_and_fix_ingests_it(
     ]
     after = json.loads(cli(imap_config, "reconcile", "--json").stdout)
     assert after["mailboxes"][0]["missing"] == [] and after["mailboxes"][0]["waiting"] == 1
+
+
+def test_a_maildir_is_reconciled_too(tmp_path):
+    """new/ is what waits; a message in cur/ that the ledger never recorded (restored from a
+    backup, or moved by a mail client) is missing, and --fix files it."""
+    import mailbox
+
+    box = mailbox.Maildir(tmp_path / "maildir", create=True)
+    box.add(citizen_mail(1))
+    config = write_config(tmp_path / "mailbot.toml", transport="directory")
+    assert run_cli("--config", str(config), "run", "--once").returncode == 0
+    restored = mailbox.MaildirMessage(citizen_mail(2))
+    restored.set_subdir("cur")
+    box.add(restored)  # in cur/ without ever passing through mailbot
+    box.add(citizen_mail(3))  # waiting in new/
+    found = run_cli("--config", str(config), "reconcile", "--json")
+    assert found.returncode == 1, found.stderr
+    [check] = json.loads(found.stdout)["mailboxes"]
+    assert (check["on_server"], check["recorded"], check["waiting"]) == (3, 1, 1)
+    assert len(check["missing"]) == 1 and check["error"] == ""
+    fixed = run_cli("--config", str(config), "reconcile", "--fix", "--json")
+    assert json.loads(fixed.stdout)["mailboxes"][0]["fixed"] == 1
+    again = json.loads(run_cli("--config", str(config), "reconcile", "--json").stdout)
+    assert again["mailboxes"][0]["missing"] == [] and again["mailboxes"][0]["recorded"] == 2

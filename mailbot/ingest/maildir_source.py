@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mailbot.config import MailboxSettings
 from mailbot.errors import SourceUnavailableError
+from mailbot.ingest.ledger import peek_message_id
 from mailbot.models import MailboxCursor
 from mailbot.storage import Store
 from mailbot.types import Origin
@@ -38,6 +39,7 @@ class MaildirSource:
         self.name = settings.name
         self.root = settings.path
         self._fetched: dict[str, Path] = {}  # unique name → file in new/, until processed
+        self._taken: dict[str, Path] = {}  # unique name → file in cur/, as inventory saw it
 
     def connect(self) -> str:
         missing = [d for d in ("new", "cur", "tmp") if not (self.root / d).is_dir()]
@@ -92,6 +94,27 @@ class MaildirSource:
             digest, size = self.store.put_stream(iter(lambda: fh.read(_CHUNK), b""))
         return replace(origin, stored_sha256=digest, size=size), head
 
+    def inventory(self) -> tuple[dict[str, str | None], int]:
+        """What reconcile compares with the ledger: the messages already taken (in cur/) by
+        unique name, with their Message-ID; and how many still wait in new/."""
+        try:
+            taken = {p.name.split(":", 1)[0]: p for p in (self.root / "cur").iterdir()}
+            waiting = sum(1 for p in (self.root / "new").iterdir() if not p.name.startswith("."))
+        except OSError as exc:
+            raise SourceUnavailableError(f"mailbox {self.name}: {exc}") from exc
+        self._taken = taken
+        return {name: _message_id(path) for name, path in taken.items()}, waiting
+
+    def fetch_refs(self, refs: list[str]) -> Iterator[tuple[Origin, bytes]]:
+        """Messages already moved to cur/ that the ledger does not know, to file them now."""
+        for ref in refs:
+            path = self._taken[ref]
+            try:
+                raw = path.read_bytes()
+            except FileNotFoundError:
+                continue
+            yield Origin(mailbox=self.name, received_at=self._delivered(path), source_ref=ref), raw
+
     def wait(self, seconds: float, stop: threading.Event) -> None:
         stop.wait(seconds)
 
@@ -99,8 +122,17 @@ class MaildirSource:
         return None
 
     @staticmethod
-    def _delivered(path: Path) -> datetime:
+    def _delivered(path: Path) -> datetime:  # the unique name starts with the delivery time
         stamp = path.name.split(".", 1)[0]
         if stamp.isdigit():
             return datetime.fromtimestamp(int(stamp), UTC)
         return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+
+
+def _message_id(path: Path) -> str | None:
+    """From the header block only (the first 64 KB are plenty)."""
+    try:
+        with path.open("rb") as fh:
+            return peek_message_id(fh.read(65536))
+    except FileNotFoundError:
+        return None
