@@ -1,0 +1,65 @@
+"""The `mailbot` command: thin. Parse arguments, call one service function, print, and map
+`MailbotError` to a one-line message and an exit code (2 for configuration and usage, 75 for
+outages, 1 otherwise). No tracebacks for a user's mistake.
+
+One module per command group; `app.py` holds the app and what the commands share. Importing
+the modules registers their commands.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import typer
+
+from mailbot.cli import admin, cases, check, inbound, registry, reports  # noqa: F401
+from mailbot.cli.app import _echo, app
+from mailbot.errors import MailbotError
+
+__all__ = ["app", "main"]
+
+
+def _command() -> Any:
+    """The command behind `app`, its placeholders in the usual form (NUMBER, FILE, N) rather
+    than the type names Typer shows by default (<str>, <list[Path]>)."""
+    command = typer.main.get_command(app)
+
+    def walk(node: Any) -> None:
+        for param in node.params:
+            if getattr(param, "is_flag", False) or getattr(param, "count", False):
+                continue
+            if param.name and param.metavar is None:
+                descriptor = getattr(param, "type_descriptor", None)
+                choices = getattr(descriptor, "choices", None) if descriptor else None
+                if getattr(descriptor, "is_choice", False) and choices:
+                    param.metavar = "|".join(getattr(c, "value", str(c)) for c in choices)
+                elif getattr(descriptor, "annotation", None) is int:
+                    param.metavar = "N"
+                else:
+                    param.metavar = param.name.upper()
+            if param.param_type_name == "argument":  # NUMBER, not "{number} <str>"
+                shown = param.metavar if param.required else f"[{param.metavar}]"
+                param.display_type_rich = lambda ctx: None
+                param._usage_display_name = lambda shown=shown: shown
+        for child in getattr(node, "commands", {}).values():
+            walk(child)
+
+    walk(command)
+    return command
+
+
+def main() -> None:
+    # Everything mailbot creates (the SQLite file, the store, sent .eml files, exports) holds
+    # personal data: private to its user, whatever umask the shell or cron gave.
+    os.umask(0o077)
+    try:
+        _command()(prog_name="mailbot")
+    except MailbotError as exc:
+        _echo(f"mailbot: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:  # `mailbot workorders list | head`
+        os._exit(0)

@@ -1,0 +1,193 @@
+"""The command line's common ground: the Typer app and its command groups, the options
+several commands share, and the helpers every command uses to read the config, open the
+database, build the services and print (safely, see terminal.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+from importlib.metadata import version as package_version
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from sqlalchemy.engine import Engine
+
+from mailbot import config as config_module
+from mailbot import db, log, terminal, workorders
+from mailbot.config import Settings
+from mailbot.errors import ConfigError, TransientError
+from mailbot.storage import Store, load_or_create_secret
+from mailbot.types import LedgerStatus
+
+if TYPE_CHECKING:
+    from mailbot.pipeline import Services
+
+# The mail stack (parser, templates, IMAP, SMTP) is imported by the commands that use it, so
+# that `workorders list` and friends start quickly.
+
+# Plain help (no rich markup: it ate "[retention]" and "[limits]"), -h as well as --help.
+_HELP = {"help_option_names": ["-h", "--help"]}
+
+
+def _group(help_text: str) -> typer.Typer:
+    return typer.Typer(
+        help=help_text, no_args_is_help=True, rich_markup_mode=None, context_settings=_HELP
+    )
+
+
+app = typer.Typer(
+    help="mailbot: complaints and suggestions by email and PEC, into work orders.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings=_HELP,
+)
+db_app = _group("Database schema.")
+registry_app = _group("Taxpayer registry.")
+workorders_app = _group("Work orders (pratiche).")
+app.add_typer(db_app, name="db")
+app.add_typer(registry_app, name="registry")
+app.add_typer(workorders_app, name="workorders")
+inbound_app = _group("What arrived, and what became of it.")
+quarantine_app = _group("Messages that could not be processed.")
+app.add_typer(inbound_app, name="inbound")
+app.add_typer(quarantine_app, name="quarantine")
+spam_app = _group("Mail held as spam: look, and release false positives.")
+app.add_typer(spam_app, name="spam")
+report_app = _group("The service charter's register and reports.")
+app.add_typer(report_app, name="report")
+contact_app = _group("What is held about a person (GDPR).")
+app.add_typer(contact_app, name="contact")
+
+ConfigOption = Annotated[
+    str | None,
+    typer.Option(
+        "--config", "-c", help="Config file (default: $MAILBOT_CONFIG, else ./mailbot.toml)."
+    ),
+]
+
+
+class _State:
+    config: str | None = None
+
+
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+class CaseStatus(StrEnum):
+    OPEN = workorders.OPEN
+    SUSPENDED = workorders.SUSPENDED
+    CLOSED = workorders.CLOSED
+
+
+InboundStatus = StrEnum(  # type: ignore[misc]  # the ledger's statuses, as choices
+    "InboundStatus", {status.name: status.value for status in LedgerStatus}
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        _echo(f"mailbot {package_version('mailbot')}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    config: ConfigOption = None,
+    log_level: Annotated[
+        LogLevel, typer.Option(case_sensitive=False, help="How much to log.")
+    ] = LogLevel.INFO,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    _State.config = config
+    log.configure(log_level.value)
+
+
+def _settings() -> Settings:
+    return config_module.load(config_module.config_path(_State.config))
+
+
+def _engine(
+    settings: Settings, *, require_current: bool = True, stalled_seconds: float | None = None
+) -> Engine:
+    engine = db.make_engine(settings.database.url, stalled_seconds)
+    if require_current:
+        try:
+            current = db.current_revision(engine)
+        except Exception as exc:
+            raise TransientError(f"database unavailable: {exc}") from None
+        if current != db.head_revision(engine):
+            raise ConfigError(
+                f"database schema is at {current or 'nothing'}, not the current "
+                f"{db.head_revision(engine)}: run `mailbot db upgrade`"
+            )
+    return engine
+
+
+def _services(settings: Settings, engine: Engine) -> Services:
+    from mailbot.pipeline import build_services
+
+    store = Store(settings.storage.path)
+    store.ensure()
+    return build_services(settings, engine, store, load_or_create_secret(settings.storage.path))
+
+
+def _daemon_services() -> Services:
+    """Config read, schema upgraded, services built: at start and again on SIGHUP."""
+    settings = _settings()
+    engine = _engine(
+        settings, require_current=False, stalled_seconds=settings.database.lease_seconds
+    )
+    db.upgrade(engine)
+    return _services(settings, engine)
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+OperatorOption = Annotated[
+    str, typer.Option("--operator", help="The operator acting: one of the office's operators.")
+]
+
+
+def _iso(value: Any, settings: Settings) -> str:
+    return str(value.astimezone(settings.timezone).isoformat(timespec="seconds"))
+
+
+ActorOption = Annotated[
+    str | None,
+    typer.Option("--by", help="Who is doing this, for the audit trail (default: your login)."),
+]
+
+
+def _actor(by: str | None) -> str:
+    import getpass
+
+    return by or getpass.getuser()
+
+
+def _print_json(value: Any) -> None:
+    typer.echo(terminal.safe_json(value))
+
+
+def _print_table(
+    columns: Sequence[tuple[str, int | None]], cells: Sequence[Sequence[Any]], summary: str
+) -> None:
+    if cells:
+        _echo(terminal.table(columns, cells))
+    _echo(summary, err=True)
+
+
+def _echo(message: object = "", err: bool = False) -> None:
+    """Everything the CLI prints goes through here: nothing from a stranger's mail acts on
+    the admin's terminal (see terminal.py)."""
+    typer.echo(terminal.safe(str(message)), err=err)

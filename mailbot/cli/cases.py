@@ -1,0 +1,243 @@
+"""Work orders from the command line: list, show, link, export, and what an operator's email
+can do (reply, note, assign, close, reopen, category, protocollo, extend).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from mailbot import db, workorders
+from mailbot.errors import InputError
+
+if TYPE_CHECKING:
+    pass
+
+from mailbot.cli.app import (
+    CaseStatus,
+    JsonOption,
+    OperatorOption,
+    _echo,
+    _engine,
+    _print_json,
+    _print_table,
+    _services,
+    _settings,
+    workorders_app,
+)
+
+
+@workorders_app.command("list")
+def workorders_list(
+    as_json: JsonOption = False,
+    status: Annotated[CaseStatus | None, typer.Option(help="Only this status.")] = None,
+    office: Annotated[str | None, typer.Option(help="Only this office id.")] = None,
+) -> None:
+    """List work orders, oldest first."""
+    settings = _settings()
+    with db.unit_of_work(_engine(settings)) as session:
+        rows = workorders.list_work_orders(
+            session, settings.timezone, status.value if status else None, office
+        )
+    if as_json:
+        _print_json(rows)
+        return
+    columns = [("NUMBER", None), ("STATUS", 9), ("OFFICE", 12), ("DUE", 10), ("CONTACT", 34),
+               ("SUBJECT", 60)]  # fmt: skip
+    cells = [
+        (r["number"], r["status"], r["office"], r["due_at"][:10], r["contact"]["email"],
+         r["subject"])
+        for r in rows
+    ]  # fmt: skip
+    _print_table(columns, cells, f"{len(rows)} work order(s)")
+
+
+@workorders_app.command("show")
+def workorders_show(number: str, as_json: JsonOption = False) -> None:
+    """One work order with its whole conversation."""
+    settings = _settings()
+    with db.unit_of_work(_engine(settings)) as session:
+        detail = workorders.show_work_order(session, number, settings.timezone)
+    if as_json:
+        _print_json(detail)
+        return
+    contact = detail["contact"]
+    _echo(f"Pratica {detail['number']} — {detail['status']} — office {detail['office']}")
+    _echo(f"Subject: {detail['subject']}")
+    _echo(
+        f"Contact: {contact['name']} <{contact['email']}>"
+        + (f" CF {contact['codice_fiscale']}" if contact["codice_fiscale"] else " (generic)")
+    )
+    match = detail["match"]
+    verified = "sender verified" if contact["verified"] else "sender UNVERIFIED"
+    candidates = f", candidates {', '.join(match['candidates'])}" if match["candidates"] else ""
+    _echo(f"Match: rule {match['rule']}, state {match['state']}, {verified}{candidates}")
+    _echo(f"Opened {detail['opened_at']}, due {detail['due_at']}")
+    for message in detail["messages"]:
+        arrow = "<-" if message["direction"] == "in" else "->"
+        _echo(f"\n{arrow} {message['kind']} {message['date']} from {message['from']}")
+        _echo(f"   {message['subject']}")
+        for attachment in message["attachments"]:
+            _echo(f"   [attachment] {attachment['filename']} ({attachment['size']} bytes)")
+        if "pec" in message:
+            certified = message["pec"]
+            _echo(f"   [PEC] {certified['state']} id {certified['provider_id'] or '-'}")
+            for receipt in certified["receipts"]:
+                details = [receipt["date"], receipt["recipient"], receipt["error"]]
+                shown = ", ".join(d for d in details if d)
+                _echo(f"   [PEC] {receipt['type']} {shown} (signature {receipt['signature']})")
+        _echo("   " + message["body_text"].replace("\n", "\n   "))
+
+
+@workorders_app.command("link")
+def workorders_link(
+    number: str,
+    code: Annotated[str, typer.Argument(help="Codice fiscale or partita IVA of the registry.")],
+    operator: Annotated[str, typer.Option(help="Who says so (recorded in the audit trail).")],
+) -> None:
+    """Say who a case is about: links it to a registry entry, confirmed."""
+    from mailbot import rematch
+
+    settings = _settings()
+    _echo(rematch.link(_services(settings, _engine(settings)), number, code, operator))
+
+
+@workorders_app.command("export")
+def workorders_export(
+    number: str,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", help="html or pdf (a document), or eml (an email with every original)."
+        ),
+    ] = "html",
+    out: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
+    send_to: Annotated[
+        str | None, typer.Option("--send-to", help="Mail the case file (eml) to this address.")
+    ] = None,
+) -> None:
+    """The whole case: conversation, attachments list and event log."""
+    from mailbot import daemon, transcript
+    from mailbot.types import looks_like_address
+
+    if fmt not in transcript.FORMATS:
+        raise InputError(f"--format: must be one of {', '.join(transcript.FORMATS)}, got {fmt!r}")
+    settings = _settings()
+    services = _services(settings, _engine(settings))
+    if send_to is not None:
+        if not looks_like_address(send_to.strip().lower()):
+            raise InputError(f"--send-to: {send_to!r} is not an email address")
+        transcript.send(services, number, send_to.strip().lower())
+        report = daemon.deliver_now(services)
+        _echo(f"case file of {number} queued for {send_to}; outbox: {report.sent} sent")
+        return
+    data = transcript.export(services, number, fmt)
+    if out is None:
+        sys.stdout.buffer.write(data)
+        return
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise InputError(f"--out {out}: {exc.strerror}") from None
+    _echo(f"wrote {out} ({len(data)} bytes)")
+
+
+def _act(number: str, operator: str, text: str, attach: list[Path] | None = None) -> None:
+    """Carry out an operator's message from the command line, then try to send at once."""
+    import mimetypes
+
+    from mailbot import conversations
+    from mailbot.types import Attachment
+
+    settings = _settings()
+    services = _services(settings, _engine(settings))
+    files = []
+    for path in attach or []:
+        try:
+            payload = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"--attach {path}: {exc.strerror}") from None
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        files.append(Attachment(path.name, kind, payload))
+    _echo(conversations.operator_action(services, number, operator, text, files))
+    from mailbot import daemon
+
+    report = daemon.deliver_now(services)
+    _echo(f"outbox: {report.sent} sent, {report.retried} deferred, {report.failed} failed")
+
+
+@workorders_app.command("reply")
+def workorders_reply(
+    number: str,
+    operator: OperatorOption,
+    file: Annotated[
+        Path, typer.Option("--file", help="Text of the reply (UTF-8); may start with commands.")
+    ],
+    attach: Annotated[
+        list[Path] | None, typer.Option("--attach", help="A file to attach; repeatable.")
+    ] = None,
+) -> None:
+    """Answer the citizen, as if the operator had replied by email."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"--file {file}: cannot read: {exc}") from None
+    _act(number, operator, text, attach)
+
+
+@workorders_app.command("note")
+def workorders_note(number: str, operator: OperatorOption, text: str) -> None:
+    """Add an internal note (never sent to the citizen)."""
+    _act(number, operator, f"#nota\n{text}")
+
+
+@workorders_app.command("assign")
+def workorders_assign(number: str, operator: OperatorOption, office: str) -> None:
+    """Hand the case to another office, which gets a notification."""
+    _act(number, operator, f"#assegna {office}")
+
+
+@workorders_app.command("close")
+def workorders_close(number: str, operator: OperatorOption) -> None:
+    """Close the case."""
+    _act(number, operator, "#chiudi")
+
+
+@workorders_app.command("reopen")
+def workorders_reopen(number: str, operator: OperatorOption) -> None:
+    """Reopen a closed case."""
+    _act(number, operator, "#riapri")
+
+
+@workorders_app.command("category")
+def workorders_category(
+    number: str,
+    category: Annotated[str, typer.Argument(help="A category id ([[categories]]).")],
+    operator: OperatorOption,
+) -> None:
+    """Set the case's category, and so its service-charter term."""
+    _act(number, operator, f"#categoria {category}\n#nota")
+
+
+@workorders_app.command("protocollo")
+def workorders_protocollo(
+    number: str,
+    protocollo: Annotated[str, typer.Argument(help="The protocol number of a document.")],
+    operator: OperatorOption,
+) -> None:
+    """Record a protocol number of the case's correspondence (for the register)."""
+    _act(number, operator, f"#protocollo {protocollo}\n#nota")
+
+
+@workorders_app.command("extend")
+def workorders_extend(
+    number: str,
+    days: Annotated[int, typer.Argument(help="Days added to the term.")],
+    reason: Annotated[str, typer.Argument(help="Why: the citizen is told.")],
+    operator: OperatorOption,
+) -> None:
+    """Extend the term (proroga); the citizen gets a notice with the reason and the new date."""
+    _act(number, operator, f"#proroga {days} {reason}\n#nota")
