@@ -59,8 +59,8 @@ def read(raw: bytes, own_message_id: str | None = None) -> Report:
             )
     text = _notice_text(message)
     recipients = _text_recipients(text) or _library_recipients(message, text)
-    delay = signals.DELAY_TEXT.search(text[:5000]) or signals.DELAY_TEXT.search(
-        str(message.get("Subject", ""))
+    delay = signals.DELAY_TEXT.search(text[:5000].lower()) or signals.DELAY_TEXT.search(
+        str(message.get("Subject", "")).lower()
     )
     recipients = [r if r.status or not delay else _soft(r) for r in recipients]
     verdict = "bounce" if any(r.permanent for r in recipients) or not delay else "delayed"

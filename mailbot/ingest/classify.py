@@ -98,7 +98,7 @@ def is_delivery_report(msg: ParsedMessage, ctx: Context) -> str | None:
     if from_system or null_sender:
         if signals.BOUNCE_SUBJECT.search(msg.subject):
             return "delivery failure notice from the mail system"
-        if signals.DSN_FIELDS.search(text) or signals.FAILURE_TEXT.search(text):
+        if signals.DSN_FIELDS.search(text) or signals.FAILURE_TEXT.search(text.lower()):
             return "delivery report from the mail system (its text)"
         if signals.returns_a_message(msg) and not signals.FILTER_SUBJECT_WEAK.search(msg.subject):
             return "the mail system returned a message"
@@ -147,7 +147,7 @@ def is_challenge_response(msg: ParsedMessage, ctx: Context) -> str | None:
     header = signals.challenge_header(msg.headers)
     if header is not None:
         return f"challenge-response robot ({header})"
-    text = msg.text[:_NOTICE_WINDOW]
+    text = msg.text[:_NOTICE_WINDOW].lower()
     if signals.CHALLENGE_SUBJECT.search(msg.subject) and signals.CHALLENGE_TEXT.search(text):
         return "challenge-response request (subject and text)"
     return None
@@ -182,6 +182,7 @@ def machine_signs(msg: ParsedMessage) -> list[str]:
     """The weak signs of machine mail this message shows, each of which a person's mail may
     show too (a robot's local part, a notice's subject or wording, a returned message…)."""
     text = msg.text[:_NOTICE_WINDOW]
+    lowered = text.lower()
     subject = msg.subject
     checks = (
         ("robot-like sender", signals.ROBOT_LOCALPART.search(signals.local_part(msg))),
@@ -194,32 +195,28 @@ def machine_signs(msg: ParsedMessage) -> list[str]:
             or signals.CHALLENGE_SUBJECT.search(subject),
         ),
         ("delivery-report fields", signals.DSN_FIELDS.search(text)),
-        ("a report's wording", signals.FAILURE_TEXT.search(text)),
+        ("a report's wording", signals.FAILURE_TEXT.search(lowered)),
         (
             "a notice's wording",
-            signals.FILTER_TEXT.search(text) or signals.CHALLENGE_TEXT.search(text),
+            signals.FILTER_TEXT.search(lowered) or signals.CHALLENGE_TEXT.search(lowered),
         ),
-        ("says it is automatic", signals.AUTOMATIC_TEXT.search(text)),
+        ("says it is automatic", signals.AUTOMATIC_TEXT.search(lowered)),
     )
     return [label for label, present in checks if present]
 
 
-def is_report_like(msg: ParsedMessage, ctx: Context) -> str | None:
-    """Several weak signs agree, and they speak of a delivery: a report in a layout nobody
-    standardised (it is linked to what we sent, like any report)."""
-    found = machine_signs(msg)
-    if len(found) >= WEAK_SIGNS_NEEDED and REPORT_SIGNS & set(found):
-        return "signs of a delivery report: " + ", ".join(found)
-    return None
-
-
-def is_machine_like(msg: ParsedMessage, ctx: Context) -> str | None:
+def machine_like(msg: ParsedMessage) -> Verdict | None:
     """Several weak signs agree: prefer "not a citizen" (a confirmation to a robot is
-    backscatter; the message stays in the ledger for anyone who looks)."""
+    backscatter; the message stays in the ledger for anyone who looks). When they speak of a
+    delivery it is a report in a layout nobody standardised, linked like any report. The last
+    machine rule, and the only one whose kind depends on what it found: the signs are read
+    once."""
     found = machine_signs(msg)
-    if len(found) >= WEAK_SIGNS_NEEDED:
-        return "signs of machine mail: " + ", ".join(found)
-    return None
+    if len(found) < WEAK_SIGNS_NEEDED:
+        return None
+    if REPORT_SIGNS & set(found):
+        return Verdict(Kind.BOUNCE, "signs of a delivery report: " + ", ".join(found))
+    return Verdict(Kind.AUTO_GENERATED, "signs of machine mail: " + ", ".join(found))
 
 
 Predicate = Callable[[ParsedMessage, Context], "str | None"]
@@ -232,10 +229,7 @@ RULES: tuple[tuple[Kind, Predicate], ...] = (
     (Kind.AUTO_GENERATED, is_challenge_response),
     (Kind.AUTO_GENERATED, is_filter_notice),
     (Kind.AUTO_GENERATED, is_machine_sender),
-    # Last: weak signs, only when nothing else said what the message is.
-    (Kind.BOUNCE, is_report_like),
-    (Kind.AUTO_GENERATED, is_machine_like),
-)
+)  # then machine_like: weak signs, only when nothing else said what the message is
 
 
 def is_operator_reply(msg: ParsedMessage, thread: Thread) -> str | None:
@@ -265,6 +259,9 @@ def classify(msg: ParsedMessage, ctx: Context, thread: Thread | None = None) -> 
         reason = predicate(msg, ctx)
         if reason is not None:
             return Verdict(kind, reason)
+    weak = machine_like(msg)
+    if weak is not None:
+        return weak
     if thread is not None:
         for kind, conversation_rule in CONVERSATION_RULES:
             reason = conversation_rule(msg, thread)
