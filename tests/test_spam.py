@@ -8,11 +8,14 @@ from __future__ import annotations
 import email
 import json
 import mailbox
+import tomllib
 from email.policy import default
 
 import pytest
 
 from mailbot import config as config_module
+from mailbot.config.policy_reader import _spam
+from mailbot.config.table import _Table
 from mailbot.ingest import spam
 from mailbot.models import Event, InboundMessage, OutboundMessage, WorkOrder
 from mailbot.types import LedgerStatus
@@ -42,9 +45,9 @@ RULE = '[[spam.rules]]\nname = "barracuda"\nheader = "X-Barracuda-Spam-Status"\n
 
 
 def settings(extra: str = TRUSTED + RULE) -> config_module.SpamSettings:
-    data = config_module.tomllib.loads(extra) if extra else {}
-    table = config_module._Table(data.get("spam", {}), "spam")
-    return config_module._spam(table)
+    """The [spam] section alone, read as the config reader reads it."""
+    data = tomllib.loads(extra) if extra else {}
+    return _spam(_Table(data.get("spam", {}), "spam"))
 
 
 @pytest.fixture

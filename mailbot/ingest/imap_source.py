@@ -22,9 +22,10 @@ from datetime import UTC, datetime
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from mailbot.config import MailboxSettings, tls_context
+from mailbot.config import MailboxSettings
 from mailbot.errors import ConfigError, SourceUnavailableError
 from mailbot.models import MailboxCursor
+from mailbot.net.tls import tls_context
 from mailbot.oauth import TokenSource
 from mailbot.storage import Store
 from mailbot.types import Origin

@@ -19,11 +19,12 @@ from typing import Protocol
 import aiosmtplib
 from sqlalchemy.engine import Engine
 
-from mailbot.config import Settings, SmtpSettings, tls_context
+from mailbot.config import Settings, SmtpSettings
 from mailbot.db import unit_of_work
 from mailbot.errors import MailbotError
 from mailbot.log import get_logger
 from mailbot.models import OutboundMessage, utcnow
+from mailbot.net.tls import tls_context
 from mailbot.oauth import TokenSource
 from mailbot.replies import outbox
 

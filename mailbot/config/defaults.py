@@ -1,0 +1,78 @@
+"""Domain data the settings start from: the water utility's complaint categories, the
+OAuth2 providers' token endpoints and scopes, and the fixed choices of several keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SECURITY_MODES = ("none", "starttls", "tls")
+
+
+LANGUAGES = ("it", "en")
+
+
+OAUTH_PROVIDERS = ("microsoft", "google", "generic")
+
+
+OAUTH_FLOWS = ("client_credentials", "refresh_token")
+
+
+REGISTRY_FIELDS = ("codice_fiscale", "name", "email", "pec", "postal_address")
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    name: str  # Italian, as citizens and the annual report see it
+    name_en: str
+    keywords: tuple[str, ...] = ()  # a new case whose subject or text has one gets this category
+
+
+# The complaint categories of a water utility's form (ARERA's quality regulation), the default.
+DEFAULT_CATEGORIES = (
+    Category(
+        "late_reply", "Ritardo nella risposta a richieste scritte", "Late reply to written requests"
+    ),
+    Category(
+        "missed_appointment",
+        "Mancato rispetto della fascia di appuntamento",
+        "Missed appointment window",
+    ),
+    Category("late_works", "Ritardo nell'esecuzione di lavori programmati", "Late scheduled works"),
+    Category("late_emergency", "Ritardo nel pronto intervento", "Late emergency response"),
+    Category("late_quote", "Ritardo nel preventivo", "Late quote"),
+    Category("late_connection", "Ritardo nell'allacciamento", "Late connection"),
+    Category("late_activation", "Ritardo nell'attivazione della fornitura", "Late activation"),
+    Category(
+        "late_termination", "Ritardo nella disattivazione della fornitura", "Late termination"
+    ),
+    Category("water_quality", "Qualità dell'acqua", "Water quality"),
+    Category("billing_error", "Errore di fatturazione", "Billing error"),
+    Category("other", "Altro", "Other"),
+)
+
+
+SPAM_FILTERS = ("spamassassin", "rspamd", "microsoft")
+
+
+RSPAMD_ACTIONS = ("reject", "soft reject", "rewrite subject", "add header", "greylist")
+
+
+# Token endpoints and scopes of the two big providers; "generic" gives its own.
+_TOKEN_URLS = {
+    "microsoft": "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+    "google": "https://oauth2.googleapis.com/token",
+}
+
+
+_SCOPES = {
+    ("microsoft", "client_credentials", "imap"): "https://outlook.office365.com/.default",
+    ("microsoft", "client_credentials", "smtp"): "https://outlook.office365.com/.default",
+    ("microsoft", "refresh_token", "imap"): (
+        "https://outlook.office.com/IMAP.AccessAsUser.All offline_access"
+    ),
+    ("microsoft", "refresh_token", "smtp"): "https://outlook.office.com/SMTP.Send offline_access",
+    ("google", "refresh_token", "imap"): "https://mail.google.com/",
+    ("google", "refresh_token", "smtp"): "https://mail.google.com/",
+}

@@ -1,0 +1,97 @@
+"""The `[charter]` (and `[[categories]]`) and `[spam]` sections."""
+
+from __future__ import annotations
+
+import re
+
+from mailbot.config.defaults import DEFAULT_CATEGORIES, RSPAMD_ACTIONS, SPAM_FILTERS, Category
+from mailbot.config.settings import CharterSettings, SpamRule, SpamSettings
+from mailbot.config.table import _ID, _Table
+from mailbot.errors import ConfigError
+
+
+def _charter(t: _Table, root: _Table) -> CharterSettings:
+    holidays = tuple(h.strip() for h in t.str_list("local_holidays"))
+    for day in holidays:
+        if not re.fullmatch(r"(\d{4}-)?(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", day):
+            raise ConfigError(f"charter.local_holidays: {day!r} is neither MM-DD nor YYYY-MM-DD")
+    digest_time = t.text("digest_time", "08:00")
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", digest_time):
+        raise ConfigError(f"charter.digest_time: expected HH:MM, got {digest_time!r}")
+    reminder_days = t.integer("reminder_days", 3, 0, 365)
+    survey = t.flag("satisfaction_survey", False)
+    saturday = t.flag("saturday_is_working_day", False)
+    t.done()
+    categories: list[Category] = []
+    if "categories" in root.data:
+        for c in root.tables("categories"):
+            category_id = c.text("id")
+            if not _ID.match(category_id):
+                raise ConfigError(
+                    f"{c.where}.id: {category_id!r} must be lower-case letters, digits, - or _"
+                )
+            if any(k.id == category_id for k in categories):
+                raise ConfigError(f"{c.where}.id: category {category_id!r} is defined twice")
+            name = c.text("name")
+            categories.append(
+                Category(
+                    category_id,
+                    name,
+                    c.text("name_en", name),
+                    tuple(k.strip().lower() for k in c.str_list("keywords") if k.strip()),
+                )
+            )
+            c.done()
+    else:
+        root.used.add("categories")
+    return CharterSettings(
+        local_holidays=holidays,
+        saturday_is_working_day=saturday,
+        digest_time=digest_time,
+        reminder_days=reminder_days,
+        satisfaction_survey=survey,
+        categories=tuple(categories) or DEFAULT_CATEGORIES,
+    )
+
+
+def _spam(t: _Table) -> SpamSettings:
+    filters = t.str_list("filters") if "filters" in t.data else SPAM_FILTERS
+    for name in filters:
+        if name not in SPAM_FILTERS:
+            raise ConfigError(f"spam.filters: {name!r} is not one of {', '.join(SPAM_FILTERS)}")
+    hosts = tuple(h.strip().lower().rstrip(".") for h in t.str_list("trusted_hosts") if h.strip())
+    rules = []
+    for rule in t.tables("rules") if "rules" in t.data else []:
+        pattern = rule.text("pattern")
+        try:
+            compiled = re.compile(pattern, re.IGNORECASE)
+        except re.error as exc:
+            raise ConfigError(f"{rule.where}.pattern: not a regular expression: {exc}") from None
+        header = rule.text("header").strip().lower()
+        if not re.fullmatch(r"[!-9;-~]+", header):
+            raise ConfigError(f"{rule.where}.header: {header!r} is not a header name")
+        rules.append(SpamRule(rule.text("name", header), header, compiled))
+        rule.done()
+    url = t.text("rspamd_url", "").strip()
+    if url and not re.match(r"^https?://[^/\s]+", url):
+        raise ConfigError(f"spam.rspamd_url: expected http://host:port, got {url!r}")
+    actions = tuple(a.strip().lower() for a in t.str_list("rspamd_actions")) or (
+        SpamSettings.rspamd_actions
+    )
+    for action in actions:
+        if action not in RSPAMD_ACTIONS:
+            raise ConfigError(
+                f"spam.rspamd_actions: {action!r} is not one of {', '.join(RSPAMD_ACTIONS)}"
+            )
+    settings = SpamSettings(
+        filters=tuple(filters),
+        trusted_hosts=hosts,
+        microsoft_scl=t.integer("microsoft_scl", 5, 1, 9),
+        rules=tuple(rules),
+        rspamd_url=url,
+        rspamd_timeout=t.duration("rspamd_timeout", "10s"),
+        rspamd_actions=actions,
+        on_rspamd_error=t.text("on_rspamd_error", "defer", ("defer", "accept")),
+    )
+    t.done()
+    return settings

@@ -1,0 +1,277 @@
+"""TOML → `Settings`: the file is found and read, every section parsed; the sections about
+mail servers and about the charter's policies have modules of their own.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mailbot.config.defaults import LANGUAGES, REGISTRY_FIELDS
+from mailbot.config.mail_reader import _mailboxes, _smtp
+from mailbot.config.policy_reader import _charter, _spam
+from mailbot.config.settings import (
+    CharterSettings,
+    ConversationSettings,
+    DatabaseSettings,
+    LimitSettings,
+    MatchingSettings,
+    MetricsSettings,
+    OfficeSettings,
+    OutboxSettings,
+    PecSettings,
+    RegistrySettings,
+    RetentionSettings,
+    Settings,
+    StorageSettings,
+    Term,
+)
+from mailbot.config.table import _ID, _show, _Table, parse_age
+from mailbot.errors import ConfigError
+from mailbot.types import looks_like_address
+
+CONFIG_ENV = "MAILBOT_CONFIG"
+
+
+def config_path(explicit: str | None) -> Path:
+    """The config file to read: --config, else $MAILBOT_CONFIG, else ./mailbot.toml."""
+    chosen = explicit or os.environ.get(CONFIG_ENV) or "mailbot.toml"
+    return Path(chosen)
+
+
+def load(path: Path) -> Settings:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {path} not found (give --config or set {CONFIG_ENV})"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path}: cannot read: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: not valid TOML: {exc}") from None
+    settings = parse(data)
+    return Settings(**{**settings.__dict__, "source_path": path})
+
+
+def parse(data: Mapping[str, Any]) -> Settings:
+    root = _Table(data, "")
+    tz_name = root.text("timezone", "Europe/Rome")
+    try:
+        timezone = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"timezone: unknown time zone {tz_name!r}") from None
+    language = root.text("language", "it", LANGUAGES)
+    templates = root.text("templates_path", "")
+
+    db = root.table("database")
+    database = DatabaseSettings(
+        url=db.text("url"), lease_seconds=db.number("lease_seconds", 15.0, low=3.0)
+    )
+    if "://" not in database.url:
+        raise ConfigError(f"database.url: {database.url!r} is not a database URL (sqlite:///…)")
+    db.done()
+
+    st = root.table("storage")
+    storage = StorageSettings(path=Path(st.text("path")))
+    st.done()
+
+    smtp = _smtp(root.table("smtp"))
+    outbox = _outbox(root.table("outbox", required=False))
+    conversations = _conversations(root.table("conversations", required=False))
+    limits = _limits(root.table("limits", required=False))
+    pec_table = root.table("pec", required=False)
+    pec = PecSettings(ca_bundle=pec_table.path_or_none("ca_bundle"))
+    pec_table.done()
+    matching = _matching(root.table("matching", required=False))
+    registry = _registry(root.table("registry", required=False))
+    charter = _charter(root.table("charter", required=False), root)
+    metrics = _metrics(root.table("metrics", required=False))
+    retention_table = root.table("retention", required=False)
+    retention = RetentionSettings(cases=retention_table.text("cases", "5y"))
+    parse_age(retention.cases, "retention.cases")
+    retention_table.done()
+    spam = _spam(root.table("spam", required=False))
+    offices = _offices(root.tables("offices"), charter)
+    mailboxes = _mailboxes(root.tables("mailboxes"), offices, smtp.from_address)
+    root.done()
+    return Settings(
+        timezone=timezone,
+        language=language,
+        templates_path=Path(templates) if templates else None,
+        database=database,
+        storage=storage,
+        smtp=smtp,
+        outbox=outbox,
+        mailboxes=mailboxes,
+        offices=offices,
+        conversations=conversations,
+        limits=limits,
+        pec=pec,
+        matching=matching,
+        registry=registry,
+        charter=charter,
+        metrics=metrics,
+        retention=retention,
+        spam=spam,
+    )
+
+
+def _metrics(t: _Table) -> MetricsSettings:
+    listen = t.text("listen", "").strip()
+    t.done()
+    if not listen:
+        return MetricsSettings()
+    found = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^:\[\]\s]+):(\d{1,5})", listen)
+    if found is None:
+        raise ConfigError(f"metrics.listen: expected HOST:PORT like 127.0.0.1:9108, got {listen!r}")
+    host = found.group(1) or found.group(3)
+    port = int(found.group(2) or found.group(4))
+    if not 0 < port < 65536:
+        raise ConfigError(f"metrics.listen: port must be between 1 and 65535, got {port}")
+    return MetricsSettings(host, port)
+
+
+def _matching(t: _Table) -> MatchingSettings:
+    ids = tuple(i.strip().lower() for i in t.str_list("trusted_authserv_ids") if i.strip())
+    settings = MatchingSettings(
+        trusted_authserv_ids=ids, name_similarity=t.integer("name_similarity", 90, 50, 100)
+    )
+    t.done()
+    return settings
+
+
+def _registry(t: _Table) -> RegistrySettings:
+    table = t.table("columns", required=False)
+    columns: dict[str, tuple[str, ...]] = {}
+    for name in REGISTRY_FIELDS:
+        value = table.data.get(name, name)
+        table.used.add(name)
+        names = (value,) if isinstance(value, str) else value
+        if (
+            not isinstance(names, list | tuple)
+            or not names
+            or not all(isinstance(n, str) and n.strip() for n in names)
+        ):
+            raise ConfigError(
+                f"registry.columns.{name}: expected a column name or a list of them, "
+                f"got {_show(value)}"
+            )
+        columns[name] = tuple(n.strip().lower() for n in names)
+    table.done()
+    delimiter = t.text("delimiter", "")
+    if delimiter not in ("", ",", ";", "\t", "|"):
+        raise ConfigError(f"registry.delimiter: must be one of , ; | or a tab, got {delimiter!r}")
+    encoding = t.text("encoding", "")
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ConfigError(f"registry.encoding: unknown encoding {encoding!r}") from None
+    t.done()
+    return RegistrySettings(columns=columns, delimiter=delimiter, encoding=encoding)
+
+
+def _limits(t: _Table) -> LimitSettings:
+    allow = tuple(a.strip().lower() for a in t.str_list("allow"))
+    for entry in allow:
+        if not (looks_like_address(entry) or (entry.startswith("@") and "." in entry)):
+            raise ConfigError(f"limits.allow: {entry!r} is neither an address nor an @domain")
+    settings = LimitSettings(
+        per_recipient=t.integer("per_recipient", 5, 1, 10_000),
+        per_case=t.integer("per_case", 10, 1, 10_000),
+        window_minutes=t.integer("window_minutes", 60, 1, 100_000),
+        allow=allow,
+        max_attachment_bytes=int(t.number("max_attachment_mb", 10.0, low=0.001) * 1024 * 1024),
+        max_message_bytes=int(t.number("max_message_mb", 25.0, low=0.01) * 1024 * 1024),
+        blocked_extensions=tuple(
+            e.lower() if e.startswith(".") else f".{e.lower()}"
+            for e in (t.str_list("blocked_extensions") or LimitSettings.blocked_extensions)
+        ),
+    )
+    t.done()
+    return settings
+
+
+def _conversations(t: _Table) -> ConversationSettings:
+    sender_format = t.text("sender_format", "{operator} — {office}")
+    try:
+        sender_format.format(operator="Mario Rossi", office="URP")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"conversations.sender_format: only {{operator}} and {{office}} may be used ({exc})"
+        ) from None
+    settings = ConversationSettings(
+        reopen_days=t.integer("reopen_days", 30, 0, 3650), sender_format=sender_format
+    )
+    t.done()
+    return settings
+
+
+def _outbox(t: _Table) -> OutboxSettings:
+    settings = OutboxSettings(
+        transport=t.text("transport", "smtp", ("smtp", "directory")),
+        directory=Path(t.text("directory", "var/sent")),
+        batch_size=t.integer("batch_size", 100, 1, 10_000),
+        max_attempts=t.integer("max_attempts", 30, 1, 1000),
+        retry_base_seconds=t.number("retry_base_seconds", 30.0, low=0.0),
+        retry_max_seconds=t.number("retry_max_seconds", 3600.0, low=0.0),
+        lease_seconds=t.number("lease_seconds", 600.0, low=1.0),
+        deliver_until_seconds=t.duration("deliver_until", "3d"),
+    )
+    t.done()
+    return settings
+
+
+def _offices(tables: list[_Table], charter: CharterSettings) -> dict[str, OfficeSettings]:
+    offices: dict[str, OfficeSettings] = {}
+    for t in tables:
+        office_id = t.text("id")
+        if not _ID.match(office_id):
+            raise ConfigError(
+                f"{t.where}.id: {office_id!r} must be lower-case letters, digits, - or _"
+            )
+        if office_id in offices:
+            raise ConfigError(f"{t.where}.id: office {office_id!r} is defined twice")
+        operators = tuple(op.strip().lower() for op in t.str_list("operators"))
+        for op in operators:
+            if not looks_like_address(op):
+                raise ConfigError(f"{t.where}.operators: {op!r} is not an email address")
+        terms: dict[str, Term] = {}
+        if "terms" in t.data:
+            for term in t.tables("terms"):
+                category = term.text("category")
+                if charter.category(category) is None:
+                    known = ", ".join(c.id for c in charter.categories)
+                    raise ConfigError(
+                        f"{term.where}.category: no category {category!r} (known: {known})"
+                    )
+                terms[category] = Term(
+                    days=term.integer("days", None, 1, 365),
+                    working_days=term.flag("working_days", t.data.get("working_days") is True),
+                    refund_eur=term.number("refund_eur", float(t.data.get("refund_eur", 0) or 0)),
+                )
+                term.done()
+        else:
+            t.used.add("terms")
+        offices[office_id] = OfficeSettings(
+            id=office_id,
+            name=t.text("name"),
+            email=t.email("email"),
+            operators=operators,
+            response_days=t.integer("response_days", 30, 1, 365),
+            working_days=t.flag("working_days", False),
+            refund_eur=t.number("refund_eur", 0.0),
+            terms=terms,
+            manager=t.email("manager", ""),
+        )
+        t.done()
+    return offices

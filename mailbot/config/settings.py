@@ -1,0 +1,276 @@
+"""The frozen settings every part of mailbot is given, one dataclass per section."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from mailbot.config.defaults import DEFAULT_CATEGORIES, REGISTRY_FIELDS, SPAM_FILTERS, Category
+from mailbot.config.secrets import Secret
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+    # Several `mailbot run` on one PostgreSQL: a mailbox is watched by the instance holding its
+    # lease; one that stops renewing loses it after this long (see mailbot/leases.py).
+    lease_seconds: float = 15.0
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    path: Path
+
+
+@dataclass(frozen=True)
+class OAuthSettings:
+    """Sign-in with OAuth2 (SASL XOAUTH2) instead of a password: an access token from
+    `token_url`, by the client-credentials grant or a refresh token."""
+
+    key: str  # "mailboxes[0].oauth2", for messages
+    provider: str
+    flow: str
+    token_url: str
+    client_id: str
+    client_secret: Secret
+    refresh_token: Secret
+    scope: str
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str
+    username: str
+    password: Secret
+    from_address: str
+    from_name: str
+    timeout: float
+    ca_file: Path | None = None  # CA bundle to verify the relay's certificate (else system's)
+    oauth: OAuthSettings | None = None  # auth = "oauth2": XOAUTH2 instead of the password
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    transport: str  # "smtp", or "directory" (write .eml files: demos, air-gapped tests)
+    directory: Path
+    batch_size: int
+    max_attempts: int
+    retry_base_seconds: float
+    retry_max_seconds: float
+    lease_seconds: float  # a claimed message is due again after this if its sender died
+    deliver_until_seconds: float = 3 * 86400  # then failed, and the office told
+
+
+@dataclass(frozen=True)
+class MailboxSettings:
+    name: str
+    source: str  # "imap" | "maildir"
+    office: str
+    address: str  # where citizens write; Reply-To of what we send
+    host: str = ""
+    port: int = 0
+    security: str = "none"
+    username: str = ""
+    password: Secret = Secret("mailboxes")
+    folder: str = "INBOX"
+    ca_file: Path | None = None
+    path: Path = Path()
+    batch_size: int = 50
+    poll_seconds: float = 60.0
+    idle: bool = True
+    plus_address: bool = False  # the server delivers local+token@domain to this mailbox
+    # A PEC box: what its cases send to citizens leaves through `smtp` (the PEC account), and
+    # the provider's receipts for it are tracked per recipient.
+    pec: bool = False
+    # The receiving server authenticates every sender before delivery here (an internal
+    # relay that refuses spoofed mail): the From address is trusted for a registry link.
+    trust_from: bool = False
+    # The mailbox's own outbound account for mail to citizens; None: the global [smtp].
+    smtp: SmtpSettings | None = None
+    oauth: OAuthSettings | None = None  # auth = "oauth2": XOAUTH2 instead of the password
+
+
+@dataclass(frozen=True)
+class ConversationSettings:
+    reopen_days: int  # a follow-up reopens a case closed less than this many days ago
+    sender_format: str  # display name of replies relayed to citizens
+
+
+@dataclass(frozen=True)
+class MatchingSettings:
+    # authserv-ids of the receiving servers whose Authentication-Results are believed.
+    trusted_authserv_ids: tuple[str, ...] = ()
+    name_similarity: int = 90  # rapidfuzz score (0-100) for a name suggestion
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    """Which columns (CSV) or keys (JSON Lines) of an export hold each field; several columns
+    are joined (name: with a space, postal address: with ", "; addresses: each read)."""
+
+    columns: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: {f: (f,) for f in REGISTRY_FIELDS}
+    )
+    delimiter: str = ""  # "" detects , ; tab or |
+    encoding: str = ""  # "" detects UTF-8 (with or without BOM), else Windows-1252/Latin-1
+
+
+@dataclass(frozen=True)
+class PecSettings:
+    ca_bundle: Path | None  # enables the chain check of providers' signatures
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """Automatic messages to outside recipients, at most this many per window: the brake on
+    loops with auto-responders that detection missed."""
+
+    per_recipient: int
+    per_case: int
+    window_minutes: int
+    allow: tuple[str, ...]  # addresses or @domains never limited
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    max_message_bytes: int = 25 * 1024 * 1024
+    blocked_extensions: tuple[str, ...] = (
+        ".exe",
+        ".bat",
+        ".cmd",
+        ".com",
+        ".scr",
+        ".pif",
+        ".js",
+        ".jse",
+        ".vbs",
+        ".vbe",
+        ".wsf",
+        ".msi",
+        ".jar",
+        ".ps1",
+        ".hta",
+        ".cpl",
+        ".lnk",
+        ".iso",
+        ".img",
+    )
+
+
+@dataclass(frozen=True)
+class Term:
+    """A service-charter term: how long an office has for a reasoned reply."""
+
+    days: int
+    working_days: bool = False  # count working days (no weekends, no holidays)
+    refund_eur: float = 0.0  # owed to the citizen when the term is missed (0: none)
+
+
+@dataclass(frozen=True)
+class OfficeSettings:
+    id: str
+    name: str
+    email: str
+    operators: tuple[str, ...]
+    response_days: int
+    working_days: bool = False
+    refund_eur: float = 0.0
+    terms: Mapping[str, Term] = field(default_factory=dict)  # category id → its own term
+    manager: str = ""  # overdue cases are escalated here, once a day
+
+    def term(self, category: str | None) -> Term:
+        """The term for a case of `category` (the office's own when it sets none for it)."""
+        if category and category in self.terms:
+            return self.terms[category]
+        return Term(self.response_days, self.working_days, self.refund_eur)
+
+
+@dataclass(frozen=True)
+class CharterSettings:
+    local_holidays: tuple[str, ...] = ()  # "MM-DD" every year, or "YYYY-MM-DD"
+    saturday_is_working_day: bool = False  # counted in working-day terms; no deadline moves
+    digest_time: str = "08:00"  # local time of each office's daily reminder digest
+    reminder_days: int = 3  # the digest lists cases due within this many days (and overdue)
+    satisfaction_survey: bool = False  # the closing message asks for a 1-5 rating by reply
+    categories: tuple[Category, ...] = DEFAULT_CATEGORIES
+
+    def category(self, category_id: str) -> Category | None:
+        return next((c for c in self.categories if c.id == category_id), None)
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How long closed cases keep their personal data; `mailbot purge` removes it after."""
+
+    cases: str = "5y"  # an age: "5y" (calendar years) or "400d"
+
+
+@dataclass(frozen=True)
+class SpamRule:
+    """A header of another filter that marks spam: `pattern` searched in its value."""
+
+    name: str
+    header: str  # lower case
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class SpamSettings:
+    """Whose spam verdict is honoured (see ingest/spam.py): the upstream filters' headers, as
+    written by our own servers (`trusted_hosts`, the `by` of their Received lines), extra
+    header rules, and optionally a local rspamd."""
+
+    filters: tuple[str, ...] = SPAM_FILTERS
+    trusted_hosts: tuple[str, ...] = ()
+    microsoft_scl: int = 5  # SCL at or above this is spam (Microsoft: 5-6 spam, 9 high)
+    rules: tuple[SpamRule, ...] = ()
+    rspamd_url: str = ""
+    rspamd_timeout: float = 10.0
+    rspamd_actions: tuple[str, ...] = ("reject", "rewrite subject", "add header")
+    on_rspamd_error: str = "defer"  # "defer": back off and ask again; "accept": not spam
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """`mailbot run` serves /metrics and /healthz here; None: not at all."""
+
+    host: str = ""
+    port: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+
+@dataclass(frozen=True)
+class Settings:
+    timezone: ZoneInfo
+    language: str
+    templates_path: Path | None
+    database: DatabaseSettings
+    storage: StorageSettings
+    smtp: SmtpSettings
+    outbox: OutboxSettings
+    mailboxes: tuple[MailboxSettings, ...]
+    offices: Mapping[str, OfficeSettings]
+    conversations: ConversationSettings = ConversationSettings(30, "{operator} — {office}")
+    limits: LimitSettings = LimitSettings(5, 10, 60, ())
+    pec: PecSettings = PecSettings(None)
+    matching: MatchingSettings = MatchingSettings()
+    registry: RegistrySettings = RegistrySettings()
+    charter: CharterSettings = CharterSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    retention: RetentionSettings = RetentionSettings()
+    spam: SpamSettings = SpamSettings()
+    source_path: Path | None = None
+
+    def office(self, office_id: str) -> OfficeSettings:
+        return self.offices[office_id]
+
+    def mailbox(self, name: str) -> MailboxSettings:
+        for mailbox in self.mailboxes:
+            if mailbox.name == name:
+                return mailbox
+        raise KeyError(name)

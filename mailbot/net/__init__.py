@@ -1,0 +1,1 @@
+"""Network helpers shared by the IMAP and SMTP clients and the OAuth2 token fetch."""
