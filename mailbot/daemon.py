@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mailbot import conversations, reminders
+from mailbot import cases, reminders
 from mailbot.config import MailboxSettings
 from mailbot.errors import MailbotError, TransientError
 from mailbot.ingest.sources import Source, make_source
@@ -117,7 +117,7 @@ async def _deliver_all(services: Services) -> DeliveryReport:
     transport = make_transport(services.settings)
     try:
         report = await deliver_pending(services.engine, services.settings, transport)
-        if conversations.report_failures(services):
+        if cases.report_failures(services):
             second = await deliver_pending(services.engine, services.settings, transport)
             report.sent += second.sent
         return report
@@ -291,7 +291,7 @@ async def _outbox_loop(
                 if runtime.metrics is not None:
                     runtime.metrics.delivery(report.sent, report.retried, report.failed)
                 if report.failed or report.blocked:
-                    conversations.report_failures(services)
+                    cases.report_failures(services)
             except TransientError as exc:
                 log.warning("outbox unavailable", error=str(exc))
                 report = DeliveryReport(errors=[str(exc)])

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mailbot import charter
-from mailbot.conversations import operator_action
+from mailbot.cases import operator_action
 from mailbot.models import Event, OutboundMessage, WorkOrder
 from mailbot.workorders import Clock
 
@@ -288,7 +288,7 @@ def test_closing_asks_for_a_rating_and_records_the_answer(survey_services):
     ],
 )
 def test_what_counts_as_a_rating(text, rating):
-    from mailbot.conversations import satisfaction
+    from mailbot.cases import satisfaction
 
     assert satisfaction(text) == rating
 

@@ -15,7 +15,7 @@ import pytest
 from pec_fixtures import BOX, Signer, envelope, receipt
 from sqlmodel import Session
 
-from mailbot.conversations import operator_action
+from mailbot.cases import operator_action
 from mailbot.models import Contact, OutboundMessage, PecReceipt, WorkOrder
 from mailbot.replies.sender import deliver_pending, make_transport
 from mailbot.types import LedgerStatus

@@ -149,7 +149,7 @@ def _act(number: str, operator: str, text: str, attach: list[Path] | None = None
     """Carry out an operator's message from the command line, then try to send at once."""
     import mimetypes
 
-    from mailbot import conversations
+    from mailbot import cases
     from mailbot.types import Attachment
 
     settings = _settings()
@@ -162,7 +162,7 @@ def _act(number: str, operator: str, text: str, attach: list[Path] | None = None
             raise InputError(f"--attach {path}: {exc.strerror}") from None
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         files.append(Attachment(path.name, kind, payload))
-    _echo(conversations.operator_action(services, number, operator, text, files))
+    _echo(cases.operator_action(services, number, operator, text, files))
     from mailbot import daemon
 
     report = daemon.deliver_now(services)

@@ -1,0 +1,163 @@
+"""A citizen writes: a new case (confirmation to the citizen, notification to the office), or
+a follow-up that joins its case (and reopens it, or opens a linked one), or the answer to the
+closing question.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session
+
+from mailbot import workorders
+from mailbot.cases.attachments import _note_refused, _screen
+from mailbot.cases.messages import Incoming, _internal, _queue, _record_inbound
+from mailbot.cases.notices import _notify_office
+from mailbot.db import record_event
+from mailbot.ingest import ledger
+from mailbot.log import bind_case
+from mailbot.models import Contact, WorkOrder, utcnow
+from mailbot.pipeline_services import Services
+from mailbot.replies import quotes
+from mailbot.types import Kind, LedgerStatus, Match, Outcome
+
+
+def open_case(
+    services: Services,
+    session: Session,
+    mail: Incoming,
+    match: Match,
+    parent_id: int | None = None,
+) -> Outcome:
+    settings = services.settings
+    mailbox = settings.mailbox(mail.origin.mailbox)
+    office = settings.office(mailbox.office)
+    mail, refused = _screen(services, mail)
+    _mark_certified(session, mail, match)
+    work_order = workorders.open_work_order(
+        session,
+        office=office,
+        mailbox=mailbox.name,
+        subject=mail.parsed.subject,
+        match=match,
+        received_at=mail.origin.received_at,
+        timezone=settings.timezone,
+        language=settings.language,
+        inbound_id=mail.entry.id,
+        parent_id=parent_id,
+        clock=services.clock,
+        category=workorders.category_for(
+            f"{mail.parsed.subject}\n{mail.parsed.text[:5000]}", settings.charter.categories
+        ),
+    )
+    bind_case(work_order.number)
+    work_order.sender_alert = match.forged
+    _record_inbound(services, session, work_order, mail, "citizen")
+    confirmation = services.composer.confirmation(
+        number=work_order.number,
+        language=work_order.language,
+        citizen=mail.sender,
+        subject=mail.parsed.subject,
+        received_at=mail.origin.received_at,
+        due_at=work_order.due_at,
+        office=office,
+        reply_to=mailbox.address,
+        in_reply_to=mail.parsed.message_id,
+        references=mail.parsed.references,
+        refused=refused,
+        oversized=mail.oversized,
+        from_address=mailbox.smtp.from_address if mailbox.smtp else None,
+    )
+    _note_refused(session, work_order, mail, refused)
+    _queue(
+        session,
+        work_order,
+        "confirmation",
+        confirmation,
+        limits=settings.limits,
+        internal=_internal(services),
+        route=mailbox,
+    )
+    _notify_office(services, session, work_order, office, mail, kind="notification")
+    ledger.settle(mail.entry, LedgerStatus.FILED, kind=Kind.CITIZEN, work_order_id=work_order.id)
+    return Outcome(LedgerStatus.FILED, mail.entry.id, work_order_number=work_order.number)
+
+
+def add_followup(
+    services: Services, session: Session, mail: Incoming, work_order: WorkOrder, match: Match
+) -> Outcome:
+    """The citizen writes again: into the case (reopening it if closed recently), to the office."""
+    actor = mail.sender.email
+    rating = satisfaction(quotes.new_text(mail.parsed.text))
+    if (
+        work_order.status == workorders.CLOSED
+        and services.settings.charter.satisfaction_survey
+        and rating is not None
+    ):
+        return _record_satisfaction(services, session, mail, work_order, rating)
+    if work_order.status == workorders.CLOSED:
+        if not workorders.may_reopen(
+            work_order, utcnow(), services.settings.conversations.reopen_days
+        ):
+            return open_case(services, session, mail, match, parent_id=work_order.id)
+        workorders.reopen(session, work_order, actor)
+    workorders.resume(session, work_order, actor, services.clock)  # the clock restarts
+    mail, refused = _screen(services, mail)
+    _note_refused(session, work_order, mail, refused)
+    _record_inbound(services, session, work_order, mail, "citizen_followup")
+    office = services.settings.office(work_order.office)
+    _notify_office(services, session, work_order, office, mail, kind="forward")
+    ledger.settle(
+        mail.entry, LedgerStatus.THREADED, kind=Kind.CITIZEN_FOLLOWUP, work_order_id=work_order.id
+    )
+    return Outcome(LedgerStatus.THREADED, mail.entry.id, work_order_number=work_order.number)
+
+
+_RATING = re.compile(r"^\s*([1-5])(?:\s*/\s*5)?\s*[.!]?\s*(?:\S.{0,40})?$")
+
+
+def satisfaction(text: str) -> int | None:
+    """The answer to the closing question: a lone 1-5 on the first line ("4", "5/5",
+    "3 grazie"), in a short reply; anything longer is a real follow-up."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    if not lines or len(lines) > 2 or len(text.strip()) > 60:
+        return None
+    found = _RATING.match(lines[0])
+    return int(found.group(1)) if found else None
+
+
+def _record_satisfaction(
+    services: Services, session: Session, mail: Incoming, work_order: WorkOrder, rating: int
+) -> Outcome:
+    """Kept on the closed case and in the conversation; it neither reopens the case nor goes
+    to the office as a follow-up."""
+    work_order.satisfaction = rating
+    session.add(work_order)
+    record_event(
+        session,
+        "work_order.satisfaction",
+        work_order_id=work_order.id,
+        inbound_id=mail.entry.id,
+        actor=mail.sender.email,
+        rating=rating,
+    )
+    _record_inbound(services, session, work_order, mail, "satisfaction")
+    reason = f"satisfaction {rating}/5"
+    ledger.settle(
+        mail.entry,
+        LedgerStatus.THREADED,
+        kind=Kind.CITIZEN_FOLLOWUP,
+        reason=reason,
+        work_order_id=work_order.id,
+    )
+    return Outcome(LedgerStatus.THREADED, mail.entry.id, work_order.number, reason=reason)
+
+
+def _mark_certified(session: Session, mail: Incoming, match: Match) -> None:
+    if mail.parsed.pec_verified:
+        contact = session.get(Contact, match.contact_id)
+        if contact is not None and not contact.pec_verified:
+            contact.pec_verified = True
+            record_event(
+                session, "contact.pec_verified", inbound_id=mail.entry.id, contact=contact.email
+            )

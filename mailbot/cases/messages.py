@@ -1,0 +1,232 @@
+"""What every flow of a case writes: the inbound message into the conversation (with its
+event and stored attachments), and outbound mail into the outbox and the conversation, with
+the rate limit on automatic mail and the brake on forged senders; the case's thread ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import Session
+
+from mailbot import workorders
+from mailbot.config import LimitSettings, MailboxSettings
+from mailbot.db import record_event
+from mailbot.errors import MailError
+from mailbot.models import Contact, InboundMessage, Taxpayer, WorkOrder, utcnow
+from mailbot.pipeline_services import Services
+from mailbot.replies import outbox
+from mailbot.replies.compose import Composed
+from mailbot.replies.threading import plus_address
+from mailbot.types import Address, Attachment, Origin, ParsedMessage
+
+CITIZEN_SIDE = (
+    "citizen",
+    "citizen_followup",
+    "satisfaction",
+    "confirmation",
+    "relay",
+    "extension",
+    "closing",
+)
+
+
+AUTOMATIC = frozenset({"confirmation", "notice"})  # written by mailbot, not by a person
+
+
+OFFICE_SIDE = ("notification", "forward")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One inbound message as the flows need it."""
+
+    entry: InboundMessage
+    parsed: ParsedMessage
+    origin: Origin
+
+    @property
+    def oversized(self) -> bool:
+        """Only the head was parsed (the source streamed the whole message into the store)."""
+        return self.origin.stored_sha256 is not None
+
+    @property
+    def sender(self) -> Address:
+        if self.parsed.sender is None:
+            raise MailError("no usable sender address in From")
+        return self.parsed.sender
+
+
+def _store(services: Services, attachments: Sequence[Attachment]) -> list[workorders.NewAttachment]:
+    return [
+        workorders.NewAttachment(
+            a.filename, a.content_type, len(a.payload), services.store.put(a.payload)
+        )
+        for a in attachments
+    ]
+
+
+def _record_inbound(
+    services: Services, session: Session, work_order: WorkOrder, mail: Incoming, kind: str
+) -> None:
+    record_event(
+        session,
+        f"message.{kind}",
+        work_order_id=work_order.id,
+        inbound_id=mail.entry.id,
+        actor=mail.sender.email,
+        message_id=mail.parsed.message_id,
+    )
+    workorders.add_message(
+        session,
+        work_order,
+        direction="in",
+        kind=kind,
+        from_address=mail.sender.email,
+        author=mail.sender.email,
+        to=[a.email for a in mail.parsed.to],
+        date=mail.origin.received_at,
+        subject=mail.parsed.subject,
+        body_text=mail.parsed.text,
+        body_html=mail.parsed.html,
+        message_id=mail.parsed.message_id,
+        inbound_id=mail.entry.id,
+        attachments=_store(services, mail.parsed.attachments),
+    )
+
+
+def _queue(
+    session: Session,
+    work_order: WorkOrder,
+    kind: str,
+    composed: Composed,
+    *,
+    limits: LimitSettings | None = None,
+    internal: frozenset[str] = frozenset(),
+    route: MailboxSettings | None = None,
+) -> None:
+    """Write to the outbox and the conversation; automatic mail to outside recipients over the
+    rate limit is recorded as suppressed instead of sent. `route`: the case's mailbox, for mail
+    to the citizen: it leaves through the mailbox's own account when it has one (a PEC box's)."""
+    # A sender that very likely is not who the From says gets nothing mailbot writes on its
+    # own; what an operator writes goes out (the office has judged).
+    reason = work_order.sender_alert if route is not None and kind != "relay" else ""
+    if not reason and limits is not None and kind in AUTOMATIC:
+        reason = _over_limit(session, work_order, composed, limits, internal) or ""
+    if reason:
+        record_event(
+            session,
+            "message.suppressed",
+            work_order_id=work_order.id,
+            message_kind=kind,
+            to=list(composed.recipients),
+            reason=reason,
+        )
+        return
+    record_event(
+        session,
+        f"message.{kind}",
+        work_order_id=work_order.id,
+        to=list(composed.recipients),
+        message_id=composed.message_id,
+    )
+    queued = outbox.enqueue(
+        session,
+        kind=kind,
+        message_id=composed.message_id,
+        envelope_from=composed.sender,
+        recipients=composed.recipients,
+        raw=composed.raw,
+        work_order_id=work_order.id,
+        account=route.name if route is not None and route.smtp is not None else "",
+        pec=route is not None and route.smtp is not None and route.pec,
+    )
+    workorders.add_message(
+        session,
+        work_order,
+        direction="out",
+        kind=kind,
+        from_address=composed.sender,
+        to=list(composed.recipients),
+        date=queued.created_at,
+        subject=composed.subject,
+        body_text=composed.text,
+        message_id=composed.message_id,
+        outbound_id=queued.id,
+    )
+
+
+def _office_reply_to(services: Services, work_order: WorkOrder) -> str:
+    mailbox: MailboxSettings = services.settings.mailbox(work_order.mailbox)
+    return (
+        plus_address(mailbox.address, work_order.reply_token)
+        if mailbox.plus_address
+        else mailbox.address
+    )
+
+
+def _thread_ids(session: Session, work_order: WorkOrder, kinds: Sequence[str]) -> tuple[str, ...]:
+    assert work_order.id is not None
+    return tuple(
+        m.message_id
+        for m in workorders.conversation(session, work_order.id)
+        if m.kind in kinds and m.message_id
+    )
+
+
+def _contact_values(session: Session, work_order: WorkOrder) -> dict[str, object]:
+    contact = session.get(Contact, work_order.contact_id)
+    assert contact is not None
+    taxpayer = session.get(Taxpayer, work_order.taxpayer_id) if work_order.taxpayer_id else None
+    return {
+        "contact_name": contact.name or contact.email,
+        "contact_email": contact.email,
+        "codice_fiscale": taxpayer.codice_fiscale if taxpayer else None,
+        "registry_name": taxpayer.name if taxpayer else None,
+        "match_rule": work_order.match_rule,
+        "match_state": work_order.match_state,
+        "candidates": [c for c in work_order.match_candidates.split(",") if c],
+        "subject": work_order.subject,
+        "due_at": work_order.due_at,
+        "status_text": work_order.status,
+        "sender_alert": work_order.sender_alert,
+    }
+
+
+def _internal(services: Services) -> frozenset[str]:
+    offices = services.settings.offices.values()
+    return frozenset(
+        {o.email for o in offices}
+        | {op for o in offices for op in o.operators}
+        | {m.address for m in services.settings.mailboxes}
+    )
+
+
+def _over_limit(
+    session: Session,
+    work_order: WorkOrder,
+    composed: Composed,
+    limits: LimitSettings,
+    internal: frozenset[str],
+) -> str | None:
+    since = utcnow() - timedelta(minutes=limits.window_minutes)
+    for recipient in composed.recipients:
+        domain = "@" + recipient.rsplit("@", 1)[-1]
+        if recipient in internal or recipient in limits.allow or domain in limits.allow:
+            continue
+        if (
+            outbox.count_since(session, since, recipient=recipient, kinds=AUTOMATIC)
+            >= limits.per_recipient
+        ):
+            window = limits.window_minutes
+            return f"{limits.per_recipient} automatic messages to {recipient} in {window} min"
+        if (
+            outbox.count_since(session, since, work_order_id=work_order.id, kinds=AUTOMATIC)
+            >= limits.per_case
+        ):
+            return (
+                f"{limits.per_case} automatic messages on this case in {limits.window_minutes} min"
+            )
+    return None

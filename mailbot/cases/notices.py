@@ -1,0 +1,181 @@
+"""Messages mailbot writes about a case: the office's notification and forwards, the notice
+to a newly assigned office, the citizen's extension and closing notices, an operator's
+explanation, and the office's notice of mail that did not arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from mailbot import workorders
+from mailbot.cases.messages import (
+    CITIZEN_SIDE,
+    OFFICE_SIDE,
+    Incoming,
+    _contact_values,
+    _office_reply_to,
+    _queue,
+    _thread_ids,
+)
+from mailbot.config import OfficeSettings
+from mailbot.db import unit_of_work
+from mailbot.models import Contact, OutboundMessage, WorkOrder
+from mailbot.pipeline_services import Services
+from mailbot.replies import outbox
+from mailbot.types import Address
+
+
+def _tell_citizen(
+    services: Services,
+    session: Session,
+    work_order: WorkOrder,
+    kind: str,
+    values: dict[str, Any],
+) -> None:
+    """A message of mailbot's to the citizen, threaded, through the case's mailbox route."""
+    contact = session.get(Contact, work_order.contact_id)
+    assert contact is not None
+    mailbox = services.settings.mailbox(work_order.mailbox)
+    thread = _thread_ids(session, work_order, CITIZEN_SIDE)
+    composed = services.composer.to_citizen(
+        kind,
+        number=work_order.number,
+        language=work_order.language,
+        citizen=Address(contact.name, contact.email),
+        subject=work_order.subject,
+        office=services.settings.office(work_order.office),
+        values=values,
+        reply_to=mailbox.address,
+        in_reply_to=thread[-1] if thread else None,
+        references=thread[:-1],
+        from_address=mailbox.smtp.from_address if mailbox.smtp else None,
+    )
+    _queue(session, work_order, kind, composed, route=mailbox)
+
+
+def _notify_office(
+    services: Services,
+    session: Session,
+    work_order: WorkOrder,
+    office: OfficeSettings,
+    mail: Incoming,
+    *,
+    kind: str,
+) -> None:
+    values = {
+        **_contact_values(session, work_order),
+        "subject": mail.parsed.subject or work_order.subject,
+        "received_at": mail.origin.received_at,
+        "body": mail.parsed.text,
+        "body_html": mail.parsed.html,
+        "other_from": list(mail.parsed.other_from),
+        "name_address": mail.parsed.name_address,
+    }
+    composed = services.composer.to_office(
+        kind,
+        number=work_order.number,
+        language=work_order.language,
+        office=office,
+        values=values,
+        reply_to=_office_reply_to(services, work_order),
+        attachments=mail.parsed.attachments,
+        references=_thread_ids(session, work_order, OFFICE_SIDE),
+    )
+    _queue(session, work_order, kind, composed)
+
+
+def _notify_office_of_case(
+    services: Services, session: Session, work_order: WorkOrder, office: OfficeSettings
+) -> None:
+    """A newly assigned office gets the case as it stands: the citizen's first message."""
+    assert work_order.id is not None
+    first = next(m for m in workorders.conversation(session, work_order.id) if m.direction == "in")
+    values = {
+        **_contact_values(session, work_order),
+        "received_at": work_order.received_at,
+        "body": first.body_text,
+        "body_html": first.body_html,
+        "other_from": [],
+        "name_address": "",
+    }
+    composed = services.composer.to_office(
+        "notification",
+        number=work_order.number,
+        language=work_order.language,
+        office=office,
+        values=values,
+        reply_to=_office_reply_to(services, work_order),
+        references=_thread_ids(session, work_order, OFFICE_SIDE),
+    )
+    _queue(session, work_order, "notification", composed)
+
+
+def _operator_notice(
+    services: Services,
+    session: Session,
+    work_order: WorkOrder,
+    *,
+    operator: Address,
+    errors: Sequence[str],
+    in_reply_to: str | None,
+) -> None:
+    composed = services.composer.operator_notice(
+        number=work_order.number,
+        language=work_order.language,
+        operator=operator,
+        subject=work_order.subject,
+        errors=errors,
+        reply_to=_office_reply_to(services, work_order),
+        in_reply_to=in_reply_to,
+    )
+    _queue(session, work_order, "notice", composed)
+
+
+OFFICE_BOUND = frozenset({"notification", "forward", "notice", "transcript"})
+
+
+@dataclass(frozen=True)
+class _Failure:
+    address: str
+    status: str
+    diagnostic: str
+
+
+def _tell_office_of_failure(
+    services: Services, session: Session, sent: OutboundMessage, failures: Sequence[Any]
+) -> bool:
+    """One notice to the case's office about a message that did not reach its recipient.
+    Never about mail that went to an office itself: a notice about a bounced notice to a
+    bouncing office address would loop (offices are not rate-limited)."""
+    work_order = session.get(WorkOrder, sent.work_order_id) if sent.work_order_id else None
+    if work_order is None or sent.kind in OFFICE_BOUND:
+        return False  # nobody else to tell: it is in the log and the event trail
+    notice = services.composer.bounce_notice(
+        number=work_order.number,
+        language=work_order.language,
+        office=services.settings.office(work_order.office),
+        subject=work_order.subject,
+        kind=sent.kind,
+        sent_at=sent.sent_at or sent.created_at,
+        recipients=failures,
+        reply_to=_office_reply_to(services, work_order),
+    )
+    _queue(session, work_order, "notice", notice)
+    return True
+
+
+def report_failures(services: Services) -> int:
+    """Tell the office about messages to citizens that finally failed (5xx, or not delivered
+    within `deliver_until`); each is reported once. Returns how many were reported."""
+    reported = 0
+    with unit_of_work(services.engine) as session:
+        for sent in outbox.unreported_failures(session):
+            sent.failure_reported = True
+            failures = [_Failure(r, "", sent.last_error or "") for r in sent.recipients.split(", ")]
+            if _tell_office_of_failure(services, session, sent, failures):
+                reported += 1
+    return reported

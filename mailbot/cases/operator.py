@@ -1,0 +1,276 @@
+"""An operator answers: commands applied, the rest relayed to the citizen from the mailbox's
+address, or explained back when it cannot be carried out. The CLI's `workorders reply|note|
+assign|close|reopen` go through `apply_operator_message` too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session
+
+from mailbot import workorders
+from mailbot.cases.messages import CITIZEN_SIDE, Incoming, _queue, _store, _thread_ids
+from mailbot.cases.notices import _notify_office_of_case, _operator_notice, _tell_citizen
+from mailbot.db import record_event, unit_of_work
+from mailbot.errors import InputError
+from mailbot.ingest import ledger
+from mailbot.models import Contact, WorkOrder, utcnow
+from mailbot.pipeline_services import Services
+from mailbot.replies import commands, quotes
+from mailbot.types import Address, Attachment, Kind, LedgerStatus, Outcome
+
+
+def handle_operator_reply(
+    services: Services, session: Session, mail: Incoming, work_order: WorkOrder
+) -> Outcome:
+    text = quotes.new_text(mail.parsed.text)
+    stored = _store(services, mail.parsed.attachments)
+    relayable = [a for a in mail.parsed.attachments if not a.inline]
+    reason = apply_operator_message(
+        services,
+        session,
+        work_order,
+        operator=mail.sender,
+        text=text,
+        attachments=relayable,
+        stored=stored,
+        inbound_id=mail.entry.id,
+        message_id=mail.parsed.message_id,
+        date=mail.origin.received_at,
+    )
+    ledger.settle(
+        mail.entry,
+        LedgerStatus.THREADED,
+        kind=Kind.OPERATOR_REPLY,
+        reason=reason,
+        work_order_id=work_order.id,
+    )
+    return Outcome(LedgerStatus.THREADED, mail.entry.id, work_order.number, reason=reason)
+
+
+def apply_operator_message(
+    services: Services,
+    session: Session,
+    work_order: WorkOrder,
+    *,
+    operator: Address,
+    text: str,
+    attachments: Sequence[Attachment] = (),
+    stored: Sequence[workorders.NewAttachment] = (),
+    inbound_id: int | None = None,
+    message_id: str | None = None,
+    date: datetime | None = None,
+) -> str | None:
+    """Commands first, then the text: to the citizen, or kept as an internal note. Returns why
+    nothing was relayed, when nothing was."""
+    settings = services.settings
+    parsed = commands.parse(text)
+    errors = problems(services, parsed, work_order.language)
+    assign_to = parsed.has("assegna")
+
+    def record(kind: str, body: str) -> None:
+        record_event(
+            session,
+            f"message.{kind}",
+            work_order_id=work_order.id,
+            inbound_id=inbound_id,
+            actor=operator.email,
+            message_id=message_id,
+        )
+        workorders.add_message(
+            session,
+            work_order,
+            direction="in",
+            kind=kind,
+            from_address=operator.email,
+            author=operator.email,
+            to=[],
+            date=date or utcnow(),
+            subject=work_order.subject,
+            body_text=body,
+            message_id=message_id,
+            inbound_id=inbound_id,
+            attachments=stored,
+        )
+
+    if errors:
+        record("operator_reply", text)
+        _operator_notice(
+            services, session, work_order, operator=operator, errors=errors, in_reply_to=message_id
+        )
+        record_event(
+            session,
+            "operator_reply.refused",
+            work_order_id=work_order.id,
+            actor=operator.email,
+            errors=errors,
+        )
+        return "; ".join(errors)
+
+    keep_internal = parsed.has("nota") or assign_to
+    kind = "note" if keep_internal else "operator_reply"
+    record(kind, parsed.body)
+    if assign_to:
+        new_office = settings.office(assign_to.arg)
+        workorders.assign(session, work_order, new_office, operator.email)
+        _notify_office_of_case(services, session, work_order, new_office)
+    _charter_commands(services, session, work_order, parsed, operator.email)
+    suspend = parsed.has("sospendi")
+    body = parsed.body or (suspend.arg if suspend else "")
+    relayed = False
+    if not keep_internal and body:
+        _relay(services, session, work_order, operator=operator, body=body, attachments=attachments)
+        relayed = True
+    if suspend:
+        workorders.suspend(session, work_order, suspend.arg, operator.email, services.clock)
+    if parsed.has("chiudi"):
+        workorders.close(session, work_order, operator.email)
+        _tell_citizen(
+            services,
+            session,
+            work_order,
+            "closing",
+            {
+                "survey": settings.charter.satisfaction_survey,
+                "reopen_days": settings.conversations.reopen_days,
+            },
+        )
+    if parsed.has("riapri"):
+        workorders.reopen(session, work_order, operator.email)
+    return None if relayed else f"not relayed ({kind})"
+
+
+def _charter_commands(
+    services: Services,
+    session: Session,
+    work_order: WorkOrder,
+    parsed: commands.Parsed,
+    actor: str,
+) -> None:
+    """#categoria, #protocollo and #proroga (whose notice tells the citizen why and until
+    when)."""
+    office = services.settings.office(work_order.office)
+    category = parsed.has("categoria")
+    if category:
+        workorders.set_category(
+            session,
+            work_order,
+            category=category.arg.lower(),
+            office=office,
+            actor=actor,
+            clock=services.clock,
+        )
+    protocollo = parsed.has("protocollo")
+    if protocollo:
+        workorders.set_protocollo(session, work_order, protocollo.arg, actor)
+    extension = parsed.has("proroga")
+    found = commands.extension(extension.arg) if extension else None
+    if found:
+        days, reason = found
+        workorders.extend(
+            session, work_order, days=days, reason=reason, actor=actor, clock=services.clock
+        )
+        _tell_citizen(
+            services,
+            session,
+            work_order,
+            "extension",
+            {"days": days, "reason": reason, "due_at": work_order.due_at},
+        )
+
+
+def problems(services: Services, parsed: commands.Parsed, language: str = "it") -> list[str]:
+    """Why an operator's message cannot be carried out (empty list: it can), in `language`."""
+    errors = list(parsed.errors)
+    assign_to = parsed.has("assegna")
+    if assign_to and assign_to.arg not in services.settings.offices:
+        errors.append(commands.Problem("no_office", (assign_to.arg,)))
+    category = parsed.has("categoria")
+    if category and services.settings.charter.category(category.arg.lower()) is None:
+        known = ", ".join(c.id for c in services.settings.charter.categories)
+        errors.append(commands.Problem("no_category", (category.arg, known)))
+    extension = parsed.has("proroga")
+    if extension and commands.extension(extension.arg) is None:
+        errors.append(commands.Problem("extension"))
+    if not errors and not parsed.body and not parsed.commands:
+        errors.append(commands.Problem("empty"))
+    return [problem.text(language) for problem in errors]
+
+
+def operator_action(
+    services: Services,
+    number: str,
+    operator: str,
+    text: str,
+    attachments: Sequence[Attachment] = (),
+) -> str:
+    """The command line's way to do what an operator's email does; refuses instead of
+    answering with a notice. Returns what happened, for the admin."""
+    parsed = commands.parse(text)
+    errors = problems(services, parsed, "en")
+    if errors:
+        raise InputError("; ".join(errors))
+    with unit_of_work(services.engine) as session:
+        work_order = workorders.by_number(session, number)
+        office = services.settings.office(work_order.office)
+        address = operator.strip().lower()
+        if address not in {*office.operators, office.email}:
+            raise InputError(
+                f"{address} is not an operator of office {office.id} (see [[offices]] operators)"
+            )
+        stored = _store(services, attachments)
+        reason = apply_operator_message(
+            services,
+            session,
+            work_order,
+            operator=Address("", address),
+            text=text,
+            attachments=attachments,
+            stored=stored,
+        )
+        status = work_order.status
+    return f"{number}: {reason or 'reply queued for the citizen'}; status {status}"
+
+
+def _relay(
+    services: Services,
+    session: Session,
+    work_order: WorkOrder,
+    *,
+    operator: Address,
+    body: str,
+    attachments: Sequence[Attachment],
+) -> None:
+    contact = session.get(Contact, work_order.contact_id)
+    assert contact is not None
+    thread = _thread_ids(session, work_order, CITIZEN_SIDE)
+    assert work_order.id is not None
+    citizen_ids = [
+        m.message_id
+        for m in workorders.conversation(session, work_order.id)
+        if m.kind in ("citizen", "citizen_followup") and m.message_id
+    ]
+    # Whatever the stripping missed, the operator's own address never reaches the citizen.
+    body = "\n".join(
+        line for line in body.splitlines() if operator.email not in line.lower()
+    ).strip()
+    mailbox = services.settings.mailbox(work_order.mailbox)
+    composed = services.composer.relay(
+        number=work_order.number,
+        language=work_order.language,
+        citizen=Address(contact.name, contact.email),
+        subject=work_order.subject,
+        body=body,
+        operator_name=operator.name,
+        office=services.settings.office(work_order.office),
+        reply_to=mailbox.address,
+        in_reply_to=citizen_ids[-1] if citizen_ids else (thread[-1] if thread else None),
+        references=thread,
+        attachments=attachments,
+        from_address=mailbox.smtp.from_address if mailbox.smtp else None,
+    )
+    _queue(session, work_order, "relay", composed, route=mailbox)
+    office = services.settings.office(work_order.office)
+    workorders.mark_reply_sent(session, work_order, operator.email, office)
