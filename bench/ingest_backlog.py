@@ -27,7 +27,7 @@ def main() -> None:
     use_database(args.database)
     quiet_logs()
 
-    from mailbot.daemon import run_once
+    from mailbot.runtime import run_once
 
     from conftest import imap_mailbox, make_services, write_config
 

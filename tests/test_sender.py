@@ -120,18 +120,18 @@ def test_too_many_temporary_refusals_end_in_failure(tmp_path, smtp):
 
 
 def test_permanent_failure_to_a_citizen_is_reported_to_the_office_once(smtp_services, smtp):
-    from mailbot import daemon
+    from mailbot import runtime
 
     queue(smtp_services, "citizen_plain.eml")
     smtp.handler.perm_fail.add("mario.bianchi@example.net")
-    report = daemon.deliver_now(smtp_services)
+    report = runtime.deliver_now(smtp_services)
     assert report.failed == 1
     notices = [
         r for r in smtp.received if r.rcpt_tos == ["urp@comune.example.it"] and b"NON " in r.data
     ]
     assert len(notices) == 1
     assert b"mario.bianchi@example.net" in notices[0].data
-    daemon.deliver_now(smtp_services)  # nothing new to report
+    runtime.deliver_now(smtp_services)  # nothing new to report
     assert len([o for o in rows(smtp_services, OutboundMessage) if o.kind == "notice"]) == 1
 
 

@@ -39,13 +39,13 @@ def run(
     ] = False,
 ) -> None:
     """Watch the mailboxes and send what is due (upgrades the database schema first)."""
-    from mailbot import daemon
+    from mailbot import runtime
 
     services = _daemon_services()
     if not once:
-        daemon.run_forever(services, rebuild=_daemon_services)
+        runtime.run_forever(services, rebuild=_daemon_services)
         return
-    report = daemon.run_once(services)
+    report = runtime.run_once(services)
     for name, drained in report.mailboxes.items():
         counts = ", ".join(f"{n} {k}" for k, n in sorted(drained.counts.items())) or "no new mail"
         _echo(f"{name}: {counts}")
@@ -76,14 +76,14 @@ def reconcile(
     as_json: JsonOption = False,
 ) -> None:
     """Compare each mailbox with the database and report (and with --fix, repair) the gaps."""
-    from mailbot import daemon
     from mailbot import reconcile as reconciling
+    from mailbot import runtime
 
     settings = _settings()
     services = _services(settings, _engine(settings))
     result = reconciling.reconcile(services, mailbox, fix)
     if fix:
-        daemon.deliver_now(services)
+        runtime.deliver_now(services)
     if as_json:
         _print_json(result.as_dict())
     else:
@@ -109,14 +109,14 @@ def reminders() -> None:
     """Queue and send today's digest to each office (cases due soon, overdue ones to the
     manager) if its time has come and it has not gone yet: safe to run any number of times.
     The daemon does this itself; the timer is the safety net for `run --once` set-ups."""
-    from mailbot import daemon
     from mailbot import reminders as reminding
+    from mailbot import runtime
     from mailbot.models import utcnow
 
     settings = _settings()
     services = _services(settings, _engine(settings))
     queued = reminding.send_digests(services, utcnow())
-    delivery = daemon.deliver_now(services)
+    delivery = runtime.deliver_now(services)
     _echo(f"digests queued: {queued}; outbox: {delivery.sent} sent")
     for error in delivery.errors:
         _echo(f"outbox: {error}", err=True)

@@ -120,7 +120,7 @@ def workorders_export(
     ] = None,
 ) -> None:
     """The whole case: conversation, attachments list and event log."""
-    from mailbot import daemon, transcript
+    from mailbot import runtime, transcript
     from mailbot.types import looks_like_address
 
     if fmt not in transcript.FORMATS:
@@ -131,7 +131,7 @@ def workorders_export(
         if not looks_like_address(send_to.strip().lower()):
             raise InputError(f"--send-to: {send_to!r} is not an email address")
         transcript.send(services, number, send_to.strip().lower())
-        report = daemon.deliver_now(services)
+        report = runtime.deliver_now(services)
         _echo(f"case file of {number} queued for {send_to}; outbox: {report.sent} sent")
         return
     data = transcript.export(services, number, fmt)
@@ -163,9 +163,9 @@ def _act(number: str, operator: str, text: str, attach: list[Path] | None = None
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         files.append(Attachment(path.name, kind, payload))
     _echo(cases.operator_action(services, number, operator, text, files))
-    from mailbot import daemon
+    from mailbot import runtime
 
-    report = daemon.deliver_now(services)
+    report = runtime.deliver_now(services)
     _echo(f"outbox: {report.sent} sent, {report.retried} deferred, {report.failed} failed")
 
 

@@ -146,13 +146,13 @@ def _show_entry(entry: InboundMessage, settings: Settings, raw: bool) -> bool:
 @quarantine_app.command("retry")
 def quarantine_retry(inbound_id: int) -> None:
     """Process a quarantined or rejected message again (after a fix), then send what is due."""
-    from mailbot import daemon
+    from mailbot import runtime
     from mailbot.pipeline import retry
 
     settings = _settings()
     services = _services(settings, _engine(settings))
     _report_outcome(inbound_id, retry(services, inbound_id))
-    daemon.deliver_now(services)
+    runtime.deliver_now(services)
 
 
 @quarantine_app.command("discard")
@@ -227,10 +227,10 @@ def spam_release(
     by: Annotated[str | None, typer.Option(help="Who releases it (default: $USER).")] = None,
 ) -> None:
     """Not spam after all: open its case as if it had just arrived (confirmation included)."""
-    from mailbot import daemon
+    from mailbot import runtime
     from mailbot.pipeline import release
 
     settings = _settings()
     services = _services(settings, _engine(settings))
     _report_outcome(inbound_id, release(services, inbound_id, _actor(by)))
-    daemon.deliver_now(services)
+    runtime.deliver_now(services)

@@ -1,0 +1,91 @@
+"""`run_once`: every mailbox drained until no new mail, then the outbox flushed, once; for
+cron, tests and the demo. `deliver_now` sends what is due (the CLI's commands call it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+
+from mailbot import cases, reminders
+from mailbot.config import MailboxSettings
+from mailbot.errors import TransientError
+from mailbot.ingest.sources import Source, make_source
+from mailbot.leases import Keeper, LeaseLostError, Leases
+from mailbot.log import get_logger
+from mailbot.models import utcnow
+from mailbot.pipeline import DrainReport, Services, drain
+from mailbot.replies.sender import DeliveryReport, deliver_pending, make_transport
+
+log = get_logger(__name__)
+
+
+@dataclass
+class OnceReport:
+    mailboxes: dict[str, DrainReport] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+
+
+def _source(services: Services, mailbox: MailboxSettings) -> Source:
+    return make_source(mailbox, services.store, services.settings.limits.max_message_bytes)
+
+
+def _leases(services: Services) -> Keeper:
+    return Keeper(
+        Leases(services.engine, services.settings.database.lease_seconds),
+        len(services.settings.mailboxes),
+    )
+
+
+def run_once(services: Services) -> OnceReport:
+    """Every mailbox until it has no new mail, then the outbox until nothing is due. A mailbox
+    another running instance watches is left to it (reported as unavailable)."""
+    report = OnceReport()
+    with _leases(services) as keeper:
+        for mailbox in services.settings.mailboxes:
+            _drain_once(services, keeper, mailbox, report)
+    try:
+        reminders.send_digests(services, utcnow())
+    except TransientError as exc:
+        log.warning("digests not sent", error=str(exc))
+    report.delivery = asyncio.run(_deliver_all(services))
+    return report
+
+
+def _drain_once(
+    services: Services, keeper: Keeper, mailbox: MailboxSettings, report: OnceReport
+) -> None:
+    source = _source(services, mailbox)
+    halt = threading.Event()
+    try:
+        if not keeper.hold(mailbox.name, halt):
+            raise LeaseLostError(f"mailbox {mailbox.name}: watched by another running instance")
+        source.connect()
+        report.mailboxes[mailbox.name] = drain(
+            services, source, halt.is_set, keeper.fence(mailbox.name)
+        )
+    except TransientError as exc:
+        report.unavailable[mailbox.name] = str(exc)
+        log.warning("mailbox unavailable", mailbox=mailbox.name, error=str(exc))
+    finally:
+        source.close()
+        keeper.drop(mailbox.name)
+
+
+def deliver_now(services: Services) -> DeliveryReport:
+    """One delivery pass, for commands that queue mail (the daemon would send it anyway)."""
+    return asyncio.run(_deliver_all(services))
+
+
+async def _deliver_all(services: Services) -> DeliveryReport:
+    transport = make_transport(services.settings)
+    try:
+        report = await deliver_pending(services.engine, services.settings, transport)
+        if cases.report_failures(services):
+            second = await deliver_pending(services.engine, services.settings, transport)
+            report.sent += second.sent
+        return report
+    finally:
+        await transport.close()

@@ -1,0 +1,93 @@
+"""The outbox sender loop (asyncio, in the main thread): deliver what is due, report
+failures, send the daily digests, beat the heart the watchdog listens to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from mailbot import cases, reminders
+from mailbot.errors import MailbotError, TransientError
+from mailbot.log import get_logger
+from mailbot.metrics import Health
+from mailbot.models import utcnow
+from mailbot.pipeline import Services
+from mailbot.replies.sender import DeliveryReport, deliver_pending, make_transport
+from mailbot.runtime.control import _Control
+from mailbot.runtime.health import _Runtime, _status
+from mailbot.runtime.mailbox_loop import Backoff
+
+log = get_logger(__name__)
+
+
+OUTBOX_POLL_SECONDS = 5.0
+
+
+async def _heartbeat(health: Health) -> None:
+    """Proves to the watchdog that the event loop is not stuck."""
+    while True:
+        health.loop_beat = time.monotonic()
+        await asyncio.sleep(1.0)
+
+
+async def _outbox_loop(
+    services: Services,
+    control: _Control,
+    runtime: _Runtime,
+    rebuild: Callable[[], Services] | None,
+) -> Services | None:
+    """Sends until told to stop (returns None) or until a reload produced valid new
+    services (returns them)."""
+    stop, wake = control.stop, control.wake
+    transport = make_transport(services.settings)
+    backoff = Backoff(services.settings.outbox.retry_base_seconds or 1.0, 300.0)
+    digested: set[tuple[str, str]] = set()  # (office, day) already settled by this process
+    beat = asyncio.create_task(_heartbeat(runtime.health))
+    try:
+        while not stop.is_set():
+            if control.reload_requested:
+                fresh = await _reload(control, runtime, rebuild)
+                if fresh is not None:
+                    return fresh
+            try:
+                reminders.send_digests(services, utcnow(), digested)  # once a day per office
+                report = await deliver_pending(services.engine, services.settings, transport)
+                if runtime.metrics is not None:
+                    runtime.metrics.delivery(report.sent, report.retried, report.failed)
+                if report.failed or report.blocked:
+                    cases.report_failures(services)
+            except TransientError as exc:
+                log.warning("outbox unavailable", error=str(exc))
+                report = DeliveryReport(errors=[str(exc)])
+            delay = backoff.next() if report.blocked else OUTBOX_POLL_SECONDS
+            if not report.blocked:
+                backoff.reset()
+            woken = await asyncio.to_thread(wake.wait, delay)
+            wake.clear()
+            if not woken:
+                await transport.close()  # idle: do not hold the relay's connection
+    finally:
+        beat.cancel()
+        await transport.close()
+    return None
+
+
+async def _reload(
+    control: _Control, runtime: _Runtime, rebuild: Callable[[], Services] | None
+) -> Services | None:
+    control.reload_requested = False
+    if rebuild is None:
+        log.warning("reload requested, but this process cannot reload: restart it")
+        return None
+    runtime.notifier.reloading()
+    try:
+        fresh = await asyncio.to_thread(rebuild)
+    except MailbotError as exc:
+        log.error("configuration not reloaded, the running one stays", error=str(exc))
+        runtime.notifier.ready(_status(runtime.health))
+        return None
+    log.info("configuration reloaded", mailboxes=[m.name for m in fresh.settings.mailboxes])
+    control.end_loops()
+    return fresh

@@ -1,0 +1,105 @@
+"""The long-running process: one loop per mailbox (a thread each, since IMAP is blocking) and
+the outbox sender loop (asyncio, in the main thread). SIGTERM/SIGINT set a stop flag: the
+message in hand is finished, nothing new is started. SIGHUP reads the configuration again:
+when it is valid, the loops finish the message in hand and start over with it; when it is not,
+the error is logged (naming the key) and the running configuration stays. Outages back off
+exponentially and never kill a loop. `run_once` is the same work done once, for cron, tests
+and the demo.
+
+Under systemd (`Type=notify`) the daemon says READY once a mailbox is connected (or all of them
+are watched by other instances), feeds the watchdog while its loops answer, and reports its
+state in STATUS; with `[metrics] listen` it serves Prometheus metrics and /healthz.
+
+Any number of instances may share one database: a mailbox is watched only while this instance
+holds its lease (mailbot/leases.py), every message's transaction is fenced by it, and the
+outbox is drained by all of them (rows claimed with SKIP LOCKED).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import faulthandler
+import signal
+import threading
+import time
+from collections.abc import Callable
+
+from mailbot.log import get_logger
+from mailbot.metrics import Health
+from mailbot.pipeline import Services
+from mailbot.runtime.control import _Control
+from mailbot.runtime.health import _Runtime, _serve_metrics, _stale
+from mailbot.runtime.mailbox_loop import _MailboxLoop
+from mailbot.runtime.once import (
+    _leases,
+)
+from mailbot.runtime.outbox_loop import _outbox_loop
+from mailbot.sdnotify import Notifier, WatchdogFeeder
+
+log = get_logger(__name__)
+
+
+def run_forever(services: Services, rebuild: Callable[[], Services] | None = None) -> None:
+    """Run until SIGTERM/SIGINT. `rebuild()` reads the configuration again on SIGHUP (raising
+    MailbotError when it is wrong)."""
+    control = _Control()
+    runtime = _Runtime(Notifier(), Health(), services)
+    signal.signal(signal.SIGTERM, control.on_stop)
+    signal.signal(signal.SIGINT, control.on_stop)
+    signal.signal(signal.SIGHUP, control.on_reload)
+    # `kill -USR1`: every thread's stack to stderr (the journal), for a daemon that seems stuck.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    endpoint = _serve_metrics(services, runtime)
+    feeder = WatchdogFeeder(runtime.notifier, lambda: runtime.health.loops_alive(_stale(runtime)))
+    feeder.start()
+    try:
+        while True:
+            fresh = _run_loops(services, control, runtime, rebuild)
+            if fresh is None or control.stopping:
+                break
+            if fresh.engine is not services.engine:
+                services.engine.dispose()
+            services = runtime.services = fresh
+            runtime.health.reloading = False
+    finally:
+        runtime.notifier.stopping()
+        feeder.stop()
+        if endpoint is not None:
+            endpoint.stop()
+        runtime.notifier.close()
+    log.info("mailbot stopped")
+
+
+def _run_loops(
+    services: Services,
+    control: _Control,
+    runtime: _Runtime,
+    rebuild: Callable[[], Services] | None,
+) -> Services | None:
+    control.begin(services)
+    health = runtime.health
+    with health.lock:
+        health.mailboxes = {m.name: "starting" for m in services.settings.mailboxes}
+    with _leases(services) as keeper:
+        threads = [
+            threading.Thread(
+                target=_MailboxLoop(services, m, keeper, control, runtime).run,
+                name=f"mailbox-{m.name}",
+                daemon=True,
+            )
+            for m in services.settings.mailboxes
+        ]
+        health.threads = threads
+        health.loop_beat = time.monotonic()
+        for thread in threads:
+            thread.start()
+        log.info(
+            "mailbot running",
+            mailboxes=[m.name for m in services.settings.mailboxes],
+            instance=keeper.leases.holder,
+        )
+        fresh = asyncio.run(_outbox_loop(services, control, runtime, rebuild))
+        health.reloading = fresh is not None
+        for thread in threads:
+            thread.join(timeout=30)
+    return fresh
