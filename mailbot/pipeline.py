@@ -31,8 +31,8 @@ from mailbot.ingest.sources import Source
 from mailbot.log import bind_case, bind_message, get_logger
 from mailbot.matching import matcher
 from mailbot.models import Contact, InboundMessage, WorkOrder
-from mailbot.pipeline_services import Services, build_services
 from mailbot.replies import threading
+from mailbot.services import Services, build_services
 from mailbot.types import Kind, LedgerStatus, Origin, Outcome, ParsedMessage
 
 __all__ = ["Services", "build_services", "drain", "process_inbound", "release", "retry"]

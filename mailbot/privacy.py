@@ -45,7 +45,7 @@ from mailbot.models import (
     WorkOrder,
     utcnow,
 )
-from mailbot.pipeline_services import Services
+from mailbot.services import Services
 from mailbot.types import MatchState, normalise_address
 from mailbot.workorders import CLOSED
 

@@ -24,7 +24,7 @@ from mailbot.errors import InputError
 from mailbot.ingest import parse, pec
 from mailbot.matching import matcher, registry
 from mailbot.models import ConversationMessage, InboundMessage, Taxpayer, WorkOrder
-from mailbot.pipeline_services import Services
+from mailbot.services import Services
 from mailbot.types import Address, Match, MatchRule, MatchState
 
 REMATCHED = (

@@ -21,8 +21,8 @@ from mailbot.db import record_event, unit_of_work
 from mailbot.errors import TransientError
 from mailbot.log import get_logger
 from mailbot.models import DigestSent, InboundMessage, WorkOrder
-from mailbot.pipeline_services import Services
 from mailbot.replies import outbox
+from mailbot.services import Services
 from mailbot.types import Address, LedgerStatus
 from mailbot.workorders import CLOSED
 

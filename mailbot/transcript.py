@@ -12,9 +12,9 @@ from sqlmodel import col, select
 from mailbot import pdf, workorders
 from mailbot.db import record_event, unit_of_work
 from mailbot.models import ConversationMessage, Event, InboundMessage, OutboundMessage
-from mailbot.pipeline_services import Services
 from mailbot.replies import outbox
 from mailbot.replies.compose import Composed
+from mailbot.services import Services
 
 FORMATS = ("html", "pdf", "eml")
 

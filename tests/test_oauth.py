@@ -18,7 +18,7 @@ from mailbot import config as config_module
 from mailbot.config import OAuthSettings, Secret
 from mailbot.errors import ConfigError
 from mailbot.models import WorkOrder
-from mailbot.oauth import TokenRefusedError, TokenSource, TokenUnavailableError
+from mailbot.net.oauth import TokenRefusedError, TokenSource, TokenUnavailableError
 
 from conftest import Daemon, complaint, make_services, rows, run_cli, write_config
 from servers import Dovecot, SmtpServer, free_port

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from mailbot.cases.messages import Incoming
 from mailbot.db import record_event
 from mailbot.models import WorkOrder
-from mailbot.pipeline_services import Services
+from mailbot.services import Services
 from mailbot.types import Attachment
 
 

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from mailbot.db import record_event
 from mailbot.ingest import pec
 from mailbot.models import InboundMessage
-from mailbot.pipeline_services import Services
+from mailbot.services import Services
 from mailbot.types import Address, ParsedMessage
 
 

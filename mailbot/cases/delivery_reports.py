@@ -12,9 +12,9 @@ from mailbot.db import record_event
 from mailbot.ingest import bounce, ledger, pec
 from mailbot.log import get_logger
 from mailbot.models import InboundMessage, OutboundMessage, PecReceipt, WorkOrder
-from mailbot.pipeline_services import Services
 from mailbot.replies import outbox
 from mailbot.replies.threading import provider_key
+from mailbot.services import Services
 from mailbot.types import Kind, LedgerStatus, Outcome
 
 log = get_logger(__name__)

@@ -17,8 +17,8 @@ from mailbot.db import record_event
 from mailbot.ingest import ledger
 from mailbot.log import bind_case
 from mailbot.models import Contact, WorkOrder, utcnow
-from mailbot.pipeline_services import Services
 from mailbot.replies import quotes
+from mailbot.services import Services
 from mailbot.types import Kind, LedgerStatus, Match, Outcome
 
 

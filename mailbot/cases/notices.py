@@ -24,8 +24,8 @@ from mailbot.cases.messages import (
 from mailbot.config import OfficeSettings
 from mailbot.db import unit_of_work
 from mailbot.models import Contact, OutboundMessage, WorkOrder
-from mailbot.pipeline_services import Services
 from mailbot.replies import outbox
+from mailbot.services import Services
 from mailbot.types import Address
 
 

@@ -17,8 +17,8 @@ from mailbot.db import record_event, unit_of_work
 from mailbot.errors import InputError
 from mailbot.ingest import ledger
 from mailbot.models import Contact, WorkOrder, utcnow
-from mailbot.pipeline_services import Services
 from mailbot.replies import commands, quotes
+from mailbot.services import Services
 from mailbot.types import Address, Attachment, Kind, LedgerStatus, Outcome
 
 

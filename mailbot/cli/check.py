@@ -153,7 +153,7 @@ def _check_storage(settings: Settings) -> tuple[bool, str, str]:
 
 def _check_oauth(settings: Settings) -> list[tuple[bool, str, str]]:
     """Every OAuth2 sign-in: a token is fetched now (the logins below use their own)."""
-    from mailbot.oauth import TokenSource
+    from mailbot.net.oauth import TokenSource
 
     accounts = [m.oauth for m in settings.mailboxes if m.source == "imap"]
     accounts += [settings.smtp.oauth, *(m.smtp.oauth for m in settings.mailboxes if m.smtp)]

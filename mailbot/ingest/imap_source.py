@@ -25,8 +25,8 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from mailbot.config import MailboxSettings
 from mailbot.errors import ConfigError, SourceUnavailableError
 from mailbot.models import MailboxCursor
+from mailbot.net.oauth import TokenSource
 from mailbot.net.tls import tls_context
-from mailbot.oauth import TokenSource
 from mailbot.storage import Store
 from mailbot.types import Origin
 

@@ -24,8 +24,8 @@ from mailbot.db import unit_of_work
 from mailbot.errors import MailbotError
 from mailbot.log import get_logger
 from mailbot.models import OutboundMessage, utcnow
+from mailbot.net.oauth import TokenSource
 from mailbot.net.tls import tls_context
-from mailbot.oauth import TokenSource
 from mailbot.replies import outbox
 
 log = get_logger(__name__)
