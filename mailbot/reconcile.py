@@ -7,12 +7,13 @@ It sits beside the pipeline (DESIGN.md: entry points → pipeline/reconcile → 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from mailbot.config import MailboxSettings
 from mailbot.db import record_event, unit_of_work
@@ -91,18 +92,7 @@ def _check_mailbox(services: Services, settings: MailboxSettings, fix: bool) -> 
                     )
                 )
             )
-            ids = [m for m in inventory.values() if m]
-            known_ids = (
-                set(
-                    session.exec(
-                        select(InboundMessage.message_key).where(
-                            col(InboundMessage.message_key).in_(ids)
-                        )
-                    )
-                )
-                if ids
-                else set()
-            )
+            known_ids = _known_keys(session, inventory.values())
         check.on_server = len(inventory)
         check.uidvalidity_changed = cursor is not None and cursor.uidvalidity != source.uidvalidity
         last = cursor.last_uid if cursor and not check.uidvalidity_changed else 0
@@ -122,6 +112,15 @@ def _check_mailbox(services: Services, settings: MailboxSettings, fix: bool) -> 
     finally:
         source.close()
     return check
+
+
+def _known_keys(session: Session, message_ids: Iterable[str | None]) -> set[str]:
+    """Which of these Message-IDs the ledger has (whatever mailbox they came through)."""
+    ids = [m for m in message_ids if m]
+    if not ids:
+        return set()
+    query = select(InboundMessage.message_key).where(col(InboundMessage.message_key).in_(ids))
+    return set(session.exec(query))
 
 
 def _check_maildir(services: Services, source: MaildirSource, fix: bool) -> MailboxCheck:
@@ -144,18 +143,7 @@ def _check_maildir(services: Services, source: MaildirSource, fix: bool) -> Mail
                 if taken
                 else set()
             )
-            ids = [m for m in taken.values() if m]
-            known_ids = (
-                set(
-                    session.exec(
-                        select(InboundMessage.message_key).where(
-                            col(InboundMessage.message_key).in_(ids)
-                        )
-                    )
-                )
-                if ids
-                else set()
-            )
+            known_ids = _known_keys(session, taken.values())
         check.on_server = len(taken) + check.waiting
         for ref, message_id in sorted(taken.items()):
             if ref in known_refs or (message_id and message_id in known_ids):

@@ -109,11 +109,9 @@ def quarantine_show(
     raw: Annotated[bool, typer.Option("--raw", help="Write the original bytes to stdout.")] = False,
 ) -> None:
     """One quarantined message: why, where from, and its original."""
-    from mailbot.models import InboundMessage
 
     settings = _settings()
-    with db.unit_of_work(_engine(settings)) as session:
-        entry = session.get(InboundMessage, inbound_id)
+    entry = _entry(settings, inbound_id)
     if entry is None:
         raise NotFoundError(f"no inbound message {inbound_id}")
     if _show_entry(entry, settings, raw):
@@ -128,6 +126,13 @@ def _report_outcome(inbound_id: int, outcome: Outcome) -> None:
         + (f" ({outcome.work_order_number})" if outcome.work_order_number else "")
         + (f": {outcome.reason}" if outcome.reason else "")
     )
+
+
+def _entry(settings: Settings, inbound_id: int) -> InboundMessage | None:
+    from mailbot.models import InboundMessage
+
+    with db.unit_of_work(_engine(settings)) as session:
+        return session.get(InboundMessage, inbound_id)
 
 
 def _show_entry(entry: InboundMessage, settings: Settings, raw: bool) -> bool:
@@ -208,11 +213,9 @@ def spam_show(
     raw: Annotated[bool, typer.Option("--raw", help="Write the original bytes to stdout.")] = False,
 ) -> None:
     """One message held as spam: the filter's verdict, and its original."""
-    from mailbot.models import InboundMessage
 
     settings = _settings()
-    with db.unit_of_work(_engine(settings)) as session:
-        entry = session.get(InboundMessage, inbound_id)
+    entry = _entry(settings, inbound_id)
     if entry is None or entry.status != LedgerStatus.SPAM:
         raise NotFoundError(f"no message {inbound_id} held as spam (see `mailbot spam list`)")
     if _show_entry(entry, settings, raw):
