@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import islice, takewhile
 from zoneinfo import ZoneInfo
@@ -117,3 +117,17 @@ def load_pauses(text: str) -> list[Pause]:
 
 def dump_pauses(pauses: Sequence[Pause]) -> str:
     return json.dumps([[s.isoformat(), e.isoformat() if e else None] for s, e in pauses])
+
+
+@dataclass(frozen=True)
+class Clock:
+    """What deadline arithmetic needs: the calendar of holidays and the local time zone."""
+
+    calendar: Calendar
+    tz: ZoneInfo
+
+    def today(self) -> date:
+        return datetime.now(UTC).astimezone(self.tz).date()
+
+    def local_day(self, when: datetime) -> date:
+        return when.astimezone(self.tz).date()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from mailbot import cases
+from mailbot.cases import certify, delivery_reports, intake, messages, operator
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import Disposition, MailError, NotFoundError, disposition_for
 from mailbot.ingest import classify, ledger, parse, pec, spam
@@ -151,11 +151,11 @@ def _act(
 ) -> Outcome:
     certified = pec.detect(raw)
     if certified is not None and (certified.is_receipt or certified.inner is None):
-        return cases.record_pec_receipt(services, session, entry, certified, raw)
+        return delivery_reports.record_pec_receipt(services, session, entry, certified, raw)
     # A certified envelope or an anomaly: the case is about the message inside.
     parsed = parse.parse(certified.inner if certified and certified.inner else raw)
     if certified is not None:
-        parsed = cases.certified_sender(
+        parsed = certify.certified_sender(
             services, session, entry, certified, parsed=parsed, raw=raw
         )
     mailbox = services.settings.mailbox(origin.mailbox)
@@ -166,11 +166,11 @@ def _act(
     verdict = classify.classify(
         parsed, services.classify_context, _thread(services, session, ref, work_order, parsed)
     )
-    mail = cases.Incoming(entry, parsed, origin)
+    mail = messages.Incoming(entry, parsed, origin)
     if verdict.kind is Kind.BOUNCE:
-        return cases.record_bounce(services, session, mail, raw)
+        return delivery_reports.record_bounce(services, session, mail, raw)
     if verdict.kind is Kind.OPERATOR_REPLY and work_order is not None:
-        return cases.handle_operator_reply(services, session, mail, work_order)
+        return operator.handle_operator_reply(services, session, mail, work_order)
     if verdict.kind not in (Kind.CITIZEN, Kind.CITIZEN_FOLLOWUP):
         ledger.settle(
             entry,
@@ -193,8 +193,8 @@ def _act(
     )
     match = matcher.match_sender(session, evidence)
     if verdict.kind is Kind.CITIZEN_FOLLOWUP and work_order is not None:
-        return cases.add_followup(services, session, mail, work_order, match)
-    return cases.open_case(services, session, mail, match)
+        return intake.add_followup(services, session, mail, work_order, match)
+    return intake.open_case(services, session, mail, match)
 
 
 def _hold(session: Session, entry: InboundMessage, held: spam.Verdict, kind: Kind) -> Outcome:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from mailbot import charter, workorders
+from mailbot import charter
 from mailbot.config import Settings
 from mailbot.ingest import classify
 from mailbot.replies.compose import Composer
@@ -23,7 +23,7 @@ class Services:
     composer: Composer
     classify_context: classify.Context
     secret: bytes  # signs and verifies our Message-IDs
-    clock: workorders.Clock  # the service charter's calendar and the local time zone
+    clock: charter.Clock  # the service charter's calendar and the local time zone
 
 
 def build_services(settings: Settings, engine: Engine, store: Store, secret: bytes) -> Services:
@@ -35,7 +35,7 @@ def build_services(settings: Settings, engine: Engine, store: Store, secret: byt
         composer=Composer(settings, secret),
         classify_context=classify.Context(own_addresses=frozenset(own)),
         secret=secret,
-        clock=workorders.Clock(
+        clock=charter.Clock(
             charter.Calendar(
                 settings.charter.local_holidays, settings.charter.saturday_is_working_day
             ),

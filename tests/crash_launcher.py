@@ -1,6 +1,6 @@
 """Runs the mailbot CLI with a hard crash (os._exit, no clean-up, like SIGKILL) injected at a
 named point: MAILBOT_TEST_CRASH_AT="module:attribute:N" crashes on the Nth call, before
-the call ("before") or after it returns ("after"), e.g. "mailbot.workorders:open_work_order:3:after".
+the call ("before") or after it returns ("after"), e.g. "mailbot.cases.workorders:open_work_order:3:after".
 Test-only: nothing in mailbot knows about it."""
 
 import asyncio

@@ -14,7 +14,7 @@ from PIL import Image
 from pypdf import PdfReader
 from sqlmodel import Session, select
 
-from mailbot import annual
+from mailbot.admin import annual
 from mailbot.models import WorkOrder
 
 from conftest import complaint, make_process, make_services, run_cli, write_config
@@ -71,7 +71,7 @@ def test_register_and_report_from_a_year_of_cases(year_of_cases):
     assert "Reclami ricevuti: 100 (40 nel 2025)" in reader.pages[0].extract_text()
 
     # The figures on the page are the register's
-    from mailbot import reports
+    from mailbot.admin import reports
 
     with Session(services.engine) as session:
         rows = reports.register(session, services.settings, services.clock, 2026)

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mailbot import charter
-from mailbot.cases import operator_action
+from mailbot.cases.operator import operator_action
+from mailbot.charter import Clock
 from mailbot.models import Event, OutboundMessage, WorkOrder
-from mailbot.workorders import Clock
 
 from conftest import make_process, make_services, rows, write_config
 
@@ -169,10 +169,10 @@ def test_operator_commands_set_category_protocollo_and_extend(charter_services):
     assert notice.recipients == "mario.bianchi@example.net"
     from sqlmodel import Session
 
-    from mailbot import workorders
+    from mailbot.cases import views
 
     with Session(charter_services.engine) as session:
-        shown = workorders.show_work_order(session, case.number, charter_services.settings.timezone)
+        shown = views.show_work_order(session, case.number, charter_services.settings.timezone)
     assert shown["charter"] == {
         "category": "billing_error",
         "term_days": 10,
@@ -288,7 +288,7 @@ def test_closing_asks_for_a_rating_and_records_the_answer(survey_services):
     ],
 )
 def test_what_counts_as_a_rating(text, rating):
-    from mailbot.cases import satisfaction
+    from mailbot.cases.intake import satisfaction
 
     assert satisfaction(text) == rating
 

@@ -11,7 +11,7 @@ from email.policy import SMTP, default
 import pytest
 from sqlmodel import Session
 
-from mailbot import workorders
+from mailbot.cases import views, workorders
 from mailbot.models import Event, OutboundMessage, WorkOrder
 from mailbot.types import LedgerStatus
 
@@ -70,7 +70,7 @@ def case(services, number="2026/000001") -> WorkOrder:
 
 def kinds(services, number="2026/000001") -> list[str]:
     with Session(services.engine) as session:
-        detail = workorders.show_work_order(session, number, services.settings.timezone)
+        detail = views.show_work_order(session, number, services.settings.timezone)
     return [m["kind"] for m in detail["messages"]]
 
 

@@ -142,7 +142,7 @@ def test_fifty_citizen_emails_become_fifty_work_orders_and_confirmations_once(
 
 CRASH_POINTS = [
     "mailbot.ingest.parse:parse:3:before",  # ledger row written, nothing else
-    "mailbot.workorders:open_work_order:3:after",  # work order flushed, not committed
+    "mailbot.cases.workorders:open_work_order:3:after",  # work order flushed, not committed
     "mailbot.replies.outbox:enqueue:5:after",  # confirmation queued, not committed
     "mailbot.replies.sender:SmtpTransport.send:2:before",  # sender claimed rows, sent one
 ]

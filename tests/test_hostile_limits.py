@@ -15,7 +15,7 @@ from email.policy import default
 
 import pytest
 
-from mailbot.cases import blocked_name
+from mailbot.cases.attachments import blocked_name
 from mailbot.ingest import limits
 from mailbot.ingest.parse import parse
 from mailbot.models import InboundMessage, OutboundMessage, WorkOrder

@@ -19,10 +19,10 @@ import pytest
 from sqlalchemy import create_engine, func
 from sqlmodel import Session, select
 
-from mailbot.leases import Keeper, LeaseLostError, Leases
 from mailbot.models import InboundMessage, MailboxLease, WorkOrder, utcnow
 from mailbot.pipeline import process_inbound
 from mailbot.runtime import run_once
+from mailbot.runtime.leases import Keeper, LeaseLostError, Leases
 from mailbot.types import Origin
 
 from conftest import IMAP_PASSWORD, Daemon, complaint, counts, database_url, rows, run_cli

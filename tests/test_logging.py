@@ -67,7 +67,9 @@ def test_every_line_about_a_message_names_mailbox_uid_message_id_and_case(tmp_pa
         assert line["level"] in ("info", "warning", "error")
         assert line["timestamp"].endswith("Z")
     filed = next(
-        line for line in processed if line["message_id"] == log.mask_message_id("<buca1@example.net>")
+        line
+        for line in processed
+        if line["message_id"] == log.mask_message_id("<buca1@example.net>")
     )
     assert filed["status"] == "filed"
     assert filed["work_order"].endswith("/000001")

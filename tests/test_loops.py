@@ -73,7 +73,7 @@ def test_rate_limit_stops_a_bot_that_looks_like_a_person(services, process):
     # the office still hears of every case
     assert len([o for o in rows(services, OutboundMessage) if o.kind == "notification"]) == 12
     # reconciliation knows these were held back on purpose, not lost
-    from mailbot.reconcile import _check_database
+    from mailbot.admin.reconcile import _check_database
 
     assert _check_database(services, fix=False) == ([], [])
 

@@ -15,11 +15,11 @@ import pytest
 from pec_fixtures import BOX, Signer, envelope, receipt
 from sqlmodel import Session
 
-from mailbot.cases import operator_action
+from mailbot.cases.operator import operator_action
+from mailbot.cases.views import show_work_order
 from mailbot.models import Contact, OutboundMessage, PecReceipt, WorkOrder
 from mailbot.replies.sender import deliver_pending, make_transport
 from mailbot.types import LedgerStatus
-from mailbot.workorders import show_work_order
 
 from conftest import make_process, make_services, rows, write_config
 

@@ -9,7 +9,7 @@ from email.policy import default
 import pytest
 from sqlmodel import Session, select
 
-from mailbot import workorders
+from mailbot.cases import views, workorders
 from mailbot.errors import DatabaseUnavailableError, StorageUnavailableError
 from mailbot.ingest import parse
 from mailbot.models import (
@@ -66,7 +66,7 @@ def test_citizen_mail_opens_a_work_order_with_a_queued_confirmation(services, pr
 def test_conversation_holds_the_citizen_mail_and_the_confirmation(services, process):
     process("citizen_plain.eml")
     with Session(services.engine) as session:
-        detail = workorders.show_work_order(session, "2026/000001", services.settings.timezone)
+        detail = views.show_work_order(session, "2026/000001", services.settings.timezone)
     assert [m["kind"] for m in detail["messages"]] == ["citizen", "confirmation", "notification"]
     citizen, confirmation, notification = detail["messages"]
     assert citizen["direction"] == "in"

@@ -13,7 +13,8 @@ import pytest
 from pec_fixtures import BOX, Signer, envelope
 from sqlmodel import Session
 
-from mailbot import rematch, workorders
+from mailbot.admin import rematch
+from mailbot.cases import views
 from mailbot.matching import authn, registry_import
 from mailbot.models import Contact, OutboundMessage
 from mailbot.types import MatchRule, MatchState
@@ -60,7 +61,7 @@ def mail(sender, body="Segnalo un problema.", subject="Segnalazione", auth=(), n
 
 def case(services, number=None):
     with Session(services.engine) as session:
-        listed = workorders.list_work_orders(session, services.settings.timezone)
+        listed = views.list_work_orders(session, services.settings.timezone)
     return listed[-1] if number is None else next(c for c in listed if c["number"] == number)
 
 
@@ -260,7 +261,7 @@ def test_rematch_after_a_registry_update_previews_then_applies(matching, tmp_pat
 
 def workorders_list(services):
     with Session(services.engine) as session:
-        return workorders.list_work_orders(session, services.settings.timezone)
+        return views.list_work_orders(session, services.settings.timezone)
 
 
 def test_an_operator_links_a_case_and_rematch_leaves_it_alone(matching):

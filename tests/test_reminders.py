@@ -10,8 +10,8 @@ from email.policy import default
 
 import pytest
 
+from mailbot.cases.reminders import send_digests
 from mailbot.models import DigestSent, OutboundMessage, WorkOrder
-from mailbot.reminders import send_digests
 
 from conftest import complaint, make_process, make_services, rows, write_config
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from openpyxl import load_workbook
 
-from mailbot.cases import operator_action
+from mailbot.cases.operator import operator_action
 from mailbot.models import WorkOrder
 
 from conftest import complaint, make_process, make_services, rows, run_cli, write_config

@@ -138,7 +138,7 @@ def test_permanent_failure_to_a_citizen_is_reported_to_the_office_once(smtp_serv
 def test_relay_down_longer_than_deliver_until_fails_and_tells_the_office(tmp_path):
     import time
 
-    from mailbot import cases
+    from mailbot.cases import notices
 
     (tmp_path / "maildir").mkdir()
     path = write_config(tmp_path / "mailbot.toml", smtp_port=free_port())
@@ -151,8 +151,8 @@ def test_relay_down_longer_than_deliver_until_fails_and_tells_the_office(tmp_pat
     confirmation = next(o for o in rows(services, OutboundMessage) if o.kind == "confirmation")
     assert confirmation.status == "failed"
     assert (confirmation.last_error or "").startswith("not delivered within the time allowed")
-    assert cases.report_failures(services) == 1
-    assert cases.report_failures(services) == 0
+    assert notices.report_failures(services) == 1
+    assert notices.report_failures(services) == 0
     [notice] = [o for o in rows(services, OutboundMessage) if o.kind == "notice"]
     assert notice.recipients == "urp@comune.example.it" and notice.status == "pending"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from mailbot.models import InboundMessage, WorkOrder
-from mailbot.sdnotify import Notifier, WatchdogFeeder
+from mailbot.runtime.sdnotify import Notifier, WatchdogFeeder
 
 from conftest import REPO, Daemon, complaint, make_services, rows, write_config
 

@@ -14,8 +14,8 @@ from email.policy import default
 import pytest
 
 from mailbot import config as config_module
-from mailbot.config.policy_reader import _spam
-from mailbot.config.table import _Table
+from mailbot.config.policy_reader import read_spam
+from mailbot.config.table import Table
 from mailbot.ingest import spam
 from mailbot.models import Event, InboundMessage, OutboundMessage, WorkOrder
 from mailbot.types import LedgerStatus
@@ -47,7 +47,7 @@ RULE = '[[spam.rules]]\nname = "barracuda"\nheader = "X-Barracuda-Spam-Status"\n
 def settings(extra: str = TRUSTED + RULE) -> config_module.SpamSettings:
     """The [spam] section alone, read as the config reader reads it."""
     data = tomllib.loads(extra) if extra else {}
-    return _spam(_Table(data.get("spam", {}), "spam"))
+    return read_spam(Table(data.get("spam", {}), "spam"))
 
 
 @pytest.fixture
@@ -236,4 +236,7 @@ def test_rspamd_down_defers_the_mailbox_or_lets_mail_through_as_configured(tmp_p
     accepting = make_services(rspamd_config(tmp_path / "accept", dead, on_error="accept"))
     assert make_process(accepting)(plain("Lampione spento.", 4)).status == LedgerStatus.FILED
     checked = run_cli("--config", str(tmp_path / "defer" / "mailbot.toml"), "check")
-    assert checked.returncode == 1 and f"FAIL  rspamd: rspamd at {dead} did not answer" in checked.stdout
+    assert (
+        checked.returncode == 1
+        and f"FAIL  rspamd: rspamd at {dead} did not answer" in checked.stdout
+    )

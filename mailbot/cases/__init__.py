@@ -7,36 +7,8 @@ The pipeline decides which of these applies; the CLI's `workorders reply|note|as
 reopen` go through `apply_operator_message` too, so email and command line behave the same.
 
 One module per flow (`intake`, `operator`, `delivery_reports`, `certify`) over what they
-share (`messages`, `notices`, `attachments`); the pipeline calls the names exported here.
+share (`messages`, `notices`, `attachments`) and the case record itself (`workorders`,
+`numbering`, `views`); `reminders` and `transcript` act on cases outside a message. Callers import
+the module they need: this package re-exports nothing, so a low module such as `services`
+can import `mailbot.cases.workorders` without pulling in the flows above it.
 """
-
-from __future__ import annotations
-
-from mailbot.cases.attachments import blocked_name
-from mailbot.cases.certify import certified_sender
-from mailbot.cases.delivery_reports import record_bounce, record_pec_receipt
-from mailbot.cases.intake import add_followup, open_case, satisfaction
-from mailbot.cases.messages import Incoming
-from mailbot.cases.notices import report_failures
-from mailbot.cases.operator import (
-    apply_operator_message,
-    handle_operator_reply,
-    operator_action,
-    problems,
-)
-
-__all__ = [
-    "Incoming",
-    "add_followup",
-    "apply_operator_message",
-    "blocked_name",
-    "certified_sender",
-    "handle_operator_reply",
-    "open_case",
-    "operator_action",
-    "problems",
-    "record_bounce",
-    "record_pec_receipt",
-    "report_failures",
-    "satisfaction",
-]

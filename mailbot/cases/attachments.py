@@ -17,7 +17,7 @@ from mailbot.services import Services
 from mailbot.types import Attachment
 
 
-def _note_refused(
+def note_refused(
     session: Session, work_order: WorkOrder, mail: Incoming, refused: list[tuple[str, str]]
 ) -> None:
     if refused:
@@ -30,7 +30,9 @@ def _note_refused(
         )
 
 
-def _screen(services: Services, mail: Incoming) -> tuple[Incoming, list[tuple[str, str]]]:
+def screen_attachments(
+    services: Services, mail: Incoming
+) -> tuple[Incoming, list[tuple[str, str]]]:
     """The citizen's attachments the policy accepts; the others with why ("type", "size").
     Refused ones stay in the stored original (evidence) but go nowhere else."""
     limits = services.settings.limits

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from mailbot.cases.messages import Incoming
-from mailbot.cases.notices import _Failure, _tell_office_of_failure
+from mailbot.cases.notices import Failure, tell_office_of_failure
 from mailbot.db import record_event
 from mailbot.ingest import bounce, ledger, pec
 from mailbot.log import get_logger
@@ -44,7 +44,7 @@ def record_bounce(services: Services, session: Session, mail: Incoming, raw: byt
     )
     if sent is not None and hard:
         sent.failure_reported = True  # reported here, not again by report_failures
-        _tell_office_of_failure(services, session, sent, failed)
+        tell_office_of_failure(services, session, sent, failed)
     reason = f"{report.verdict}: " + (
         ", ".join(f"{r.address} {r.status}".strip() for r in failed) or "no recipient found"
     )
@@ -183,8 +183,8 @@ def _advance_pec_state(
     if failed_now and not sent.failure_reported:
         sent.failure_reported = True
         who = [recipient] if recipient else [r for r in sent.recipients.split(", ") if r]
-        failures = [_Failure(address, f"PEC {kind}", error) for address in who]
-        _tell_office_of_failure(services, session, sent, failures)
+        failures = [Failure(address, f"PEC {kind}", error) for address in who]
+        tell_office_of_failure(services, session, sent, failures)
         log.warning(
             "pec message not delivered",
             outbound_id=sent.id,

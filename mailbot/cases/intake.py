@@ -9,10 +9,10 @@ import re
 
 from sqlmodel import Session
 
-from mailbot import workorders
-from mailbot.cases.attachments import _note_refused, _screen
-from mailbot.cases.messages import Incoming, _internal, _queue, _record_inbound
-from mailbot.cases.notices import _notify_office
+from mailbot.cases import workorders
+from mailbot.cases.attachments import note_refused, screen_attachments
+from mailbot.cases.messages import Incoming, internal_addresses, queue, record_inbound
+from mailbot.cases.notices import notify_office
 from mailbot.db import record_event
 from mailbot.ingest import ledger
 from mailbot.log import bind_case
@@ -32,7 +32,7 @@ def open_case(
     settings = services.settings
     mailbox = settings.mailbox(mail.origin.mailbox)
     office = settings.office(mailbox.office)
-    mail, refused = _screen(services, mail)
+    mail, refused = screen_attachments(services, mail)
     _mark_certified(session, mail, match)
     work_order = workorders.open_work_order(
         session,
@@ -52,7 +52,7 @@ def open_case(
     )
     bind_case(work_order.number)
     work_order.sender_alert = match.forged
-    _record_inbound(services, session, work_order, mail, "citizen")
+    record_inbound(services, session, work_order, mail, "citizen")
     confirmation = services.composer.confirmation(
         number=work_order.number,
         language=work_order.language,
@@ -68,17 +68,17 @@ def open_case(
         oversized=mail.oversized,
         from_address=mailbox.smtp.from_address if mailbox.smtp else None,
     )
-    _note_refused(session, work_order, mail, refused)
-    _queue(
+    note_refused(session, work_order, mail, refused)
+    queue(
         session,
         work_order,
         "confirmation",
         confirmation,
         limits=settings.limits,
-        internal=_internal(services),
+        internal=internal_addresses(services),
         route=mailbox,
     )
-    _notify_office(services, session, work_order, office, mail, kind="notification")
+    notify_office(services, session, work_order, office, mail, kind="notification")
     ledger.settle(mail.entry, LedgerStatus.FILED, kind=Kind.CITIZEN, work_order_id=work_order.id)
     return Outcome(LedgerStatus.FILED, mail.entry.id, work_order_number=work_order.number)
 
@@ -102,11 +102,11 @@ def add_followup(
             return open_case(services, session, mail, match, parent_id=work_order.id)
         workorders.reopen(session, work_order, actor)
     workorders.resume(session, work_order, actor, services.clock)  # the clock restarts
-    mail, refused = _screen(services, mail)
-    _note_refused(session, work_order, mail, refused)
-    _record_inbound(services, session, work_order, mail, "citizen_followup")
+    mail, refused = screen_attachments(services, mail)
+    note_refused(session, work_order, mail, refused)
+    record_inbound(services, session, work_order, mail, "citizen_followup")
     office = services.settings.office(work_order.office)
-    _notify_office(services, session, work_order, office, mail, kind="forward")
+    notify_office(services, session, work_order, office, mail, kind="forward")
     ledger.settle(
         mail.entry, LedgerStatus.THREADED, kind=Kind.CITIZEN_FOLLOWUP, work_order_id=work_order.id
     )
@@ -141,7 +141,7 @@ def _record_satisfaction(
         actor=mail.sender.email,
         rating=rating,
     )
-    _record_inbound(services, session, work_order, mail, "satisfaction")
+    record_inbound(services, session, work_order, mail, "satisfaction")
     reason = f"satisfaction {rating}/5"
     ledger.settle(
         mail.entry,

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from mailbot import workorders
+from mailbot.cases import conversation_log
 from mailbot.config import LimitSettings, MailboxSettings
 from mailbot.db import record_event
 from mailbot.errors import MailError
@@ -59,16 +59,18 @@ class Incoming:
         return self.parsed.sender
 
 
-def _store(services: Services, attachments: Sequence[Attachment]) -> list[workorders.NewAttachment]:
+def store_attachments(
+    services: Services, attachments: Sequence[Attachment]
+) -> list[conversation_log.NewAttachment]:
     return [
-        workorders.NewAttachment(
+        conversation_log.NewAttachment(
             a.filename, a.content_type, len(a.payload), services.store.put(a.payload)
         )
         for a in attachments
     ]
 
 
-def _record_inbound(
+def record_inbound(
     services: Services, session: Session, work_order: WorkOrder, mail: Incoming, kind: str
 ) -> None:
     record_event(
@@ -79,7 +81,7 @@ def _record_inbound(
         actor=mail.sender.email,
         message_id=mail.parsed.message_id,
     )
-    workorders.add_message(
+    conversation_log.add_message(
         session,
         work_order,
         direction="in",
@@ -93,11 +95,11 @@ def _record_inbound(
         body_html=mail.parsed.html,
         message_id=mail.parsed.message_id,
         inbound_id=mail.entry.id,
-        attachments=_store(services, mail.parsed.attachments),
+        attachments=store_attachments(services, mail.parsed.attachments),
     )
 
 
-def _queue(
+def queue(
     session: Session,
     work_order: WorkOrder,
     kind: str,
@@ -143,7 +145,7 @@ def _queue(
         account=route.name if route is not None and route.smtp is not None else "",
         pec=route is not None and route.smtp is not None and route.pec,
     )
-    workorders.add_message(
+    conversation_log.add_message(
         session,
         work_order,
         direction="out",
@@ -167,11 +169,11 @@ def _office_reply_to(services: Services, work_order: WorkOrder) -> str:
     )
 
 
-def _thread_ids(session: Session, work_order: WorkOrder, kinds: Sequence[str]) -> tuple[str, ...]:
+def thread_ids(session: Session, work_order: WorkOrder, kinds: Sequence[str]) -> tuple[str, ...]:
     assert work_order.id is not None
     return tuple(
         m.message_id
-        for m in workorders.conversation(session, work_order.id)
+        for m in conversation_log.conversation(session, work_order.id)
         if m.kind in kinds and m.message_id
     )
 
@@ -195,7 +197,7 @@ def _contact_values(session: Session, work_order: WorkOrder) -> dict[str, object
     }
 
 
-def _internal(services: Services) -> frozenset[str]:
+def internal_addresses(services: Services) -> frozenset[str]:
     offices = services.settings.offices.values()
     return frozenset(
         {o.email for o in offices}

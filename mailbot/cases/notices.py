@@ -11,15 +11,15 @@ from typing import Any
 
 from sqlmodel import Session
 
-from mailbot import workorders
+from mailbot.cases import conversation_log
 from mailbot.cases.messages import (
     CITIZEN_SIDE,
     OFFICE_SIDE,
     Incoming,
     _contact_values,
     _office_reply_to,
-    _queue,
-    _thread_ids,
+    queue,
+    thread_ids,
 )
 from mailbot.config import OfficeSettings
 from mailbot.db import unit_of_work
@@ -29,7 +29,7 @@ from mailbot.services import Services
 from mailbot.types import Address
 
 
-def _tell_citizen(
+def tell_citizen(
     services: Services,
     session: Session,
     work_order: WorkOrder,
@@ -40,7 +40,7 @@ def _tell_citizen(
     contact = session.get(Contact, work_order.contact_id)
     assert contact is not None
     mailbox = services.settings.mailbox(work_order.mailbox)
-    thread = _thread_ids(session, work_order, CITIZEN_SIDE)
+    thread = thread_ids(session, work_order, CITIZEN_SIDE)
     composed = services.composer.to_citizen(
         kind,
         number=work_order.number,
@@ -54,10 +54,10 @@ def _tell_citizen(
         references=thread[:-1],
         from_address=mailbox.smtp.from_address if mailbox.smtp else None,
     )
-    _queue(session, work_order, kind, composed, route=mailbox)
+    queue(session, work_order, kind, composed, route=mailbox)
 
 
-def _notify_office(
+def notify_office(
     services: Services,
     session: Session,
     work_order: WorkOrder,
@@ -83,17 +83,19 @@ def _notify_office(
         values=values,
         reply_to=_office_reply_to(services, work_order),
         attachments=mail.parsed.attachments,
-        references=_thread_ids(session, work_order, OFFICE_SIDE),
+        references=thread_ids(session, work_order, OFFICE_SIDE),
     )
-    _queue(session, work_order, kind, composed)
+    queue(session, work_order, kind, composed)
 
 
-def _notify_office_of_case(
+def notify_office_of_case(
     services: Services, session: Session, work_order: WorkOrder, office: OfficeSettings
 ) -> None:
     """A newly assigned office gets the case as it stands: the citizen's first message."""
     assert work_order.id is not None
-    first = next(m for m in workorders.conversation(session, work_order.id) if m.direction == "in")
+    first = next(
+        m for m in conversation_log.conversation(session, work_order.id) if m.direction == "in"
+    )
     values = {
         **_contact_values(session, work_order),
         "received_at": work_order.received_at,
@@ -109,12 +111,12 @@ def _notify_office_of_case(
         office=office,
         values=values,
         reply_to=_office_reply_to(services, work_order),
-        references=_thread_ids(session, work_order, OFFICE_SIDE),
+        references=thread_ids(session, work_order, OFFICE_SIDE),
     )
-    _queue(session, work_order, "notification", composed)
+    queue(session, work_order, "notification", composed)
 
 
-def _operator_notice(
+def operator_notice(
     services: Services,
     session: Session,
     work_order: WorkOrder,
@@ -132,20 +134,20 @@ def _operator_notice(
         reply_to=_office_reply_to(services, work_order),
         in_reply_to=in_reply_to,
     )
-    _queue(session, work_order, "notice", composed)
+    queue(session, work_order, "notice", composed)
 
 
 OFFICE_BOUND = frozenset({"notification", "forward", "notice", "transcript"})
 
 
 @dataclass(frozen=True)
-class _Failure:
+class Failure:
     address: str
     status: str
     diagnostic: str
 
 
-def _tell_office_of_failure(
+def tell_office_of_failure(
     services: Services, session: Session, sent: OutboundMessage, failures: Sequence[Any]
 ) -> bool:
     """One notice to the case's office about a message that did not reach its recipient.
@@ -164,7 +166,7 @@ def _tell_office_of_failure(
         recipients=failures,
         reply_to=_office_reply_to(services, work_order),
     )
-    _queue(session, work_order, "notice", notice)
+    queue(session, work_order, "notice", notice)
     return True
 
 
@@ -175,7 +177,7 @@ def report_failures(services: Services) -> int:
     with unit_of_work(services.engine) as session:
         for sent in outbox.unreported_failures(session):
             sent.failure_reported = True
-            failures = [_Failure(r, "", sent.last_error or "") for r in sent.recipients.split(", ")]
-            if _tell_office_of_failure(services, session, sent, failures):
+            failures = [Failure(r, "", sent.last_error or "") for r in sent.recipients.split(", ")]
+            if tell_office_of_failure(services, session, sent, failures):
                 reported += 1
     return reported

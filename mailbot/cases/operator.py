@@ -10,9 +10,9 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from mailbot import workorders
-from mailbot.cases.messages import CITIZEN_SIDE, Incoming, _queue, _store, _thread_ids
-from mailbot.cases.notices import _notify_office_of_case, _operator_notice, _tell_citizen
+from mailbot.cases import conversation_log, workorders
+from mailbot.cases.messages import CITIZEN_SIDE, Incoming, queue, store_attachments, thread_ids
+from mailbot.cases.notices import notify_office_of_case, operator_notice, tell_citizen
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import InputError
 from mailbot.ingest import ledger
@@ -26,7 +26,7 @@ def handle_operator_reply(
     services: Services, session: Session, mail: Incoming, work_order: WorkOrder
 ) -> Outcome:
     text = quotes.new_text(mail.parsed.text)
-    stored = _store(services, mail.parsed.attachments)
+    stored = store_attachments(services, mail.parsed.attachments)
     relayable = [a for a in mail.parsed.attachments if not a.inline]
     reason = apply_operator_message(
         services,
@@ -58,7 +58,7 @@ def apply_operator_message(
     operator: Address,
     text: str,
     attachments: Sequence[Attachment] = (),
-    stored: Sequence[workorders.NewAttachment] = (),
+    stored: Sequence[conversation_log.NewAttachment] = (),
     inbound_id: int | None = None,
     message_id: str | None = None,
     date: datetime | None = None,
@@ -79,7 +79,7 @@ def apply_operator_message(
             actor=operator.email,
             message_id=message_id,
         )
-        workorders.add_message(
+        conversation_log.add_message(
             session,
             work_order,
             direction="in",
@@ -97,7 +97,7 @@ def apply_operator_message(
 
     if errors:
         record("operator_reply", text)
-        _operator_notice(
+        operator_notice(
             services, session, work_order, operator=operator, errors=errors, in_reply_to=message_id
         )
         record_event(
@@ -115,7 +115,7 @@ def apply_operator_message(
     if assign_to:
         new_office = settings.office(assign_to.arg)
         workorders.assign(session, work_order, new_office, operator.email)
-        _notify_office_of_case(services, session, work_order, new_office)
+        notify_office_of_case(services, session, work_order, new_office)
     _charter_commands(services, session, work_order, parsed, operator.email)
     suspend = parsed.has("sospendi")
     body = parsed.body or (suspend.arg if suspend else "")
@@ -127,7 +127,7 @@ def apply_operator_message(
         workorders.suspend(session, work_order, suspend.arg, operator.email, services.clock)
     if parsed.has("chiudi"):
         workorders.close(session, work_order, operator.email)
-        _tell_citizen(
+        tell_citizen(
             services,
             session,
             work_order,
@@ -172,7 +172,7 @@ def _charter_commands(
         workorders.extend(
             session, work_order, days=days, reason=reason, actor=actor, clock=services.clock
         )
-        _tell_citizen(
+        tell_citizen(
             services,
             session,
             work_order,
@@ -220,7 +220,7 @@ def operator_action(
             raise InputError(
                 f"{address} is not an operator of office {office.id} (see [[offices]] operators)"
             )
-        stored = _store(services, attachments)
+        stored = store_attachments(services, attachments)
         reason = apply_operator_message(
             services,
             session,
@@ -245,11 +245,11 @@ def _relay(
 ) -> None:
     contact = session.get(Contact, work_order.contact_id)
     assert contact is not None
-    thread = _thread_ids(session, work_order, CITIZEN_SIDE)
+    thread = thread_ids(session, work_order, CITIZEN_SIDE)
     assert work_order.id is not None
     citizen_ids = [
         m.message_id
-        for m in workorders.conversation(session, work_order.id)
+        for m in conversation_log.conversation(session, work_order.id)
         if m.kind in ("citizen", "citizen_followup") and m.message_id
     ]
     # Whatever the stripping missed, the operator's own address never reaches the citizen.
@@ -271,6 +271,6 @@ def _relay(
         attachments=attachments,
         from_address=mailbox.smtp.from_address if mailbox.smtp else None,
     )
-    _queue(session, work_order, "relay", composed, route=mailbox)
+    queue(session, work_order, "relay", composed, route=mailbox)
     office = services.settings.office(work_order.office)
-    workorders.mark_reply_sent(session, work_order, operator.email, office)
+    conversation_log.mark_reply_sent(session, work_order, operator.email, office)

@@ -15,7 +15,7 @@ from typing import Any
 import typer
 
 from mailbot.cli import admin, cases, check, inbound, registry, reports  # noqa: F401
-from mailbot.cli.app import _echo, app
+from mailbot.cli.app import app, echo
 from mailbot.errors import MailbotError
 
 __all__ = ["app", "main"]
@@ -57,7 +57,7 @@ def main() -> None:
     try:
         _command()(prog_name="mailbot")
     except MailbotError as exc:
-        _echo(f"mailbot: {exc}", err=True)
+        echo(f"mailbot: {exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

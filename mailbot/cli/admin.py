@@ -6,30 +6,26 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from mailbot import db
-from mailbot.errors import InputError, TransientError
-
-if TYPE_CHECKING:
-    pass
-
 from mailbot.cli.app import (
     ActorOption,
     JsonOption,
-    _actor,
-    _daemon_services,
-    _echo,
-    _engine,
-    _print_json,
-    _services,
-    _settings,
+    actor_name,
     app,
     contact_app,
+    daemon_services,
     db_app,
+    echo,
+    load_settings,
+    open_engine,
+    print_json,
+    services_for,
 )
+from mailbot.errors import InputError, TransientError
 
 
 @app.command()
@@ -41,20 +37,20 @@ def run(
     """Watch the mailboxes and send what is due (upgrades the database schema first)."""
     from mailbot import runtime
 
-    services = _daemon_services()
+    services = daemon_services()
     if not once:
-        runtime.run_forever(services, rebuild=_daemon_services)
+        runtime.run_forever(services, rebuild=daemon_services)
         return
     report = runtime.run_once(services)
     for name, drained in report.mailboxes.items():
         counts = ", ".join(f"{n} {k}" for k, n in sorted(drained.counts.items())) or "no new mail"
-        _echo(f"{name}: {counts}")
+        echo(f"{name}: {counts}")
     for name, error in report.unavailable.items():
-        _echo(f"{name}: unavailable: {error}", err=True)
+        echo(f"{name}: unavailable: {error}", err=True)
     d = report.delivery
-    _echo(f"outbox: {d.sent} sent, {d.retried} deferred, {d.failed} failed")
+    echo(f"outbox: {d.sent} sent, {d.retried} deferred, {d.failed} failed")
     for error in d.errors:
-        _echo(f"outbox: {error}", err=True)
+        echo(f"outbox: {error}", err=True)
     if report.unavailable or d.errors:
         raise typer.Exit(TransientError.exit_code)
 
@@ -62,9 +58,9 @@ def run(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending schema migrations."""
-    settings = _settings()
-    revision = db.upgrade(_engine(settings, require_current=False))
-    _echo(f"database at revision {revision}")
+    settings = load_settings()
+    revision = db.upgrade(open_engine(settings, require_current=False))
+    echo(f"database at revision {revision}")
 
 
 @app.command()
@@ -76,30 +72,30 @@ def reconcile(
     as_json: JsonOption = False,
 ) -> None:
     """Compare each mailbox with the database and report (and with --fix, repair) the gaps."""
-    from mailbot import reconcile as reconciling
     from mailbot import runtime
+    from mailbot.admin import reconcile as reconciling
 
-    settings = _settings()
-    services = _services(settings, _engine(settings))
+    settings = load_settings()
+    services = services_for(settings, open_engine(settings))
     result = reconciling.reconcile(services, mailbox, fix)
     if fix:
         runtime.deliver_now(services)
     if as_json:
-        _print_json(result.as_dict())
+        print_json(result.as_dict())
     else:
-        _echo(f"{'mailbox':<14} {'server':>7} {'recorded':>9} {'waiting':>8} {'missing':>8}  notes")
+        echo(f"{'mailbox':<14} {'server':>7} {'recorded':>9} {'waiting':>8} {'missing':>8}  notes")
         for m in result.mailboxes:
             notes = ("UIDVALIDITY changed; " if m.uidvalidity_changed else "") + m.error
             if m.missing:
                 shown = ", ".join(map(str, m.missing[:10])) + ("…" if len(m.missing) > 10 else "")
                 notes += f"missing UIDs {shown}" + (f", {m.fixed} ingested now" if m.fixed else "")
             counts = f"{m.on_server:>7} {m.recorded:>9} {m.waiting:>8} {len(m.missing):>8}"
-            _echo(f"{m.mailbox:<14} {counts}  {notes}")
-        _echo(f"outbox rows stuck over an hour: {len(result.stuck_outbox)}")
+            echo(f"{m.mailbox:<14} {counts}  {notes}")
+        echo(f"outbox rows stuck over an hour: {len(result.stuck_outbox)}")
         cases = ", ".join(result.without_confirmation) or "none"
-        _echo(f"cases without a confirmation: {cases}")
+        echo(f"cases without a confirmation: {cases}")
         verdict = "gaps found" + (" (fixed what could be)" if fix else ": run with --fix")
-        _echo("clean" if result.clean else verdict)
+        echo("clean" if result.clean else verdict)
     if not result.clean and not fix:
         raise typer.Exit(1)
 
@@ -109,17 +105,17 @@ def reminders() -> None:
     """Queue and send today's digest to each office (cases due soon, overdue ones to the
     manager) if its time has come and it has not gone yet: safe to run any number of times.
     The daemon does this itself; the timer is the safety net for `run --once` set-ups."""
-    from mailbot import reminders as reminding
     from mailbot import runtime
+    from mailbot.cases import reminders as reminding
     from mailbot.models import utcnow
 
-    settings = _settings()
-    services = _services(settings, _engine(settings))
+    settings = load_settings()
+    services = services_for(settings, open_engine(settings))
     queued = reminding.send_digests(services, utcnow())
     delivery = runtime.deliver_now(services)
-    _echo(f"digests queued: {queued}; outbox: {delivery.sent} sent")
+    echo(f"digests queued: {queued}; outbox: {delivery.sent} sent")
     for error in delivery.errors:
-        _echo(f"outbox: {error}", err=True)
+        echo(f"outbox: {error}", err=True)
     if delivery.errors:
         raise typer.Exit(TransientError.exit_code)
 
@@ -140,26 +136,26 @@ def purge(
     as_json: JsonOption = False,
 ) -> None:
     """Remove the personal data of closed cases past retention; keep their figures."""
-    from mailbot import privacy
+    from mailbot.admin import privacy
     from mailbot.models import utcnow
 
-    settings = _settings()
+    settings = load_settings()
     age = older_than or settings.retention.cases
     before = privacy.cutoff(utcnow(), age, "--older-than" if older_than else "retention.cases")
-    services = _services(settings, _engine(settings))
-    report = privacy.purge(services, before, dry_run=dry_run, actor=_actor(by))
+    services = services_for(settings, open_engine(settings))
+    report = privacy.purge(services, before, dry_run=dry_run, actor=actor_name(by))
     if as_json:
-        _print_json(report.as_dict())
+        print_json(report.as_dict())
         return
     when = before.astimezone(settings.timezone).date().isoformat()
     verb = "would be purged" if dry_run else "purged"
-    _echo(f"cases closed before {when}: {len(report.cases)} {verb}")
+    echo(f"cases closed before {when}: {len(report.cases)} {verb}")
     if report.cases:
         shown = ", ".join(report.cases[:20]) + (" …" if len(report.cases) > 20 else "")
-        _echo(f"  {shown}")
-    _echo(f"messages scrubbed: {report.messages}")
+        echo(f"  {shown}")
+    echo(f"messages scrubbed: {report.messages}")
     if not dry_run:
-        _echo(
+        echo(
             f"stored objects removed: {report.objects_removed}; "
             f"contacts removed: {report.contacts_removed}"
         )
@@ -174,12 +170,12 @@ def contact_export(
     by: ActorOption = None,
 ) -> None:
     """Everything held about one person, as a ZIP (an access request under the GDPR)."""
-    from mailbot import privacy
+    from mailbot.admin import privacy
     from mailbot.models import utcnow
 
-    settings = _settings()
-    services = _services(settings, _engine(settings))
-    data, summary = privacy.export_person(services, who.strip(), actor=_actor(by))
+    settings = load_settings()
+    services = services_for(settings, open_engine(settings))
+    data, summary = privacy.export_person(services, who.strip(), actor=actor_name(by))
     target = out or Path(f"export-{utcnow().strftime('%Y%m%d-%H%M%S')}.zip")
     try:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -187,4 +183,4 @@ def contact_export(
             fh.write(data)
     except OSError as exc:
         raise InputError(f"--out {target}: {exc.strerror}") from None
-    _echo(f"wrote {target}: {summary}")
+    echo(f"wrote {target}: {summary}")

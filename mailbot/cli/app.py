@@ -13,7 +13,8 @@ import typer
 from sqlalchemy.engine import Engine
 
 from mailbot import config as config_module
-from mailbot import db, log, terminal, workorders
+from mailbot import db, log, terminal
+from mailbot.cases import workorders
 from mailbot.config import Settings
 from mailbot.errors import ConfigError, TransientError
 from mailbot.storage import Store, load_or_create_secret
@@ -68,7 +69,7 @@ ConfigOption = Annotated[
 ]
 
 
-class _State:
+class State:
     config: str | None = None
 
 
@@ -92,7 +93,7 @@ InboundStatus = StrEnum(  # type: ignore[misc]  # the ledger's statuses, as choi
 
 def _version(value: bool) -> None:
     if value:
-        _echo(f"mailbot {package_version('mailbot')}")
+        echo(f"mailbot {package_version('mailbot')}")
         raise typer.Exit
 
 
@@ -109,15 +110,15 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    _State.config = config
+    State.config = config
     log.configure(log_level.value)
 
 
-def _settings() -> Settings:
-    return config_module.load(config_module.config_path(_State.config))
+def load_settings() -> Settings:
+    return config_module.load(config_module.config_path(State.config))
 
 
-def _engine(
+def open_engine(
     settings: Settings, *, require_current: bool = True, stalled_seconds: float | None = None
 ) -> Engine:
     engine = db.make_engine(settings.database.url, stalled_seconds)
@@ -134,7 +135,7 @@ def _engine(
     return engine
 
 
-def _services(settings: Settings, engine: Engine) -> Services:
+def services_for(settings: Settings, engine: Engine) -> Services:
     from mailbot.pipeline import build_services
 
     store = Store(settings.storage.path)
@@ -142,14 +143,14 @@ def _services(settings: Settings, engine: Engine) -> Services:
     return build_services(settings, engine, store, load_or_create_secret(settings.storage.path))
 
 
-def _daemon_services() -> Services:
+def daemon_services() -> Services:
     """Config read, schema upgraded, services built: at start and again on SIGHUP."""
-    settings = _settings()
-    engine = _engine(
+    settings = load_settings()
+    engine = open_engine(
         settings, require_current=False, stalled_seconds=settings.database.lease_seconds
     )
     db.upgrade(engine)
-    return _services(settings, engine)
+    return services_for(settings, engine)
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -159,7 +160,7 @@ OperatorOption = Annotated[
 ]
 
 
-def _iso(value: Any, settings: Settings) -> str:
+def local_iso(value: Any, settings: Settings) -> str:
     return str(value.astimezone(settings.timezone).isoformat(timespec="seconds"))
 
 
@@ -169,25 +170,25 @@ ActorOption = Annotated[
 ]
 
 
-def _actor(by: str | None) -> str:
+def actor_name(by: str | None) -> str:
     import getpass
 
     return by or getpass.getuser()
 
 
-def _print_json(value: Any) -> None:
+def print_json(value: Any) -> None:
     typer.echo(terminal.safe_json(value))
 
 
-def _print_table(
+def print_table(
     columns: Sequence[tuple[str, int | None]], cells: Sequence[Sequence[Any]], summary: str
 ) -> None:
     if cells:
-        _echo(terminal.table(columns, cells))
-    _echo(summary, err=True)
+        echo(terminal.table(columns, cells))
+    echo(summary, err=True)
 
 
-def _echo(message: object = "", err: bool = False) -> None:
+def echo(message: object = "", err: bool = False) -> None:
     """Everything the CLI prints goes through here: nothing from a stranger's mail acts on
     the admin's terminal (see terminal.py)."""
     typer.echo(terminal.safe(str(message)), err=err)

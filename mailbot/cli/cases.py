@@ -6,28 +6,25 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from mailbot import db, workorders
-from mailbot.errors import InputError
-
-if TYPE_CHECKING:
-    pass
-
+from mailbot import db
+from mailbot.cases import views
 from mailbot.cli.app import (
     CaseStatus,
     JsonOption,
     OperatorOption,
-    _echo,
-    _engine,
-    _print_json,
-    _print_table,
-    _services,
-    _settings,
+    echo,
+    load_settings,
+    open_engine,
+    print_json,
+    print_table,
+    services_for,
     workorders_app,
 )
+from mailbot.errors import InputError
 
 
 @workorders_app.command("list")
@@ -37,13 +34,13 @@ def workorders_list(
     office: Annotated[str | None, typer.Option(help="Only this office id.")] = None,
 ) -> None:
     """List work orders, oldest first."""
-    settings = _settings()
-    with db.unit_of_work(_engine(settings)) as session:
-        rows = workorders.list_work_orders(
+    settings = load_settings()
+    with db.unit_of_work(open_engine(settings)) as session:
+        rows = views.list_work_orders(
             session, settings.timezone, status.value if status else None, office
         )
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     columns = [("NUMBER", None), ("STATUS", 9), ("OFFICE", 12), ("DUE", 10), ("CONTACT", 34),
                ("SUBJECT", 60)]  # fmt: skip
@@ -52,44 +49,44 @@ def workorders_list(
          r["subject"])
         for r in rows
     ]  # fmt: skip
-    _print_table(columns, cells, f"{len(rows)} work order(s)")
+    print_table(columns, cells, f"{len(rows)} work order(s)")
 
 
 @workorders_app.command("show")
 def workorders_show(number: str, as_json: JsonOption = False) -> None:
     """One work order with its whole conversation."""
-    settings = _settings()
-    with db.unit_of_work(_engine(settings)) as session:
-        detail = workorders.show_work_order(session, number, settings.timezone)
+    settings = load_settings()
+    with db.unit_of_work(open_engine(settings)) as session:
+        detail = views.show_work_order(session, number, settings.timezone)
     if as_json:
-        _print_json(detail)
+        print_json(detail)
         return
     contact = detail["contact"]
-    _echo(f"Pratica {detail['number']} — {detail['status']} — office {detail['office']}")
-    _echo(f"Subject: {detail['subject']}")
-    _echo(
+    echo(f"Pratica {detail['number']} — {detail['status']} — office {detail['office']}")
+    echo(f"Subject: {detail['subject']}")
+    echo(
         f"Contact: {contact['name']} <{contact['email']}>"
         + (f" CF {contact['codice_fiscale']}" if contact["codice_fiscale"] else " (generic)")
     )
     match = detail["match"]
     verified = "sender verified" if contact["verified"] else "sender UNVERIFIED"
     candidates = f", candidates {', '.join(match['candidates'])}" if match["candidates"] else ""
-    _echo(f"Match: rule {match['rule']}, state {match['state']}, {verified}{candidates}")
-    _echo(f"Opened {detail['opened_at']}, due {detail['due_at']}")
+    echo(f"Match: rule {match['rule']}, state {match['state']}, {verified}{candidates}")
+    echo(f"Opened {detail['opened_at']}, due {detail['due_at']}")
     for message in detail["messages"]:
         arrow = "<-" if message["direction"] == "in" else "->"
-        _echo(f"\n{arrow} {message['kind']} {message['date']} from {message['from']}")
-        _echo(f"   {message['subject']}")
+        echo(f"\n{arrow} {message['kind']} {message['date']} from {message['from']}")
+        echo(f"   {message['subject']}")
         for attachment in message["attachments"]:
-            _echo(f"   [attachment] {attachment['filename']} ({attachment['size']} bytes)")
+            echo(f"   [attachment] {attachment['filename']} ({attachment['size']} bytes)")
         if "pec" in message:
             certified = message["pec"]
-            _echo(f"   [PEC] {certified['state']} id {certified['provider_id'] or '-'}")
+            echo(f"   [PEC] {certified['state']} id {certified['provider_id'] or '-'}")
             for receipt in certified["receipts"]:
                 details = [receipt["date"], receipt["recipient"], receipt["error"]]
                 shown = ", ".join(d for d in details if d)
-                _echo(f"   [PEC] {receipt['type']} {shown} (signature {receipt['signature']})")
-        _echo("   " + message["body_text"].replace("\n", "\n   "))
+                echo(f"   [PEC] {receipt['type']} {shown} (signature {receipt['signature']})")
+        echo("   " + message["body_text"].replace("\n", "\n   "))
 
 
 @workorders_app.command("link")
@@ -99,10 +96,10 @@ def workorders_link(
     operator: Annotated[str, typer.Option(help="Who says so (recorded in the audit trail).")],
 ) -> None:
     """Say who a case is about: links it to a registry entry, confirmed."""
-    from mailbot import rematch
+    from mailbot.admin import rematch
 
-    settings = _settings()
-    _echo(rematch.link(_services(settings, _engine(settings)), number, code, operator))
+    settings = load_settings()
+    echo(rematch.link(services_for(settings, open_engine(settings)), number, code, operator))
 
 
 @workorders_app.command("export")
@@ -120,19 +117,20 @@ def workorders_export(
     ] = None,
 ) -> None:
     """The whole case: conversation, attachments list and event log."""
-    from mailbot import runtime, transcript
+    from mailbot import runtime
+    from mailbot.cases import transcript
     from mailbot.types import looks_like_address
 
     if fmt not in transcript.FORMATS:
         raise InputError(f"--format: must be one of {', '.join(transcript.FORMATS)}, got {fmt!r}")
-    settings = _settings()
-    services = _services(settings, _engine(settings))
+    settings = load_settings()
+    services = services_for(settings, open_engine(settings))
     if send_to is not None:
         if not looks_like_address(send_to.strip().lower()):
             raise InputError(f"--send-to: {send_to!r} is not an email address")
         transcript.send(services, number, send_to.strip().lower())
         report = runtime.deliver_now(services)
-        _echo(f"case file of {number} queued for {send_to}; outbox: {report.sent} sent")
+        echo(f"case file of {number} queued for {send_to}; outbox: {report.sent} sent")
         return
     data = transcript.export(services, number, fmt)
     if out is None:
@@ -142,18 +140,18 @@ def workorders_export(
         out.write_bytes(data)
     except OSError as exc:
         raise InputError(f"--out {out}: {exc.strerror}") from None
-    _echo(f"wrote {out} ({len(data)} bytes)")
+    echo(f"wrote {out} ({len(data)} bytes)")
 
 
 def _act(number: str, operator: str, text: str, attach: list[Path] | None = None) -> None:
     """Carry out an operator's message from the command line, then try to send at once."""
     import mimetypes
 
-    from mailbot import cases
+    from mailbot.cases.operator import operator_action
     from mailbot.types import Attachment
 
-    settings = _settings()
-    services = _services(settings, _engine(settings))
+    settings = load_settings()
+    services = services_for(settings, open_engine(settings))
     files = []
     for path in attach or []:
         try:
@@ -162,11 +160,11 @@ def _act(number: str, operator: str, text: str, attach: list[Path] | None = None
             raise InputError(f"--attach {path}: {exc.strerror}") from None
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         files.append(Attachment(path.name, kind, payload))
-    _echo(cases.operator_action(services, number, operator, text, files))
+    echo(operator_action(services, number, operator, text, files))
     from mailbot import runtime
 
     report = runtime.deliver_now(services)
-    _echo(f"outbox: {report.sent} sent, {report.retried} deferred, {report.failed} failed")
+    echo(f"outbox: {report.sent} sent, {report.retried} deferred, {report.failed} failed")
 
 
 @workorders_app.command("reply")

@@ -1,43 +1,31 @@
-"""`mailbot check`: config, database, storage, templates, OpenSSL, OAuth2 tokens, PEC, spam
-filters, every mailbox and every SMTP account, one line each.
+"""`mailbot check`: loads the config, then prints each of admin.doctor's checks as one line;
+exit 1 when any failed.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-from typing import TYPE_CHECKING
-
 import typer
-from sqlalchemy.engine import make_url
 
 from mailbot import config as config_module
-from mailbot import db
-from mailbot.config import Settings
-from mailbot.errors import ConfigError, MailbotError
-from mailbot.storage import Store
-
-if TYPE_CHECKING:
-    pass
-
 from mailbot.cli.app import (
-    _echo,
-    _State,
+    State,
     app,
+    echo,
 )
+from mailbot.errors import ConfigError
 
 
 @app.command()
 def check() -> None:
     """Check config, database, storage, every mailbox and the SMTP relay: one line each."""
-    from mailbot.ingest.sources import make_source
+    from mailbot.admin.doctor import Check, run_checks
 
-    results: list[tuple[bool, str, str]] = []
-    path = config_module.config_path(_State.config)
+    results: list[Check] = []
+    path = config_module.config_path(State.config)
     try:
         settings = config_module.load(path)
     except ConfigError as exc:
-        _echo(f"FAIL  config: {exc}")
+        echo(f"FAIL  config: {exc}")
         raise typer.Exit(1) from None
     results.append(
         (
@@ -46,179 +34,8 @@ def check() -> None:
             f"{path} ({len(settings.mailboxes)} mailbox(es), {len(settings.offices)} office(s))",
         )
     )
-    results.append(_check_database(settings))
-    results.append(_check_storage(settings))
-    results.append(_check_templates(settings))
-    results.append(_check_openssl())
-    results.extend(_check_oauth(settings))
-    results.extend(_check_pec(settings))
-    results.extend(_check_spam(settings))
-    for mailbox in settings.mailboxes:
-        source = make_source(mailbox)
-        try:
-            reached = source.connect()
-            done = "login accepted" if mailbox.source == "imap" else "readable"
-            results.append((True, f"mailbox {mailbox.name}", f"{reached}: {done}"))
-        except MailbotError as exc:
-            detail = str(exc).removeprefix(f"mailbox {mailbox.name}: ")
-            results.append((False, f"mailbox {mailbox.name}", detail))
-        finally:
-            source.close()
-    results.extend(asyncio.run(_check_outbox(settings)))
+    results.extend(run_checks(settings))
     for ok, what, detail in results:
-        _echo(f"{'ok  ' if ok else 'FAIL'}  {what}: {detail}")
+        echo(f"{'ok  ' if ok else 'FAIL'}  {what}: {detail}")
     if not all(ok for ok, _, _ in results):
         raise typer.Exit(1)
-
-
-def _check_spam(settings: Settings) -> list[tuple[bool, str, str]]:
-    from mailbot.ingest import spam
-
-    honoured = ", ".join(settings.spam.filters) or "no filter's headers"
-    hosts = ", ".join(settings.spam.trusted_hosts) or "none set: the topmost header decides"
-    results = [(True, "spam", f"honouring {honoured}; trusted hosts: {hosts}")]
-    if settings.spam.rspamd_url:
-        try:
-            results.append((True, "rspamd", spam.ping_rspamd(settings.spam)))
-        except MailbotError as exc:
-            results.append((False, "rspamd", str(exc)))
-    return results
-
-
-def _check_database(settings: Settings) -> tuple[bool, str, str]:
-    shown = make_url(settings.database.url).render_as_string(hide_password=True)
-    try:
-        engine = db.make_engine(settings.database.url)
-        current, head = db.current_revision(engine), db.head_revision(engine)
-    except Exception as exc:
-        return False, "database", f"{shown}: {str(exc).splitlines()[0]}"
-    if current != head:
-        return (
-            False,
-            "database",
-            f"{shown}: schema at {current or 'nothing'}, run `mailbot db upgrade`",
-        )
-    return True, "database", f"{shown} (schema {current})"
-
-
-def _check_templates(settings: Settings) -> tuple[bool, str, str]:
-    from mailbot.replies.compose import Composer, templates_root
-
-    try:
-        failures = Composer(settings, b"check" * 8).self_test()
-    except MailbotError as exc:
-        return False, "templates", str(exc)
-    if failures:
-        return False, "templates", "; ".join(failures)
-    return True, "templates", f"{templates_root(settings)}: every message renders (it, en)"
-
-
-def _check_openssl() -> tuple[bool, str, str]:
-    import shutil
-
-    found = shutil.which("openssl")
-    if found is None:
-        return (
-            False,
-            "openssl",
-            "not installed: PEC signatures would stay unchecked (apt-get install openssl)",
-        )
-    return True, "openssl", f"{found} (PEC signature checks)"
-
-
-def _check_storage(settings: Settings) -> tuple[bool, str, str]:
-    import stat
-
-    root = settings.storage.path
-    try:
-        Store(root).ensure()
-    except MailbotError as exc:
-        return False, "storage", str(exc)
-    # Originals are evidence and personal data: nobody but mailbot's user may read them.
-    for path in (root, root / "objects", root / "secret.key"):
-        if not path.exists():
-            continue
-        info = path.stat()
-        if info.st_mode & 0o077:
-            mode = stat.S_IMODE(info.st_mode)
-            return (
-                False,
-                "storage",
-                f"{path} is open to other users (mode {mode:04o}): chmod go-rwx {path}",
-            )
-        if info.st_uid != os.geteuid():
-            return False, "storage", f"{path} belongs to uid {info.st_uid}, not to this user"
-    return True, "storage", f"{root} writable, private to this user"
-
-
-def _check_oauth(settings: Settings) -> list[tuple[bool, str, str]]:
-    """Every OAuth2 sign-in: a token is fetched now (the logins below use their own)."""
-    from mailbot.net.oauth import TokenSource
-
-    accounts = [m.oauth for m in settings.mailboxes if m.source == "imap"]
-    accounts += [settings.smtp.oauth, *(m.smtp.oauth for m in settings.mailboxes if m.smtp)]
-    results: list[tuple[bool, str, str]] = []
-    for oauth in accounts:
-        if oauth is None:
-            continue
-        what = f"oauth2 {oauth.key}"
-        try:
-            TokenSource(oauth).token()
-        except MailbotError as exc:
-            results.append((False, what, str(exc)))
-            continue
-        results.append((True, what, f"token obtained from {oauth.token_url} ({oauth.flow})"))
-    return results
-
-
-def _check_pec(settings: Settings) -> list[tuple[bool, str, str]]:
-    """PEC boxes: their own account for outbound (checked with the outbox below) and the
-    providers' CA bundle the receipts' signatures are checked against."""
-    import ssl
-
-    results: list[tuple[bool, str, str]] = []
-    pec_boxes = [m for m in settings.mailboxes if m.pec]
-    for m in pec_boxes:
-        assert m.smtp is not None  # the config refuses pec = true without it
-        results.append(
-            (True, f"pec {m.name}", f"sends from {m.smtp.from_address} via {m.smtp.host}")
-        )
-    bundle = settings.pec.ca_bundle
-    if bundle is not None:
-        try:
-            context = ssl.create_default_context(cafile=str(bundle))
-        except (ssl.SSLError, OSError) as exc:
-            results.append((False, "pec.ca_bundle", f"{bundle}: not a PEM bundle ({exc})"))
-        else:
-            count = context.cert_store_stats()["x509_ca"]
-            results.append((count > 0, "pec.ca_bundle", f"{bundle}: {count} CA certificate(s)"))
-    elif pec_boxes:
-        results.append((True, "pec.ca_bundle", "not set: signatures checked, provider chains not"))
-    return results
-
-
-async def _check_outbox(settings: Settings) -> list[tuple[bool, str, str]]:
-    """Every outbound account: [smtp], and each mailbox's own (a PEC box's) account."""
-    from mailbot.replies.sender import DeliveryError, make_transport
-
-    router = make_transport(settings)
-    results: list[tuple[bool, str, str]] = []
-    for account, transport in router.transports.items():
-        what = "smtp" if settings.outbox.transport == "smtp" else "outbox directory"
-        if account:
-            what = f"mailbox {account} smtp (its own account)"
-        try:
-            await transport.open()
-        except (DeliveryError, MailbotError, OSError) as exc:
-            results.append((False, what, str(exc)))
-            continue
-        finally:
-            await transport.close()
-        if settings.outbox.transport == "smtp":
-            s = settings.mailbox(account).smtp if account else settings.smtp
-            assert s is not None
-            login = f", login accepted for {s.username}" if s.username else ""
-            results.append((True, what, f"{s.host}:{s.port} ({s.security}) reachable{login}"))
-        else:
-            results.append((True, what, f"{settings.outbox.directory} writable"))
-    return results

@@ -19,16 +19,16 @@ if TYPE_CHECKING:
 from mailbot.cli.app import (
     InboundStatus,
     JsonOption,
-    _actor,
-    _echo,
-    _engine,
-    _iso,
-    _print_json,
-    _print_table,
-    _services,
-    _settings,
+    actor_name,
+    echo,
     inbound_app,
+    load_settings,
+    local_iso,
+    open_engine,
+    print_json,
+    print_table,
     quarantine_app,
+    services_for,
     spam_app,
 )
 
@@ -43,8 +43,8 @@ def inbound_list(
     """Every message the mailboxes received, newest first, and what became of it."""
     from mailbot.ingest import ledger
 
-    settings = _settings()
-    with db.unit_of_work(_engine(settings)) as session:
+    settings = load_settings()
+    with db.unit_of_work(open_engine(settings)) as session:
         found = ledger.entries(
             session, mailbox=mailbox, statuses=[status.value] if status else (), limit=limit
         )
@@ -55,7 +55,7 @@ def inbound_list(
             "message_id": entry.message_id,
             "from": entry.sender,
             "subject": entry.subject,
-            "received_at": _iso(entry.received_at, settings),
+            "received_at": local_iso(entry.received_at, settings),
             "status": entry.status,
             "reason": entry.reason,
             "case": number,
@@ -63,7 +63,7 @@ def inbound_list(
         for entry, number in found
     ]
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     columns = [("RECEIVED", 16), ("MAILBOX", 14), ("STATUS", 11), ("CASE", 12), ("FROM", 40),
                ("SUBJECT", 50)]  # fmt: skip
@@ -72,7 +72,7 @@ def inbound_list(
          r["subject"])
         for r in rows
     ]  # fmt: skip
-    _print_table(columns, cells, f"{len(rows)} message(s)")
+    print_table(columns, cells, f"{len(rows)} message(s)")
 
 
 @quarantine_app.command("list")
@@ -80,8 +80,8 @@ def quarantine_list(as_json: JsonOption = False) -> None:
     """Quarantined (unexpected error) and rejected (unusable) messages, newest first."""
     from mailbot.ingest import ledger
 
-    settings = _settings()
-    with db.unit_of_work(_engine(settings)) as session:
+    settings = load_settings()
+    with db.unit_of_work(open_engine(settings)) as session:
         found = ledger.entries(session, statuses=ledger.QUARANTINE, limit=10_000)
     rows: list[dict[str, Any]] = [
         {
@@ -90,17 +90,17 @@ def quarantine_list(as_json: JsonOption = False) -> None:
             "uid": ledger.position(entry),
             "message_id": entry.message_id,
             "reason": entry.reason,
-            "received_at": _iso(entry.received_at, settings),
+            "received_at": local_iso(entry.received_at, settings),
             "status": entry.status,
         }
         for entry, _ in found
     ]
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     columns = [("ID", None), ("STATUS", 11), ("MAILBOX", 14), ("RECEIVED", 16), ("REASON", 80)]
     cells = [(r["id"], r["status"], r["mailbox"], r["received_at"][:16], r["reason"]) for r in rows]
-    _print_table(columns, cells, f"{len(rows)} message(s) in quarantine")
+    print_table(columns, cells, f"{len(rows)} message(s) in quarantine")
 
 
 @quarantine_app.command("show")
@@ -110,18 +110,18 @@ def quarantine_show(
 ) -> None:
     """One quarantined message: why, where from, and its original."""
 
-    settings = _settings()
+    settings = load_settings()
     entry = _entry(settings, inbound_id)
     if entry is None:
         raise NotFoundError(f"no inbound message {inbound_id}")
     if _show_entry(entry, settings, raw):
-        _echo(f"reason: {entry.reason}")
+        echo(f"reason: {entry.reason}")
         if entry.error_detail:
-            _echo(f"\n{entry.error_detail}")
+            echo(f"\n{entry.error_detail}")
 
 
 def _report_outcome(inbound_id: int, outcome: Outcome) -> None:
-    _echo(
+    echo(
         f"{inbound_id}: {outcome.status}"
         + (f" ({outcome.work_order_number})" if outcome.work_order_number else "")
         + (f": {outcome.reason}" if outcome.reason else "")
@@ -131,7 +131,7 @@ def _report_outcome(inbound_id: int, outcome: Outcome) -> None:
 def _entry(settings: Settings, inbound_id: int) -> InboundMessage | None:
     from mailbot.models import InboundMessage
 
-    with db.unit_of_work(_engine(settings)) as session:
+    with db.unit_of_work(open_engine(settings)) as session:
         return session.get(InboundMessage, inbound_id)
 
 
@@ -141,10 +141,10 @@ def _show_entry(entry: InboundMessage, settings: Settings, raw: bool) -> bool:
         sys.stdout.buffer.write(Store(settings.storage.path).get(entry.raw_sha256))
         return False
     where = entry.uid or entry.source_ref
-    _echo(f"id {entry.id}  status {entry.status}  mailbox {entry.mailbox}  uid {where}")
-    when = _iso(entry.received_at, settings)
-    _echo(f"received {when}  {entry.raw_size} bytes  sha256 {entry.raw_sha256}")
-    _echo(f"from: {entry.sender}\nsubject: {entry.subject}\nmessage-id: {entry.message_id}")
+    echo(f"id {entry.id}  status {entry.status}  mailbox {entry.mailbox}  uid {where}")
+    when = local_iso(entry.received_at, settings)
+    echo(f"received {when}  {entry.raw_size} bytes  sha256 {entry.raw_sha256}")
+    echo(f"from: {entry.sender}\nsubject: {entry.subject}\nmessage-id: {entry.message_id}")
     return True
 
 
@@ -154,8 +154,8 @@ def quarantine_retry(inbound_id: int) -> None:
     from mailbot import runtime
     from mailbot.pipeline import retry
 
-    settings = _settings()
-    services = _services(settings, _engine(settings))
+    settings = load_settings()
+    services = services_for(settings, open_engine(settings))
     _report_outcome(inbound_id, retry(services, inbound_id))
     runtime.deliver_now(services)
 
@@ -165,10 +165,10 @@ def quarantine_discard(inbound_id: int) -> None:
     """Dismiss a message from the quarantine; its original stays in storage as evidence."""
     from mailbot.ingest import ledger
 
-    settings = _settings()
-    with db.unit_of_work(_engine(settings)) as session:
+    settings = load_settings()
+    with db.unit_of_work(open_engine(settings)) as session:
         ledger.discard(session, inbound_id, actor="cli")
-    _echo(f"{inbound_id}: discarded (original kept)")
+    echo(f"{inbound_id}: discarded (original kept)")
 
 
 @spam_app.command("list")
@@ -179,14 +179,14 @@ def spam_list(
     """Messages held as spam, newest first: who, what, and which filter said so."""
     from mailbot.ingest import ledger
 
-    settings = _settings()
-    with db.unit_of_work(_engine(settings)) as session:
+    settings = load_settings()
+    with db.unit_of_work(open_engine(settings)) as session:
         found = ledger.entries(session, statuses=[LedgerStatus.SPAM], limit=limit)
     rows: list[dict[str, Any]] = [
         {
             "id": entry.id,
             "mailbox": entry.mailbox,
-            "received_at": _iso(entry.received_at, settings),
+            "received_at": local_iso(entry.received_at, settings),
             "from": entry.sender,
             "subject": entry.subject,
             "score": entry.spam_score,
@@ -195,7 +195,7 @@ def spam_list(
         for entry, _ in found
     ]
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     columns = [("ID", None), ("RECEIVED", 16), ("MAILBOX", 14), ("SCORE", 7), ("FROM", 36),
                ("SUBJECT", 50)]  # fmt: skip
@@ -204,7 +204,7 @@ def spam_list(
          "-" if r["score"] is None else f"{r['score']:g}", r["from"], r["subject"])
         for r in rows
     ]  # fmt: skip
-    _print_table(columns, cells, f"{len(rows)} message(s) held as spam")
+    print_table(columns, cells, f"{len(rows)} message(s) held as spam")
 
 
 @spam_app.command("show")
@@ -214,14 +214,14 @@ def spam_show(
 ) -> None:
     """One message held as spam: the filter's verdict, and its original."""
 
-    settings = _settings()
+    settings = load_settings()
     entry = _entry(settings, inbound_id)
     if entry is None or entry.status != LedgerStatus.SPAM:
         raise NotFoundError(f"no message {inbound_id} held as spam (see `mailbot spam list`)")
     if _show_entry(entry, settings, raw):
         score = "-" if entry.spam_score is None else f"{entry.spam_score:g}"
-        _echo(f"verdict: {entry.reason}\nscore: {score}")
-        _echo(f"release it with: mailbot spam release {entry.id}")
+        echo(f"verdict: {entry.reason}\nscore: {score}")
+        echo(f"release it with: mailbot spam release {entry.id}")
 
 
 @spam_app.command("release")
@@ -233,7 +233,7 @@ def spam_release(
     from mailbot import runtime
     from mailbot.pipeline import release
 
-    settings = _settings()
-    services = _services(settings, _engine(settings))
-    _report_outcome(inbound_id, release(services, inbound_id, _actor(by)))
+    settings = load_settings()
+    services = services_for(settings, open_engine(settings))
+    _report_outcome(inbound_id, release(services, inbound_id, actor_name(by)))
     runtime.deliver_now(services)

@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from mailbot import db
-from mailbot.errors import InputError, NotFoundError
-
-if TYPE_CHECKING:
-    pass
-
 from mailbot.cli.app import (
-    _echo,
-    _engine,
-    _print_json,
-    _services,
-    _settings,
     app,
+    echo,
+    load_settings,
+    open_engine,
+    print_json,
     registry_app,
+    services_for,
 )
+from mailbot.errors import InputError, NotFoundError
 
 
 @registry_app.command("import")
@@ -48,8 +44,8 @@ def registry_import(
     """Add, update (and with --prune retire) taxpayers from a registry export."""
     from mailbot.matching import registry_import
 
-    settings = _settings()
-    engine = _engine(settings)
+    settings = load_settings()
+    engine = open_engine(settings)
     show_bar = sys.stderr.isatty() and file.is_file() and file.stat().st_size > 5_000_000
     with typer.progressbar(
         length=_count_lines(file) if show_bar else 1,
@@ -69,14 +65,14 @@ def registry_import(
             dry_run=dry_run,
             progress=bar.update,
         )
-    _echo(
+    echo(
         ("dry run, nothing changed: " if dry_run else "")
         + f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
         + (f"pruned {report.pruned}, " if prune else "")
         + f"rejected {len(report.rejected)}"
     )
     for line, reason in report.rejected:
-        _echo(f"  line {line}: {reason}")
+        echo(f"  line {line}: {reason}")
 
 
 def _count_lines(path: Path) -> int:
@@ -95,9 +91,9 @@ def rematch_cases(
     """Match cases on generic or unverified contacts again, after a registry update."""
     from datetime import date, datetime, time
 
-    from mailbot import rematch
+    from mailbot.admin import rematch
 
-    settings = _settings()
+    settings = load_settings()
     start = None
     if since:
         try:
@@ -105,19 +101,19 @@ def rematch_cases(
         except ValueError:
             raise InputError(f"--since: expected a day like 2026-03-01, got {since!r}") from None
         start = datetime.combine(day, time(), settings.timezone)
-    changes = rematch.rematch(_services(settings, _engine(settings)), start, apply)
+    changes = rematch.rematch(services_for(settings, open_engine(settings)), start, apply)
     if as_json:
-        _print_json([{"number": c.number, "before": c.before, "after": c.after} for c in changes])
+        print_json([{"number": c.number, "before": c.before, "after": c.after} for c in changes])
         return
     for c in changes:
         b, a = c.before, c.after
         why = f"{a['rule']}: {a['evidence']}" if a["evidence"] else a["rule"]
-        _echo(
+        echo(
             f"{c.number}: {b['state']} {b['codice_fiscale'] or '-'} -> {a['state']} "
             f"{a['codice_fiscale'] or '-'} ({why})"
         )
     verb = "changed" if apply else "would change (run with --apply)"
-    _echo(f"{len(changes)} case(s) {verb}", err=True)
+    echo(f"{len(changes)} case(s) {verb}", err=True)
 
 
 @registry_app.command("show")
@@ -130,18 +126,18 @@ def registry_show(
     """Find taxpayers by code, address or name."""
     from mailbot.matching import registry
 
-    settings = _settings()
-    with db.unit_of_work(_engine(settings)) as session:
+    settings = load_settings()
+    with db.unit_of_work(open_engine(settings)) as session:
         found = registry.search(session, query)
     if as_json:
-        _print_json(found)
+        print_json(found)
         return
     if not found:
         raise NotFoundError(f"no taxpayer matches {query!r}")
     for t in found:
-        _echo(f"{t['codice_fiscale']}  {t['name']}" + ("  (removed)" if t["removed"] else ""))
+        echo(f"{t['codice_fiscale']}  {t['name']}" + ("  (removed)" if t["removed"] else ""))
         for kind in ("email", "pec"):
             for address in t[kind]:
-                _echo(f"    {kind:<5} {address}")
+                echo(f"    {kind:<5} {address}")
         if t["postal_address"]:
-            _echo(f"    addr  {t['postal_address']}")
+            echo(f"    addr  {t['postal_address']}")

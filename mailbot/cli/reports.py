@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from mailbot import db
-from mailbot.errors import InputError
-
-if TYPE_CHECKING:
-    pass
-
 from mailbot.cli.app import (
     JsonOption,
-    _echo,
-    _engine,
-    _print_json,
-    _services,
-    _settings,
+    echo,
+    load_settings,
+    open_engine,
+    print_json,
     report_app,
+    services_for,
 )
+from mailbot.errors import InputError
 
 
 @report_app.command("register")
@@ -33,14 +29,14 @@ def report_register(
 ) -> None:
     """The register of every complaint of a year: filing, author, category, office, reasoned
     reply, protocol numbers, outcome, days taken, within term, refund due."""
-    from mailbot import reports
+    from mailbot.admin import reports
 
     if fmt not in ("csv", "xlsx"):
         raise InputError(f"--format: expected csv or xlsx, got {fmt!r}")
     if fmt == "xlsx" and out is None:
         raise InputError("--format xlsx needs --out FILE.xlsx")
-    settings = _settings()
-    services = _services(settings, _engine(settings))
+    settings = load_settings()
+    services = services_for(settings, open_engine(settings))
     with db.unit_of_work(services.engine) as session:
         rows = reports.register(session, settings, services.clock, year)
     if fmt == "xlsx":
@@ -52,7 +48,7 @@ def report_register(
             sys.stdout.write(text)
         else:
             out.write_text(text, encoding="utf-8")
-    _echo(f"{len(rows)} case(s) in the {year} register", err=True)
+    echo(f"{len(rows)} case(s) in the {year} register", err=True)
 
 
 @report_app.command("annual")
@@ -61,10 +57,10 @@ def report_annual(
     out: Annotated[Path, typer.Option(help="Directory for the HTML page and the PDF.")],
 ) -> None:
     """The annual report: an HTML page with charts and the same as a PDF."""
-    from mailbot import annual, reports
+    from mailbot.admin import annual, reports
 
-    settings = _settings()
-    services = _services(settings, _engine(settings))
+    settings = load_settings()
+    services = services_for(settings, open_engine(settings))
     with db.unit_of_work(services.engine) as session:
         rows = reports.register(session, settings, services.clock, year)
         previous = reports.register(session, settings, services.clock, year - 1)
@@ -74,26 +70,26 @@ def report_annual(
         )
     except OSError as exc:
         raise InputError(f"--out: cannot write to {out}: {exc.strerror}") from None
-    _echo(f"{page}\n{pdf}")
+    echo(f"{page}\n{pdf}")
 
 
 @report_app.command("sla")
 def report_sla(as_json: JsonOption = False) -> None:
     """Cases still waiting for a reasoned reply, soonest deadline first, with the days left."""
-    from mailbot import reports
+    from mailbot.admin import reports
 
-    settings = _settings()
-    services = _services(settings, _engine(settings))
+    settings = load_settings()
+    services = services_for(settings, open_engine(settings))
     with db.unit_of_work(services.engine) as session:
         rows = reports.sla(session, services.clock)
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     for row in rows:
         left = row["days_left"]
         when = f"{left} day(s) left" if left >= 0 else f"LATE by {-left} day(s)"
-        _echo(
+        echo(
             f"{row['number']}  {row['status']:<9} {row['office']:<10} due {row['due_on']}  "
             f"{when:<18} {row['subject']}"
         )
-    _echo(f"{len(rows)} case(s) waiting for a reasoned reply", err=True)
+    echo(f"{len(rows)} case(s) waiting for a reasoned reply", err=True)

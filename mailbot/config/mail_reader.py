@@ -17,7 +17,7 @@ from mailbot.config.defaults import (
     SECURITY_MODES,
 )
 from mailbot.config.settings import MailboxSettings, OAuthSettings, OfficeSettings, SmtpSettings
-from mailbot.config.table import _ID, _Table
+from mailbot.config.table import ID_PATTERN, Table
 from mailbot.errors import ConfigError
 
 _IMAP_ONLY = (
@@ -35,7 +35,7 @@ _IMAP_ONLY = (
 )
 
 
-def _smtp(t: _Table, default_from: str | None = None) -> SmtpSettings:
+def read_smtp(t: Table, default_from: str | None = None) -> SmtpSettings:
     username = t.text("username", "")
     oauth = _auth(t, "smtp")
     if oauth is not None and not username:
@@ -56,7 +56,7 @@ def _smtp(t: _Table, default_from: str | None = None) -> SmtpSettings:
     return settings
 
 
-def _auth(t: _Table, protocol: str) -> OAuthSettings | None:
+def _auth(t: Table, protocol: str) -> OAuthSettings | None:
     """`auth = "password"` (the default) or `"oauth2"` with an [….oauth2] table."""
     auth = t.text("auth", "password", ("password", "oauth2"))
     if auth == "password":
@@ -115,13 +115,13 @@ def _auth(t: _Table, protocol: str) -> OAuthSettings | None:
     return settings
 
 
-def _mailboxes(
-    tables: list[_Table], offices: Mapping[str, OfficeSettings], default_address: str
+def read_mailboxes(
+    tables: list[Table], offices: Mapping[str, OfficeSettings], default_address: str
 ) -> tuple[MailboxSettings, ...]:
     result: list[MailboxSettings] = []
     for t in tables:
         name = t.text("name")
-        if not _ID.match(name):
+        if not ID_PATTERN.match(name):
             raise ConfigError(
                 f"{t.where}.name: {name!r} must be lower-case letters, digits, - or _"
             )
@@ -144,7 +144,7 @@ def _mailboxes(
             "trust_from": t.flag("trust_from", False),
         }
         if "smtp" in t.data:
-            common["smtp"] = _smtp(t.table("smtp"), default_from=common["address"])
+            common["smtp"] = read_smtp(t.table("smtp"), default_from=common["address"])
         elif common["pec"]:
             raise ConfigError(
                 f"{t.where}.smtp: missing (required with pec = true: answers to certified mail "

@@ -6,11 +6,11 @@ import re
 
 from mailbot.config.defaults import DEFAULT_CATEGORIES, RSPAMD_ACTIONS, SPAM_FILTERS, Category
 from mailbot.config.settings import CharterSettings, SpamRule, SpamSettings
-from mailbot.config.table import _ID, _Table
+from mailbot.config.table import ID_PATTERN, Table
 from mailbot.errors import ConfigError
 
 
-def _charter(t: _Table, root: _Table) -> CharterSettings:
+def read_charter(t: Table, root: Table) -> CharterSettings:
     holidays = tuple(h.strip() for h in t.str_list("local_holidays"))
     for day in holidays:
         if not re.fullmatch(r"(\d{4}-)?(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", day):
@@ -26,7 +26,7 @@ def _charter(t: _Table, root: _Table) -> CharterSettings:
     if "categories" in root.data:
         for c in root.tables("categories"):
             category_id = c.text("id")
-            if not _ID.match(category_id):
+            if not ID_PATTERN.match(category_id):
                 raise ConfigError(
                     f"{c.where}.id: {category_id!r} must be lower-case letters, digits, - or _"
                 )
@@ -54,7 +54,7 @@ def _charter(t: _Table, root: _Table) -> CharterSettings:
     )
 
 
-def _spam(t: _Table) -> SpamSettings:
+def read_spam(t: Table) -> SpamSettings:
     filters = t.str_list("filters") if "filters" in t.data else SPAM_FILTERS
     for name in filters:
         if name not in SPAM_FILTERS:

@@ -14,8 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailbot.config.defaults import LANGUAGES, REGISTRY_FIELDS
-from mailbot.config.mail_reader import _mailboxes, _smtp
-from mailbot.config.policy_reader import _charter, _spam
+from mailbot.config.mail_reader import read_mailboxes, read_smtp
+from mailbot.config.policy_reader import read_charter, read_spam
 from mailbot.config.settings import (
     CharterSettings,
     ConversationSettings,
@@ -32,7 +32,7 @@ from mailbot.config.settings import (
     StorageSettings,
     Term,
 )
-from mailbot.config.table import _ID, _show, _Table, parse_age
+from mailbot.config.table import ID_PATTERN, Table, parse_age, show
 from mailbot.errors import ConfigError
 from mailbot.types import looks_like_address
 
@@ -63,7 +63,7 @@ def load(path: Path) -> Settings:
 
 
 def parse(data: Mapping[str, Any]) -> Settings:
-    root = _Table(data, "")
+    root = Table(data, "")
     tz_name = root.text("timezone", "Europe/Rome")
     try:
         timezone = ZoneInfo(tz_name)
@@ -84,7 +84,7 @@ def parse(data: Mapping[str, Any]) -> Settings:
     storage = StorageSettings(path=Path(st.text("path")))
     st.done()
 
-    smtp = _smtp(root.table("smtp"))
+    smtp = read_smtp(root.table("smtp"))
     outbox = _outbox(root.table("outbox", required=False))
     conversations = _conversations(root.table("conversations", required=False))
     limits = _limits(root.table("limits", required=False))
@@ -93,15 +93,15 @@ def parse(data: Mapping[str, Any]) -> Settings:
     pec_table.done()
     matching = _matching(root.table("matching", required=False))
     registry = _registry(root.table("registry", required=False))
-    charter = _charter(root.table("charter", required=False), root)
+    charter = read_charter(root.table("charter", required=False), root)
     metrics = _metrics(root.table("metrics", required=False))
     retention_table = root.table("retention", required=False)
     retention = RetentionSettings(cases=retention_table.text("cases", "5y"))
     parse_age(retention.cases, "retention.cases")
     retention_table.done()
-    spam = _spam(root.table("spam", required=False))
+    spam = read_spam(root.table("spam", required=False))
     offices = _offices(root.tables("offices"), charter)
-    mailboxes = _mailboxes(root.tables("mailboxes"), offices, smtp.from_address)
+    mailboxes = read_mailboxes(root.tables("mailboxes"), offices, smtp.from_address)
     root.done()
     return Settings(
         timezone=timezone,
@@ -125,7 +125,7 @@ def parse(data: Mapping[str, Any]) -> Settings:
     )
 
 
-def _metrics(t: _Table) -> MetricsSettings:
+def _metrics(t: Table) -> MetricsSettings:
     listen = t.text("listen", "").strip()
     t.done()
     if not listen:
@@ -140,7 +140,7 @@ def _metrics(t: _Table) -> MetricsSettings:
     return MetricsSettings(host, port)
 
 
-def _matching(t: _Table) -> MatchingSettings:
+def _matching(t: Table) -> MatchingSettings:
     ids = tuple(i.strip().lower() for i in t.str_list("trusted_authserv_ids") if i.strip())
     settings = MatchingSettings(
         trusted_authserv_ids=ids, name_similarity=t.integer("name_similarity", 90, 50, 100)
@@ -149,7 +149,7 @@ def _matching(t: _Table) -> MatchingSettings:
     return settings
 
 
-def _registry(t: _Table) -> RegistrySettings:
+def _registry(t: Table) -> RegistrySettings:
     table = t.table("columns", required=False)
     columns: dict[str, tuple[str, ...]] = {}
     for name in REGISTRY_FIELDS:
@@ -163,7 +163,7 @@ def _registry(t: _Table) -> RegistrySettings:
         ):
             raise ConfigError(
                 f"registry.columns.{name}: expected a column name or a list of them, "
-                f"got {_show(value)}"
+                f"got {show(value)}"
             )
         columns[name] = tuple(n.strip().lower() for n in names)
     table.done()
@@ -180,7 +180,7 @@ def _registry(t: _Table) -> RegistrySettings:
     return RegistrySettings(columns=columns, delimiter=delimiter, encoding=encoding)
 
 
-def _limits(t: _Table) -> LimitSettings:
+def _limits(t: Table) -> LimitSettings:
     allow = tuple(a.strip().lower() for a in t.str_list("allow"))
     for entry in allow:
         if not (looks_like_address(entry) or (entry.startswith("@") and "." in entry)):
@@ -201,7 +201,7 @@ def _limits(t: _Table) -> LimitSettings:
     return settings
 
 
-def _conversations(t: _Table) -> ConversationSettings:
+def _conversations(t: Table) -> ConversationSettings:
     sender_format = t.text("sender_format", "{operator} — {office}")
     try:
         sender_format.format(operator="Mario Rossi", office="URP")
@@ -216,7 +216,7 @@ def _conversations(t: _Table) -> ConversationSettings:
     return settings
 
 
-def _outbox(t: _Table) -> OutboxSettings:
+def _outbox(t: Table) -> OutboxSettings:
     settings = OutboxSettings(
         transport=t.text("transport", "smtp", ("smtp", "directory")),
         directory=Path(t.text("directory", "var/sent")),
@@ -231,11 +231,11 @@ def _outbox(t: _Table) -> OutboxSettings:
     return settings
 
 
-def _offices(tables: list[_Table], charter: CharterSettings) -> dict[str, OfficeSettings]:
+def _offices(tables: list[Table], charter: CharterSettings) -> dict[str, OfficeSettings]:
     offices: dict[str, OfficeSettings] = {}
     for t in tables:
         office_id = t.text("id")
-        if not _ID.match(office_id):
+        if not ID_PATTERN.match(office_id):
             raise ConfigError(
                 f"{t.where}.id: {office_id!r} must be lower-case letters, digits, - or _"
             )

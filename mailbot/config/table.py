@@ -13,7 +13,7 @@ from mailbot.config.secrets import Secret
 from mailbot.errors import ConfigError
 from mailbot.types import looks_like_address
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
 AGE = re.compile(r"^\s*(\d{1,4})\s*([yd])\s*$")
@@ -27,7 +27,7 @@ def parse_age(value: str, key: str) -> tuple[int, str]:
     return int(found.group(1)), found.group(2)
 
 
-class _Table:
+class Table:
     """One TOML table being read: remembers its key path and which keys were consumed."""
 
     def __init__(self, data: Mapping[str, Any], where: str) -> None:
@@ -47,7 +47,7 @@ class _Table:
         value = self.data[name]
         # bool is an int in Python; never accept true for a port.
         if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _tuple(kind)):
-            raise ConfigError(f"{self._key(name)}: expected {what}, got {_show(value)}")
+            raise ConfigError(f"{self._key(name)}: expected {what}, got {show(value)}")
         return value
 
     def text(self, name: str, default: Any = None, choices: tuple[str, ...] = ()) -> str:
@@ -106,17 +106,17 @@ class _Table:
             raise ConfigError(f"{self._key(name)}: expected a list of strings")
         return tuple(value)
 
-    def table(self, name: str, required: bool = True) -> _Table:
+    def table(self, name: str, required: bool = True) -> Table:
         value = self._get(name, _REQUIRED if required else {}, dict, "a table")
-        return _Table(value, self._key(name))
+        return Table(value, self._key(name))
 
-    def tables(self, name: str) -> list[_Table]:
+    def tables(self, name: str) -> list[Table]:
         value = self._get(name, _REQUIRED, list, f"one or more [[{name}]] tables")
         if not value:
             raise ConfigError(f"{self._key(name)}: at least one [[{name}]] is required")
         if not all(isinstance(item, dict) for item in value):
             raise ConfigError(f"{self._key(name)}: expected [[{name}]] tables")
-        return [_Table(item, f"{self._key(name)}[{i}]") for i, item in enumerate(value)]
+        return [Table(item, f"{self._key(name)}[{i}]") for i, item in enumerate(value)]
 
     def secret(self, name: str = "password") -> Secret:
         env = self.text(f"{name}_env", "")
@@ -145,5 +145,5 @@ def _tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
     return kind if isinstance(kind, tuple) else (kind,)
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"

@@ -75,7 +75,7 @@ _POLICY = re.compile(
 
 
 def dmarc_failure(headers: Sequence[str], trusted_ids: Collection[str]) -> str | None:
-    """"dmarc=fail (p=reject)" when a trusted server found that the From domain, which asks
+    """ "dmarc=fail (p=reject)" when a trusted server found that the From domain, which asks
     receivers to reject or quarantine what fails, did not send this message; else None. Such
     a sender is very likely forged: mailbot must not write to it on its own."""
     found = _trusted(headers, trusted_ids) if trusted_ids else None
@@ -112,7 +112,7 @@ def _judge(results: Sequence[object], from_domain: str, server: str) -> Verdict:
 
 
 def failure(headers: Sequence[str], trusted_ids: Collection[str]) -> str | None:
-    """"dkim=fail (mx.example.it)" when the topmost trusted server found a DMARC, DKIM or SPF
+    """ "dkim=fail (mx.example.it)" when the topmost trusted server found a DMARC, DKIM or SPF
     failure: the From address is then not believed to be who it says (an operator's address
     on such a reply speaks for nobody)."""
     found = _trusted(headers, trusted_ids) if trusted_ids else None

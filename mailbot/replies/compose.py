@@ -33,7 +33,7 @@ from babel.dates import format_datetime as babel_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
 
 from mailbot.config import OfficeSettings, Settings
-from mailbot.errors import ConfigError, MailbotError, MailError
+from mailbot.errors import ConfigError, MailError
 from mailbot.replies.threading import domain_of, make_message_id, tagged_subject
 from mailbot.types import Address, Attachment
 
@@ -480,120 +480,6 @@ class Composer:
             in_reply_to=None,
             references=(),
             headers={"Auto-Submitted": "auto-generated"},
-        )
-
-    def self_test(self) -> list[str]:
-        """Render every message kind in every language with sample values: a broken (or
-        customised and mistyped) template shows here, not on the first citizen's mail."""
-        from mailbot.config import LANGUAGES
-
-        failures: list[str] = []
-        for language in LANGUAGES:
-            for kind in (
-                "confirmation",
-                "notification",
-                "relay",
-                "operator_notice",
-                *CITIZEN_KINDS,
-            ):
-                try:
-                    self._sample(kind, language)
-                except (MailbotError, TypeError, KeyError, ValueError) as exc:
-                    failures.append(f"{language}/{kind}: {exc}")
-        return failures
-
-    def _sample(self, kind: str, language: str) -> Composed:
-        now = datetime.now(UTC)
-        office = next(iter(self.settings.offices.values()))
-        citizen = Address("Maria Rossi", "maria.rossi@example.it")
-        common: dict[str, Any] = {"number": "2026/000001", "language": language}
-        if kind == "confirmation":
-            return self.confirmation(
-                **common,
-                citizen=citizen,
-                subject="Prova",
-                received_at=now,
-                due_at=now,
-                office=office,
-                reply_to=citizen.email,
-                in_reply_to=None,
-                references=(),
-                refused=[("a.exe", "type")],
-                oversized=True,
-            )
-        if kind == "notification":
-            values: dict[str, Any] = {
-                "contact_name": citizen.name,
-                "contact_email": citizen.email,
-                "codice_fiscale": "RSSMRA85T10A562S",
-                "registry_name": "Rossi Mario",
-                "match_rule": "registry_address",
-                "match_state": "unverified",
-                "candidates": [],
-                "subject": "Prova",
-                "due_at": now,
-                "status_text": "open",
-                "received_at": now,
-                "body": "Testo",
-                "body_html": "",
-                "sender_alert": "dmarc=fail (p=reject) at mx.example.it",
-                "other_from": ["altro@example.it"],
-                "name_address": "sindaco@comune.example.it",
-            }
-            return self.to_office(
-                "notification", **common, office=office, values=values, reply_to=citizen.email
-            )
-        if kind in OFFICE_REPORT_KINDS:
-            item = {"number": "2026/000001", "subject": "Prova", "due_at": now, "days_left": 2}
-            return self.office_report(
-                kind,
-                language=language,
-                office=office,
-                to=Address(office.name, office.email),
-                values={
-                    "due_soon": [item],
-                    "overdue": [{**item, "days_left": -3}],
-                    "day": now,
-                    "spam_held": 3,
-                },
-            )
-        if kind in CITIZEN_KINDS:
-            return self.to_citizen(
-                kind,
-                **common,
-                citizen=citizen,
-                subject="Prova",
-                office=office,
-                values={
-                    "due_at": now,
-                    "days": 10,
-                    "reason": "Motivo",
-                    "survey": True,
-                    "reopen_days": 30,
-                },
-                reply_to=citizen.email,
-                in_reply_to=None,
-                references=(),
-            )
-        if kind == "relay":
-            return self.relay(
-                **common,
-                citizen=citizen,
-                subject="Prova",
-                body="Risposta",
-                operator_name="Mario Rossi",
-                office=office,
-                reply_to=citizen.email,
-                in_reply_to=None,
-                references=(),
-            )
-        return self.operator_notice(
-            **common,
-            operator=citizen,
-            subject="Prova",
-            errors=["comando sconosciuto"],
-            reply_to=citizen.email,
-            in_reply_to=None,
         )
 
     @property

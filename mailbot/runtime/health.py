@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailbot.log import get_logger
-from mailbot.metrics import Endpoint, Health, Metrics, outbox_figures
 from mailbot.pipeline import Services
-from mailbot.sdnotify import Notifier
+from mailbot.runtime.metrics import Endpoint, Health, Metrics, outbox_figures
+from mailbot.runtime.sdnotify import Notifier
 
 log = get_logger(__name__)
 
 
 @dataclass
-class _Runtime:
+class Runtime:
     """Lives across reloads: the systemd notifier, health shared with the watchdog and the
     metrics endpoint, and the metrics (None without [metrics] listen)."""
 
@@ -26,7 +26,7 @@ class _Runtime:
     metrics: Metrics | None = None
 
 
-def _status(health: Health) -> str:
+def status_line(health: Health) -> str:
     states = health.states()
     parts = [
         f"{sum(s == state for s in states.values())} {state}"
@@ -36,13 +36,13 @@ def _status(health: Health) -> str:
     return f"mailboxes: {', '.join(parts) or 'none'}"
 
 
-def _stale(runtime: _Runtime) -> float:
+def stale_seconds(runtime: Runtime) -> float:
     """The event loop ticks every second; allow for a slow database call in it."""
     interval = runtime.notifier.watchdog_seconds or 60.0
     return max(interval / 2, 5.0)
 
 
-def _serve_metrics(services: Services, runtime: _Runtime) -> Endpoint | None:
+def serve_metrics(services: Services, runtime: Runtime) -> Endpoint | None:
     """Started once; a changed `[metrics] listen` takes a restart, not a reload."""
     listen = services.settings.metrics
     if not listen.enabled:
@@ -62,10 +62,10 @@ def _serve_metrics(services: Services, runtime: _Runtime) -> Endpoint | None:
     return endpoint
 
 
-def _health_report(services: Services, runtime: _Runtime) -> dict[str, Any]:
+def _health_report(services: Services, runtime: Runtime) -> dict[str, Any]:
     states = runtime.health.states()
     problems = []
-    if not runtime.health.loops_alive(_stale(runtime)):
+    if not runtime.health.loops_alive(stale_seconds(runtime)):
         problems.append("a daemon loop is not answering")
     problems += [
         f"mailbox {name} {state}"

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from mailbot.config import MailboxSettings
 from mailbot.errors import MailbotError, TransientError
-from mailbot.leases import RETRY_SECONDS, Keeper, LeaseLostError
 from mailbot.log import get_logger
 from mailbot.pipeline import Services, drain
 from mailbot.runtime.control import _Control
-from mailbot.runtime.health import _Runtime, _status
+from mailbot.runtime.health import Runtime, status_line
+from mailbot.runtime.leases import RETRY_SECONDS, Keeper, LeaseLostError
 from mailbot.runtime.once import (
     _source,
 )
@@ -41,7 +41,7 @@ class _MailboxLoop:
         mailbox: MailboxSettings,
         keeper: Keeper,
         control: _Control,
-        runtime: _Runtime,
+        runtime: Runtime,
     ) -> None:
         self.services, self.mailbox, self.keeper = services, mailbox, keeper
         self.stop, self.halt, self.wake = control.stop, control.halts[mailbox.name], control.wake
@@ -110,5 +110,5 @@ class _MailboxLoop:
     def _state(self, state: str) -> None:
         self.health.set_state(self.mailbox.name, state)
         if state in ("connected", "standby"):
-            self.notifier.ready(_status(self.health))  # once: the first mailbox in place
-        self.notifier.status(_status(self.health))
+            self.notifier.ready(status_line(self.health))  # once: the first mailbox in place
+        self.notifier.status(status_line(self.health))

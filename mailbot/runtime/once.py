@@ -8,15 +8,15 @@ import asyncio
 import threading
 from dataclasses import dataclass, field
 
-from mailbot import cases, reminders
+from mailbot.cases import notices, reminders
 from mailbot.config import MailboxSettings
 from mailbot.errors import TransientError
 from mailbot.ingest.sources import Source, make_source
-from mailbot.leases import Keeper, LeaseLostError, Leases
 from mailbot.log import get_logger
 from mailbot.models import utcnow
 from mailbot.pipeline import DrainReport, Services, drain
 from mailbot.replies.sender import DeliveryReport, deliver_pending, make_transport
+from mailbot.runtime.leases import Keeper, LeaseLostError, Leases
 
 log = get_logger(__name__)
 
@@ -83,7 +83,7 @@ async def _deliver_all(services: Services) -> DeliveryReport:
     transport = make_transport(services.settings)
     try:
         report = await deliver_pending(services.engine, services.settings, transport)
-        if cases.report_failures(services):
+        if notices.report_failures(services):
             second = await deliver_pending(services.engine, services.settings, transport)
             report.sent += second.sent
         return report

@@ -8,16 +8,16 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from mailbot import cases, reminders
+from mailbot.cases import notices, reminders
 from mailbot.errors import MailbotError, TransientError
 from mailbot.log import get_logger
-from mailbot.metrics import Health
 from mailbot.models import utcnow
 from mailbot.pipeline import Services
 from mailbot.replies.sender import DeliveryReport, deliver_pending, make_transport
 from mailbot.runtime.control import _Control
-from mailbot.runtime.health import _Runtime, _status
+from mailbot.runtime.health import Runtime, status_line
 from mailbot.runtime.mailbox_loop import Backoff
+from mailbot.runtime.metrics import Health
 
 log = get_logger(__name__)
 
@@ -32,10 +32,10 @@ async def _heartbeat(health: Health) -> None:
         await asyncio.sleep(1.0)
 
 
-async def _outbox_loop(
+async def run_outbox_loop(
     services: Services,
     control: _Control,
-    runtime: _Runtime,
+    runtime: Runtime,
     rebuild: Callable[[], Services] | None,
 ) -> Services | None:
     """Sends until told to stop (returns None) or until a reload produced valid new
@@ -57,7 +57,7 @@ async def _outbox_loop(
                 if runtime.metrics is not None:
                     runtime.metrics.delivery(report.sent, report.retried, report.failed)
                 if report.failed or report.blocked:
-                    cases.report_failures(services)
+                    notices.report_failures(services)
             except TransientError as exc:
                 log.warning("outbox unavailable", error=str(exc))
                 report = DeliveryReport(errors=[str(exc)])
@@ -75,7 +75,7 @@ async def _outbox_loop(
 
 
 async def _reload(
-    control: _Control, runtime: _Runtime, rebuild: Callable[[], Services] | None
+    control: _Control, runtime: Runtime, rebuild: Callable[[], Services] | None
 ) -> Services | None:
     control.reload_requested = False
     if rebuild is None:
@@ -86,7 +86,7 @@ async def _reload(
         fresh = await asyncio.to_thread(rebuild)
     except MailbotError as exc:
         log.error("configuration not reloaded, the running one stays", error=str(exc))
-        runtime.notifier.ready(_status(runtime.health))
+        runtime.notifier.ready(status_line(runtime.health))
         return None
     log.info("configuration reloaded", mailboxes=[m.name for m in fresh.settings.mailboxes])
     control.end_loops()

@@ -25,16 +25,16 @@ import time
 from collections.abc import Callable
 
 from mailbot.log import get_logger
-from mailbot.metrics import Health
 from mailbot.pipeline import Services
 from mailbot.runtime.control import _Control
-from mailbot.runtime.health import _Runtime, _serve_metrics, _stale
+from mailbot.runtime.health import Runtime, serve_metrics, stale_seconds
 from mailbot.runtime.mailbox_loop import _MailboxLoop
+from mailbot.runtime.metrics import Health
 from mailbot.runtime.once import (
     _leases,
 )
-from mailbot.runtime.outbox_loop import _outbox_loop
-from mailbot.sdnotify import Notifier, WatchdogFeeder
+from mailbot.runtime.outbox_loop import run_outbox_loop
+from mailbot.runtime.sdnotify import Notifier, WatchdogFeeder
 
 log = get_logger(__name__)
 
@@ -43,14 +43,16 @@ def run_forever(services: Services, rebuild: Callable[[], Services] | None = Non
     """Run until SIGTERM/SIGINT. `rebuild()` reads the configuration again on SIGHUP (raising
     MailbotError when it is wrong)."""
     control = _Control()
-    runtime = _Runtime(Notifier(), Health(), services)
+    runtime = Runtime(Notifier(), Health(), services)
     signal.signal(signal.SIGTERM, control.on_stop)
     signal.signal(signal.SIGINT, control.on_stop)
     signal.signal(signal.SIGHUP, control.on_reload)
     # `kill -USR1`: every thread's stack to stderr (the journal), for a daemon that seems stuck.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
-    endpoint = _serve_metrics(services, runtime)
-    feeder = WatchdogFeeder(runtime.notifier, lambda: runtime.health.loops_alive(_stale(runtime)))
+    endpoint = serve_metrics(services, runtime)
+    feeder = WatchdogFeeder(
+        runtime.notifier, lambda: runtime.health.loops_alive(stale_seconds(runtime))
+    )
     feeder.start()
     try:
         while True:
@@ -73,7 +75,7 @@ def run_forever(services: Services, rebuild: Callable[[], Services] | None = Non
 def _run_loops(
     services: Services,
     control: _Control,
-    runtime: _Runtime,
+    runtime: Runtime,
     rebuild: Callable[[], Services] | None,
 ) -> Services | None:
     control.begin(services)
@@ -98,7 +100,7 @@ def _run_loops(
             mailboxes=[m.name for m in services.settings.mailboxes],
             instance=keeper.leases.holder,
         )
-        fresh = asyncio.run(_outbox_loop(services, control, runtime, rebuild))
+        fresh = asyncio.run(run_outbox_loop(services, control, runtime, rebuild))
         health.reloading = fresh is not None
         for thread in threads:
             thread.join(timeout=30)

@@ -26,7 +26,8 @@ from typing import Any
 
 from sqlmodel import Session, col, or_, select
 
-from mailbot import transcript
+from mailbot.cases import transcript
+from mailbot.cases.workorders import CLOSED
 from mailbot.config import parse_age
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import NotFoundError
@@ -47,7 +48,6 @@ from mailbot.models import (
 )
 from mailbot.services import Services
 from mailbot.types import MatchState, normalise_address
-from mailbot.workorders import CLOSED
 
 log = get_logger(__name__)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from mailbot import pdf, workorders
+from mailbot.cases import pdf, views, workorders
 from mailbot.db import record_event, unit_of_work
 from mailbot.models import ConversationMessage, Event, InboundMessage, OutboundMessage
 from mailbot.replies import outbox
@@ -25,7 +25,7 @@ def case_file(
     """(language, summary, events, original messages as (name, bytes)) of one case."""
     tz = services.settings.timezone
     with unit_of_work(services.engine) as session:
-        case = workorders.show_work_order(session, number, tz)
+        case = views.show_work_order(session, number, tz)
         work_order = workorders.by_number(session, number)
         events = [
             {

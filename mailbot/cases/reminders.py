@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from mailbot.cases.workorders import CLOSED
 from mailbot.config import OfficeSettings
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import TransientError
@@ -24,7 +25,6 @@ from mailbot.models import DigestSent, InboundMessage, WorkOrder
 from mailbot.replies import outbox
 from mailbot.services import Services
 from mailbot.types import Address, LedgerStatus
-from mailbot.workorders import CLOSED
 
 log = get_logger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from mailbot import workorders
+from mailbot.cases import workorders
 from mailbot.db import unit_of_work
 from mailbot.errors import InputError
 from mailbot.ingest import parse, pec

@@ -17,9 +17,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from mailbot import charter
+from mailbot.cases.workorders import CLOSED
+from mailbot.charter import Clock
 from mailbot.config import Settings
 from mailbot.models import Contact, Taxpayer, WorkOrder
-from mailbot.workorders import CLOSED, Clock
 
 REGISTER_COLUMNS = (
     ("number", "Pratica"),

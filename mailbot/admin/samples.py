@@ -1,0 +1,130 @@
+"""Every message kind rendered in every language with made-up values (a citizen "Maria Rossi",
+case 2026/000001): `mailbot check` shows a broken or mistyped customised template here, not on
+the first citizen's mail. Sample data lives here, not in the composer.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from mailbot.config import LANGUAGES
+from mailbot.errors import MailbotError
+from mailbot.replies.compose import CITIZEN_KINDS, OFFICE_REPORT_KINDS, Composed, Composer
+from mailbot.types import Address
+
+
+def template_failures(composer: Composer) -> list[str]:
+    """Render every message kind in every language with sample values: a broken (or
+    customised and mistyped) template shows here, not on the first citizen's mail."""
+
+    failures: list[str] = []
+    for language in LANGUAGES:
+        for kind in (
+            "confirmation",
+            "notification",
+            "relay",
+            "operator_notice",
+            *CITIZEN_KINDS,
+            *OFFICE_REPORT_KINDS,
+        ):
+            try:
+                _sample(composer, kind, language)
+            except (MailbotError, TypeError, KeyError, ValueError) as exc:
+                failures.append(f"{language}/{kind}: {exc}")
+    return failures
+
+
+def _sample(composer: Composer, kind: str, language: str) -> Composed:
+    now = datetime.now(UTC)
+    office = next(iter(composer.settings.offices.values()))
+    citizen = Address("Maria Rossi", "maria.rossi@example.it")
+    common: dict[str, Any] = {"number": "2026/000001", "language": language}
+    if kind == "confirmation":
+        return composer.confirmation(
+            **common,
+            citizen=citizen,
+            subject="Prova",
+            received_at=now,
+            due_at=now,
+            office=office,
+            reply_to=citizen.email,
+            in_reply_to=None,
+            references=(),
+            refused=[("a.exe", "type")],
+            oversized=True,
+        )
+    if kind == "notification":
+        values: dict[str, Any] = {
+            "contact_name": citizen.name,
+            "contact_email": citizen.email,
+            "codice_fiscale": "RSSMRA85T10A562S",
+            "registry_name": "Rossi Mario",
+            "match_rule": "registry_address",
+            "match_state": "unverified",
+            "candidates": [],
+            "subject": "Prova",
+            "due_at": now,
+            "status_text": "open",
+            "received_at": now,
+            "body": "Testo",
+            "body_html": "",
+            "sender_alert": "dmarc=fail (p=reject) at mx.example.it",
+            "other_from": ["altro@example.it"],
+            "name_address": "sindaco@comune.example.it",
+        }
+        return composer.to_office(
+            "notification", **common, office=office, values=values, reply_to=citizen.email
+        )
+    if kind in OFFICE_REPORT_KINDS:
+        item = {"number": "2026/000001", "subject": "Prova", "due_at": now, "days_left": 2}
+        return composer.office_report(
+            kind,
+            language=language,
+            office=office,
+            to=Address(office.name, office.email),
+            values={
+                "due_soon": [item],
+                "overdue": [{**item, "days_left": -3}],
+                "day": now,
+                "spam_held": 3,
+            },
+        )
+    if kind in CITIZEN_KINDS:
+        return composer.to_citizen(
+            kind,
+            **common,
+            citizen=citizen,
+            subject="Prova",
+            office=office,
+            values={
+                "due_at": now,
+                "days": 10,
+                "reason": "Motivo",
+                "survey": True,
+                "reopen_days": 30,
+            },
+            reply_to=citizen.email,
+            in_reply_to=None,
+            references=(),
+        )
+    if kind == "relay":
+        return composer.relay(
+            **common,
+            citizen=citizen,
+            subject="Prova",
+            body="Risposta",
+            operator_name="Mario Rossi",
+            office=office,
+            reply_to=citizen.email,
+            in_reply_to=None,
+            references=(),
+        )
+    return composer.operator_notice(
+        **common,
+        operator=citizen,
+        subject="Prova",
+        errors=["comando sconosciuto"],
+        reply_to=citizen.email,
+        in_reply_to=None,
+    )

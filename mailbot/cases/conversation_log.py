@@ -1,0 +1,103 @@
+"""A case's conversation: every message in or out, in order, with its attachments, and the
+mark that the office's reasoned reply went out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from mailbot.cases.workorders import (
+    _event,
+)
+from mailbot.config import OfficeSettings
+from mailbot.models import (
+    ConversationMessage,
+    StoredAttachment,
+    WorkOrder,
+    utcnow,
+)
+
+
+def mark_reply_sent(
+    session: Session, work_order: WorkOrder, actor: str, office: OfficeSettings
+) -> None:
+    """The first reply relayed to the citizen is the charter's "reasoned reply"; a late one
+    owes the citizen the term's refund, when the charter sets one."""
+    if work_order.reasoned_reply_at is None:
+        work_order.reasoned_reply_at = utcnow()
+        _event(session, work_order, "reasoned_reply", actor)
+        if work_order.reasoned_reply_at > work_order.due_at:
+            work_order.refund_eur = office.term(work_order.category).refund_eur
+            _event(session, work_order, "late", actor, refund_eur=str(work_order.refund_eur))
+
+
+def conversation(session: Session, work_order_id: int) -> list[ConversationMessage]:
+    return list(
+        session.exec(
+            select(ConversationMessage)
+            .where(ConversationMessage.work_order_id == work_order_id)
+            .order_by(col(ConversationMessage.id))
+        )
+    )
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+def add_message(
+    session: Session,
+    work_order: WorkOrder,
+    *,
+    direction: str,
+    kind: str,
+    from_address: str,
+    to: Sequence[str],
+    date: datetime,
+    subject: str,
+    body_text: str,
+    message_id: str | None,
+    inbound_id: int | None = None,
+    outbound_id: int | None = None,
+    attachments: Sequence[NewAttachment] = (),
+    body_html: str = "",
+    author: str = "",
+) -> ConversationMessage:
+    assert work_order.id is not None
+    message = ConversationMessage(
+        work_order_id=work_order.id,
+        direction=direction,
+        kind=kind,
+        from_address=from_address,
+        to_addresses=", ".join(to),
+        date=date,
+        subject=subject,
+        body_text=body_text,
+        message_id=message_id,
+        inbound_id=inbound_id,
+        outbound_id=outbound_id,
+        body_html=body_html,
+        author=author,
+    )
+    session.add(message)
+    session.flush()
+    assert message.id is not None
+    for item in attachments:
+        session.add(
+            StoredAttachment(
+                message_id=message.id,
+                filename=item.filename,
+                content_type=item.content_type,
+                size=item.size,
+                sha256=item.sha256,
+            )
+        )
+    return message

@@ -1,0 +1,160 @@
+"""Cases as the CLI and JSON show them: a summary per case for lists, the whole case with its
+conversation, PEC receipts and events for `workorders show`. Read-only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from mailbot.errors import NotFoundError
+from mailbot.models import (
+    Contact,
+    ConversationMessage,
+    OutboundMessage,
+    PecReceipt,
+    StoredAttachment,
+    Taxpayer,
+    WorkOrder,
+)
+
+
+def _iso(value: datetime, tz: ZoneInfo) -> str:
+    return value.astimezone(tz).isoformat(timespec="seconds")
+
+
+def _summary(
+    wo: WorkOrder, contact: Contact, taxpayer: Taxpayer | None, count: int, tz: ZoneInfo
+) -> dict[str, Any]:
+    return {
+        "number": wo.number,
+        "status": wo.status,
+        "office": wo.office,
+        "subject": wo.subject,
+        "opened_at": _iso(wo.opened_at, tz),
+        "due_at": _iso(wo.due_at, tz),
+        "contact": {
+            "email": contact.email,
+            "name": taxpayer.name if taxpayer else contact.name,
+            "generic": taxpayer is None,
+            "codice_fiscale": taxpayer.codice_fiscale if taxpayer else None,
+            "verified": wo.contact_verified,
+        },
+        "match": {
+            "rule": wo.match_rule,
+            "confidence": wo.match_confidence,
+            "state": wo.match_state,
+            "candidates": [c for c in wo.match_candidates.split(",") if c],
+        },
+        "charter": {
+            "category": wo.category or None,
+            "term_days": wo.term_days,
+            "working_days": wo.term_working,
+            "extension_days": wo.extension_days,
+            "reasoned_reply_at": _iso(wo.reasoned_reply_at, tz) if wo.reasoned_reply_at else None,
+            "refund_eur": wo.refund_eur,
+            "protocollo": [p for p in wo.protocollo.split(", ") if p],
+            "satisfaction": wo.satisfaction,
+        },
+        "message_count": count,
+    }
+
+
+def _summary_query() -> Any:
+    counts = (
+        select(ConversationMessage.work_order_id, sa.func.count().label("n"))
+        .group_by(col(ConversationMessage.work_order_id))
+        .subquery()
+    )
+    return (
+        select(WorkOrder, Contact, Taxpayer, sa.func.coalesce(counts.c.n, 0))
+        .join(Contact, col(Contact.id) == WorkOrder.contact_id)
+        .outerjoin(Taxpayer, col(Taxpayer.id) == WorkOrder.taxpayer_id)
+        .outerjoin(counts, counts.c.work_order_id == WorkOrder.id)
+    )
+
+
+def list_work_orders(
+    session: Session, tz: ZoneInfo, status: str | None = None, office: str | None = None
+) -> list[dict[str, Any]]:
+    query = _summary_query()
+    if status:
+        query = query.where(WorkOrder.status == status)
+    if office:
+        query = query.where(WorkOrder.office == office)
+    rows = session.exec(query.order_by(col(WorkOrder.id)))
+    return [_summary(wo, c, t, n, tz) for wo, c, t, n in rows]
+
+
+def show_work_order(session: Session, number: str, tz: ZoneInfo) -> dict[str, Any]:
+    row = session.exec(_summary_query().where(WorkOrder.number == number)).first()
+    if row is None:
+        raise NotFoundError(f"no work order {number}")
+    wo, contact, taxpayer, count = row
+    result = _summary(wo, contact, taxpayer, count, tz)
+    messages = list(
+        session.exec(
+            select(ConversationMessage)
+            .where(ConversationMessage.work_order_id == wo.id)
+            .order_by(col(ConversationMessage.id))  # the order things happened in
+        )
+    )
+    attachments: dict[int, list[dict[str, Any]]] = {}
+    ids = [m.id for m in messages]
+    for att in session.exec(
+        select(StoredAttachment)
+        .where(col(StoredAttachment.message_id).in_(ids))
+        .order_by(col(StoredAttachment.id))
+    ):
+        attachments.setdefault(att.message_id, []).append(
+            {"filename": att.filename, "size": att.size}
+        )
+    pec_views = _pec_views(session, [m.outbound_id for m in messages if m.outbound_id], tz)
+    result["messages"] = [
+        {
+            "direction": m.direction,
+            "kind": m.kind,
+            "from": m.from_address,
+            "to": [a for a in m.to_addresses.split(", ") if a],
+            "date": _iso(m.date, tz),
+            "subject": m.subject,
+            "body_text": m.body_text,
+            "message_id": m.message_id,
+            "attachments": attachments.get(m.id or 0, []),
+            **({"pec": pec_views[m.outbound_id]} if m.outbound_id in pec_views else {}),
+        }
+        for m in messages
+    ]
+    return result
+
+
+def _pec_views(session: Session, outbound_ids: list[int], tz: ZoneInfo) -> dict[int, Any]:
+    """For each outbound message sent by PEC: its state, the provider's identificativo and the
+    receipts that certify it, in the order they arrived."""
+    views: dict[int, dict[str, Any]] = {}
+    for row in session.exec(
+        select(OutboundMessage)
+        .where(col(OutboundMessage.id).in_(outbound_ids))
+        .where(col(OutboundMessage.pec_state).is_not(None))
+    ):
+        assert row.id is not None
+        views[row.id] = {"state": row.pec_state, "provider_id": row.pec_provider_id, "receipts": []}
+    for receipt in session.exec(
+        select(PecReceipt)
+        .where(col(PecReceipt.outbound_id).in_(list(views)))
+        .order_by(col(PecReceipt.id))
+    ):
+        views[receipt.outbound_id]["receipts"].append(
+            {
+                "type": receipt.type,
+                "date": _iso(receipt.date, tz) if receipt.date else None,
+                "recipient": receipt.recipient or None,
+                "error": receipt.error or None,
+                "signature": receipt.signature,
+            }
+        )
+    return views
