@@ -78,7 +78,8 @@ def _check_database(settings: Settings) -> Check:
 
 
 def _check_templates(settings: Settings) -> Check:
-    from mailbot.replies.compose import Composer, templates_root
+    from mailbot.replies.compose import Composer
+    from mailbot.replies.render import templates_root
 
     try:
         failures = template_failures(Composer(settings, b"check" * 8))

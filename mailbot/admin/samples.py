@@ -10,7 +10,8 @@ from typing import Any
 
 from mailbot.config import LANGUAGES
 from mailbot.errors import MailbotError
-from mailbot.replies.compose import CITIZEN_KINDS, OFFICE_REPORT_KINDS, Composed, Composer
+from mailbot.replies.compose import CITIZEN_KINDS, OFFICE_REPORT_KINDS, Composer
+from mailbot.replies.render import Composed
 from mailbot.types import Address
 
 

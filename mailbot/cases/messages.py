@@ -17,7 +17,7 @@ from mailbot.db import record_event
 from mailbot.errors import MailError
 from mailbot.models import Contact, InboundMessage, Taxpayer, WorkOrder, utcnow
 from mailbot.replies import outbox
-from mailbot.replies.compose import Composed
+from mailbot.replies.render import Composed
 from mailbot.replies.threading import plus_address
 from mailbot.services import Services
 from mailbot.types import Address, Attachment, Origin, ParsedMessage

@@ -13,7 +13,7 @@ from mailbot.cases import pdf, views, workorders
 from mailbot.db import record_event, unit_of_work
 from mailbot.models import ConversationMessage, Event, InboundMessage, OutboundMessage
 from mailbot.replies import outbox
-from mailbot.replies.compose import Composed
+from mailbot.replies.render import Composed
 from mailbot.services import Services
 
 FORMATS = ("html", "pdf", "eml")

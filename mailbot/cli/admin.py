@@ -136,14 +136,14 @@ def purge(
     as_json: JsonOption = False,
 ) -> None:
     """Remove the personal data of closed cases past retention; keep their figures."""
-    from mailbot.admin import privacy
+    from mailbot.admin import purge
     from mailbot.models import utcnow
 
     settings = load_settings()
     age = older_than or settings.retention.cases
-    before = privacy.cutoff(utcnow(), age, "--older-than" if older_than else "retention.cases")
+    before = purge.cutoff(utcnow(), age, "--older-than" if older_than else "retention.cases")
     services = services_for(settings, open_engine(settings))
-    report = privacy.purge(services, before, dry_run=dry_run, actor=actor_name(by))
+    report = purge.purge(services, before, dry_run=dry_run, actor=actor_name(by))
     if as_json:
         print_json(report.as_dict())
         return
@@ -170,12 +170,12 @@ def contact_export(
     by: ActorOption = None,
 ) -> None:
     """Everything held about one person, as a ZIP (an access request under the GDPR)."""
-    from mailbot.admin import privacy
+    from mailbot.admin import export
     from mailbot.models import utcnow
 
     settings = load_settings()
     services = services_for(settings, open_engine(settings))
-    data, summary = privacy.export_person(services, who.strip(), actor=actor_name(by))
+    data, summary = export.export_person(services, who.strip(), actor=actor_name(by))
     target = out or Path(f"export-{utcnow().strftime('%Y%m%d-%H%M%S')}.zip")
     try:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -1,0 +1,152 @@
+"""Jinja2 templates to messages: the only importer of jinja2.
+
+Templates live in `templates/<language>/` (Italian by default, English available), one
+`.subject.j2`, `.txt.j2` and `.html.j2` per message kind; the config key `templates_path`
+points at a customised copy. Every message carries our signed Message-ID, threading headers
+to the citizen's mail, `Auto-Submitted` and our loop header, so no machine answers it.
+`Renderer` does that once for every kind; `compose.Composer` says what each kind holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.headerregistry import Address as HeaderAddress
+from email.utils import format_datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_date
+from babel.dates import format_datetime as babel_datetime
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+
+from mailbot.config import Settings
+from mailbot.errors import ConfigError, MailError
+from mailbot.replies.mime import address_header, mime_bytes
+from mailbot.replies.threading import domain_of, make_message_id, tagged_subject
+from mailbot.types import Address, Attachment
+
+LOOP_HEADER = "X-Mailbot-Loop"
+
+
+def templates_root(settings: Settings) -> Path:
+    """Configured path, else the copy packaged in the wheel, else the source tree's."""
+    if settings.templates_path is not None:
+        return settings.templates_path
+    packaged = Path(str(resources.files("mailbot") / "_templates"))
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+@dataclass(frozen=True)
+class Composed:
+    message_id: str
+    subject: str
+    text: str
+    sender: str
+    recipients: tuple[str, ...]
+    raw: bytes
+
+
+class Renderer:
+    def __init__(self, settings: Settings, secret: bytes) -> None:
+        root = templates_root(settings)
+        if not root.is_dir():
+            raise ConfigError(f"templates_path: {root} is not a directory")
+        self.settings = settings
+        self.secret = secret
+        self.tz = settings.timezone
+        self.env = Environment(
+            loader=FileSystemLoader(str(root)),
+            autoescape=select_autoescape(["html", "html.j2"]),
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+        )
+
+    def _render(self, language: str, kind: str, part: str, values: dict[str, Any]) -> str:
+        def date(value: datetime) -> str:
+            return str(format_date(value.astimezone(self.tz), format="long", locale=language))
+
+        def when(value: datetime) -> str:
+            local = value.astimezone(self.tz)
+            return str(
+                babel_datetime(local, format="d MMMM y, HH:mm", locale=language, tzinfo=self.tz)
+            )
+
+        self.env.filters["date"] = date
+        self.env.filters["datetime"] = when
+        name = f"{language}/{kind}.{part}.j2"
+        try:
+            return self.env.get_template(name).render(**values)
+        except TemplateError as exc:
+            raise ConfigError(f"template {name}: {exc}") from exc
+
+    @property
+    def institution(self) -> str:
+        return self.settings.smtp.from_name or self.settings.smtp.from_address
+
+    def _compose(
+        self,
+        kind: str,
+        number: str,
+        language: str,
+        values: dict[str, Any],
+        *,
+        to: Address,
+        reply_to: str,
+        in_reply_to: str | None,
+        references: tuple[str, ...],
+        attachments: Sequence[Attachment] = (),
+        headers: dict[str, str] | None = None,
+        from_name: str | None = None,
+        html: str | None = None,
+        from_address: str | None = None,
+    ) -> Composed:
+        """`from_address`: a mailbox's own account (a PEC box must send from its address);
+        default [smtp]'s. Never a Bcc or a read-receipt request: a PEC provider refuses both."""
+        subject = self._render(language, kind, "subject", values).strip()
+        if number:  # about a case: its tag; an office's digest has none
+            subject = tagged_subject(number, subject)
+        smtp = self.settings.smtp
+        sender = from_address or smtp.from_address
+        message_id = make_message_id(self.secret, number or kind, kind, domain_of(sender))
+        name = smtp.from_name if from_name is None else from_name
+        try:  # refuse what is not an address before building anything
+            for display, address in ((name, sender), (to.name, to.email), ("", reply_to)):
+                HeaderAddress(display, addr_spec=address)
+        except (ValueError, IndexError) as exc:
+            raise MailError(f"cannot address a message to {to.email!r}: {exc}") from exc
+        headers_out = [
+            ("From", address_header(name, sender)),
+            ("To", address_header(to.name, to.email)),
+            ("Reply-To", address_header(smtp.from_name, reply_to)),
+            ("Subject", subject),
+            ("Date", format_datetime(datetime.now(UTC).astimezone(self.tz))),
+            ("Message-ID", message_id),
+        ]
+        if in_reply_to:
+            chain = list(dict.fromkeys((*references, in_reply_to)))
+            headers_out += [("In-Reply-To", in_reply_to), ("References", " ".join(chain[-20:]))]
+        headers_out += [
+            ("Content-Language", language),
+            (LOOP_HEADER, domain_of(smtp.from_address)),  # the same for every account
+            ("X-Auto-Response-Suppress", "All"),  # asks Exchange not to answer with OOO notes
+            *(headers or {}).items(),
+        ]
+        text = self._render(language, kind, "txt", values)
+        html_text = html or self._render(language, kind, "html", values)
+        try:
+            raw = mime_bytes(headers_out, text, html_text, attachments)
+        except (ValueError, UnicodeError) as exc:
+            raise MailError(f"cannot encode a message to {to.email!r}: {exc}") from exc
+        return Composed(
+            message_id=message_id,
+            subject=subject,
+            text=text,
+            sender=sender,
+            recipients=(to.email,),
+            raw=raw,
+        )
