@@ -1,7 +1,8 @@
 """Typed errors, and the one table that maps an error to what happens to the message in hand.
 
-Entry points map `MailbotError` to an exit code; the pipeline maps any exception raised while
-processing one message to a `Disposition` with `disposition_for`. Nothing else decides that.
+Entry points map `MailbotError` to an exit code; the pipeline (a message read) and the sender
+(a message sent) map any exception raised about one message to a `Disposition` with
+`disposition_for`. Nothing else decides that.
 """
 
 from __future__ import annotations
@@ -55,18 +56,37 @@ class StorageUnavailableError(TransientError):
     """The message store cannot be written (disk full, read-only, permissions)."""
 
 
+class RelayUnavailableError(TransientError):
+    """The SMTP relay (or the outbox directory) cannot be reached or refused our login: every
+    message of that account waits, no attempt counted."""
+
+
+class DeliveryError(MailbotError):
+    """The relay did not take one message."""
+
+
+class DeliveryDeferredError(DeliveryError):
+    """A 4xx for this message: try it again later, the attempt counted."""
+
+
+class DeliveryRefusedError(DeliveryError, MailError):
+    """A 5xx for this message (every recipient refused): it failed for good."""
+
+
 class Disposition(StrEnum):
     """What the pipeline does with a message whose processing raised."""
 
     REJECT = "rejected"  # permanent mail problem: keep bytes and reason, advance
     QUARANTINE = "quarantined"  # unexpected error: keep bytes and traceback digest, advance
     RETRY = "retry"  # outage: roll back, do not advance, back off
+    DEFER = "deferred"  # a message we send: the relay said later; back off, attempt counted
 
 
 # First match wins; anything unlisted is unexpected and quarantined.
 DISPOSITIONS: tuple[tuple[type[BaseException], Disposition], ...] = (
     (TransientError, Disposition.RETRY),
     (MailError, Disposition.REJECT),
+    (DeliveryDeferredError, Disposition.DEFER),
 )
 
 

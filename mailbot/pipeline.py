@@ -33,9 +33,18 @@ from mailbot.matching import matcher
 from mailbot.models import Contact, InboundMessage, WorkOrder
 from mailbot.replies import threading
 from mailbot.services import Services, build_services
-from mailbot.types import Kind, LedgerStatus, Origin, Outcome, ParsedMessage
+from mailbot.types import Address, Kind, LedgerStatus, Origin, Outcome, ParsedMessage
 
-__all__ = ["Services", "build_services", "drain", "process_inbound", "release", "retry"]
+__all__ = [
+    "Services",
+    "build_services",
+    "drain",
+    "opened",
+    "process_inbound",
+    "release",
+    "retry",
+    "sender_evidence",
+]
 
 log = get_logger(__name__)
 
@@ -152,8 +161,7 @@ def _act(
     certified = pec.detect(raw)
     if certified is not None and (certified.is_receipt or certified.inner is None):
         return delivery_reports.record_pec_receipt(services, session, entry, certified, raw)
-    # A certified envelope or an anomaly: the case is about the message inside.
-    parsed = parse.parse(certified.inner if certified and certified.inner else raw)
+    parsed = opened(raw, certified)
     if certified is not None:
         parsed = certify.certified_sender(
             services, session, entry, certified, parsed=parsed, raw=raw
@@ -184,17 +192,31 @@ def _act(
     held = spam.header_verdict(raw, services.settings.spam) or screen.rspamd
     if screen.check and held is not None:
         return _hold(session, entry, held, verdict.kind)
-    evidence = matcher.evidence(
-        parsed,
-        mail.sender,
-        trust_from=mailbox.trust_from,
-        trusted_ids=services.settings.matching.trusted_authserv_ids,
-        name_similarity=services.settings.matching.name_similarity,
+    match = matcher.match_sender(
+        session, sender_evidence(services, parsed, mail.sender, trust_from=mailbox.trust_from)
     )
-    match = matcher.match_sender(session, evidence)
     if verdict.kind is Kind.CITIZEN_FOLLOWUP and work_order is not None:
         return intake.add_followup(services, session, mail, work_order, match)
     return intake.open_case(services, session, mail, match)
+
+
+def opened(raw: bytes, certified: pec.Pec | None) -> ParsedMessage:
+    """What a case is about: the message inside a certified envelope or anomaly, else the mail
+    itself. `admin.rematch` reads a stored original again through this and `sender_evidence`."""
+    return parse.parse(certified.inner if certified and certified.inner else raw)
+
+
+def sender_evidence(
+    services: Services, parsed: ParsedMessage, sender: Address, *, trust_from: bool
+) -> matcher.Evidence:
+    matching = services.settings.matching
+    return matcher.evidence(
+        parsed,
+        sender,
+        trust_from=trust_from,
+        trusted_ids=matching.trusted_authserv_ids,
+        name_similarity=matching.name_similarity,
+    )
 
 
 def _hold(session: Session, entry: InboundMessage, held: spam.Verdict, kind: Kind) -> Outcome:

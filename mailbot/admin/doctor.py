@@ -176,7 +176,7 @@ def _check_pec(settings: Settings) -> list[Check]:
 
 async def _check_outbox(settings: Settings) -> list[Check]:
     """Every outbound account: [smtp], and each mailbox's own (a PEC box's) account."""
-    from mailbot.replies.sender import DeliveryError, make_transport
+    from mailbot.replies.sender import make_transport
 
     router = make_transport(settings)
     results: list[Check] = []
@@ -186,7 +186,7 @@ async def _check_outbox(settings: Settings) -> list[Check]:
             what = f"mailbox {account} smtp (its own account)"
         try:
             await transport.open()
-        except (DeliveryError, MailbotError, OSError) as exc:
+        except (MailbotError, OSError) as exc:
             results.append((False, what, str(exc)))
             continue
         finally:

@@ -18,14 +18,15 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from mailbot import pipeline
 from mailbot.cases import workorders
 from mailbot.db import unit_of_work
 from mailbot.errors import InputError
-from mailbot.ingest import parse, pec
+from mailbot.ingest import pec
 from mailbot.matching import matcher, registry
 from mailbot.models import ConversationMessage, InboundMessage, Taxpayer, WorkOrder
 from mailbot.services import Services
-from mailbot.types import Address, Match, MatchRule, MatchState
+from mailbot.types import Match, MatchRule, MatchState
 
 REMATCHED = (
     MatchState.GENERIC,
@@ -93,10 +94,8 @@ def _evidence(
         return None
     raw = services.store.get(entry.raw_sha256)
     certified = pec.detect(raw)
-    parsed = parse.parse(certified.inner if certified and certified.inner else raw)
-    sender = parsed.sender
-    if certified is not None and certified.sender and certified.kind == pec.ENVELOPE:
-        sender = Address(sender.name if sender else "", certified.sender)
+    parsed = pipeline.opened(raw, certified)
+    sender = (pec.certified_from(certified, parsed.sender) if certified else None) or parsed.sender
     if sender is None:
         return None
     pec_verified = certified is not None and work_order.contact_verified
@@ -105,14 +104,7 @@ def _evidence(
         trust_from = services.settings.mailbox(work_order.mailbox).trust_from
     except KeyError:  # the mailbox is gone from the configuration
         trust_from = False
-    matching = services.settings.matching
-    return matcher.evidence(
-        parsed,
-        sender,
-        trust_from=trust_from,
-        trusted_ids=matching.trusted_authserv_ids,
-        name_similarity=matching.name_similarity,
-    )
+    return pipeline.sender_evidence(services, parsed, sender, trust_from=trust_from)
 
 
 def link(services: Services, number: str, code: str, operator: str) -> str:

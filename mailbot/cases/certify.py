@@ -10,7 +10,7 @@ from mailbot.db import record_event
 from mailbot.ingest import pec
 from mailbot.models import InboundMessage
 from mailbot.services import Services
-from mailbot.types import Address, ParsedMessage
+from mailbot.types import ParsedMessage
 
 
 def certified_sender(
@@ -22,12 +22,11 @@ def certified_sender(
     parsed: ParsedMessage,
     raw: bytes,
 ) -> ParsedMessage:
-    """The real sender of a certified envelope is daticert's mittente (certified by the
-    sender's provider), never the provider's posta-certificata@ address; an anomaly's inner
-    From is declared, not certified. Only a valid provider signature, with the certified sender
-    equal to the inner From, makes the message (and its contact) PEC-verified; an invalid one
-    is still processed, as ordinary unverified mail."""
-    real = certified.sender if certified.kind == pec.ENVELOPE else None
+    """The real sender of a certified envelope (`pec.certified_from`). Only a valid provider
+    signature, with the certified sender equal to the inner From, makes the message (and its
+    contact) PEC-verified; an invalid one is still processed, as ordinary unverified mail."""
+    certified_sender = pec.certified_from(certified, parsed.sender)
+    real = certified_sender.email if certified_sender else None
     inner = parsed.sender.email if parsed.sender else None
     daticert = certified.daticert
     check = pec.verify(raw, services.settings.pec.ca_bundle, daticert.data if daticert else None)
@@ -44,7 +43,6 @@ def certified_sender(
         signature_detail=check.reason,
         verified=verified,
     )
-    if real and real != inner:
-        name = parsed.sender.name if parsed.sender else ""
-        return dataclasses.replace(parsed, sender=Address(name, real))
+    if certified_sender is not None and real != inner:
+        return dataclasses.replace(parsed, sender=certified_sender)
     return dataclasses.replace(parsed, pec_verified=verified)

@@ -25,6 +25,8 @@ from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree as SafeElementTree
 
+from mailbot.types import Address
+
 ENVELOPE = "posta-certificata"
 ANOMALY = "errore"
 RECEIPTS = (
@@ -230,3 +232,13 @@ def verify(
         (e.split(":")[-1] for e in errors if "routines" in e), errors[0] if errors else ""
     )
     return SignatureCheck("invalid", detail.strip()[:300] or f"openssl exit {done.returncode}")
+
+
+def certified_from(certified: Pec, declared: Address | None) -> Address | None:
+    """The sender a case is about when the mail came certified: an envelope's daticert
+    mittente (certified by the sender's provider, never the provider's posta-certificata@
+    address), with the display name the inner From declared; None for an anomaly, whose inner
+    From is declared, not certified. The pipeline and `rematch` both decide by this."""
+    if certified.kind != ENVELOPE or not certified.sender:
+        return None
+    return Address(declared.name if declared else "", certified.sender)

@@ -1,9 +1,11 @@
 """Draining the outbox: the only importer of aiosmtplib.
 
 Rows are claimed (leased) in one short transaction, sent over one kept-open SMTP connection,
-and marked in another: no database lock is held while the network is slow. 4xx replies and
-connection errors retry with backoff; 5xx replies fail the row. The stored bytes, and so the
-stored Message-ID, are sent as they are: a resend after a crash is recognisably the same mail.
+and marked in another: no database lock is held while the network is slow. What a failure does
+is errors.py's table, as for mail read: a relay out of reach (RETRY) leaves its account's rows
+waiting, no attempt counted; a 4xx (DEFER) retries the row with backoff; a 5xx (REJECT) fails
+it. The stored bytes, and so the stored Message-ID, are sent as they are: a resend after a
+crash is recognisably the same mail.
 """
 
 from __future__ import annotations
@@ -21,7 +23,15 @@ from sqlalchemy.engine import Engine
 
 from mailbot.config import Settings, SmtpSettings
 from mailbot.db import unit_of_work
-from mailbot.errors import MailbotError
+from mailbot.errors import (
+    DeliveryDeferredError,
+    DeliveryError,
+    DeliveryRefusedError,
+    Disposition,
+    MailbotError,
+    RelayUnavailableError,
+    disposition_for,
+)
 from mailbot.log import get_logger
 from mailbot.models import OutboundMessage, utcnow
 from mailbot.net.oauth import TokenSource
@@ -29,13 +39,6 @@ from mailbot.net.tls import tls_context
 from mailbot.replies import outbox
 
 log = get_logger(__name__)
-
-
-class DeliveryError(Exception):
-    def __init__(self, text: str, *, permanent: bool, connection: bool = False) -> None:
-        super().__init__(text)
-        self.permanent = permanent
-        self.connection = connection  # the server is unreachable: stop this batch
 
 
 class Transport(Protocol):
@@ -78,21 +81,15 @@ class SmtpTransport:
                 await self._login(client)
         except MailbotError as exc:  # no token: the endpoint is down or refused the client
             await _quit_quietly(client)
-            raise DeliveryError(
-                f"SMTP sign-in for {s.username}@{s.host}:{s.port}: {exc}",
-                permanent=False,
-                connection=True,
+            raise RelayUnavailableError(
+                f"SMTP sign-in for {s.username}@{s.host}:{s.port}: {exc}"
             ) from exc
         except aiosmtplib.SMTPAuthenticationError as exc:
-            raise DeliveryError(
-                f"SMTP login refused for {s.username}@{s.host}:{s.port}: {exc.code} {exc.message}",
-                permanent=False,
-                connection=True,
+            raise RelayUnavailableError(
+                f"SMTP login refused for {s.username}@{s.host}:{s.port}: {exc.code} {exc.message}"
             ) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(
-                f"cannot connect to SMTP {s.host}:{s.port}: {exc}", permanent=False, connection=True
-            ) from exc
+            raise RelayUnavailableError(f"cannot connect to SMTP {s.host}:{s.port}: {exc}") from exc
         self.client = client
 
     async def send(self, envelope_from: str, recipients: list[str], raw: bytes) -> None:
@@ -104,14 +101,14 @@ class SmtpTransport:
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             text = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
-            raise DeliveryError(text, permanent=all(c >= 500 for c in codes)) from exc
+            refused = all(c >= 500 for c in codes)
+            raise (DeliveryRefusedError if refused else DeliveryDeferredError)(text) from exc
         except aiosmtplib.SMTPResponseException as exc:
-            raise DeliveryError(f"{exc.code} {exc.message}", permanent=exc.code >= 500) from exc
+            kind = DeliveryRefusedError if exc.code >= 500 else DeliveryDeferredError
+            raise kind(f"{exc.code} {exc.message}") from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             await self.close()
-            raise DeliveryError(
-                str(exc) or type(exc).__name__, permanent=False, connection=True
-            ) from exc
+            raise RelayUnavailableError(str(exc) or type(exc).__name__) from exc
 
     async def close(self) -> None:
         if self.client is not None:
@@ -134,10 +131,8 @@ class DirectoryTransport:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise DeliveryError(
-                f"outbox.directory: cannot create {self.directory}: {exc.strerror}",
-                permanent=False,
-                connection=True,
+            raise RelayUnavailableError(
+                f"outbox.directory: cannot create {self.directory}: {exc.strerror}"
             ) from exc
 
     async def send(self, envelope_from: str, recipients: list[str], raw: bytes) -> None:
@@ -149,7 +144,7 @@ class DirectoryTransport:
             (self.directory / f"{time.time_ns()}.eml").write_bytes(envelope.encode() + raw)
         except OSError as exc:
             text = f"cannot write to {self.directory}: {exc.strerror}"
-            raise DeliveryError(text, permanent=False, connection=True) from exc
+            raise RelayUnavailableError(text) from exc
 
     async def close(self) -> None:
         return None
@@ -251,8 +246,8 @@ async def deliver_pending(engine: Engine, settings: Settings, router: Router) ->
                 await router.get(account).send(
                     row.envelope_from, row.recipients.split(", "), row.raw
                 )
-            except DeliveryError as exc:
-                if exc.connection:
+            except (DeliveryError, RelayUnavailableError) as exc:
+                if disposition_for(exc) is Disposition.RETRY:
                     # An outage is not the message's fault: no attempt counted, its account's
                     # rows wait; other accounts go on.
                     down[account] = str(exc)
@@ -277,13 +272,13 @@ def _settle_failure(
     engine: Engine,
     settings: Settings,
     row: OutboundMessage,
-    exc: DeliveryError,
+    exc: MailbotError,
     report: DeliveryReport,
 ) -> None:
     with unit_of_work(engine) as session:
         fresh = session.get(OutboundMessage, row.id)
         assert fresh is not None
-        if exc.permanent:
+        if disposition_for(exc) is Disposition.REJECT:
             outbox.mark_failed(session, fresh, str(exc))
             report.failed += 1
             log.warning("outbound failed", **_about(row), error=str(exc))
