@@ -180,15 +180,14 @@ def _act(
     if verdict.kind is Kind.OPERATOR_REPLY and work_order is not None:
         return operator.handle_operator_reply(services, session, mail, work_order)
     if verdict.kind not in (Kind.CITIZEN, Kind.CITIZEN_FOLLOWUP):
-        ledger.settle(
+        record_event(session, "inbound.ignored", inbound_id=entry.id, reason=verdict.reason)
+        return ledger.settle(
             entry,
             LedgerStatus.IGNORED,
             kind=verdict.kind,
             reason=verdict.reason,
-            work_order_id=work_order.id if work_order else None,
+            work_order=work_order,
         )
-        record_event(session, "inbound.ignored", inbound_id=entry.id, reason=verdict.reason)
-        return Outcome(LedgerStatus.IGNORED, entry.id, reason=verdict.reason)
     held = spam.header_verdict(raw, services.settings.spam) or screen.rspamd
     if screen.check and held is not None:
         return _hold(session, entry, held, verdict.kind)
@@ -223,10 +222,9 @@ def _hold(session: Session, entry: InboundMessage, held: spam.Verdict, kind: Kin
     """Spam: kept with the filter's reason and score, no case, nothing sent to anyone; an admin
     can release it (`mailbot spam release`)."""
     reason = held.describe()[:2000]
-    ledger.settle(entry, LedgerStatus.SPAM, kind=kind, reason=reason)
     entry.spam_score = held.score
     record_event(session, "inbound.spam", inbound_id=entry.id, filter=held.filter, score=held.score)
-    return Outcome(LedgerStatus.SPAM, entry.id, reason=reason)
+    return ledger.settle(entry, LedgerStatus.SPAM, kind=kind, reason=reason)
 
 
 def _thread(

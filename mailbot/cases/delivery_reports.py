@@ -50,15 +50,8 @@ def record_bounce(services: Services, session: Session, mail: Incoming, raw: byt
     )
     if sent is None:
         reason += " (not about a message of ours)"
-    ledger.settle(
-        mail.entry,
-        LedgerStatus.BOUNCE,
-        kind=Kind.BOUNCE,
-        reason=reason[:2000],
-        work_order_id=work_order.id if work_order else None,
-    )
-    return Outcome(
-        LedgerStatus.BOUNCE, mail.entry.id, work_order.number if work_order else None, reason=reason
+    return ledger.settle(
+        mail.entry, LedgerStatus.BOUNCE, kind=Kind.BOUNCE, reason=reason, work_order=work_order
     )
 
 
@@ -124,14 +117,10 @@ def record_pec_receipt(
         reason += " (not a message of ours)"
     elif check.result == "invalid":
         reason += f" (signature invalid: {check.reason}; not applied)"
-    ledger.settle(
-        entry,
-        LedgerStatus.RECEIPT,
-        kind=Kind.PEC_RECEIPT,
-        reason=reason[:2000],
-        work_order_id=work_order_id,
+    work_order = session.get(WorkOrder, work_order_id) if work_order_id else None
+    return ledger.settle(
+        entry, LedgerStatus.RECEIPT, kind=Kind.PEC_RECEIPT, reason=reason, work_order=work_order
     )
-    return Outcome(LedgerStatus.RECEIPT, entry.id, reason=reason)
 
 
 def _pec_error(daticert: pec.Daticert | None) -> str:

@@ -79,8 +79,7 @@ def open_case(
         route=mailbox,
     )
     notify_office(services, session, work_order, office, mail, kind="notification")
-    ledger.settle(mail.entry, LedgerStatus.FILED, kind=Kind.CITIZEN, work_order_id=work_order.id)
-    return Outcome(LedgerStatus.FILED, mail.entry.id, work_order_number=work_order.number)
+    return ledger.settle(mail.entry, LedgerStatus.FILED, kind=Kind.CITIZEN, work_order=work_order)
 
 
 def add_followup(
@@ -107,10 +106,9 @@ def add_followup(
     record_inbound(services, session, work_order, mail, "citizen_followup")
     office = services.settings.office(work_order.office)
     notify_office(services, session, work_order, office, mail, kind="forward")
-    ledger.settle(
-        mail.entry, LedgerStatus.THREADED, kind=Kind.CITIZEN_FOLLOWUP, work_order_id=work_order.id
+    return ledger.settle(
+        mail.entry, LedgerStatus.THREADED, kind=Kind.CITIZEN_FOLLOWUP, work_order=work_order
     )
-    return Outcome(LedgerStatus.THREADED, mail.entry.id, work_order_number=work_order.number)
 
 
 _RATING = re.compile(r"^\s*([1-5])(?:\s*/\s*5)?\s*[.!]?\s*(?:\S.{0,40})?$")
@@ -143,14 +141,13 @@ def _record_satisfaction(
     )
     record_inbound(services, session, work_order, mail, "satisfaction")
     reason = f"satisfaction {rating}/5"
-    ledger.settle(
+    return ledger.settle(
         mail.entry,
         LedgerStatus.THREADED,
         kind=Kind.CITIZEN_FOLLOWUP,
         reason=reason,
-        work_order_id=work_order.id,
+        work_order=work_order,
     )
-    return Outcome(LedgerStatus.THREADED, mail.entry.id, work_order.number, reason=reason)
 
 
 def _mark_certified(session: Session, mail: Incoming, match: Match) -> None:

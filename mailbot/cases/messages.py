@@ -136,11 +136,8 @@ def queue(
     )
     queued = outbox.enqueue(
         session,
+        composed,
         kind=kind,
-        message_id=composed.message_id,
-        envelope_from=composed.sender,
-        recipients=composed.recipients,
-        raw=composed.raw,
         work_order_id=work_order.id,
         account=route.name if route is not None and route.smtp is not None else "",
         pec=route is not None and route.smtp is not None and route.pec,

@@ -40,14 +40,13 @@ def handle_operator_reply(
         message_id=mail.parsed.message_id,
         date=mail.origin.received_at,
     )
-    ledger.settle(
+    return ledger.settle(
         mail.entry,
         LedgerStatus.THREADED,
         kind=Kind.OPERATOR_REPLY,
         reason=reason,
-        work_order_id=work_order.id,
+        work_order=work_order,
     )
-    return Outcome(LedgerStatus.THREADED, mail.entry.id, work_order.number, reason=reason)
 
 
 def apply_operator_message(

@@ -103,11 +103,8 @@ def _digest(services: Services, session: Session, office: OfficeSettings, local:
         )
         outbox.enqueue(
             session,
+            composed,
             kind=kind,
-            message_id=composed.message_id,
-            envelope_from=composed.sender,
-            recipients=composed.recipients,
-            raw=composed.raw,
             work_order_id=None,
         )
     record_event(

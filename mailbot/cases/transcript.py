@@ -80,11 +80,8 @@ def send(services: Services, number: str, address: str, actor: str = "mailbot") 
         work_order = workorders.by_number(session, number)
         outbox.enqueue(
             session,
+            composed,
             kind="transcript",
-            message_id=composed.message_id,
-            envelope_from=composed.sender,
-            recipients=composed.recipients,
-            raw=composed.raw,
             work_order_id=work_order.id,
         )
         record_event(

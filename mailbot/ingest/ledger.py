@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from mailbot.db import record_event
 from mailbot.errors import NotFoundError
 from mailbot.models import InboundMessage, MailboxCursor, WorkOrder, utcnow
-from mailbot.types import LedgerStatus, Origin
+from mailbot.types import LedgerStatus, Origin, Outcome
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _MSGID = re.compile(r"<[^<>\s]+>")
@@ -125,12 +125,16 @@ def settle(
     *,
     kind: str | None = None,
     reason: str | None = None,
-    work_order_id: int | None = None,
-) -> None:
+    work_order: WorkOrder | None = None,
+) -> Outcome:
+    """The message's row closed with what became of it: the last step of every flow, whose
+    Outcome the flow returns."""
     entry.status = status
     entry.kind = kind
-    entry.reason = reason
-    entry.work_order_id = work_order_id
+    entry.reason = reason[:2000] if reason else reason
+    entry.work_order_id = work_order.id if work_order else None
+    number = work_order.number if work_order else None
+    return Outcome(status, entry.id, number, reason=entry.reason)
 
 
 def load_cursor(session: Session, mailbox: str) -> MailboxCursor | None:

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from mailbot.config import OutboxSettings
 from mailbot.db import record_event
 from mailbot.models import OutboundMessage, utcnow
+from mailbot.replies.render import Composed
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 # PEC states of an outbound message: handed to the provider ("sent"), then what its receipts say.
@@ -25,12 +26,9 @@ PEC_FINAL_FAILURES = frozenset({PEC_NOT_ACCEPTED, PEC_FAILED})
 
 def enqueue(
     session: Session,
+    composed: Composed,
     *,
     kind: str,
-    message_id: str,
-    envelope_from: str,
-    recipients: tuple[str, ...],
-    raw: bytes,
     work_order_id: int | None,
     account: str = "",
     pec: bool = False,
@@ -42,10 +40,10 @@ def enqueue(
         pec_state=PEC_QUEUED if pec else None,
         work_order_id=work_order_id,
         kind=kind,
-        message_id=message_id,
-        envelope_from=envelope_from,
-        recipients=", ".join(recipients),
-        raw=raw,
+        message_id=composed.message_id,
+        envelope_from=composed.sender,
+        recipients=", ".join(composed.recipients),
+        raw=composed.raw,
     )
     session.add(row)
     session.flush()
