@@ -7,18 +7,16 @@ rows and advances the mailbox cursor. A permanent mail problem or an unexpected 
 that back and records the message as rejected or quarantined (bytes kept, cursor advanced); an
 outage rolls back and propagates so the mailbox loop backs off without advancing.
 
-Deviation from DESIGN.md, on purpose: the cursor is advanced inside the message's transaction
-rather than in a step after it. The guarantee is the same (the ledger makes a replay harmless)
-and it saves one commit per message.
+Deviations from DESIGN.md, on purpose: the cursor is advanced inside the message's transaction
+rather than in a step after it (the same guarantee, the ledger makes a replay harmless, one
+commit less per message); the loop over a mailbox is `runtime.drain`, the flows' steps are
+`cases`' modules, and a failure's row is `ledger.note_failure`: what is left here is the order.
 """
 
 from __future__ import annotations
 
-import hashlib
-import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -27,24 +25,12 @@ from mailbot.cases import certify, delivery_reports, intake, messages, operator
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import Disposition, MailError, NotFoundError, disposition_for
 from mailbot.ingest import classify, ledger, parse, pec, spam
-from mailbot.ingest.sources import Source
 from mailbot.log import bind_case, bind_message, get_logger
 from mailbot.matching import matcher
-from mailbot.models import Contact, InboundMessage, WorkOrder
+from mailbot.models import InboundMessage, WorkOrder
 from mailbot.replies import threading
-from mailbot.services import Services, build_services
+from mailbot.services import Services
 from mailbot.types import Address, Kind, LedgerStatus, Origin, Outcome, ParsedMessage
-
-__all__ = [
-    "Services",
-    "build_services",
-    "drain",
-    "opened",
-    "process_inbound",
-    "release",
-    "retry",
-    "sender_evidence",
-]
 
 log = get_logger(__name__)
 
@@ -52,12 +38,12 @@ log = get_logger(__name__)
 Fence = Callable[[Session], None]
 
 
-def _unfenced(_session: Session) -> None:
+def unfenced(_session: Session) -> None:
     """One instance alone (run --once, tests, Maildir): nobody to be fenced from."""
 
 
 def process_inbound(
-    services: Services, raw: bytes, origin: Origin, fence: Fence = _unfenced
+    services: Services, raw: bytes, origin: Origin, fence: Fence = unfenced
 ) -> Outcome:
     """`fence(session)` runs first in each of the message's transactions and raises if this
     instance no longer holds the mailbox (leases.Leases.fence): nothing is then written."""
@@ -73,7 +59,9 @@ def process_inbound(
         work_order=None,  # bound to the case number as soon as the message has one
     ):
         try:
-            screen = _screen(services, raw, origin)
+            screen = spam.screen(
+                raw, services.settings.spam, services.settings.mailbox(origin.mailbox).address
+            )
             outcome = _file(
                 services, raw, origin, peeked=peeked, digest=digest, size=size, fence=fence,
                 screen=screen,
@@ -104,7 +92,7 @@ def _file(
     digest: str,
     size: int,
     fence: Fence,
-    screen: Screen,
+    screen: spam.Screen,
 ) -> Outcome:
     """The message's one transaction. Instances writing at once can collide on a unique row
     (the same Message-ID through two mailboxes, a new contact, a year's first case number):
@@ -131,22 +119,9 @@ def _file(
     raise AssertionError("unreachable")
 
 
-@dataclass(frozen=True)
-class Screen:
-    """The spam check of one message: `rspamd`, a local rspamd's verdict, asked before the
-    transaction (no database lock held over an HTTP call); `check` is False for a message an
-    admin released from the spam hold."""
-
-    check: bool = True
-    rspamd: spam.Verdict | None = None
-
-
-def _screen(services: Services, raw: bytes, origin: Origin) -> Screen:
-    settings = services.settings.spam
-    if not settings.rspamd_url:
-        return Screen()
+def _screen(services: Services, raw: bytes, origin: Origin) -> spam.Screen:
     recipient = services.settings.mailbox(origin.mailbox).address
-    return Screen(rspamd=spam.ask_rspamd(raw, settings, recipient))
+    return spam.screen(raw, services.settings.spam, recipient)
 
 
 def _act(
@@ -156,7 +131,7 @@ def _act(
     raw: bytes,
     origin: Origin,
     *,
-    screen: Screen,
+    screen: spam.Screen,
 ) -> Outcome:
     certified = pec.detect(raw)
     if certified is not None and (certified.is_receipt or certified.inner is None):
@@ -172,7 +147,9 @@ def _act(
     if work_order is not None:
         bind_case(work_order.number)
     verdict = classify.classify(
-        parsed, services.classify_context, _thread(services, session, ref, work_order, parsed)
+        parsed,
+        services.classify_context,
+        messages.thread_of(services, session, ref, work_order, parsed),
     )
     mail = messages.Incoming(entry, parsed, origin)
     if verdict.kind is Kind.BOUNCE:
@@ -227,27 +204,6 @@ def _hold(session: Session, entry: InboundMessage, held: spam.Verdict, kind: Kin
     return ledger.settle(entry, LedgerStatus.SPAM, kind=kind, reason=reason)
 
 
-def _thread(
-    services: Services,
-    session: Session,
-    ref: threading.ThreadRef | None,
-    work_order: WorkOrder | None,
-    parsed: ParsedMessage,
-) -> classify.Thread | None:
-    if ref is None or work_order is None:
-        return None
-    trusted = services.settings.matching.trusted_authserv_ids
-    office = services.settings.office(work_order.office)
-    contact = session.get(Contact, work_order.contact_id)
-    return classify.Thread(
-        via=ref.via,
-        to_operators=ref.to_operators,
-        operators=frozenset({*office.operators, office.email}),
-        contact=contact.email if contact else "",
-        forged=matcher.authentication_failure(parsed, trusted) or "",
-    )
-
-
 def _record_failure(
     services: Services,
     *,
@@ -265,7 +221,7 @@ def _record_failure(
             session, origin, peeked=peeked, raw_sha256=digest, raw_size=size, status=status
         )
         if entry is not None:
-            _note_failure(session, entry, status, reason, detail)
+            ledger.note_failure(session, entry, status, reason, detail)
         ledger.advance_cursor(session, origin)
     log.warning("inbound not filed", status=status, reason=reason)
     return Outcome(status, entry.id if entry else None, reason=reason)
@@ -275,17 +231,6 @@ def _failure(exc: Exception) -> tuple[LedgerStatus, str, str]:
     status = LedgerStatus(disposition_for(exc).value)
     reason = str(exc) if isinstance(exc, MailError) else f"{type(exc).__name__}: {exc}"
     return status, reason, "".join(traceback.format_exception(exc))
-
-
-def _note_failure(
-    session: Session, entry: InboundMessage, status: LedgerStatus, reason: str, detail: str
-) -> None:
-    entry.status = status
-    entry.reason = reason[:2000]
-    if status is LedgerStatus.QUARANTINED:
-        entry.error_detail = detail
-        entry.error_digest = hashlib.sha256(detail.encode()).hexdigest()[:16]
-    record_event(session, f"inbound.{status}", inbound_id=entry.id, reason=reason[:500])
 
 
 RETRYABLE = (LedgerStatus.QUARANTINED, LedgerStatus.REJECTED)
@@ -325,7 +270,13 @@ def _again(
     )
     released = actor is not None
     try:
-        screen = Screen(check=False) if released else _screen(services, raw, origin)
+        screen = (
+            spam.Screen(check=False)
+            if released
+            else spam.screen(
+                raw, services.settings.spam, services.settings.mailbox(origin.mailbox).address
+            )
+        )
         with unit_of_work(services.engine) as session:
             fresh = session.get(InboundMessage, inbound_id)
             assert fresh is not None
@@ -341,47 +292,5 @@ def _again(
         with unit_of_work(services.engine) as session:
             fresh = session.get(InboundMessage, inbound_id)
             assert fresh is not None
-            _note_failure(session, fresh, status, reason, detail)
+            ledger.note_failure(session, fresh, status, reason, detail)
         return Outcome(status, inbound_id, reason=reason)
-
-
-@dataclass
-class DrainReport:
-    counts: dict[str, int]
-
-    def add(self, outcome: Outcome) -> None:
-        key = "duplicate" if outcome.duplicate else str(outcome.status)
-        self.counts[key] = self.counts.get(key, 0) + 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-
-def drain(
-    services: Services,
-    source: Source,
-    should_stop: Callable[[], bool] = lambda: False,
-    fence: Fence = _unfenced,
-    observe: Callable[[str, Outcome, float], None] | None = None,
-) -> DrainReport:
-    """Process everything new in one mailbox, oldest first, until it is empty or told to stop.
-    `observe(mailbox, outcome, seconds)` hears of each message (the daemon's metrics)."""
-    report = DrainReport(counts={})
-    while not should_stop():
-        with unit_of_work(services.engine) as session:
-            cursor = ledger.load_cursor(session, source.name)
-        seen_any = False
-        for origin, raw in source.fetch(cursor):
-            seen_any = True
-            started = time.perf_counter()
-            outcome = process_inbound(services, raw, origin, fence)
-            if observe is not None:
-                observe(source.name, outcome, time.perf_counter() - started)
-            source.processed(origin)
-            report.add(outcome)
-            if should_stop():
-                break
-        if not seen_any:
-            break
-    return report

@@ -27,7 +27,8 @@ from sqlmodel import Session, select
 from mailbot import config as config_module
 from mailbot import db
 from mailbot.models import InboundMessage, OutboundMessage, WorkOrder
-from mailbot.pipeline import Services, build_services, process_inbound
+from mailbot.pipeline import process_inbound
+from mailbot.services import Services, build_services
 from mailbot.storage import Store, load_or_create_secret
 from mailbot.types import Origin, Outcome
 

@@ -18,7 +18,8 @@ from sqlmodel import Session
 from mailbot.cases.operator import operator_action
 from mailbot.cases.views import show_work_order
 from mailbot.models import Contact, OutboundMessage, PecReceipt, WorkOrder
-from mailbot.replies.sender import deliver_pending, make_transport
+from mailbot.replies.delivery import deliver_pending
+from mailbot.replies.sender import make_transport
 from mailbot.types import LedgerStatus
 
 from conftest import make_process, make_services, rows, write_config

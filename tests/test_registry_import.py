@@ -11,7 +11,7 @@ from sqlmodel import Session
 from stdnum.it import codicefiscale
 
 from mailbot.errors import InputError
-from mailbot.matching import registry, registry_import
+from mailbot.matching import registry, registry_import, registry_validate
 from mailbot.models import Contact, Taxpayer, TaxpayerAddress, WorkOrder
 
 from conftest import make_process, make_services, rows, run_cli, write_config
@@ -186,14 +186,14 @@ def test_a_large_file_is_read_in_a_second_process_with_the_same_result(services,
     path = tmp_path / "big.csv"
     path.write_text("\n".join(big) + "\n")
     small = registry_import.import_file(services.engine, path, services.settings.registry)
-    limit = registry_import.PARALLEL_FROM_BYTES
+    limit = registry_validate.PARALLEL_FROM_BYTES
     try:
-        registry_import.PARALLEL_FROM_BYTES = 1
+        registry_validate.PARALLEL_FROM_BYTES = 1
         again = registry_import.import_file(
             services.engine, path, services.settings.registry, dry_run=True, prune=True
         )
     finally:
-        registry_import.PARALLEL_FROM_BYTES = limit
+        registry_validate.PARALLEL_FROM_BYTES = limit
     assert (small.added, len(small.rejected)) == (300, 1)
     assert (again.unchanged, again.rejected, again.pruned) == (300, small.rejected, 0)
 

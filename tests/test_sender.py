@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from mailbot.models import Event, OutboundMessage
-from mailbot.replies.sender import deliver_pending, make_transport
+from mailbot.replies.delivery import deliver_pending
+from mailbot.replies.sender import make_transport
 
 from conftest import make_process, make_services, rows, write_config
 from servers import free_port

@@ -23,8 +23,9 @@ from mailbot.ingest.ledger import load_cursor
 from mailbot.ingest.maildir_source import MaildirSource
 from mailbot.ingest.sources import make_source
 from mailbot.models import Event, InboundMessage, OutboundMessage, WorkOrder, utcnow
-from mailbot.pipeline import Services, process_inbound
+from mailbot.pipeline import process_inbound
 from mailbot.replies import outbox
+from mailbot.services import Services
 
 STUCK_AFTER = timedelta(hours=1)
 

@@ -15,8 +15,10 @@ from mailbot.cases import conversation_log
 from mailbot.config import LimitSettings, MailboxSettings
 from mailbot.db import record_event
 from mailbot.errors import MailError
+from mailbot.ingest import classify
+from mailbot.matching import matcher
 from mailbot.models import Contact, InboundMessage, Taxpayer, WorkOrder, utcnow
-from mailbot.replies import outbox
+from mailbot.replies import outbox, threading
 from mailbot.replies.render import Composed
 from mailbot.replies.threading import plus_address
 from mailbot.services import Services
@@ -229,3 +231,26 @@ def _over_limit(
                 f"{limits.per_case} automatic messages on this case in {limits.window_minutes} min"
             )
     return None
+
+
+def thread_of(
+    services: Services,
+    session: Session,
+    ref: threading.ThreadRef | None,
+    work_order: WorkOrder | None,
+    parsed: ParsedMessage,
+) -> classify.Thread | None:
+    """What the classifier needs to know of the case a message threads into: who its contact
+    is, its office's operators, how it was threaded, and a forged-sender verdict."""
+    if ref is None or work_order is None:
+        return None
+    trusted = services.settings.matching.trusted_authserv_ids
+    office = services.settings.office(work_order.office)
+    contact = session.get(Contact, work_order.contact_id)
+    return classify.Thread(
+        via=ref.via,
+        to_operators=ref.to_operators,
+        operators=frozenset({*office.operators, office.email}),
+        contact=contact.email if contact else "",
+        forged=matcher.authentication_failure(parsed, trusted) or "",
+    )

@@ -21,7 +21,7 @@ from mailbot.storage import Store, load_or_create_secret
 from mailbot.types import LedgerStatus
 
 if TYPE_CHECKING:
-    from mailbot.pipeline import Services
+    from mailbot.services import Services
 
 # The mail stack (parser, templates, IMAP, SMTP) is imported by the commands that use it, so
 # that `workorders list` and friends start quickly.
@@ -136,7 +136,7 @@ def open_engine(
 
 
 def services_for(settings: Settings, engine: Engine) -> Services:
-    from mailbot.pipeline import build_services
+    from mailbot.services import build_services
 
     store = Store(settings.storage.path)
     store.ensure()

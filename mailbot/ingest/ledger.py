@@ -8,6 +8,7 @@ Also home of the per-mailbox IMAP cursor, advanced in the same transaction as th
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -193,3 +194,16 @@ def discard(session: Session, inbound_id: int, actor: str) -> InboundMessage:
     entry.status = LedgerStatus.DISCARDED
     record_event(session, "inbound.discarded", inbound_id=inbound_id, actor=actor)
     return entry
+
+
+def note_failure(
+    session: Session, entry: InboundMessage, status: LedgerStatus, reason: str, detail: str
+) -> None:
+    """Why the message was not filed, on its row: the reason (a rejection's text, or the
+    exception), and for a quarantined one the traceback and its digest (alike failures group)."""
+    entry.status = status
+    entry.reason = reason[:2000]
+    if status is LedgerStatus.QUARANTINED:
+        entry.error_detail = detail
+        entry.error_digest = hashlib.sha256(detail.encode()).hexdigest()[:16]
+    record_event(session, f"inbound.{status}", inbound_id=entry.id, reason=reason[:500])

@@ -208,3 +208,20 @@ def ping_rspamd(settings: SpamSettings) -> str:
     except OSError as exc:
         raise TransientError(f"rspamd at {settings.rspamd_url} did not answer: {exc}") from exc
     return f"rspamd at {settings.rspamd_url} answers {answer!r}"
+
+
+@dataclass(frozen=True)
+class Screen:
+    """The spam check of one message: `rspamd`, a local rspamd's verdict, asked before the
+    transaction (no database lock held over an HTTP call); `check` is False for a message an
+    admin released from the spam hold."""
+
+    check: bool = True
+    rspamd: Verdict | None = None
+
+
+def screen(raw: bytes, settings: SpamSettings, recipient: str) -> Screen:
+    """Asks the local rspamd, if one is configured, about a message to `recipient`."""
+    if not settings.rspamd_url:
+        return Screen()
+    return Screen(rspamd=ask_rspamd(raw, settings, recipient))

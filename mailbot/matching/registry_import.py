@@ -10,15 +10,10 @@ contacts lose the link, and the cases that name them keep it (they are history).
 
 from __future__ import annotations
 
-import hashlib
-import multiprocessing
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
-from queue import Empty
-from typing import Any, NamedTuple
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -26,14 +21,15 @@ from sqlmodel import Session
 
 from mailbot.config import RegistrySettings
 from mailbot.db import record_event, unit_of_work
-from mailbot.errors import InputError
 from mailbot.matching import registry_file
-from mailbot.matching.codes import name_tokens, normalise_code
-from mailbot.matching.registry_file import Problem, Record
+from mailbot.matching.codes import name_tokens
+from mailbot.matching.registry_validate import (
+    Chunk,
+    Entry,
+    read_chunks,
+)
 from mailbot.models import Taxpayer, utcnow
-from mailbot.types import looks_like_address, normalise_address
 
-CHUNK = 2000
 _T = Taxpayer.__table__  # type: ignore[attr-defined]
 
 
@@ -44,74 +40,6 @@ class ImportReport:
     unchanged: int = 0
     pruned: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
-
-
-class _Entry(NamedTuple):
-    """One usable record, with everything the database side needs already computed (it is
-    built in the reading process; a tuple crosses the process boundary cheaply)."""
-
-    line: int
-    code: str
-    name: str
-    postal_address: str
-    addresses: tuple[tuple[str, str], ...]  # (address, "email" | "pec")
-    tokens: tuple[str, ...]
-    digest: str
-
-
-def _digest(name: str, postal: str, addresses: tuple[tuple[str, str], ...]) -> str:
-    text = "\x1f".join([name, postal, *(f"{k}:{a}" for a, k in addresses)])
-    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
-
-
-def _validate(record: Record) -> _Entry | str:
-    code = normalise_code(record.code)
-    if code is None:
-        shown = record.code or "(empty)"
-        return f"invalid codice fiscale or partita IVA {shown!r} (check characters)"
-    name = record.name  # blanks already folded by the reader
-    if not name:
-        return "empty name"
-    addresses: set[tuple[str, str]] = set()
-    for kind, values in (("pec", record.pecs), ("email", record.emails)):
-        for value in values:
-            address = normalise_address(value)
-            if not looks_like_address(address):
-                return f"{kind}: {value!r} is not an email address"
-            if (address, "pec") not in addresses:  # listed as both: it is a PEC box
-                addresses.add((address, kind))
-    name = name[:255]
-    found = tuple(sorted(addresses))
-    return _Entry(
-        record.line,
-        code,
-        name,
-        record.postal_address,
-        found,
-        tuple(name_tokens(name)),
-        _digest(name, record.postal_address, found),
-    )
-
-
-Chunk = list[_Entry | tuple[int, str]]  # usable entries, and (line, reason) rejections
-
-
-def validated(records: Iterable[Record | Problem]) -> Iterator[Chunk]:
-    """The reading side: records validated, in chunks; a code seen twice is a rejection."""
-    seen: dict[str, int] = {}  # code → first line
-    iterator: Iterator[Record | Problem] = iter(records)
-    while chunk := list(islice(iterator, CHUNK)):
-        out: Chunk = []
-        for item in chunk:
-            result = _validate(item) if isinstance(item, Record) else item.reason
-            if isinstance(result, str):
-                out.append((item.line, result))
-            elif result.code in seen:
-                out.append((item.line, f"{result.code} already on line {seen[result.code]}"))
-            else:
-                seen[result.code] = item.line
-                out.append(result)
-        yield out
 
 
 def import_chunks(
@@ -126,9 +54,9 @@ def import_chunks(
     report = ImportReport()
     kept: set[str] = set()
     for chunk in chunks:
-        entries: dict[str, _Entry] = {}
+        entries: dict[str, Entry] = {}
         for item in chunk:
-            if isinstance(item, _Entry):
+            if isinstance(item, Entry):
                 entries[item.code] = item
             else:
                 report.rejected.append(item)
@@ -166,7 +94,7 @@ class _Bulk:
             [(word, t) for t, name in taxpayers for word in name_tokens(name)],
         )
 
-    def describe(self, entries: list[tuple[int, _Entry]]) -> None:
+    def describe(self, entries: list[tuple[int, Entry]]) -> None:
         self.run(
             "INSERT INTO taxpayer_address (taxpayer_id, address, kind) VALUES (?, ?, ?)",
             [(t, address, kind) for t, e in entries for address, kind in e.addresses],
@@ -177,7 +105,7 @@ class _Bulk:
         )
 
 
-def _apply(session: Session, entries: dict[str, _Entry], report: ImportReport) -> None:
+def _apply(session: Session, entries: dict[str, Entry], report: ImportReport) -> None:
     if not entries:
         return
     existing = {
@@ -247,14 +175,12 @@ def import_file(
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """`registry import`: the whole file in one transaction, rolled back for a dry run. A
-    large file is read and validated in a second process while this one writes: the two
-    halves cost about the same, and the machine has two cores."""
+    """`registry import`: the whole file in one transaction, rolled back for a dry run; a large
+    file is read and validated in a second process while this one writes (`read_chunks`)."""
     options = {"fmt": fmt, "delimiter": delimiter, "encoding": encoding}
     registry_file.check_readable(path)
-    two = path.stat().st_size >= PARALLEL_FROM_BYTES
     try:
-        with unit_of_work(engine) as session, _chunks(path, settings, options, two) as chunks:
+        with unit_of_work(engine) as session, read_chunks(path, settings, options) as chunks:
             if engine.dialect.name == "sqlite":
                 # The registry's indexes take inserts in random order: with them in memory a
                 # million-row import is I/O-free (this connection only; up to 512 MB).
@@ -275,57 +201,6 @@ def import_file(
     except _DryRun as dry:
         return dry.report
     return report
-
-
-PARALLEL_FROM_BYTES = 8 * 1024 * 1024
-
-
-@contextmanager
-def _chunks(
-    path: Path, settings: RegistrySettings, options: dict[str, Any], two_processes: bool
-) -> Iterator[Iterator[Chunk]]:
-    if not two_processes:
-        yield validated(registry_file.read(path, settings, **options))
-        return
-    context = multiprocessing.get_context("spawn")  # a clean child: no engine, no sockets
-    queue: Any = context.Queue(maxsize=8)
-    reader = context.Process(target=_read_into, args=(path, settings, options, queue), daemon=True)
-    reader.start()
-    try:
-        yield _drain(queue, reader)
-    finally:
-        if reader.is_alive():
-            reader.terminate()
-        reader.join(timeout=10)
-
-
-def _read_into(path: Path, settings: RegistrySettings, options: dict[str, Any], queue: Any) -> None:
-    """The reading process: chunks onto the queue, then None; a problem with the file goes
-    over as its message."""
-    try:
-        for chunk in validated(registry_file.read(path, settings, **options)):
-            queue.put(chunk)
-    except InputError as exc:
-        queue.put(str(exc))
-        return
-    queue.put(None)
-
-
-def _drain(queue: Any, reader: Any) -> Iterator[Chunk]:
-    while True:
-        try:
-            item = queue.get(timeout=5)
-        except Empty:
-            if not reader.is_alive():
-                raise InputError(
-                    f"the registry reader stopped (exit code {reader.exitcode})"
-                ) from None
-            continue
-        if item is None:
-            return
-        if isinstance(item, str):
-            raise InputError(item)
-        yield item
 
 
 class _DryRun(Exception):

@@ -23,8 +23,6 @@ def _megabytes(size: int) -> int | float:
 
 
 CITIZEN_KINDS = ("extension", "closing")  # written by mailbot to the citizen, via `to_citizen`
-
-
 OFFICE_REPORT_KINDS = ("digest", "escalation")  # about an office's cases, via `office_report`
 
 
@@ -69,7 +67,7 @@ class Composer(Renderer):
             reply_to=reply_to,
             in_reply_to=in_reply_to,
             references=references,
-            headers={"Auto-Submitted": "auto-replied"},
+            auto_submitted="auto-replied",
             from_address=from_address,
         )
 
@@ -108,7 +106,6 @@ class Composer(Renderer):
             in_reply_to=references[-1] if references else None,
             references=references[:-1],
             attachments=attachments,
-            headers={"Auto-Submitted": "auto-generated"},
         )
 
     def relay(
@@ -153,7 +150,6 @@ class Composer(Renderer):
             references=references,
             attachments=attachments,
             from_name=sender_name,
-            headers={"Auto-Submitted": "auto-generated"},  # relayed by a machine: no OOO back
             from_address=from_address,
         )
 
@@ -191,7 +187,6 @@ class Composer(Renderer):
             in_reply_to=in_reply_to,
             references=references,
             from_name=office.name,
-            headers={"Auto-Submitted": "auto-generated"},
             from_address=from_address,
         )
 
@@ -214,9 +209,6 @@ class Composer(Renderer):
             full,
             to=to,
             reply_to=office.email,
-            in_reply_to=None,
-            references=(),
-            headers={"Auto-Submitted": "auto-generated"},
         )
 
     def operator_notice(
@@ -244,14 +236,8 @@ class Composer(Renderer):
             to=operator,
             reply_to=reply_to,
             in_reply_to=in_reply_to,
-            references=(),
-            headers={"Auto-Submitted": "auto-replied"},
+            auto_submitted="auto-replied",
         )
-
-    def transcript_html(
-        self, language: str, case: dict[str, Any], events: list[dict[str, Any]]
-    ) -> str:
-        return self._render(language, "transcript", "html", {"case": case, "events": events})
 
     def transcript(
         self,
@@ -278,10 +264,7 @@ class Composer(Renderer):
             values,
             to=Address("", to),
             reply_to=self.settings.smtp.from_address,
-            in_reply_to=None,
-            references=(),
             attachments=attachments,
-            headers={"Auto-Submitted": "auto-generated"},
             html=html,
         )
 
@@ -312,7 +295,4 @@ class Composer(Renderer):
             values,
             to=Address(office.name, office.email),
             reply_to=reply_to,
-            in_reply_to=None,
-            references=(),
-            headers={"Auto-Submitted": "auto-generated"},
         )

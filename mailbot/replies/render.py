@@ -84,6 +84,12 @@ class Renderer:
         except TemplateError as exc:
             raise ConfigError(f"template {name}: {exc}") from exc
 
+    def transcript_html(
+        self, language: str, case: dict[str, Any], events: list[dict[str, Any]]
+    ) -> str:
+        """The case file as a page of its own (attached to the transcript, or written out)."""
+        return self._render(language, "transcript", "html", {"case": case, "events": events})
+
     @property
     def institution(self) -> str:
         return self.settings.smtp.from_name or self.settings.smtp.from_address
@@ -97,10 +103,10 @@ class Renderer:
         *,
         to: Address,
         reply_to: str,
-        in_reply_to: str | None,
-        references: tuple[str, ...],
+        in_reply_to: str | None = None,
+        references: tuple[str, ...] = (),
         attachments: Sequence[Attachment] = (),
-        headers: dict[str, str] | None = None,
+        auto_submitted: str = "auto-generated",  # RFC 3834; "auto-replied" for an answer
         from_name: str | None = None,
         html: str | None = None,
         from_address: str | None = None,
@@ -134,7 +140,7 @@ class Renderer:
             ("Content-Language", language),
             (LOOP_HEADER, domain_of(smtp.from_address)),  # the same for every account
             ("X-Auto-Response-Suppress", "All"),  # asks Exchange not to answer with OOO notes
-            *(headers or {}).items(),
+            ("Auto-Submitted", auto_submitted),
         ]
         text = self._render(language, kind, "txt", values)
         html_text = html or self._render(language, kind, "html", values)

@@ -8,7 +8,7 @@ import signal
 import threading
 
 from mailbot.log import get_logger
-from mailbot.pipeline import Services
+from mailbot.services import Services
 
 log = get_logger(__name__)
 

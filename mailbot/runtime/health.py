@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailbot.log import get_logger
-from mailbot.pipeline import Services
 from mailbot.runtime.metrics import Endpoint, Health, Metrics, outbox_figures
 from mailbot.runtime.sdnotify import Notifier
+from mailbot.services import Services
 
 log = get_logger(__name__)
 

@@ -25,8 +25,7 @@ seconds only shortens or lengthens the takeover by as much).
 
 Chosen over PostgreSQL advisory locks: the same code runs on SQLite, the state is visible to
 admins (the `mailbox_lease` and `mailbot_instance` tables), and a lock tied to a pooled
-connection would be lost silently with
-the connection while the instance carried on.
+connection would be lost silently with the connection while the instance carried on.
 """
 
 from __future__ import annotations

@@ -7,13 +7,14 @@ from __future__ import annotations
 from mailbot.config import MailboxSettings
 from mailbot.errors import MailbotError, TransientError
 from mailbot.log import get_logger
-from mailbot.pipeline import Services, drain
 from mailbot.runtime.control import _Control
+from mailbot.runtime.drain import drain
 from mailbot.runtime.health import Runtime, status_line
 from mailbot.runtime.leases import RETRY_SECONDS, Keeper, LeaseLostError
 from mailbot.runtime.once import (
     _source,
 )
+from mailbot.services import Services
 
 log = get_logger(__name__)
 

@@ -14,9 +14,11 @@ from mailbot.errors import TransientError
 from mailbot.ingest.sources import Source, make_source
 from mailbot.log import get_logger
 from mailbot.models import utcnow
-from mailbot.pipeline import DrainReport, Services, drain
-from mailbot.replies.sender import DeliveryReport, deliver_pending, make_transport
+from mailbot.replies.delivery import DeliveryReport, deliver_pending
+from mailbot.replies.sender import make_transport
+from mailbot.runtime.drain import DrainReport, drain
 from mailbot.runtime.leases import Keeper, LeaseLostError, Leases
+from mailbot.services import Services
 
 log = get_logger(__name__)
 

@@ -12,12 +12,13 @@ from mailbot.cases import notices, reminders
 from mailbot.errors import MailbotError, TransientError
 from mailbot.log import get_logger
 from mailbot.models import utcnow
-from mailbot.pipeline import Services
-from mailbot.replies.sender import DeliveryReport, deliver_pending, make_transport
+from mailbot.replies.delivery import DeliveryReport, deliver_pending
+from mailbot.replies.sender import make_transport
 from mailbot.runtime.control import _Control
 from mailbot.runtime.health import Runtime, status_line
 from mailbot.runtime.mailbox_loop import Backoff
 from mailbot.runtime.metrics import Health
+from mailbot.services import Services
 
 log = get_logger(__name__)
 

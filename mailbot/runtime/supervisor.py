@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable
 
 from mailbot.log import get_logger
-from mailbot.pipeline import Services
 from mailbot.runtime.control import _Control
 from mailbot.runtime.health import Runtime, serve_metrics, stale_seconds
 from mailbot.runtime.mailbox_loop import _MailboxLoop
@@ -35,6 +34,7 @@ from mailbot.runtime.once import (
 )
 from mailbot.runtime.outbox_loop import run_outbox_loop
 from mailbot.runtime.sdnotify import Notifier, WatchdogFeeder
+from mailbot.services import Services
 
 log = get_logger(__name__)
 
