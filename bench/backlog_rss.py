@@ -30,7 +30,7 @@ def main() -> None:
 
     from mailbot.models import InboundMessage
 
-    from conftest import imap_mailbox, make_services, write_config
+    from support.app import imap_mailbox, make_services, write_config
 
     with servers(["bench"]) as bench:
         started = time.perf_counter()

@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from servers import Dovecot, SmtpServer  # noqa: E402
+from support.servers import Dovecot, SmtpServer  # noqa: E402
 
 PASSWORD = "bench"
 CHARSETS = ("utf-8", "iso-8859-1", "windows-1252")
@@ -129,7 +129,7 @@ def servers(users: list[str]) -> Iterator[Bench]:
 
 
 def use_database(kind: str) -> None:
-    """Before conftest is imported: its write_config then points at SQLite in the work dir,
+    """Before support.app is imported: its write_config then points at SQLite in the work dir,
     or at a new database of a throw-away PostgreSQL cluster (stopped at exit)."""
     os.environ["MAILBOT_TEST_DATABASE"] = kind
     os.environ["MAILBOT_IMAP_PASSWORD"] = PASSWORD

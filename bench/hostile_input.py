@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from conftest import write_config  # noqa: E402
+from support.app import write_config  # noqa: E402
 
 HEAD = (
     "From: Mario Bianchi <mario.bianchi@example.net>\r\nTo: suggerimenti@comune.example.it\r\n"

@@ -53,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     use_database(args.database)
 
-    from conftest import imap_mailbox, make_services, write_config
+    from support.app import imap_mailbox, make_services, write_config
 
     with servers(["bench"]) as bench:
         config = write_config(

@@ -29,7 +29,7 @@ def main() -> None:
 
     from mailbot.runtime import run_once
 
-    from conftest import imap_mailbox, make_services, write_config
+    from support.app import imap_mailbox, make_services, write_config
 
     with servers(["bench"]) as bench:
         size = fill_mailbox(bench.dovecot, "bench", args.messages, args.seed)

@@ -49,7 +49,7 @@ def main() -> None:
 
     from mailbot.models import InboundMessage, OutboundMessage
 
-    from conftest import imap_mailbox, make_services, write_config
+    from support.app import imap_mailbox, make_services, write_config
 
     counts = [int(n) for n in args.instances.split(",")]
     users = [f"u{k}_{m}" for k in counts for m in range(MAILBOXES)]

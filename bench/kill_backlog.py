@@ -17,9 +17,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from conftest import IMAP_PASSWORD, imap_mailbox, write_config  # noqa: E402
-from killing import citizen, run_kills  # noqa: E402
-from servers import Dovecot, SmtpServer, make_certificate  # noqa: E402
+from support.app import IMAP_PASSWORD, imap_mailbox, write_config  # noqa: E402
+from support.killing import citizen, run_kills  # noqa: E402
+from support.servers import Dovecot, SmtpServer, make_certificate  # noqa: E402
 
 
 def main() -> None:

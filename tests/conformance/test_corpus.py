@@ -19,7 +19,7 @@ import pytest
 from mailbot.pipeline import process_inbound
 from mailbot.types import LedgerStatus, Origin
 
-from conftest import REPO, make_services, write_config
+from support.app import REPO, make_services, write_config
 
 CORPUS = Path(os.environ.get("MAILBOT_CORPUS", REPO.parent / "shared" / "corpus"))
 pytestmark = [

@@ -10,7 +10,7 @@ from mailbot.models import Event, InboundMessage, OutboundMessage, WorkOrder
 from mailbot.types import LedgerStatus
 
 from .test_corpus import CORPUS
-from conftest import rows
+from support.app import rows
 
 PEC_DIR = CORPUS / "pec"
 pytestmark = [

@@ -24,7 +24,7 @@ from mailbot.replies.quotes import new_text
 
 from .test_corpus import CORPUS
 from .test_reply_stripping import failures, norm, reply_of
-from conftest import FIXTURES
+from support.app import FIXTURES
 
 pytestmark = pytest.mark.conformance
 REPLIES = FIXTURES / "replies"

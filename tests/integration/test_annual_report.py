@@ -1,0 +1,125 @@
+"""The annual report (issue 7, part 6): a year of generated cases (and some of the year
+before) → the register and the report, HTML with inline charts and a PDF; the page is rendered
+in headless Chromium and the screenshot must show the charts."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+from sqlmodel import Session, select
+
+from mailbot.admin import annual
+from mailbot.models import WorkOrder
+
+from support.app import complaint, make_process, make_services, run_cli, write_config
+
+CATEGORIES = ("billing_error", "late_reply", "water_quality", "missed_appointment", "other")
+
+
+@pytest.fixture(scope="module")
+def year_of_cases(tmp_path_factory):
+    """140 cases in 2025 and 2026, categorised, mostly answered (some late), some rated."""
+    base = tmp_path_factory.mktemp("annual")
+    (base / "maildir").mkdir()
+    config = write_config(base / "mailbot.toml", transport="directory")
+    services = make_services(config)
+    process = make_process(services)
+    rng = random.Random(2026)
+    for n in range(140):
+        year = 2025 if n < 40 else 2026
+        when = datetime(year, 1, 5, 9, tzinfo=UTC) + timedelta(days=rng.randrange(0, 330))
+        process(complaint(n), received_at=when)
+    with Session(services.engine) as session:
+        for wo in session.exec(select(WorkOrder)):
+            wo.category = rng.choice(CATEGORIES)
+            if rng.random() < 0.85:
+                wo.reasoned_reply_at = wo.received_at + timedelta(
+                    days=rng.choice((3, 8, 15, 25, 40))
+                )
+                if wo.reasoned_reply_at > wo.due_at:
+                    wo.refund_eur = 20.0
+                if rng.random() < 0.5:
+                    wo.satisfaction = rng.randint(2, 5)
+            session.add(wo)
+        session.commit()
+    yield services, config, base
+    services.engine.dispose()
+
+
+def test_register_and_report_from_a_year_of_cases(year_of_cases):
+    services, config, base = year_of_cases
+    register = run_cli("--config", str(config), "report", "register", "--year", "2026")
+    assert register.returncode == 0, register.stderr
+    assert len(register.stdout.strip().splitlines()) == 1 + 100
+
+    out = base / "relazione"
+    made = run_cli("--config", str(config), "report", "annual", "--year", "2026", "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    page = out / "relazione-reclami-2026.html"
+    pdf = out / "relazione-reclami-2026.pdf"
+    html = page.read_text()
+    assert html.count("<svg") == 3 and "<script" not in html and " src=" not in html
+    assert "Relazione annuale sui reclami 2026" in html and "rispetto al 2025" in html
+    reader = PdfReader(pdf)
+    assert len(reader.pages) == 4
+    assert "Reclami ricevuti: 100 (40 nel 2025)" in reader.pages[0].extract_text()
+
+    # The figures on the page are the register's
+    from mailbot.admin import reports
+
+    with Session(services.engine) as session:
+        rows = reports.register(session, services.settings, services.clock, 2026)
+        previous = reports.register(session, services.settings, services.clock, 2025)
+    figures = annual.figures(2026, rows, previous)
+    assert figures.cases == 100 and figures.previous_cases == 40
+    assert sum(figures.per_month) == 100 and sum(figures.previous_per_month) == 40
+    within = sum(r["within_term"] == "sì" for r in rows)
+    assert figures.within_term == within and 0 < within < 100
+    assert f"{100 * within / 100:.0f}%" in html
+    assert figures.median_days is not None and figures.p90_days >= figures.median_days
+
+
+BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+# scripts/test (and so CI) installs Chromium; a developer without it is told, not failed.
+@pytest.mark.skipif(BROWSER is None, reason="Chromium is not installed (scripts/test installs it)")
+def test_the_report_reads_well_in_a_browser(year_of_cases):
+    _, config, base = year_of_cases
+    out = base / "browser"
+    made = run_cli("--config", str(config), "report", "annual", "--year", "2026", "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    browser = BROWSER
+    assert browser is not None
+    shot = base / "relazione.png"
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            f"--user-data-dir={base / 'chromium-profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1280,2400",
+            (out / "relazione-reclami-2026.html").as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    image = Image.open(shot).convert("RGB")
+    assert image.size == (1280, 2400)
+    colours = image.getcolors(maxcolors=1 << 20) or []
+    blue = sum(n for n, (r, g, b) in colours if (r, g, b) == (0x1F, 0x5F, 0xA8))
+    green = sum(n for n, (r, g, b) in colours if (r, g, b) == (0x2E, 0x8B, 0x57))
+    # Bars are drawn: thousands of pixels of each series' colour, not a blank or broken page.
+    assert blue > 5000 and green > 2000, (blue, green)

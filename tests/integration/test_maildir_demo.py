@@ -1,0 +1,62 @@
+"""The embedded default the README's first command runs: Maildir in, SQLite, no server."""
+
+from __future__ import annotations
+
+import email
+import json
+import mailbox
+import subprocess
+from email.policy import default
+
+import pytest
+
+from support.app import REPO, fixture_bytes, run_cli, write_config
+
+
+@pytest.mark.embedded
+def test_demo_script_files_the_samples_and_writes_confirmations():
+    # Runs in the repository itself: the demo only rewrites the git-ignored var/demo.
+    result = subprocess.run(
+        ["./scripts/demo"], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert "suggerimenti: 8 filed, 1 ignored, 1 rejected" in result.stdout
+    assert "outbox: 16 sent, 0 deferred, 0 failed" in result.stdout  # confirmations + notifications
+    assert "added 3, updated 0, unchanged 0, rejected 1" in result.stdout
+    sent = sorted((REPO / "var" / "demo" / "sent").glob("*.eml"))
+    assert len(sent) == 16
+    subjects = [
+        email.message_from_bytes(p.read_bytes(), policy=default)["Subject"].strip() for p in sent
+    ]
+    assert all(subject.startswith("[Pratica ") for subject in subjects)
+    assert sum("Nuova pratica:" in subject for subject in subjects) == 8
+
+
+def test_maildir_messages_move_to_cur_and_are_not_processed_twice(tmp_path):
+    box = mailbox.Maildir(tmp_path / "maildir", create=True)
+    for name in ("citizen_plain.eml", "citizen_html_only.eml", "malformed_no_from.eml"):
+        box.add(mailbox.MaildirMessage(fixture_bytes(name)))
+    config = write_config(tmp_path / "mailbot.toml", transport="directory")
+    first = run_cli("--config", str(config), "run", "--once")
+    assert first.returncode == 0, first.stderr
+    assert "suggerimenti: 2 filed, 1 rejected" in first.stdout
+    assert list((tmp_path / "maildir" / "new").iterdir()) == []
+    assert len(list((tmp_path / "maildir" / "cur").iterdir())) == 3
+    assert len(list((tmp_path / "sent").glob("*.eml"))) == 4
+
+    # A crash between commit and move leaves a processed message in new/: seen, skipped.
+    for path in (tmp_path / "maildir" / "cur").iterdir():
+        path.rename(tmp_path / "maildir" / "new" / path.name.split(":")[0])
+    again = run_cli("--config", str(config), "run", "--once")
+    assert "suggerimenti: 3 duplicate" in again.stdout
+    assert len(list((tmp_path / "sent").glob("*.eml"))) == 4
+    listed = json.loads(run_cli("--config", str(config), "workorders", "list", "--json").stdout)
+    assert len(listed) == 2
+
+
+def test_missing_maildir_is_reported_not_crashed(tmp_path):
+    config = write_config(tmp_path / "mailbot.toml", transport="directory")
+    result = run_cli("--config", str(config), "run", "--once")
+    assert result.returncode == 75
+    assert "is not a Maildir" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,182 @@
+"""The outbox sender against a real SMTP server on loopback: accept, defer, fail, outage."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from mailbot.models import Event, OutboundMessage
+from mailbot.replies.delivery import deliver_pending
+from mailbot.replies.sender import make_transport
+
+from support.app import make_process, make_services, rows, write_config
+from support.servers import free_port
+
+
+@pytest.fixture
+def smtp_services(tmp_path, smtp):
+    (tmp_path / "maildir").mkdir()
+    svc = make_services(write_config(tmp_path / "mailbot.toml", smtp_port=smtp.port))
+    yield svc
+    svc.engine.dispose()
+
+
+def deliver(services):
+    async def go():
+        transport = make_transport(services.settings)
+        try:
+            return await deliver_pending(services.engine, services.settings, transport)
+        finally:
+            await transport.close()
+
+    return asyncio.run(go())
+
+
+def queue(services, *fixtures):
+    process = make_process(services)
+    for name in fixtures:
+        process(name)
+
+
+def test_pending_confirmations_are_sent_byte_for_byte_and_marked(smtp_services, smtp):
+    queue(smtp_services, "citizen_plain.eml", "citizen_html_only.eml")
+    report = deliver(smtp_services)
+    assert (report.sent, report.retried, report.failed) == (
+        4,
+        0,
+        0,
+    )  # 2 confirmations, 2 notifications
+    outs = rows(smtp_services, OutboundMessage)
+    assert {o.status for o in outs} == {"sent"}
+    assert all(o.sent_at is not None and o.attempts == 1 for o in outs)
+    got = {r.data.split(b"Message-ID:")[1].split(b">")[0].strip() + b">": r for r in smtp.received}
+    assert sorted(r.rcpt_tos[0] for r in smtp.received) == [
+        "luca.ferrari@example.com",
+        "mario.bianchi@example.net",
+        "urp@comune.example.it",
+        "urp@comune.example.it",
+    ]
+    for out in outs:
+        received = got[out.message_id.encode()]
+        assert received.mail_from == "suggerimenti@comune.example.it"
+        assert received.data.replace(b"\r\n", b"\n") == out.raw.replace(b"\r\n", b"\n")
+    # nothing is sent twice
+    assert deliver(smtp_services).sent == 0
+    assert len(smtp.received) == 4
+
+
+def test_temporary_refusal_is_retried_later_with_backoff(smtp_services, smtp):
+    smtp.handler.temp_fail.add("mario.bianchi@example.net")
+    queue(smtp_services, "citizen_plain.eml")
+    report = deliver(smtp_services)
+    assert (report.sent, report.retried) == (1, 1)  # the office's notification went
+    [out] = [o for o in rows(smtp_services, OutboundMessage) if o.kind == "confirmation"]
+    assert out.status == "pending"
+    assert out.attempts == 1
+    assert "451" in (out.last_error or "")
+    smtp.handler.temp_fail.clear()
+    assert deliver(smtp_services).sent == 1  # retry_base_seconds = 0 in tests
+    assert {o.status for o in rows(smtp_services, OutboundMessage)} == {"sent"}
+
+
+def test_permanent_refusal_fails_the_message_and_says_why(smtp_services, smtp):
+    smtp.handler.perm_fail.add("mario.bianchi@example.net")
+    queue(smtp_services, "citizen_plain.eml", "citizen_html_only.eml")
+    report = deliver(smtp_services)
+    assert (report.sent, report.failed) == (3, 1)
+    failed = [o for o in rows(smtp_services, OutboundMessage) if o.status == "failed"]
+    assert len(failed) == 1 and "550" in (failed[0].last_error or "")
+    assert "outbound.failed" in {e.kind for e in rows(smtp_services, Event)}
+
+
+def test_relay_down_keeps_everything_queued_without_counting_attempts(tmp_path, smtp_services):
+    down = make_services(write_config(tmp_path / "down.toml", smtp_port=free_port()))
+    queue(smtp_services, "citizen_plain.eml", "citizen_html_only.eml")
+    report = deliver(down)
+    assert report.sent == 0 and report.blocked
+    assert "cannot connect" in report.errors[0]
+    outs = rows(down, OutboundMessage)
+    assert [o.status for o in outs] == ["pending"] * 4
+    assert [o.attempts for o in outs] == [0] * 4
+
+
+def test_too_many_temporary_refusals_end_in_failure(tmp_path, smtp):
+    (tmp_path / "maildir").mkdir()
+    path = write_config(tmp_path / "mailbot.toml", smtp_port=smtp.port)
+    path.write_text(
+        path.read_text().replace(
+            "retry_base_seconds = 0", "retry_base_seconds = 0\nmax_attempts = 2"
+        )
+    )
+    services = make_services(path)
+    queue(services, "citizen_plain.eml")
+    smtp.handler.temp_fail.add("mario.bianchi@example.net")
+    deliver(services)
+    deliver(services)
+    [out] = [o for o in rows(services, OutboundMessage) if o.kind == "confirmation"]
+    assert out.status == "failed"
+    assert out.attempts == 2
+    assert (out.last_error or "").startswith("gave up after 2 attempt(s)")
+
+
+def test_permanent_failure_to_a_citizen_is_reported_to_the_office_once(smtp_services, smtp):
+    from mailbot import runtime
+
+    queue(smtp_services, "citizen_plain.eml")
+    smtp.handler.perm_fail.add("mario.bianchi@example.net")
+    report = runtime.deliver_now(smtp_services)
+    assert report.failed == 1
+    notices = [
+        r for r in smtp.received if r.rcpt_tos == ["urp@comune.example.it"] and b"NON " in r.data
+    ]
+    assert len(notices) == 1
+    assert b"mario.bianchi@example.net" in notices[0].data
+    runtime.deliver_now(smtp_services)  # nothing new to report
+    assert len([o for o in rows(smtp_services, OutboundMessage) if o.kind == "notice"]) == 1
+
+
+def test_relay_down_longer_than_deliver_until_fails_and_tells_the_office(tmp_path):
+    import time
+
+    from mailbot.cases import notices
+
+    (tmp_path / "maildir").mkdir()
+    path = write_config(tmp_path / "mailbot.toml", smtp_port=free_port())
+    path.write_text(path.read_text().replace("[outbox]", '[outbox]\ndeliver_until = "1s"'))
+    services = make_services(path)
+    queue(services, "citizen_plain.eml")
+    time.sleep(1.1)
+    report = deliver(services)
+    assert report.blocked and report.sent == 0
+    confirmation = next(o for o in rows(services, OutboundMessage) if o.kind == "confirmation")
+    assert confirmation.status == "failed"
+    assert (confirmation.last_error or "").startswith("not delivered within the time allowed")
+    assert notices.report_failures(services) == 1
+    assert notices.report_failures(services) == 0
+    [notice] = [o for o in rows(services, OutboundMessage) if o.kind == "notice"]
+    assert notice.recipients == "urp@comune.example.it" and notice.status == "pending"
+
+
+def test_a_slow_relay_still_gets_every_row_in_one_pass(tmp_path):
+    """Rows handed back because half the lease went by are taken again in the same pass (a
+    `run --once` used to end with them pending)."""
+    from mailbot.replies.sender import Router
+
+    (tmp_path / "maildir").mkdir()
+    config = write_config(tmp_path / "mailbot.toml", extra="")
+    config.write_text(config.read_text().replace("[outbox]\n", "[outbox]\nlease_seconds = 1\n"))
+    services = make_services(config)
+    queue(services, "citizen_plain.eml", "citizen_html_only.eml", "citizen_latin1_qp.eml")
+    sent: list[str] = []
+
+    class Slow:
+        async def open(self) -> None: ...
+        async def close(self) -> None: ...
+        async def send(self, envelope_from, recipients, raw):
+            await asyncio.sleep(0.2)  # 6 rows x 0.2 s: twice past the 0.5 s budget
+            sent.extend(recipients)
+
+    report = asyncio.run(deliver_pending(services.engine, services.settings, Router({"": Slow()})))
+    assert report.sent == 6 and len(sent) == 6
+    assert {o.status for o in rows(services, OutboundMessage)} == {"sent"}

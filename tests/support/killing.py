@@ -1,0 +1,101 @@
+"""Kill `mailbot run` with SIGKILL at random moments while it works through a backlog on real
+Dovecot and SMTP servers, restart it, repeat; then finish with `run --once` and count.
+Shared by tests/test_kill.py (30 kills, in CI) and bench/kill_backlog.py (longer)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from pathlib import Path
+
+from support.app import IMAP_PASSWORD, REPO, run_cli
+
+
+def citizen(i: int) -> bytes:
+    msg = EmailMessage(policy=SMTP_POLICY)
+    msg["From"] = f"Cittadino {i} <kill{i}@example.net>"
+    msg["To"] = "suggerimenti@comune.example.it"
+    msg["Subject"] = f"Segnalazione {i}"
+    msg["Message-ID"] = f"<kill-{i}@example.net>"
+    msg.set_content(f"Testo della segnalazione {i}.\n" * 20)
+    return msg.as_bytes()
+
+
+@dataclass
+class KillReport:
+    messages: int
+    kills: int
+    cases: int
+    duplicate_cases: int
+    lost: int
+    missing_confirmations: int
+    duplicate_confirmations: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.messages} messages, {self.kills} SIGKILLs: {self.cases} cases, "
+            f"{self.duplicate_cases} duplicate cases, {self.lost} lost, "
+            f"{self.missing_confirmations} confirmations missing, "
+            f"{self.duplicate_confirmations} duplicate confirmations "
+            "(only possible between the relay's acceptance and our commit)"
+        )
+
+
+def run_kills(
+    config: Path,
+    smtp,
+    messages: int,
+    kills: int,
+    seed: int = 7,
+    low: float = 0.4,
+    high: float = 2.5,
+    lease: float = 1.0,
+) -> KillReport:
+    rng = random.Random(seed)
+    env = {**os.environ, "MAILBOT_IMAP_PASSWORD": IMAP_PASSWORD}
+    for _ in range(kills):
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mailbot",
+                "--config",
+                str(config),
+                "--log-level",
+                "ERROR",
+                "run",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=REPO,
+            env=env,
+        )
+        time.sleep(rng.uniform(low, high))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    time.sleep(lease + 0.5)  # what the last killed sender had claimed is due again
+    final = run_cli("--config", str(config), "--log-level", "ERROR", "run", "--once")
+    assert final.returncode == 0, final.stderr
+    listed = json.loads(run_cli("--config", str(config), "workorders", "list", "--json").stdout)
+    per_sender = Counter(w["contact"]["email"] for w in listed)
+    expected = {f"kill{i}@example.net" for i in range(messages)}
+    # Only confirmations go to these citizens in this scenario (notifications go to the office).
+    confirmations = Counter(r.rcpt_tos[0] for r in smtp.received if r.rcpt_tos[0] in expected)
+    return KillReport(
+        messages=messages,
+        kills=kills,
+        cases=len(listed),
+        duplicate_cases=sum(n - 1 for n in per_sender.values() if n > 1),
+        lost=len(expected - set(per_sender)),
+        missing_confirmations=len(expected - set(confirmations)),
+        duplicate_confirmations=sum(n - 1 for n in confirmations.values() if n > 1),
+    )

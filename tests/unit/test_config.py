@@ -1,0 +1,224 @@
+"""Configuration: every mistake is one line naming the key, exit code 2, no traceback."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from mailbot import config
+from mailbot.errors import ConfigError
+
+from support.app import REPO, run_cli, write_config
+
+
+def load_text(tmp_path: Path, text: str) -> config.Settings:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    return config.load(path)
+
+
+def base_toml(tmp_path: Path) -> str:
+    return write_config(tmp_path / "base.toml").read_text()
+
+
+def test_example_config_is_valid_and_uses_the_documented_keys(monkeypatch):
+    settings = config.load(REPO / "config.example.toml")
+    assert settings.timezone.key == "Europe/Rome"
+    assert settings.language == "it"
+    assert settings.database.url == "sqlite:///var/mailbot.db"
+    assert settings.storage.path == Path("var/store")
+    assert settings.smtp.from_address == "suggerimenti@comune.example.it"
+    [mailbox] = settings.mailboxes
+    assert (mailbox.name, mailbox.source, mailbox.folder, mailbox.office) == (
+        "suggerimenti",
+        "imap",
+        "INBOX",
+        "urp",
+    )
+    assert mailbox.password.env == "MAILBOT_IMAP_PASSWORD"
+    assert settings.office("urp").response_days == 30
+    assert settings.office("urp").operators == ("mario.rossi@comune.example.it",)
+
+
+def test_every_key_the_code_reads_is_documented_in_the_example():
+    text = (REPO / "config.example.toml").read_text()
+    documented = set()
+    for line in text.splitlines():
+        stripped = line.lstrip("# ").split("=")[0].strip()
+        if stripped and "=" in line:
+            documented.add(stripped)
+        elif line.startswith("["):
+            documented.add(line.strip("[] ").split(".")[-1])  # [registry.columns]: columns
+    source = "".join(p.read_text() for p in (REPO / "mailbot" / "config").glob("*.py"))
+
+    read = set(
+        re.findall(
+            r'\.(?:text|email|integer|number|flag|str_list|table|tables)\(\s*"([a-z_]+)"', source
+        )
+    )
+    read |= {"password_env", "password_file"}
+    assert len(read) > 60  # every reader module was read
+    assert read - documented == set()
+    tomllib.loads(text)  # and it parses
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda t: t.replace("port = 25", 'port = "twenty-five"'),
+            "smtp.port: expected a whole number, got str 'twenty-five'",
+        ),
+        (
+            lambda t: t.replace("port = 25", "port = 70000"),
+            "smtp.port: must be between 1 and 65535, got 70000",
+        ),
+        (
+            lambda t: t.replace('office = "urp"', 'office = "tributi"'),
+            "mailboxes[0].office: no office with id 'tributi' (known: urp)",
+        ),
+        (
+            lambda t: t.replace(
+                'from_address = "suggerimenti@comune.example.it"', 'from_address = "nobody"'
+            ),
+            "smtp.from_address: 'nobody' is not an email address",
+        ),
+        (lambda t: t.replace("[smtp]", '[smtp]\nhots = "x"'), "smtp.hots: unknown key"),
+        (
+            lambda t: t.replace('timezone = "Europe/Rome"', 'timezone = "Europe/Atlantis"'),
+            "timezone: unknown time zone 'Europe/Atlantis'",
+        ),
+        (
+            lambda t: t.replace("[smtp]", '[smtp]\npassword = "hunter2"'),
+            "smtp.password: inline passwords are not accepted",
+        ),
+        (
+            lambda t: t.replace('transport = "smtp"', 'transport = "pigeon"'),
+            "outbox.transport: must be one of smtp, directory, got 'pigeon'",
+        ),
+        (
+            lambda t: t.replace("response_days = 30", "response_days = 0"),
+            "offices[0].response_days: must be between 1 and 365, got 0",
+        ),
+        (
+            lambda t: t.replace("[database]\nurl", "[database]\nuri"),
+            "database.url: missing (required)",
+        ),
+        (
+            lambda t: (
+                t
+                + '\n[[mailboxes]]\nname = "suggerimenti"\noffice = "urp"\nsource = "maildir"\npath = "x"\n'
+            ),
+            "mailboxes[1].name: mailbox 'suggerimenti' is defined twice",
+        ),
+        (
+            lambda t: t.replace(
+                'source = "maildir"', 'source = "maildir"\nhost = "imap.example.it"'
+            ),
+            "mailboxes[0].host: not used with source = 'maildir'",
+        ),
+        (lambda t: t.replace("[[offices]]", "x = [1,\n[[offices]]"), "not valid TOML"),
+    ],
+)
+def test_bad_values_name_the_key_and_the_problem(tmp_path, change, message):
+    with pytest.raises(ConfigError) as caught:
+        load_text(tmp_path, change(base_toml(tmp_path)))
+    assert message in str(caught.value)
+
+
+def test_missing_password_variable_is_reported_when_needed_naming_the_key(tmp_path, monkeypatch):
+    monkeypatch.delenv("NO_SUCH_VARIABLE", raising=False)
+    text = base_toml(tmp_path).replace(
+        "[smtp]", '[smtp]\nusername = "u"\npassword_env = "NO_SUCH_VARIABLE"'
+    )
+    settings = load_text(tmp_path, text)  # loading needs no secret
+    with pytest.raises(
+        ConfigError, match=r"^smtp.password_env: environment variable NO_SUCH_VARIABLE is not set$"
+    ):
+        settings.smtp.password.reveal()
+
+
+def test_password_file_is_read_and_never_shown(tmp_path):
+    secret = tmp_path / "pw"
+    secret.write_text("correct horse\n")
+    text = base_toml(tmp_path).replace("[smtp]", f'[smtp]\npassword_file = "{secret}"')
+    settings = load_text(tmp_path, text)
+    assert settings.smtp.password.reveal() == "correct horse"
+    assert "correct horse" not in repr(settings)
+
+
+def test_cli_reports_a_bad_key_in_one_line_with_exit_code_2(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(base_toml(tmp_path).replace("response_days = 30", 'response_days = "trenta"'))
+    result = run_cli("--config", str(path), "workorders", "list")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "mailbot: offices[0].response_days: expected a whole number, got str 'trenta'"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_reports_a_missing_config_file(tmp_path):
+    result = run_cli("workorders", "list", env={"MAILBOT_CONFIG": str(tmp_path / "nope.toml")})
+    assert result.returncode == 2
+    assert "nope.toml not found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_renders_every_template_and_names_a_broken_one(tmp_path):
+    import shutil
+
+    (tmp_path / "maildir").mkdir()
+    for sub in ("new", "cur", "tmp"):
+        (tmp_path / "maildir" / sub).mkdir()
+    config = write_config(tmp_path / "mailbot.toml", transport="directory")
+    assert run_cli("--config", str(config), "db", "upgrade").returncode == 0
+    good = run_cli("--config", str(config), "check")
+    assert good.returncode == 0, good.stdout
+    assert "ok    templates:" in good.stdout and "every message renders (it, en)" in good.stdout
+    assert "ok    openssl:" in good.stdout
+    custom = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", custom)
+    (custom / "en" / "relay.txt.j2").write_text("{{ body }} {% if %}")
+    config.write_text(
+        config.read_text().replace(
+            'timezone = "Europe/Rome"', f'timezone = "Europe/Rome"\ntemplates_path = "{custom}"'
+        )
+    )
+    bad = run_cli("--config", str(config), "check")
+    assert bad.returncode == 1
+    [line] = [ln for ln in bad.stdout.splitlines() if "templates" in ln]
+    assert line.startswith("FAIL  templates: en/relay: template en/relay.txt.j2:")
+    assert "Traceback" not in bad.stdout + bad.stderr
+
+
+def test_the_example_pec_mailbox_has_its_own_account(tmp_path, monkeypatch):
+    """The commented PEC block of config.example.toml, switched on, is a valid mailbox."""
+    text = (REPO / "config.example.toml").read_text()
+    start = text.index('# name = "pec"')
+    lines = text[start : text.index("\n\n", start)].splitlines()
+    keys = [re.sub(r"\s+#.*$", "", ln[2:]) for ln in lines if re.match(r"# (\[|[a-z_]+ = )", ln)]
+    enabled = text.replace(
+        "[conversations]", "[[mailboxes]]\n" + "\n".join(keys) + "\n\n[conversations]"
+    )
+    monkeypatch.setenv("MAILBOT_IMAP_PASSWORD", "x")
+    monkeypatch.setenv("MAILBOT_PEC_PASSWORD", "y")
+    settings = load_text(tmp_path, enabled)
+    box = settings.mailbox("pec")
+    assert box.pec and box.smtp is not None
+    assert (box.smtp.host, box.smtp.port, box.smtp.security) == (
+        "smtps.pec.example-provider.it",
+        465,
+        "tls",
+    )
+    assert box.smtp.from_address == box.address == "protocollo@pec.comune.example.it"
+    assert box.smtp.password.reveal() == "y"
+
+
+def test_a_pec_mailbox_without_its_own_account_is_refused(tmp_path):
+    text = base_toml(tmp_path).replace('office = "urp"\n', 'office = "urp"\npec = true\n', 1)
+    with pytest.raises(ConfigError, match=r"^mailboxes\[0\]\.smtp: missing \(required with pec"):
+        load_text(tmp_path, text)

@@ -1,0 +1,152 @@
+"""Logs: JSON lines off a terminal, readable text on one; every line about a message names
+its mailbox, UID, Message-ID and case; addresses and codici fiscali never appear whole."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import os
+import pty
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+import structlog
+
+from mailbot import log
+from mailbot.models import OutboundMessage
+
+from support.app import REPO, complaint, make_services, rows, write_config
+
+CODICE = "RSSMRA80A01H501U"
+
+
+def citizen_mail(n: int) -> bytes:
+    return (
+        f"From: Mario Rossi <mario.rossi{n}@example.net>\n"
+        "To: suggerimenti@comune.example.it\n"
+        f"Subject: Buca in via Roma {n}\n"
+        f"Message-ID: <buca{n}@example.net>\n"
+        "Content-Type: text/plain; charset=utf-8\n\n"
+        f"Il mio codice fiscale è {CODICE}, scrivetemi a mario.rossi{n}@example.net.\n"
+    ).encode()
+
+
+def run_once(config, **popen) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mailbot", "--config", str(config), "run", "--once"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **popen,
+    )
+
+
+def test_every_line_about_a_message_names_mailbox_uid_message_id_and_case(tmp_path):
+    config = write_config(tmp_path / "mailbot.toml", transport="directory")
+    box = mailbox.Maildir(tmp_path / "maildir", create=True)
+    box.add(citizen_mail(1))
+    box.add(b"\xff\xfe not a message at all \x00")
+    done = run_once(config)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    assert lines, done.stderr
+    about_messages = [line for line in lines if "message_id" in line and "uid" in line]
+    processed = [
+        line
+        for line in about_messages
+        if line["event"] in ("inbound processed", "inbound not filed")
+    ]
+    assert len(processed) == 2, done.stderr
+    for line in about_messages:
+        assert line["mailbox"] == "suggerimenti"
+        assert line["uid"]
+        assert "work_order" in line
+        assert line["level"] in ("info", "warning", "error")
+        assert line["timestamp"].endswith("Z")
+    filed = next(
+        line
+        for line in processed
+        if line["message_id"] == log.mask_message_id("<buca1@example.net>")
+    )
+    assert filed["status"] == "filed"
+    assert filed["work_order"].endswith("/000001")
+    rejected = next(line for line in processed if line["event"] == "inbound not filed")
+    assert rejected["status"] == "rejected"
+    assert rejected["work_order"] is None
+    sent = [line for line in lines if line["event"] == "outbound sent"]
+    assert {line["kind"] for line in sent} == {"confirmation", "notification"}
+    assert all(line["work_order_id"] == 1 and line["message_id"] for line in sent)
+    # Our signed Message-IDs would let a log reader answer as the office: never whole.
+    signed = [o.message_id for o in rows(make_services(config), OutboundMessage)]
+    assert len(signed) == 2 and not any(message_id in done.stderr for message_id in signed)
+    assert "<buca1@example.net>" not in done.stderr
+    # Nothing personal in the clear, anywhere in the output.
+    assert "mario.rossi1@example.net" not in done.stderr
+    assert CODICE not in done.stderr
+
+
+@pytest.fixture
+def json_logs() -> Iterator[None]:
+    """log.configure binds the stderr of the moment (so the test calls it, once pytest's
+    capture is in place), and is undone afterwards, or later tests in this process would
+    write to a closed file."""
+    yield
+    structlog.reset_defaults()
+
+
+def test_masking_reaches_nested_values_and_exceptions(capsys, json_logs):
+    log.configure(json=True)
+    logger = log.get_logger("test")
+    logger.info(
+        "about people",
+        recipients=["anna.bianchi@example.org", "luca@example.it"],
+        detail={"from": "mario.rossi@example.net", "codice": CODICE},
+        message_id="<abc@mailbot.example.it>",
+    )
+    try:
+        raise ValueError(f"bad sender mario.rossi@example.net ({CODICE})")
+    except ValueError:
+        logger.exception("failed")
+    err = capsys.readouterr().err
+    first, second = (json.loads(line) for line in err.splitlines())
+    assert first["recipients"] == ["a***@example.org", "l***@example.it"]
+    assert first["detail"] == {"from": "m***@example.net", "codice": "RSS**********01U"}
+    masked = first["message_id"]  # one message can still be followed, but not replayed
+    assert masked == log.mask_message_id("<abc@mailbot.example.it>") != "<abc@mailbot.example.it>"
+    assert masked.startswith("<abc…#") and masked.endswith("@mailbot.example.it>")
+    assert "mario.rossi@" not in second["exception"]
+    assert CODICE not in second["exception"]
+    assert "ValueError: bad sender m***@example.net" in second["exception"]
+
+
+def test_console_output_on_a_terminal(tmp_path):
+    config = write_config(tmp_path / "mailbot.toml", transport="directory")
+    mailbox.Maildir(tmp_path / "maildir", create=True).add(complaint(1))
+    primary, secondary = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mailbot", "--config", str(config), "run", "--once"],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=secondary,
+        )
+        os.close(secondary)
+        chunks = []
+        while True:
+            try:
+                data = os.read(primary, 65536)
+            except OSError:  # the other end closed: the process is gone
+                break
+            if not data:
+                break
+            chunks.append(data)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        os.close(primary)
+    text = b"".join(chunks).decode(errors="replace")
+    assert "inbound processed" in text
+    assert '"event":' not in text  # not JSON
+    assert "mailbox=suggerimenti" in text or "suggerimenti" in text
