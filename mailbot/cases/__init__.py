@@ -11,4 +11,11 @@ share (`messages`, `notices`, `attachments`) and the case record itself (`workor
 `numbering`, `views`); `reminders` and `transcript` act on cases outside a message. Callers import
 the module they need: this package re-exports nothing, so a low module such as `services`
 can import `mailbot.cases.workorders` without pulling in the flows above it.
+
+Deviation from DESIGN.md, on purpose: DESIGN draws the pipeline calling the stages directly and
+`workorders.py` as the domain. The flows are the pipeline's steps once it knows what a message
+is; written inline they made a second orchestrator (conversations.py, 1,050 lines, 19 imports),
+so they are a layer of their own under the pipeline, each flow a module, with the domain
+(`workorders`, grown into this package as DESIGN foresaw) at its bottom. Import-linter checks
+the order inside (pyproject.toml).
 """
