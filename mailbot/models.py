@@ -7,7 +7,7 @@ UTC datetimes through `UTCDateTime`. No SQLite-only SQL anywhere: PostgreSQL is 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -153,6 +153,7 @@ class Contact(SQLModel, table=True):
     taxpayer_id: int | None = Field(default=None, foreign_key="taxpayer.id", index=True)
     # Has written by PEC with a valid provider signature: the address is certified.
     pec_verified: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    phone: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     created_at: datetime = _when(default_factory=utcnow)
 
 
@@ -218,6 +219,32 @@ class WorkOrder(SQLModel, table=True):
     # Why mailbot writes nothing automatic to this sender (its From domain's DMARC policy says
     # the mail was not theirs): shown to the office, which judges the case.
     sender_alert: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
+    # What the charter's register records of it: the kind of submission, the channel it came
+    # by, the outcome the office found, and the solution with the date it is promised by.
+    kind: str = Field(
+        default="reclamo", max_length=32, sa_column_kwargs={"server_default": "reclamo"}
+    )
+    channel: str = Field(
+        default="email", max_length=16, sa_column_kwargs={"server_default": "email"}
+    )
+    outcome: str | None = Field(default=None, max_length=16)  # fondato, infondato, parziale
+    solution: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
+    solution_due: date | None = Field(default=None)
+
+
+class CorrectiveAction(SQLModel, table=True):
+    """A corrective action a case led to (`#azione`), and its check (UNI 10600's monitoring)."""
+
+    __tablename__ = "corrective_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    work_order_id: int = Field(foreign_key="work_order.id", index=True)
+    text: str = Field(sa_type=sa.Text)
+    created_by: str = Field(max_length=320)
+    created_at: datetime = _when(default_factory=utcnow)
+    verified_at: datetime | None = _when(default=None)
+    verified_by: str = Field(default="", max_length=320)
+    verification: str = Field(default="", sa_type=sa.Text)
 
 
 class DigestSent(SQLModel, table=True):

@@ -24,6 +24,9 @@ class Origin:
     # to the pipeline are only its head (headers and the first part), enough for the text.
     stored_sha256: str | None = None
     size: int | None = None
+    # How it reached us: "email" for mail from a mailbox (a PEC box's cases say "pec"), or the
+    # channel an operator typed it in from (`workorders open --channel`): never a header.
+    channel: str = "email"
 
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")

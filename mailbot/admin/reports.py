@@ -22,6 +22,7 @@ from mailbot.charter import Clock
 from mailbot.config import Settings
 from mailbot.models import Contact, Taxpayer, WorkOrder
 
+KIND_NAMES = {"richiesta_rimborso": "richiesta di rimborso"}
 REGISTER_COLUMNS = (
     ("number", "Pratica"),
     ("filed_on", "Data di ricezione"),
@@ -32,8 +33,13 @@ REGISTER_COLUMNS = (
     ("due_on", "Scadenza"),
     ("reasoned_reply_on", "Risposta motivata"),
     ("protocollo", "Protocollo"),
-    ("resolution", "Esito"),
-    ("resolved_on", "Data esito"),
+    ("kind", "Tipo"),
+    ("channel", "Canale"),
+    ("resolution", "Stato"),
+    ("resolved_on", "Data chiusura"),
+    ("outcome", "Esito"),
+    ("solution", "Soluzione"),
+    ("solution_due", "Soluzione entro"),
     ("days_taken", "Giorni impiegati"),
     ("within_term", "Entro il termine"),
     ("refund_eur", "Rimborso dovuto (EUR)"),
@@ -96,6 +102,11 @@ def register(session: Session, settings: Settings, clock: Clock, year: int) -> l
                     wo.status, wo.status
                 ),
                 "resolved_on": d.isoformat() if (d := _local(wo.closed_at, clock)) else "",
+                "kind": KIND_NAMES.get(wo.kind, wo.kind),
+                "channel": wo.channel,
+                "outcome": wo.outcome or "",
+                "solution": wo.solution,
+                "solution_due": wo.solution_due.isoformat() if wo.solution_due else "",
                 "days_taken": taken,
                 "within_term": within,
                 "refund_eur": wo.refund_eur,

@@ -52,6 +52,15 @@ def open_case(
     )
     bind_case(work_order.number)
     work_order.sender_alert = match.forged
+    work_order.kind = mailbox.kind
+    channel = mail.origin.channel
+    work_order.channel = "pec" if channel == "email" and mailbox.pec else channel
+    # A charter that takes no anonymous reports: the term runs from the citizen's name.
+    incomplete = (
+        mailbox.anonymous == "ask" and not mail.sender.name.strip() and match.taxpayer_id is None
+    )
+    if incomplete:
+        workorders.suspend(session, work_order, "no name given", "mailbot", services.clock)
     record_inbound(services, session, work_order, mail, "citizen")
     confirmation = services.composer.confirmation(
         number=work_order.number,
@@ -66,6 +75,7 @@ def open_case(
         references=mail.parsed.references,
         refused=refused,
         oversized=mail.oversized,
+        incomplete=incomplete,
         from_address=mailbox.smtp.from_address if mailbox.smtp else None,
     )
     note_refused(session, work_order, mail, refused)

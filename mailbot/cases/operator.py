@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from mailbot.cases import conversation_log, workorders
+from mailbot.cases import charter_commands, conversation_log, workorders
 from mailbot.cases.messages import CITIZEN_SIDE, Incoming, queue, store_attachments, thread_ids
 from mailbot.cases.notices import notify_office_of_case, operator_notice, tell_citizen
 from mailbot.db import record_event, unit_of_work
@@ -115,13 +115,16 @@ def apply_operator_message(
         new_office = settings.office(assign_to.arg)
         workorders.assign(session, work_order, new_office, operator.email)
         notify_office_of_case(services, session, work_order, new_office)
-    _charter_commands(services, session, work_order, parsed, operator.email)
+    charter_commands.apply(services, session, work_order, parsed, operator.email)
     suspend = parsed.has("sospendi")
     body = parsed.body or (suspend.arg if suspend else "")
     relayed = False
     if not keep_internal and body:
         _relay(services, session, work_order, operator=operator, body=body, attachments=attachments)
         relayed = True
+        if parsed.has("risposta") or parsed.has("chiudi"):
+            office = services.settings.office(work_order.office)
+            conversation_log.mark_reply_sent(session, work_order, operator.email, office)
     if suspend:
         workorders.suspend(session, work_order, suspend.arg, operator.email, services.clock)
     if parsed.has("chiudi"):
@@ -141,58 +144,13 @@ def apply_operator_message(
     return None if relayed else f"not relayed ({kind})"
 
 
-def _charter_commands(
-    services: Services,
-    session: Session,
-    work_order: WorkOrder,
-    parsed: commands.Parsed,
-    actor: str,
-) -> None:
-    """#categoria, #protocollo and #proroga (whose notice tells the citizen why and until
-    when)."""
-    office = services.settings.office(work_order.office)
-    category = parsed.has("categoria")
-    if category:
-        workorders.set_category(
-            session,
-            work_order,
-            category=category.arg.lower(),
-            office=office,
-            actor=actor,
-            clock=services.clock,
-        )
-    protocollo = parsed.has("protocollo")
-    if protocollo:
-        workorders.set_protocollo(session, work_order, protocollo.arg, actor)
-    extension = parsed.has("proroga")
-    found = commands.extension(extension.arg) if extension else None
-    if found:
-        days, reason = found
-        workorders.extend(
-            session, work_order, days=days, reason=reason, actor=actor, clock=services.clock
-        )
-        tell_citizen(
-            services,
-            session,
-            work_order,
-            "extension",
-            {"days": days, "reason": reason, "due_at": work_order.due_at},
-        )
-
-
 def problems(services: Services, parsed: commands.Parsed, language: str = "it") -> list[str]:
     """Why an operator's message cannot be carried out (empty list: it can), in `language`."""
     errors = list(parsed.errors)
     assign_to = parsed.has("assegna")
     if assign_to and assign_to.arg not in services.settings.offices:
         errors.append(commands.Problem("no_office", (assign_to.arg,)))
-    category = parsed.has("categoria")
-    if category and services.settings.charter.category(category.arg.lower()) is None:
-        known = ", ".join(c.id for c in services.settings.charter.categories)
-        errors.append(commands.Problem("no_category", (category.arg, known)))
-    extension = parsed.has("proroga")
-    if extension and commands.extension(extension.arg) is None:
-        errors.append(commands.Problem("extension"))
+    errors += charter_commands.problems(services, parsed)
     if not errors and not parsed.body and not parsed.commands:
         errors.append(commands.Problem("empty"))
     return [problem.text(language) for problem in errors]
@@ -271,5 +229,3 @@ def _relay(
         from_address=mailbox.smtp.from_address if mailbox.smtp else None,
     )
     queue(session, work_order, "relay", composed, route=mailbox)
-    office = services.settings.office(work_order.office)
-    conversation_log.mark_reply_sent(session, work_order, operator.email, office)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from mailbot.cases import register
 from mailbot.errors import NotFoundError
 from mailbot.models import (
     Contact,
@@ -59,6 +60,11 @@ def _summary(
             "refund_eur": wo.refund_eur,
             "protocollo": [p for p in wo.protocollo.split(", ") if p],
             "satisfaction": wo.satisfaction,
+            "kind": wo.kind,
+            "channel": wo.channel,
+            "outcome": wo.outcome,
+            "solution": wo.solution or None,
+            "solution_due": wo.solution_due.isoformat() if wo.solution_due else None,
         },
         "message_count": count,
     }
@@ -128,6 +134,10 @@ def show_work_order(session: Session, number: str, tz: ZoneInfo) -> dict[str, An
             **({"pec": pec_views[m.outbound_id]} if m.outbound_id in pec_views else {}),
         }
         for m in messages
+    ]
+    assert wo.id is not None
+    result["actions"] = [
+        register.action_view(a, n, tz) for a, n in register.actions(session, wo.id)
     ]
     return result
 

@@ -60,6 +60,8 @@ report_app = _group("The service charter's register and reports.")
 app.add_typer(report_app, name="report")
 contact_app = _group("What is held about a person (GDPR).")
 app.add_typer(contact_app, name="contact")
+actions_app = _group("Corrective actions that cases led to (#azione), and their check.")
+app.add_typer(actions_app, name="actions")
 
 ConfigOption = Annotated[
     str | None,

@@ -177,13 +177,17 @@ def workorders_reply(
     attach: Annotated[
         list[Path] | None, typer.Option("--attach", help="A file to attach; repeatable.")
     ] = None,
+    answer: Annotated[
+        bool,
+        typer.Option("--answer", help="This is the charter's reasoned reply (#risposta)."),
+    ] = False,
 ) -> None:
-    """Answer the citizen, as if the operator had replied by email."""
+    """Write to the citizen, as if the operator had replied by email."""
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"--file {file}: cannot read: {exc}") from None
-    _act(number, operator, text, attach)
+    _act(number, operator, f"#risposta\n{text}" if answer else text, attach)
 
 
 @workorders_app.command("note")

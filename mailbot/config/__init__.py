@@ -13,14 +13,18 @@ data), `secrets`. Everything is imported from here.
 from __future__ import annotations
 
 from mailbot.config.defaults import (
+    ANONYMOUS_POLICIES,
+    CHANNELS,
     DEFAULT_CATEGORIES,
     LANGUAGES,
     OAUTH_FLOWS,
     OAUTH_PROVIDERS,
+    OUTCOMES,
     REGISTRY_FIELDS,
     RSPAMD_ACTIONS,
     SECURITY_MODES,
     SPAM_FILTERS,
+    SUBMISSION_KINDS,
     Category,
 )
 from mailbot.config.reader import CONFIG_ENV, config_path, load, parse
@@ -51,15 +55,19 @@ from mailbot.errors import ConfigError
 
 __all__ = [
     "AGE",
+    "ANONYMOUS_POLICIES",
+    "CHANNELS",
     "CONFIG_ENV",
     "DEFAULT_CATEGORIES",
     "LANGUAGES",
     "OAUTH_FLOWS",
     "OAUTH_PROVIDERS",
+    "OUTCOMES",
     "REGISTRY_FIELDS",
     "RSPAMD_ACTIONS",
     "SECURITY_MODES",
     "SPAM_FILTERS",
+    "SUBMISSION_KINDS",
     "Category",
     "CharterSettings",
     "ConfigError",

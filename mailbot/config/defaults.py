@@ -21,6 +21,17 @@ OAUTH_FLOWS = ("client_credentials", "refresh_token")
 REGISTRY_FIELDS = ("codice_fiscale", "name", "email", "pec", "postal_address")
 
 
+# What a submission is (the register's "tipo"), how it came (its "canale"), and what the office
+# found (its "esito"). "rimborso" is the operator's short form of "richiesta_rimborso".
+SUBMISSION_KINDS = ("reclamo", "suggerimento", "segnalazione", "richiesta_rimborso")
+CHANNELS = ("email", "pec", "sportello", "posta", "fax", "telefono", "web")
+OUTCOMES = ("fondato", "infondato", "parziale")
+# A sender who gives no name: the case opens all the same ("accept"), or the citizen is asked
+# for it and the term runs only from the answer ("ask"), as a charter refusing anonymous
+# reports requires.
+ANONYMOUS_POLICIES = ("accept", "ask")
+
+
 @dataclass(frozen=True)
 class Category:
     id: str

@@ -12,9 +12,11 @@ from typing import Any
 from mailbot.config.defaults import (
     _SCOPES,
     _TOKEN_URLS,
+    ANONYMOUS_POLICIES,
     OAUTH_FLOWS,
     OAUTH_PROVIDERS,
     SECURITY_MODES,
+    SUBMISSION_KINDS,
 )
 from mailbot.config.settings import MailboxSettings, OAuthSettings, OfficeSettings, SmtpSettings
 from mailbot.config.table import ID_PATTERN, Table
@@ -142,6 +144,8 @@ def read_mailboxes(
             "plus_address": t.flag("plus_address", False),
             "pec": t.flag("pec", False),
             "trust_from": t.flag("trust_from", False),
+            "kind": t.text("kind", "reclamo", SUBMISSION_KINDS),
+            "anonymous": t.text("anonymous", "accept", ANONYMOUS_POLICIES),
         }
         if "smtp" in t.data:
             common["smtp"] = read_smtp(t.table("smtp"), default_from=common["address"])

@@ -21,6 +21,8 @@ def read_charter(t: Table, root: Table) -> CharterSettings:
     reminder_days = t.integer("reminder_days", 3, 0, 365)
     survey = t.flag("satisfaction_survey", False)
     saturday = t.flag("saturday_is_working_day", False)
+    privacy_notice = t.text("privacy_notice", "").strip()
+    redress = t.text("redress", "").strip()
     t.done()
     categories: list[Category] = []
     if "categories" in root.data:
@@ -50,6 +52,8 @@ def read_charter(t: Table, root: Table) -> CharterSettings:
         digest_time=digest_time,
         reminder_days=reminder_days,
         satisfaction_survey=survey,
+        privacy_notice=privacy_notice,
+        redress=redress,
         categories=tuple(categories) or DEFAULT_CATEGORIES,
     )
 

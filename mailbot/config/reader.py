@@ -272,6 +272,9 @@ def _offices(tables: list[Table], charter: CharterSettings) -> dict[str, OfficeS
             refund_eur=t.number("refund_eur", 0.0),
             terms=terms,
             manager=t.email("manager", ""),
+            responsible=t.text("responsible", ""),
+            phone=t.text("phone", ""),
+            copy_to=t.email("copy_to", ""),
         )
         t.done()
     return offices

@@ -93,6 +93,8 @@ class MailboxSettings:
     # The mailbox's own outbound account for mail to citizens; None: the global [smtp].
     smtp: SmtpSettings | None = None
     oauth: OAuthSettings | None = None  # auth = "oauth2": XOAUTH2 instead of the password
+    kind: str = "reclamo"  # what its cases are, until an operator says otherwise (#tipo)
+    anonymous: str = "accept"  # or "ask": a sender without a name is asked for it first
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,9 @@ class OfficeSettings:
     refund_eur: float = 0.0
     terms: Mapping[str, Term] = field(default_factory=dict)  # category id → its own term
     manager: str = ""  # overdue cases are escalated here, once a day
+    responsible: str = ""  # the person responsible, named in the letters to citizens
+    phone: str = ""  # the office's phone number, in the letters to citizens
+    copy_to: str = ""  # an address (the URP) copied on every reply relayed to a citizen
 
     def term(self, category: str | None) -> Term:
         """The term for a case of `category` (the office's own when it sets none for it)."""
@@ -194,6 +199,8 @@ class CharterSettings:
     digest_time: str = "08:00"  # local time of each office's daily reminder digest
     reminder_days: int = 3  # the digest lists cases due within this many days (and overdue)
     satisfaction_survey: bool = False  # the closing message asks for a 1-5 rating by reply
+    privacy_notice: str = ""  # the privacy notice (text or link) the confirmation carries
+    redress: str = ""  # where an unsatisfied citizen can turn, in the closing letter
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
 
     def category(self, category_id: str) -> Category | None:

@@ -1,13 +1,21 @@
 """Commands an operator writes on the first lines of a reply, removed before relaying:
 
     #nota            the reply is an internal note: recorded, never sent to the citizen
-    #chiudi          close the case after relaying the reply
+    #risposta        the reply is the charter's reasoned reply; the case stays open
+    #chiudi          close the case after relaying the reply (with a text: the reasoned reply)
     #assegna UFFICIO hand the case to another office (the text goes with it as a note)
     #sospendi MOTIVO ask the citizen for more information; the clock stops until they answer
     #riapri          reopen a closed case
     #categoria ID    set the case's category (and so its service-charter term)
     #proroga GIORNI MOTIVO  extend the term; the citizen is told why and until when
     #protocollo N    record the protocol number the correspondence was registered under
+    #tipo TIPO       reclamo, suggerimento, segnalazione or rimborso (richiesta di rimborso)
+    #esito ESITO     fondato, infondato or parziale
+    #soluzione [entro GG/MM/AAAA] TESTO   the solution, and the date it is promised by
+    #azione TESTO    a corrective action the case led to (listed by `mailbot actions`)
+
+Only a reply with #risposta or #chiudi counts as the reasoned reply the charter's term is
+about: a question (#sospendi) or an interim message does not stop the clock.
 
 Anything else starting with "#" on those lines is an error: nothing is relayed and the operator
 gets a short explanation.
@@ -28,6 +36,11 @@ KNOWN = {
     "categoria": "CATEGORIA",
     "proroga": "GIORNI MOTIVO",
     "protocollo": "NUMERO",
+    "risposta": "",
+    "tipo": "TIPO",
+    "esito": "ESITO",
+    "soluzione": "TESTO",
+    "azione": "TESTO",
 }
 
 
@@ -57,6 +70,26 @@ MESSAGES = {
     "extension": {
         "it": "#proroga richiede i giorni (1-365) e il motivo: #proroga 15 MOTIVO",
         "en": "#proroga needs the days (1-365) and the reason: #proroga 15 REASON",
+    },
+    "answer_question": {
+        "it": "#risposta e #sospendi non possono stare insieme: una domanda non è la risposta",
+        "en": "#risposta and #sospendi cannot go together: a question is not the answer",
+    },
+    "answer_text": {
+        "it": "#risposta richiede il testo della risposta al cittadino",
+        "en": "#risposta needs the text of the answer to the citizen",
+    },
+    "no_kind": {
+        "it": "#tipo: {0!r} non è un tipo (reclamo, suggerimento, segnalazione, rimborso)",
+        "en": "#tipo: {0!r} is not a kind (reclamo, suggerimento, segnalazione, rimborso)",
+    },
+    "no_outcome": {
+        "it": "#esito: {0!r} non è un esito (fondato, infondato, parziale)",
+        "en": "#esito: {0!r} is not an outcome (fondato, infondato, parziale)",
+    },
+    "solution": {
+        "it": "#soluzione richiede il testo: #soluzione entro 30/04/2026 TESTO (data facoltativa)",
+        "en": "#soluzione needs the text, the date optional: #soluzione entro 30/04/2026 TEXT",
     },
     "empty": {
         "it": "la risposta è vuota: niente da inviare al cittadino",
@@ -116,6 +149,9 @@ def parse(text: str) -> Parsed:
         else:
             commands.append(Command(name, arg))
     body = "\n".join(lines[index:]).strip()
-    if len({c.name for c in commands} & {"chiudi", "riapri", "sospendi"}) > 1:
+    names = {c.name for c in commands}
+    if len(names & {"chiudi", "riapri", "sospendi"}) > 1:
         errors.append(Problem("exclusive"))
+    if {"risposta", "sospendi"} <= names:
+        errors.append(Problem("answer_question"))
     return Parsed(tuple(commands), body, tuple(errors))

@@ -1,6 +1,7 @@
-"""What each message we send holds: the confirmation, the office's notification and forwards,
-the operator's relayed answer, mailbot's own notices to the citizen, office reports, operator
-notices, the transcript and bounce notices. Rendering, headers and encoding are `Renderer`'s.
+"""What each letter to a citizen holds: the confirmation, the operator's relayed answer, and
+mailbot's own notices (an extension, the closing letter), each with what the charter asks a
+letter to say of the office. Messages to the office are `OfficeMessages`' (office_mail.py);
+rendering, headers and encoding are `Renderer`'s.
 """
 
 from __future__ import annotations
@@ -10,10 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from mailbot.config import OfficeSettings
-from mailbot.replies.render import Composed, Renderer
+from mailbot.replies.office_mail import OfficeMessages
+from mailbot.replies.render import Composed
 from mailbot.types import Address, Attachment
-
-_YOUR_NAME = {"it": "il vostro nome", "en": "your name"}
 
 
 def _megabytes(size: int) -> int | float:
@@ -26,7 +26,17 @@ CITIZEN_KINDS = ("extension", "closing")  # written by mailbot to the citizen, v
 OFFICE_REPORT_KINDS = ("digest", "escalation")  # about an office's cases, via `office_report`
 
 
-class Composer(Renderer):
+class Composer(OfficeMessages):
+    def _office_values(self, office: OfficeSettings) -> dict[str, Any]:
+        """What every letter to a citizen says of who answers for the office (the charter)."""
+        charter = self.settings.charter
+        return {
+            "responsible": office.responsible,
+            "office_phone": office.phone,
+            "privacy_notice": charter.privacy_notice,
+            "redress": charter.redress,
+        }
+
     def confirmation(
         self,
         *,
@@ -42,9 +52,14 @@ class Composer(Renderer):
         references: tuple[str, ...],
         refused: Sequence[tuple[str, str]] = (),
         oversized: bool = False,
+        incomplete: bool = False,
         from_address: str | None = None,
     ) -> Composed:
+        """`incomplete`: the sender gave no name and the charter wants one; they are asked for
+        it, and told the term runs from their answer."""
         values = {
+            **self._office_values(office),
+            "incomplete": incomplete,
             "refused": list(refused),
             "oversized": oversized,
             "max_message_mb": _megabytes(self.settings.limits.max_message_bytes),
@@ -69,43 +84,6 @@ class Composer(Renderer):
             references=references,
             auto_submitted="auto-replied",
             from_address=from_address,
-        )
-
-    def to_office(
-        self,
-        kind: str,  # "notification" or "forward"
-        *,
-        number: str,
-        language: str,
-        office: OfficeSettings,
-        values: dict[str, Any],
-        reply_to: str,
-        attachments: Sequence[Attachment] = (),
-        references: tuple[str, ...] = (),
-    ) -> Composed:
-        """The case's message for the office, with what is needed to answer it by email."""
-        full = {
-            **values,
-            "number": number,
-            "office_name": office.name,
-            "response_days": office.response_days,
-            # How the citizen sees the answer: the operator's own name (from their mail
-            # client) and the office; the name is the reader's, so it is not made up here.
-            "sender_example": self.settings.conversations.sender_format.format(
-                operator=_YOUR_NAME.get(language, _YOUR_NAME["en"]), office=office.name
-            ),
-            "attachments": [a.filename for a in attachments],
-        }
-        return self._compose(
-            kind,
-            number,
-            language,
-            full,
-            to=Address(office.name, office.email),
-            reply_to=reply_to,
-            in_reply_to=references[-1] if references else None,
-            references=references[:-1],
-            attachments=attachments,
         )
 
     def relay(
@@ -133,6 +111,7 @@ class Composer(Renderer):
             else office.name
         )
         values = {
+            **self._office_values(office),
             "number": number,
             "subject": subject,
             "body": body,
@@ -151,6 +130,7 @@ class Composer(Renderer):
             attachments=attachments,
             from_name=sender_name,
             from_address=from_address,
+            cc=office.copy_to,  # the URP, when the office keeps it informed
         )
 
     def to_citizen(
@@ -171,6 +151,7 @@ class Composer(Renderer):
         """A message mailbot writes to the citizen for the office (an extension notice, the
         closing message): signed by the office, from the mailbox."""
         full = {
+            **self._office_values(office),
             "number": number,
             "subject": subject,
             "office_name": office.name,
@@ -188,111 +169,4 @@ class Composer(Renderer):
             references=references,
             from_name=office.name,
             from_address=from_address,
-        )
-
-    def office_report(
-        self,
-        kind: str,
-        *,
-        language: str,
-        office: OfficeSettings,
-        to: Address,
-        values: dict[str, Any],
-    ) -> Composed:
-        """A message about an office's cases as a whole (the daily digest, the escalation to
-        its manager): no case tag, and replies go to the office, not into the mailbox."""
-        full = {"office_name": office.name, "institution": self.institution, **values}
-        return self._compose(
-            kind,
-            "",
-            language,
-            full,
-            to=to,
-            reply_to=office.email,
-        )
-
-    def operator_notice(
-        self,
-        *,
-        number: str,
-        language: str,
-        operator: Address,
-        subject: str,
-        errors: Sequence[str],
-        reply_to: str,
-        in_reply_to: str | None,
-    ) -> Composed:
-        values = {
-            "number": number,
-            "subject": subject,
-            "errors": list(errors),
-            "offices": sorted(self.settings.offices),
-        }
-        return self._compose(
-            "operator_notice",
-            number,
-            language,
-            values,
-            to=operator,
-            reply_to=reply_to,
-            in_reply_to=in_reply_to,
-            auto_submitted="auto-replied",
-        )
-
-    def transcript(
-        self,
-        *,
-        language: str,
-        case: dict[str, Any],
-        events: list[dict[str, Any]],
-        originals: Sequence[tuple[str, bytes]],
-        to: str,
-    ) -> Composed:
-        """The case file as one email: the summary attached as HTML, each original as .eml."""
-        html = self.transcript_html(language, case, events)
-        attachments = [
-            Attachment(
-                f"pratica-{case['number'].replace('/', '-')}.html", "text/html", html.encode()
-            ),
-            *(Attachment(name, "message/rfc822", raw) for name, raw in originals),
-        ]
-        values = {"case": case}
-        return self._compose(
-            "transcript",
-            case["number"],
-            language,
-            values,
-            to=Address("", to),
-            reply_to=self.settings.smtp.from_address,
-            attachments=attachments,
-            html=html,
-        )
-
-    def bounce_notice(
-        self,
-        *,
-        number: str,
-        language: str,
-        office: OfficeSettings,
-        subject: str,
-        kind: str,
-        sent_at: datetime,
-        recipients: Sequence[Any],
-        reply_to: str,
-    ) -> Composed:
-        """Tells the office that a message of the case did not reach its recipient."""
-        values = {
-            "number": number,
-            "subject": subject,
-            "kind": kind,
-            "sent_at": sent_at,
-            "recipients": list(recipients),
-        }
-        return self._compose(
-            "bounce_notice",
-            number,
-            language,
-            values,
-            to=Address(office.name, office.email),
-            reply_to=reply_to,
         )

@@ -110,6 +110,7 @@ class Renderer:
         from_name: str | None = None,
         html: str | None = None,
         from_address: str | None = None,
+        cc: str = "",
     ) -> Composed:
         """`from_address`: a mailbox's own account (a PEC box must send from its address);
         default [smtp]'s. Never a Bcc or a read-receipt request: a PEC provider refuses both."""
@@ -128,6 +129,7 @@ class Renderer:
         headers_out = [
             ("From", address_header(name, sender)),
             ("To", address_header(to.name, to.email)),
+            *((("Cc", cc),) if cc else ()),
             ("Reply-To", address_header(smtp.from_name, reply_to)),
             ("Subject", subject),
             ("Date", format_datetime(datetime.now(UTC).astimezone(self.tz))),
@@ -153,6 +155,6 @@ class Renderer:
             subject=subject,
             text=text,
             sender=sender,
-            recipients=(to.email,),
+            recipients=(to.email, cc) if cc else (to.email,),
             raw=raw,
         )

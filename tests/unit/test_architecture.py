@@ -43,7 +43,7 @@ def test_upgrade_is_idempotent(tmp_path):
 # The shape a newcomer reads at a glance (issue 17). The schema stays one page, read against the
 # migrations; the pipeline names every stage by design, so it may import one sibling more.
 LONGEST = 300
-LONGER_BY_DESIGN = {"mailbot/models.py": 340}
+LONGER_BY_DESIGN = {"mailbot/models.py": 400}
 MOST_SIBLINGS = 9
 MORE_SIBLINGS_BY_DESIGN = {"mailbot/pipeline.py": 10}
 

@@ -182,6 +182,11 @@ def test_operator_commands_set_category_protocollo_and_extend(charter_services):
         "refund_eur": 0.0,
         "protocollo": ["2026/4711"],
         "satisfaction": None,
+        "kind": "reclamo",
+        "channel": "email",
+        "outcome": None,
+        "solution": None,
+        "solution_due": None,
     }
     kinds = {e.kind for e in rows(charter_services, Event)}
     assert {"work_order.categorised", "work_order.protocollo", "work_order.extended"} <= kinds

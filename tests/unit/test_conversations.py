@@ -102,15 +102,43 @@ def test_operator_reply_is_stripped_and_relayed_from_the_institution(services, p
     assert "la buca sarà riparata entro venerdì." in text
     assert "Inviato:" not in text and "segnalo una buca" not in text
     assert kinds(services) == ["citizen", "confirmation", "notification", "operator_reply", "relay"]
-    assert case(services).reasoned_reply_at is not None
+    assert case(services).reasoned_reply_at is None  # a message, not yet the answer (#risposta)
 
 
-def test_first_relay_is_the_reasoned_reply_and_later_ones_do_not_move_it(services, process, opened):
-    process(reply(opened, OPERATOR, "Prima risposta."))
+def test_only_an_answer_is_the_reasoned_reply_and_later_ones_do_not_move_it(
+    services, process, opened
+):
+    process(reply(opened, OPERATOR, "La stiamo verificando, le scriveremo."))  # interim
+    process(reply(opened, OPERATOR, "#sospendi Ci serve il numero civico esatto."))  # a question
+    assert case(services).reasoned_reply_at is None
+    process(reply(opened, OPERATOR, "#risposta\nLa buca sarà chiusa lunedì."))
     first = case(services).reasoned_reply_at
-    process(reply(opened, OPERATOR, "Seconda risposta."))
+    assert first is not None and case(services).status != "closed"  # answered, not closed
+    process(reply(opened, OPERATOR, "#chiudi\nLavori finiti."))
     assert case(services).reasoned_reply_at == first
-    assert len([o for o in rows(services, OutboundMessage) if o.kind == "relay"]) == 2
+    assert len([o for o in rows(services, OutboundMessage) if o.kind == "relay"]) == 4
+
+
+def test_a_closing_reply_is_the_reasoned_reply(services, process, opened):
+    process(reply(opened, OPERATOR, "#chiudi\nRiparata oggi."))
+    assert case(services).reasoned_reply_at is not None and case(services).status == "closed"
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("#risposta\n#sospendi manca il civico\nQuale civico?", "#risposta e #sospendi"),
+        ("#risposta", "#risposta richiede il testo"),
+    ],
+)
+def test_an_answer_that_is_no_answer_is_refused(services, process, opened, text, error):
+    process(reply(opened, OPERATOR, text))
+    notice = outbound(services, "notice")
+    assert (
+        error
+        in email.message_from_bytes(notice.raw, policy=default).get_body(("plain",)).get_content()
+    )
+    assert case(services).reasoned_reply_at is None and case(services).status == "open"
 
 
 def test_nota_is_recorded_and_never_sent_to_the_citizen(services, process, opened):
@@ -305,7 +333,7 @@ def test_operator_signature_and_address_never_reach_the_citizen(services, proces
 
 def test_every_conversation_step_is_in_the_audit_trail(services, process, opened):
     process(reply(opened, OPERATOR, "#nota\nVerificato."))
-    process(reply(opened, OPERATOR, "Risposta al cittadino."))
+    process(reply(opened, OPERATOR, "#risposta\nRisposta al cittadino."))
     process(reply(outbound(services, "relay"), CITIZEN, "Grazie.", name="Mario Bianchi"))
     process(reply(opened, OPERATOR, "#chiudi"))
     kinds = [e.kind for e in rows(services, Event)]

@@ -47,7 +47,9 @@ def test_register_lists_every_case_of_the_year_with_term_and_refund(office):
     process(complaint(2), received_at=now - timedelta(days=2))  # answered in time
     process(complaint(3), received_at=now - timedelta(days=1))  # still open
     late, on_time, waiting = rows(office, WorkOrder)
-    operator_action(office, late.number, OPERATOR, "#protocollo 2026/100\nLa bolletta è corretta.")
+    operator_action(
+        office, late.number, OPERATOR, "#protocollo 2026/100\n#risposta\nLa bolletta è corretta."
+    )
     operator_action(office, on_time.number, OPERATOR, "#chiudi\nRisolto, grazie.")
     config = str(office.settings.source_path)
 
@@ -67,8 +69,8 @@ def test_register_lists_every_case_of_the_year_with_term_and_refund(office):
     days = (now.astimezone(tz).date() - (now - timedelta(days=40)).astimezone(tz).date()).days
     assert first["Giorni impiegati"] == str(days)  # local days: 39 across a DST change
     second = by_number[on_time.number]
-    assert second["Entro il termine"] == "sì" and second["Esito"] == "chiusa"
-    assert second["Rimborso dovuto (EUR)"] == "0.0" and second["Data esito"]
+    assert second["Entro il termine"] == "sì" and second["Stato"] == "chiusa"
+    assert second["Rimborso dovuto (EUR)"] == "0.0" and second["Data chiusura"]
     third = by_number[waiting.number]
     assert third["Entro il termine"] == "" and third["Risposta motivata"] == ""
 
@@ -104,8 +106,11 @@ def test_sla_lists_waiting_cases_soonest_first(office):
     process(complaint(2), received_at=now - timedelta(days=45))  # overdue
     process(complaint(3), received_at=now - timedelta(days=1))
     answered = rows(office, WorkOrder)[0]
-    operator_action(office, answered.number, OPERATOR, "Ecco la risposta.")
-    result = run_cli("--config", str(office.settings.source_path), "report", "sla")
+    operator_action(office, answered.number, OPERATOR, "Stiamo verificando.")  # interim
+    config = str(office.settings.source_path)
+    assert len(run_cli("--config", config, "report", "sla").stdout.splitlines()) == 3
+    operator_action(office, answered.number, OPERATOR, "#risposta\nEcco la risposta.")
+    result = run_cli("--config", config, "report", "sla")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 2  # the answered case is no longer waiting

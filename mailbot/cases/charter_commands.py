@@ -1,0 +1,90 @@
+"""The commands of an operator's message that act on the case's charter record: #categoria
+(and so its term), #protocollo, #proroga (whose notice tells the citizen why and until when),
+#tipo, #esito, #soluzione and #azione; and what is wrong with them, before anything is done.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from mailbot.cases import register, workorders
+from mailbot.cases.notices import tell_citizen
+from mailbot.models import WorkOrder
+from mailbot.replies import commands
+from mailbot.services import Services
+
+
+def problems(services: Services, parsed: commands.Parsed) -> list[commands.Problem]:
+    errors = []
+    category = parsed.has("categoria")
+    if category and services.settings.charter.category(category.arg.lower()) is None:
+        known = ", ".join(c.id for c in services.settings.charter.categories)
+        errors.append(commands.Problem("no_category", (category.arg, known)))
+    extension = parsed.has("proroga")
+    if extension and commands.extension(extension.arg) is None:
+        errors.append(commands.Problem("extension"))
+    kind = parsed.has("tipo")
+    if kind and register.kind_of(kind.arg) is None:
+        errors.append(commands.Problem("no_kind", (kind.arg,)))
+    outcome = parsed.has("esito")
+    if outcome and register.outcome_of(outcome.arg) is None:
+        errors.append(commands.Problem("no_outcome", (outcome.arg,)))
+    solution = parsed.has("soluzione")
+    if solution and register.solution_of(solution.arg) is None:
+        errors.append(commands.Problem("solution"))
+    if parsed.has("risposta") and not parsed.body:
+        errors.append(commands.Problem("answer_text"))
+    return errors
+
+
+def apply(
+    services: Services,
+    session: Session,
+    work_order: WorkOrder,
+    parsed: commands.Parsed,
+    actor: str,
+) -> None:
+    """Carries out the charter commands of a message `problems` found nothing wrong with."""
+    office = services.settings.office(work_order.office)
+    category = parsed.has("categoria")
+    if category:
+        workorders.set_category(
+            session,
+            work_order,
+            category=category.arg.lower(),
+            office=office,
+            actor=actor,
+            clock=services.clock,
+        )
+    protocollo = parsed.has("protocollo")
+    if protocollo:
+        workorders.set_protocollo(session, work_order, protocollo.arg, actor)
+    kind = parsed.has("tipo")
+    if kind:
+        register.set_kind(session, work_order, register.kind_of(kind.arg) or kind.arg, actor)
+    outcome = parsed.has("esito")
+    if outcome:
+        found = register.outcome_of(outcome.arg) or outcome.arg
+        register.set_outcome(session, work_order, found, actor)
+    solution = parsed.has("soluzione")
+    solved = register.solution_of(solution.arg) if solution else None
+    if solved:
+        due, text = solved
+        register.set_solution(session, work_order, text, due, actor)
+    for command in parsed.commands:
+        if command.name == "azione":
+            register.add_action(session, work_order, command.arg, actor)
+    extension = parsed.has("proroga")
+    found_extension = commands.extension(extension.arg) if extension else None
+    if found_extension:
+        days, reason = found_extension
+        workorders.extend(
+            session, work_order, days=days, reason=reason, actor=actor, clock=services.clock
+        )
+        tell_citizen(
+            services,
+            session,
+            work_order,
+            "extension",
+            {"days": days, "reason": reason, "due_at": work_order.due_at},
+        )

@@ -1,0 +1,162 @@
+"""Messages we send to the office and its people: the case's notification and forwards, office
+reports (the daily digest, the escalation), an operator's notice, the transcript of a case and
+a bounce notice. `compose.Composer` adds the letters to citizens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from mailbot.config import OfficeSettings
+from mailbot.replies.render import Composed, Renderer
+from mailbot.types import Address, Attachment
+
+_YOUR_NAME = {"it": "il vostro nome", "en": "your name"}
+
+
+class OfficeMessages(Renderer):
+    def to_office(
+        self,
+        kind: str,  # "notification" or "forward"
+        *,
+        number: str,
+        language: str,
+        office: OfficeSettings,
+        values: dict[str, Any],
+        reply_to: str,
+        attachments: Sequence[Attachment] = (),
+        references: tuple[str, ...] = (),
+    ) -> Composed:
+        """The case's message for the office, with what is needed to answer it by email."""
+        full = {
+            **values,
+            "number": number,
+            "office_name": office.name,
+            "response_days": office.response_days,
+            # How the citizen sees the answer: the operator's own name (from their mail
+            # client) and the office; the name is the reader's, so it is not made up here.
+            "sender_example": self.settings.conversations.sender_format.format(
+                operator=_YOUR_NAME.get(language, _YOUR_NAME["en"]), office=office.name
+            ),
+            "attachments": [a.filename for a in attachments],
+        }
+        return self._compose(
+            kind,
+            number,
+            language,
+            full,
+            to=Address(office.name, office.email),
+            reply_to=reply_to,
+            in_reply_to=references[-1] if references else None,
+            references=references[:-1],
+            attachments=attachments,
+        )
+
+    def office_report(
+        self,
+        kind: str,
+        *,
+        language: str,
+        office: OfficeSettings,
+        to: Address,
+        values: dict[str, Any],
+    ) -> Composed:
+        """A message about an office's cases as a whole (the daily digest, the escalation to
+        its manager): no case tag, and replies go to the office, not into the mailbox."""
+        full = {"office_name": office.name, "institution": self.institution, **values}
+        return self._compose(
+            kind,
+            "",
+            language,
+            full,
+            to=to,
+            reply_to=office.email,
+        )
+
+    def operator_notice(
+        self,
+        *,
+        number: str,
+        language: str,
+        operator: Address,
+        subject: str,
+        errors: Sequence[str],
+        reply_to: str,
+        in_reply_to: str | None,
+    ) -> Composed:
+        values = {
+            "number": number,
+            "subject": subject,
+            "errors": list(errors),
+            "offices": sorted(self.settings.offices),
+        }
+        return self._compose(
+            "operator_notice",
+            number,
+            language,
+            values,
+            to=operator,
+            reply_to=reply_to,
+            in_reply_to=in_reply_to,
+            auto_submitted="auto-replied",
+        )
+
+    def transcript(
+        self,
+        *,
+        language: str,
+        case: dict[str, Any],
+        events: list[dict[str, Any]],
+        originals: Sequence[tuple[str, bytes]],
+        to: str,
+    ) -> Composed:
+        """The case file as one email: the summary attached as HTML, each original as .eml."""
+        html = self.transcript_html(language, case, events)
+        attachments = [
+            Attachment(
+                f"pratica-{case['number'].replace('/', '-')}.html", "text/html", html.encode()
+            ),
+            *(Attachment(name, "message/rfc822", raw) for name, raw in originals),
+        ]
+        values = {"case": case}
+        return self._compose(
+            "transcript",
+            case["number"],
+            language,
+            values,
+            to=Address("", to),
+            reply_to=self.settings.smtp.from_address,
+            attachments=attachments,
+            html=html,
+        )
+
+    def bounce_notice(
+        self,
+        *,
+        number: str,
+        language: str,
+        office: OfficeSettings,
+        subject: str,
+        kind: str,
+        sent_at: datetime,
+        recipients: Sequence[Any],
+        reply_to: str,
+    ) -> Composed:
+        """Tells the office that a message of the case did not reach its recipient."""
+        values = {
+            "number": number,
+            "subject": subject,
+            "kind": kind,
+            "sent_at": sent_at,
+            "recipients": list(recipients),
+        }
+        return self._compose(
+            "bounce_notice",
+            number,
+            language,
+            values,
+            to=Address(office.name, office.email),
+            reply_to=reply_to,
+        )
