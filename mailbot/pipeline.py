@@ -59,9 +59,7 @@ def process_inbound(
         work_order=None,  # bound to the case number as soon as the message has one
     ):
         try:
-            screen = spam.screen(
-                raw, services.settings.spam, services.settings.mailbox(origin.mailbox).address
-            )
+            screen = _screen(services, raw, origin)
             outcome = _file(
                 services, raw, origin, peeked=peeked, digest=digest, size=size, fence=fence,
                 screen=screen,
@@ -120,6 +118,9 @@ def _file(
 
 
 def _screen(services: Services, raw: bytes, origin: Origin) -> spam.Screen:
+    """Mail is screened for spam; what an operator typed in from the counter is not."""
+    if origin.channel != "email":
+        return spam.Screen(check=False)
     recipient = services.settings.mailbox(origin.mailbox).address
     return spam.screen(raw, services.settings.spam, recipient)
 
@@ -261,22 +262,10 @@ def _again(
             what = " or ".join(str(s) for s in allowed)
             raise NotFoundError(f"no {what} message {inbound_id}")
     raw = services.store.get(entry.raw_sha256)
-    origin = Origin(
-        mailbox=entry.mailbox,
-        received_at=entry.received_at,
-        uidvalidity=entry.uidvalidity,
-        uid=entry.uid,
-        source_ref=entry.source_ref,
-    )
+    origin = ledger.origin_of(entry)
     released = actor is not None
     try:
-        screen = (
-            spam.Screen(check=False)
-            if released
-            else spam.screen(
-                raw, services.settings.spam, services.settings.mailbox(origin.mailbox).address
-            )
-        )
+        screen = spam.Screen(check=False) if released else _screen(services, raw, origin)
         with unit_of_work(services.engine) as session:
             fresh = session.get(InboundMessage, inbound_id)
             assert fresh is not None

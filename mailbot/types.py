@@ -29,6 +29,15 @@ class Origin:
     channel: str = "email"
 
 
+# Someone who came to the counter or phoned, with no email address, gets a contact here: a
+# reserved domain (RFC 2606) that nothing is ever delivered to.
+NO_ADDRESS_DOMAIN = "nessun-indirizzo.invalid"
+
+
+def deliverable(address: str) -> bool:
+    return not address.lower().endswith("@" + NO_ADDRESS_DOMAIN)
+
+
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 

@@ -22,7 +22,7 @@ from mailbot.replies import outbox, threading
 from mailbot.replies.render import Composed
 from mailbot.replies.threading import plus_address
 from mailbot.services import Services
-from mailbot.types import Address, Attachment, Origin, ParsedMessage
+from mailbot.types import Address, Attachment, Origin, ParsedMessage, deliverable
 
 CITIZEN_SIDE = (
     "citizen",
@@ -117,6 +117,8 @@ def queue(
     # A sender that very likely is not who the From says gets nothing mailbot writes on its
     # own; what an operator writes goes out (the office has judged).
     reason = work_order.sender_alert if route is not None and kind != "relay" else ""
+    if route is not None and not deliverable(composed.recipients[0]):
+        reason = f"no email address: the citizen came by {work_order.channel}"
     if not reason and limits is not None and kind in AUTOMATIC:
         reason = _over_limit(session, work_order, composed, limits, internal) or ""
     if reason:

@@ -88,6 +88,10 @@ class CaseStatus(StrEnum):
     CLOSED = workorders.CLOSED
 
 
+EntryChannel = StrEnum(  # type: ignore[misc]  # the channels a case can be typed in from
+    "EntryChannel", {c.upper(): c for c in ("sportello", "posta", "fax", "telefono", "web")}
+)
+
 InboundStatus = StrEnum(  # type: ignore[misc]  # the ledger's statuses, as choices
     "InboundStatus", {status.name: status.value for status in LedgerStatus}
 )

@@ -207,3 +207,20 @@ def note_failure(
         entry.error_detail = detail
         entry.error_digest = hashlib.sha256(detail.encode()).hexdigest()[:16]
     record_event(session, f"inbound.{status}", inbound_id=entry.id, reason=reason[:500])
+
+
+CHANNEL_REF = "channel:"  # source_ref of what came by another channel: channel:<name>:<id>
+
+
+def origin_of(entry: InboundMessage) -> Origin:
+    """Where a recorded message came from, again (retry, release): its channel included."""
+    ref = entry.source_ref or ""
+    channel = ref.split(":")[1] if ref.startswith(CHANNEL_REF) and ref.count(":") >= 2 else "email"
+    return Origin(
+        mailbox=entry.mailbox,
+        received_at=entry.received_at,
+        uidvalidity=entry.uidvalidity,
+        uid=entry.uid,
+        source_ref=entry.source_ref,
+        channel=channel,
+    )

@@ -204,3 +204,71 @@ def test_letters_name_the_responsible_the_phone_privacy_and_redress_and_copy_the
     assert "Responsabile: dott.ssa Anna Neri" in _text(relay)
     closing = next(o for o in rows(services, OutboundMessage) if o.kind == "closing")
     assert "può rivolgersi a: il Difensore civico regionale" in _text(closing)
+
+
+def test_a_complaint_at_the_counter_is_numbered_kept_and_confirmed_like_a_mail(services, tmp_path):
+    from mailbot.models import Contact, Event, InboundMessage
+
+    make_process(services)(complaint(1))  # 2026/000001 came by mail
+    scan = tmp_path / "lettera.pdf"
+    scan.write_bytes(b"%PDF-1.4 lettera firmata " * 50)
+    config = str(services.settings.source_path)
+    opened = run_cli(
+        "--config", config, "workorders", "open", "--channel", "sportello",
+        "--operator", OPERATOR, "--subject", "Marciapiede dissestato",
+        "--text", "Il marciapiede di via Dante è dissestato.", "--name", "Giulia Verdi",
+        "--email", "giulia.verdi@example.net", "--phone", "333 1234567",
+        "--received", "2026-03-03T10:30", "--attach", str(scan),
+    )  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    number = opened.stdout.split(":")[0]
+    case = next(w for w in rows(services, WorkOrder) if w.number == number)
+    contact = next(c for c in rows(services, Contact) if c.id == case.contact_id)
+    entry = next(i for i in rows(services, InboundMessage) if i.work_order_id == case.id)
+    assert case.channel == "sportello" and case.number.endswith("000002")  # one sequence
+    assert case.received_at.astimezone(services.settings.timezone).hour == 10
+    assert contact.name == "Giulia Verdi" and contact.phone == "333 1234567"
+    original = email.message_from_bytes(services.store.get(entry.raw_sha256), policy=default)
+    [letter] = list(original.iter_attachments())  # the scanned letter, kept with the original
+    assert letter.get_filename() == "lettera.pdf"
+    assert letter.get_content() == scan.read_bytes()
+    sent = sorted((tmp_path / "sent").glob("*.eml"))
+    assert any(b"giulia.verdi@example.net" in p.read_bytes() and b"Pratica" in p.read_bytes()
+               for p in sent)  # fmt: skip
+    assert "work_order.entered" in {e.kind for e in rows(services, Event)}
+
+    phoned = run_cli(
+        "--config", config, "workorders", "open", "--channel", "telefono",
+        "--operator", OPERATOR, "--subject", "Lampione", "--text", "Verbale: lampione spento.",
+        "--phone", "0471 000000",
+    )  # fmt: skip
+    assert phoned.returncode == 0, phoned.stderr
+    third = rows(services, WorkOrder)[-1]
+    assert third.channel == "telefono"
+    confirmations = [o for o in rows(services, OutboundMessage) if o.kind == "confirmation"]
+    assert len(confirmations) == 2  # none to the caller with no address
+    suppressed = [e for e in rows(services, Event) if e.kind == "message.suppressed"]
+    assert suppressed and "no email address" in suppressed[-1].data
+
+    refused = run_cli(
+        "--config", config, "workorders", "open", "--channel", "email", "--operator", OPERATOR,
+        "--subject", "x", "--text", "y",
+    )  # fmt: skip
+    assert refused.returncode == 2
+
+
+def test_a_message_filed_again_keeps_the_channel_it_came_by():
+    from datetime import UTC, datetime
+
+    from mailbot.ingest import ledger
+    from mailbot.models import InboundMessage
+
+    def entry(ref):
+        return InboundMessage(
+            mailbox="suggerimenti", source_ref=ref, message_key="k", raw_sha256="0" * 64,
+            raw_size=1, received_at=datetime(2026, 3, 3, tzinfo=UTC), status="quarantined",
+        )  # fmt: skip
+
+    assert ledger.origin_of(entry("channel:posta:ab12")).channel == "posta"
+    assert ledger.origin_of(entry("1700000000.M1P2.host")).channel == "email"
+    assert ledger.origin_of(entry(None)).channel == "email"

@@ -1,0 +1,85 @@
+"""`mailbot workorders open --channel …`: a case that came at the counter, by post, by fax or by
+phone, typed in by an operator and filed like a mail (mailbot/entry.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mailbot.cli.app import (
+    EntryChannel,
+    OperatorOption,
+    echo,
+    load_settings,
+    open_engine,
+    services_for,
+    workorders_app,
+)
+from mailbot.errors import InputError
+
+
+@workorders_app.command("open")
+def workorders_open(
+    *,
+    channel: Annotated[EntryChannel, typer.Option("--channel", help="How it came: not by mail.")],
+    operator: OperatorOption,
+    subject: Annotated[str, typer.Option("--subject", help="What it is about.")],
+    text_file: Annotated[
+        Path | None,
+        typer.Option("--text-file", help="The complaint, or the minutes of a call (UTF-8)."),
+    ] = None,
+    text: Annotated[str, typer.Option("--text", help="The same, given inline.")] = "",
+    name: Annotated[str, typer.Option("--name", help="The citizen's name.")] = "",
+    email: Annotated[str, typer.Option("--email", help="Where to confirm and answer.")] = "",
+    phone: Annotated[str, typer.Option("--phone", help="A phone number.")] = "",
+    received: Annotated[
+        str, typer.Option("--received", help="When it was presented: YYYY-MM-DD[THH:MM].")
+    ] = "",
+    mailbox: Annotated[
+        str, typer.Option("--mailbox", help="Whose cases (default: the first).")
+    ] = "",
+    attach: Annotated[
+        list[Path] | None,
+        typer.Option("--attach", help="The scanned letter, or any document; repeatable."),
+    ] = None,
+) -> None:
+    """Open a case that came by another channel (counter, post, fax, phone, web)."""
+    from mailbot.entry import Submission, file_submission, read_attachments
+
+    settings = load_settings()
+    if text_file is not None:
+        try:
+            text = text_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"--text-file {text_file}: cannot read: {exc}") from None
+    submission = Submission(
+        channel=channel.value,
+        subject=subject,
+        text=text,
+        name=name,
+        email=email.strip().lower(),
+        phone=phone,
+        received_at=_local_time(received, settings.timezone) if received else None,
+        attachments=read_attachments(attach or []),
+        mailbox=mailbox,
+    )
+    services = services_for(settings, open_engine(settings))
+    outcome = file_submission(services, submission, actor=operator)
+    if outcome.work_order_number is None:
+        raise InputError(f"not filed: {outcome.status} ({outcome.reason})")
+    echo(f"{outcome.work_order_number}: opened ({channel.value})")
+    from mailbot import runtime
+
+    report = runtime.deliver_now(services)
+    echo(f"outbox: {report.sent} sent, {report.retried} deferred, {report.failed} failed")
+
+
+def _local_time(value: str, tz: Any) -> datetime:
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"--received {value!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
+    return when.replace(tzinfo=tz) if when.tzinfo is None else when

@@ -1,0 +1,123 @@
+"""Complaints that do not come by mail: at the counter (sportello), by post, by fax, by phone
+(the operator's minutes, "verbale") or through the online desk. Each is written as a message of
+its own, kept in the store as the case's original (with the scanned letter attached, byte for
+byte), and filed through `pipeline.process_inbound` like any mail: one numbering, one register,
+the confirmation sent when there is an address.
+
+The channel travels in the Origin, never in a header a sender could forge; what came by
+another channel is not screened for spam. A citizen with no email address gets a contact at
+`NO_ADDRESS_DOMAIN`, a reserved domain (RFC 2606) nothing is ever delivered to: no confirmation
+is queued for it, and the phone number given is kept on the contact.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+
+from sqlmodel import Session
+
+from mailbot import pipeline
+from mailbot.config import CHANNELS
+from mailbot.db import record_event, unit_of_work
+from mailbot.errors import InputError
+from mailbot.ingest.ledger import CHANNEL_REF
+from mailbot.models import Contact, InboundMessage, WorkOrder, utcnow
+from mailbot.services import Services
+from mailbot.types import NO_ADDRESS_DOMAIN, Origin, Outcome, looks_like_address
+
+OTHER_CHANNELS = tuple(c for c in CHANNELS if c not in ("email", "pec"))
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What an operator (or the web form) took down."""
+
+    channel: str
+    subject: str
+    text: str
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    received_at: datetime | None = None  # when it was presented; default now
+    attachments: Sequence[tuple[str, bytes]] = ()  # (file name, bytes): the scanned letter…
+    mailbox: str = ""  # whose cases these are; default the first mailbox
+
+
+def message_of(submission: Submission, mailbox_address: str, key: str) -> bytes:
+    """The submission as an RFC 5322 message: what the pipeline, the store and the case file
+    read, like any original."""
+    address = submission.email or f"{submission.channel}-{key}@{NO_ADDRESS_DOMAIN}"
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = formataddr((submission.name, address))
+    msg["To"] = mailbox_address
+    msg["Subject"] = submission.subject
+    msg["Date"] = format_datetime(submission.received_at or utcnow())
+    msg["Message-ID"] = f"<{submission.channel}-{key}@{NO_ADDRESS_DOMAIN}>"
+    msg.set_content(submission.text)
+    for name, payload in submission.attachments:
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        maintype, _, subtype = kind.partition("/")
+        msg.add_attachment(payload, maintype=maintype, subtype=subtype, filename=name)
+    return msg.as_bytes()
+
+
+def file_submission(services: Services, submission: Submission, actor: str) -> Outcome:
+    """Open the case, through the pipeline; `actor` (an operator, or "web") is recorded."""
+    if submission.channel not in OTHER_CHANNELS:
+        raise InputError(f"--channel: one of {', '.join(OTHER_CHANNELS)}")
+    if not submission.text.strip():
+        raise InputError("the text of the complaint is empty")
+    if submission.email and not looks_like_address(submission.email):
+        raise InputError(f"--email {submission.email!r} is not an email address")
+    settings = services.settings
+    mailbox = settings.mailbox(submission.mailbox) if submission.mailbox else settings.mailboxes[0]
+    key = secrets.token_hex(8)
+    raw = message_of(submission, mailbox.address, key)
+    origin = Origin(
+        mailbox=mailbox.name,
+        received_at=submission.received_at or utcnow(),
+        source_ref=f"{CHANNEL_REF}{submission.channel}:{key}",
+        channel=submission.channel,
+    )
+    outcome = pipeline.process_inbound(services, raw, origin)
+    with unit_of_work(services.engine) as session:
+        _after(session, outcome, submission, actor)
+    return outcome
+
+
+def _after(session: Session, outcome: Outcome, submission: Submission, actor: str) -> None:
+    entry = session.get(InboundMessage, outcome.inbound_id) if outcome.inbound_id else None
+    if entry is None or entry.work_order_id is None:
+        return
+    work_order = session.get(WorkOrder, entry.work_order_id)
+    assert work_order is not None
+    if submission.phone:
+        contact = session.get(Contact, work_order.contact_id)
+        if contact is not None:
+            contact.phone = submission.phone
+    record_event(
+        session,
+        "work_order.entered",
+        work_order_id=work_order.id,
+        actor=actor,
+        channel=submission.channel,
+        files=[name for name, _ in submission.attachments],
+    )
+
+
+def read_attachments(paths: Sequence[Path]) -> list[tuple[str, bytes]]:
+    files = []
+    for path in paths:
+        try:
+            files.append((path.name, path.read_bytes()))
+        except OSError as exc:
+            raise InputError(f"--attach {path}: {exc.strerror}") from None
+    return files
