@@ -16,7 +16,7 @@ from mailbot.config.secrets import Secret
 class DatabaseSettings:
     url: str
     # Several `mailbot run` on one PostgreSQL: a mailbox is watched by the instance holding its
-    # lease; one that stops renewing loses it after this long (see mailbot/leases.py).
+    # lease; one that stops renewing loses it after this long (see mailbot/runtime/leases.py).
     lease_seconds: float = 15.0
 
 

@@ -11,7 +11,7 @@ are watched by other instances), feeds the watchdog while its loops answer, and 
 state in STATUS; with `[metrics] listen` it serves Prometheus metrics and /healthz.
 
 Any number of instances may share one database: a mailbox is watched only while this instance
-holds its lease (mailbot/leases.py), every message's transaction is fenced by it, and the
+holds its lease (runtime/leases.py), every message's transaction is fenced by it, and the
 outbox is drained by all of them (rows claimed with SKIP LOCKED).
 """
 

@@ -1,0 +1,51 @@
+"""SQLModel tables, one module per part of the schema: `mail` (cursors, leases, instances, the
+inbound ledger, the outbox, PEC receipts, digests), `registry` (taxpayers and contacts), `cases`
+(work orders, their conversation, attachments, corrective actions and the event log) over
+`columns` (how times are stored). Callers import the tables from here, the schema as one name
+space, as Alembic and the migrations read it. No SQLite-only SQL anywhere: PostgreSQL is the
+scale-out path.
+"""
+
+from __future__ import annotations
+
+from mailbot.models.cases import (
+    ConversationMessage,
+    CorrectiveAction,
+    Event,
+    StoredAttachment,
+    WorkOrder,
+    WorkOrderCounter,
+)
+from mailbot.models.columns import UTCDateTime, utcnow
+from mailbot.models.mail import (
+    DigestSent,
+    InboundMessage,
+    MailbotInstance,
+    MailboxCursor,
+    MailboxLease,
+    OutboundMessage,
+    PecReceipt,
+)
+from mailbot.models.registry import Contact, Taxpayer, TaxpayerAddress, TaxpayerToken
+
+__all__ = [
+    "Contact",
+    "ConversationMessage",
+    "CorrectiveAction",
+    "DigestSent",
+    "Event",
+    "InboundMessage",
+    "MailbotInstance",
+    "MailboxCursor",
+    "MailboxLease",
+    "OutboundMessage",
+    "PecReceipt",
+    "StoredAttachment",
+    "Taxpayer",
+    "TaxpayerAddress",
+    "TaxpayerToken",
+    "UTCDateTime",
+    "WorkOrder",
+    "WorkOrderCounter",
+    "utcnow",
+]
