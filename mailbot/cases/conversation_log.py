@@ -25,8 +25,9 @@ from mailbot.models import (
 def mark_reply_sent(
     session: Session, work_order: WorkOrder, actor: str, office: OfficeSettings
 ) -> None:
-    """The first reply relayed to the citizen is the charter's "reasoned reply"; a late one
-    owes the citizen the term's refund, when the charter sets one."""
+    """The charter's "reasoned reply": the first reply marked #risposta, or one closing the
+    case (the caller decides); a late one owes the citizen the term's refund, when the charter
+    sets one."""
     if work_order.reasoned_reply_at is None:
         work_order.reasoned_reply_at = utcnow()
         _event(session, work_order, "reasoned_reply", actor)
