@@ -110,7 +110,9 @@ def add_followup(
         ):
             return open_case(services, session, mail, match, parent_id=work_order.id)
         workorders.reopen(session, work_order, actor)
-    workorders.resume(session, work_order, actor, services.clock)  # the clock restarts
+    term = services.settings.office(work_order.office).term(work_order.category or None)
+    restart = term.on_integration == "restart"
+    workorders.resume(session, work_order, actor, services.clock, restart=restart)
     mail, refused = screen_attachments(services, mail)
     note_refused(session, work_order, mail, refused)
     record_inbound(services, session, work_order, mail, "citizen_followup")

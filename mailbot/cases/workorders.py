@@ -185,17 +185,24 @@ def suspend(session: Session, work_order: WorkOrder, reason: str, actor: str, cl
     _event(session, work_order, "suspended", actor, reason=reason)
 
 
-def resume(session: Session, work_order: WorkOrder, actor: str, clock: Clock) -> None:
-    """The citizen answered: the clock restarts tomorrow and the deadline moves on."""
+def resume(
+    session: Session, work_order: WorkOrder, actor: str, clock: Clock, *, restart: bool = False
+) -> None:
+    """The citizen answered: the clock goes on tomorrow and the deadline moves on. With
+    `restart` (the charter's `on_integration = "restart"`) the whole term runs again from
+    tomorrow: everything up to today counts as paused."""
     if work_order.status == SUSPENDED:
         work_order.status = OPEN
         work_order.suspended_at = None
         pauses = charter.load_pauses(work_order.pauses)
         if pauses and pauses[-1][1] is None:
             pauses[-1] = (pauses[-1][0], clock.today())
+        if restart:
+            pauses = [(clock.local_day(work_order.received_at), clock.today())]
         work_order.pauses = charter.dump_pauses(pauses)
         recompute_deadline(work_order, clock)
-        _event(session, work_order, "resumed", actor, due_at=work_order.due_at.isoformat())
+        due = work_order.due_at.isoformat()
+        _event(session, work_order, "resumed", actor, due_at=due, restarted=str(restart).lower())
 
 
 def extend(

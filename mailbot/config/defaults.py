@@ -30,6 +30,9 @@ OUTCOMES = ("fondato", "infondato", "parziale")
 # for it and the term runs only from the answer ("ask"), as a charter refusing anonymous
 # reports requires.
 ANONYMOUS_POLICIES = ("accept", "ask")
+# What the citizen's answer to a suspension does to the term: it goes on ("pause") or starts
+# again from the answer ("restart": the term runs from the supplementary documents).
+INTEGRATION_RULES = ("pause", "restart")
 
 
 @dataclass(frozen=True)

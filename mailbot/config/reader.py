@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mailbot.config.defaults import LANGUAGES, REGISTRY_FIELDS
+from mailbot.config.defaults import INTEGRATION_RULES, LANGUAGES, REGISTRY_FIELDS
 from mailbot.config.mail_reader import read_mailboxes, read_smtp
 from mailbot.config.policy_reader import read_charter, read_spam
 from mailbot.config.settings import (
@@ -258,6 +258,11 @@ def _offices(tables: list[Table], charter: CharterSettings) -> dict[str, OfficeS
                     days=term.integer("days", None, 1, 365),
                     working_days=term.flag("working_days", t.data.get("working_days") is True),
                     refund_eur=term.number("refund_eur", float(t.data.get("refund_eur", 0) or 0)),
+                    on_integration=term.text(
+                        "on_integration",
+                        str(t.data.get("on_integration", "pause")),
+                        INTEGRATION_RULES,
+                    ),
                 )
                 term.done()
         else:
@@ -275,6 +280,7 @@ def _offices(tables: list[Table], charter: CharterSettings) -> dict[str, OfficeS
             responsible=t.text("responsible", ""),
             phone=t.text("phone", ""),
             copy_to=t.email("copy_to", ""),
+            on_integration=t.text("on_integration", "pause", INTEGRATION_RULES),
         )
         t.done()
     return offices

@@ -168,6 +168,9 @@ class Term:
     days: int
     working_days: bool = False  # count working days (no weekends, no holidays)
     refund_eur: float = 0.0  # owed to the citizen when the term is missed (0: none)
+    # What the citizen's answer to a suspension (#sospendi) does to the clock: "pause" (the
+    # days already run still count) or "restart" (the term runs anew from the answer).
+    on_integration: str = "pause"
 
 
 @dataclass(frozen=True)
@@ -184,12 +187,13 @@ class OfficeSettings:
     responsible: str = ""  # the person responsible, named in the letters to citizens
     phone: str = ""  # the office's phone number, in the letters to citizens
     copy_to: str = ""  # an address (the URP) copied on every reply relayed to a citizen
+    on_integration: str = "pause"  # the office's default for its terms (see Term)
 
     def term(self, category: str | None) -> Term:
         """The term for a case of `category` (the office's own when it sets none for it)."""
         if category and category in self.terms:
             return self.terms[category]
-        return Term(self.response_days, self.working_days, self.refund_eur)
+        return Term(self.response_days, self.working_days, self.refund_eur, self.on_integration)
 
 
 @dataclass(frozen=True)

@@ -208,7 +208,7 @@ def test_bad_charter_commands_are_refused(charter_services, text, error):
         operator_action(charter_services, case.number, OPERATOR, text)
 
 
-def test_suspension_moves_the_deadline_by_the_days_waited(charter_services, monkeypatch):
+def _suspend_then_answer(charter_services, monkeypatch):
     process = make_process(charter_services)
     process("citizen_plain.eml", received_at=datetime(2026, 3, 2, 9, 0, tzinfo=ROME))
     [case] = rows(charter_services, WorkOrder)
@@ -233,10 +233,32 @@ def test_suspension_moves_the_deadline_by_the_days_waited(charter_services, monk
     msg.set_content("Il numero è 12345.")
     process(msg.as_bytes(), received_at=datetime(2026, 3, 20, 9, 0, tzinfo=ROME))
     [case] = rows(charter_services, WorkOrder)
+    return case
+
+
+def test_suspension_moves_the_deadline_by_the_days_waited(charter_services, monkeypatch):
+    case = _suspend_then_answer(charter_services, monkeypatch)
     assert case.status == "open"
     assert charter.load_pauses(case.pauses) == [(date(2026, 3, 10), date(2026, 3, 20))]
     # 1 April plus the ten days from 11 to 20 March
     assert case.due_at.astimezone(ROME).date() == date(2026, 4, 13)  # Sat 11 → Mon 13
+
+
+def test_where_the_charter_says_so_the_term_runs_again_from_the_answer(tmp_path, monkeypatch):
+    (tmp_path / "maildir").mkdir()
+    config = write_config(tmp_path / "mailbot.toml")
+    config.write_text(
+        config.read_text().replace(
+            "response_days = 30\n", 'response_days = 30\non_integration = "restart"\n'
+        )
+    )
+    services = make_services(config)
+    case = _suspend_then_answer(services, monkeypatch)
+    assert case.status == "open"
+    # everything up to the answer (20 March) is paused: 30 days from 21 March
+    assert charter.load_pauses(case.pauses) == [(date(2026, 3, 2), date(2026, 3, 20))]
+    assert case.due_at.astimezone(ROME).date() == date(2026, 4, 20)
+    services.engine.dispose()
 
 
 @pytest.fixture
