@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from mailbot.cases.workorders import (
-    _event,
+    case_event,
 )
 from mailbot.config import OfficeSettings
 from mailbot.models import (
@@ -30,10 +30,10 @@ def mark_reply_sent(
     sets one."""
     if work_order.reasoned_reply_at is None:
         work_order.reasoned_reply_at = utcnow()
-        _event(session, work_order, "reasoned_reply", actor)
+        case_event(session, work_order, "reasoned_reply", actor)
         if work_order.reasoned_reply_at > work_order.due_at:
             work_order.refund_eur = office.term(work_order.category).refund_eur
-            _event(session, work_order, "late", actor, refund_eur=str(work_order.refund_eur))
+            case_event(session, work_order, "late", actor, refund_eur=str(work_order.refund_eur))
 
 
 def conversation(session: Session, work_order_id: int) -> list[ConversationMessage]:

@@ -161,7 +161,7 @@ def queue(
     )
 
 
-def _office_reply_to(services: Services, work_order: WorkOrder) -> str:
+def office_reply_to(services: Services, work_order: WorkOrder) -> str:
     mailbox: MailboxSettings = services.settings.mailbox(work_order.mailbox)
     return (
         plus_address(mailbox.address, work_order.reply_token)
@@ -179,7 +179,7 @@ def thread_ids(session: Session, work_order: WorkOrder, kinds: Sequence[str]) ->
     )
 
 
-def _contact_values(session: Session, work_order: WorkOrder) -> dict[str, object]:
+def contact_values(session: Session, work_order: WorkOrder) -> dict[str, object]:
     contact = session.get(Contact, work_order.contact_id)
     assert contact is not None
     taxpayer = session.get(Taxpayer, work_order.taxpayer_id) if work_order.taxpayer_id else None

@@ -16,8 +16,8 @@ from mailbot.cases.messages import (
     CITIZEN_SIDE,
     OFFICE_SIDE,
     Incoming,
-    _contact_values,
-    _office_reply_to,
+    contact_values,
+    office_reply_to,
     queue,
     thread_ids,
 )
@@ -67,7 +67,7 @@ def notify_office(
     kind: str,
 ) -> None:
     values = {
-        **_contact_values(session, work_order),
+        **contact_values(session, work_order),
         "subject": mail.parsed.subject or work_order.subject,
         "received_at": mail.origin.received_at,
         "body": mail.parsed.text,
@@ -81,7 +81,7 @@ def notify_office(
         language=work_order.language,
         office=office,
         values=values,
-        reply_to=_office_reply_to(services, work_order),
+        reply_to=office_reply_to(services, work_order),
         attachments=mail.parsed.attachments,
         references=thread_ids(session, work_order, OFFICE_SIDE),
     )
@@ -97,7 +97,7 @@ def notify_office_of_case(
         m for m in conversation_log.conversation(session, work_order.id) if m.direction == "in"
     )
     values = {
-        **_contact_values(session, work_order),
+        **contact_values(session, work_order),
         "received_at": work_order.received_at,
         "body": first.body_text,
         "body_html": first.body_html,
@@ -110,7 +110,7 @@ def notify_office_of_case(
         language=work_order.language,
         office=office,
         values=values,
-        reply_to=_office_reply_to(services, work_order),
+        reply_to=office_reply_to(services, work_order),
         references=thread_ids(session, work_order, OFFICE_SIDE),
     )
     queue(session, work_order, "notification", composed)
@@ -131,7 +131,7 @@ def operator_notice(
         operator=operator,
         subject=work_order.subject,
         errors=errors,
-        reply_to=_office_reply_to(services, work_order),
+        reply_to=office_reply_to(services, work_order),
         in_reply_to=in_reply_to,
     )
     queue(session, work_order, "notice", composed)
@@ -164,7 +164,7 @@ def tell_office_of_failure(
         kind=sent.kind,
         sent_at=sent.sent_at or sent.created_at,
         recipients=failures,
-        reply_to=_office_reply_to(services, work_order),
+        reply_to=office_reply_to(services, work_order),
     )
     queue(session, work_order, "notice", notice)
     return True

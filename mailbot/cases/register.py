@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from mailbot.cases.workorders import case_event
 from mailbot.config import OUTCOMES, SUBMISSION_KINDS
 from mailbot.db import record_event
 from mailbot.errors import InputError, NotFoundError
@@ -56,31 +57,27 @@ def solution_of(arg: str) -> tuple[date | None, str] | None:
     return (due, rest) if rest else None
 
 
-def _event(session: Session, work_order: WorkOrder, what: str, actor: str, **data: Any) -> None:
-    record_event(session, f"work_order.{what}", work_order_id=work_order.id, actor=actor, **data)
-
-
 def set_kind(session: Session, work_order: WorkOrder, kind: str, actor: str) -> None:
     previous, work_order.kind = work_order.kind, kind
-    _event(session, work_order, "kind", actor, to=kind, previous=previous)
+    case_event(session, work_order, "kind", actor, to=kind, previous=previous)
 
 
 def set_outcome(session: Session, work_order: WorkOrder, outcome: str, actor: str) -> None:
     work_order.outcome = outcome
-    _event(session, work_order, "outcome", actor, outcome=outcome)
+    case_event(session, work_order, "outcome", actor, outcome=outcome)
 
 
 def set_solution(
     session: Session, work_order: WorkOrder, text: str, due: date | None, actor: str
 ) -> None:
     work_order.solution, work_order.solution_due = text, due
-    _event(session, work_order, "solution", actor, due=due.isoformat() if due else "")
+    case_event(session, work_order, "solution", actor, due=due.isoformat() if due else "")
 
 
 def add_action(session: Session, work_order: WorkOrder, text: str, actor: str) -> None:
     assert work_order.id is not None
     session.add(CorrectiveAction(work_order_id=work_order.id, text=text, created_by=actor))
-    _event(session, work_order, "action", actor)
+    case_event(session, work_order, "action", actor)
 
 
 def actions(

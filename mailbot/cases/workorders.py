@@ -163,7 +163,7 @@ def by_number(session: Session, number: str) -> WorkOrder:
     return work_order
 
 
-def _event(session: Session, work_order: WorkOrder, kind: str, actor: str, **data: str) -> None:
+def case_event(session: Session, work_order: WorkOrder, kind: str, actor: str, **data: str) -> None:
     details: dict[str, Any] = dict(data)
     record_event(session, f"work_order.{kind}", work_order_id=work_order.id, actor=actor, **details)
 
@@ -171,7 +171,7 @@ def _event(session: Session, work_order: WorkOrder, kind: str, actor: str, **dat
 def assign(session: Session, work_order: WorkOrder, office: OfficeSettings, actor: str) -> None:
     previous = work_order.office
     work_order.office = office.id
-    _event(session, work_order, "assigned", actor, office=office.id, previous=previous)
+    case_event(session, work_order, "assigned", actor, office=office.id, previous=previous)
 
 
 def suspend(session: Session, work_order: WorkOrder, reason: str, actor: str, clock: Clock) -> None:
@@ -182,7 +182,7 @@ def suspend(session: Session, work_order: WorkOrder, reason: str, actor: str, cl
     if not pauses or pauses[-1][1] is not None:
         pauses.append((clock.today(), None))
     work_order.pauses = charter.dump_pauses(pauses)
-    _event(session, work_order, "suspended", actor, reason=reason)
+    case_event(session, work_order, "suspended", actor, reason=reason)
 
 
 def resume(
@@ -202,7 +202,9 @@ def resume(
         work_order.pauses = charter.dump_pauses(pauses)
         recompute_deadline(work_order, clock)
         due = work_order.due_at.isoformat()
-        _event(session, work_order, "resumed", actor, due_at=due, restarted=str(restart).lower())
+        case_event(
+            session, work_order, "resumed", actor, due_at=due, restarted=str(restart).lower()
+        )
 
 
 def extend(
@@ -212,7 +214,7 @@ def extend(
     before = work_order.due_at
     work_order.extension_days += days
     recompute_deadline(work_order, clock)
-    _event(
+    case_event(
         session,
         work_order,
         "extended",
@@ -239,7 +241,7 @@ def set_category(
     work_order.category = category
     work_order.term_days, work_order.term_working = term.days, term.working_days
     recompute_deadline(work_order, clock)
-    _event(
+    case_event(
         session,
         work_order,
         "categorised",
@@ -256,20 +258,20 @@ def set_protocollo(session: Session, work_order: WorkOrder, number: str, actor: 
     if number not in numbers:
         numbers.append(number)
     work_order.protocollo = ", ".join(numbers)
-    _event(session, work_order, "protocollo", actor, number=number)
+    case_event(session, work_order, "protocollo", actor, number=number)
 
 
 def close(session: Session, work_order: WorkOrder, actor: str) -> None:
     work_order.status = CLOSED
     work_order.closed_at = utcnow()
-    _event(session, work_order, "closed", actor)
+    case_event(session, work_order, "closed", actor)
 
 
 def reopen(session: Session, work_order: WorkOrder, actor: str) -> None:
     work_order.status = OPEN
     work_order.closed_at = None
     work_order.suspended_at = None
-    _event(session, work_order, "reopened", actor)
+    case_event(session, work_order, "reopened", actor)
 
 
 def may_reopen(work_order: WorkOrder, now: datetime, reopen_days: int) -> bool:

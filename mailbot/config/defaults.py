@@ -74,13 +74,13 @@ RSPAMD_ACTIONS = ("reject", "soft reject", "rewrite subject", "add header", "gre
 
 
 # Token endpoints and scopes of the two big providers; "generic" gives its own.
-_TOKEN_URLS = {
+OAUTH_TOKEN_URLS = {
     "microsoft": "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
     "google": "https://oauth2.googleapis.com/token",
 }
 
 
-_SCOPES = {
+OAUTH_SCOPES = {
     ("microsoft", "client_credentials", "imap"): "https://outlook.office365.com/.default",
     ("microsoft", "client_credentials", "smtp"): "https://outlook.office365.com/.default",
     ("microsoft", "refresh_token", "imap"): (

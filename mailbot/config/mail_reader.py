@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from mailbot.config.defaults import (
-    _SCOPES,
-    _TOKEN_URLS,
     ANONYMOUS_POLICIES,
     OAUTH_FLOWS,
     OAUTH_PROVIDERS,
+    OAUTH_SCOPES,
+    OAUTH_TOKEN_URLS,
     SECURITY_MODES,
     SUBMISSION_KINDS,
 )
@@ -82,7 +82,7 @@ def _auth(t: Table, protocol: str) -> OAuthSettings | None:
                 f"{o.where}.tenant: missing (the directory id or domain, e.g. "
                 "comune.onmicrosoft.com; required with provider = microsoft)"
             )
-        token_url = _TOKEN_URLS[provider].format(tenant=tenant)
+        token_url = OAUTH_TOKEN_URLS[provider].format(tenant=tenant)
     elif not re.match(r"^https?://", token_url):
         raise ConfigError(f"{o.where}.token_url: expected an http(s) URL, got {token_url!r}")
     if provider == "google" and flow == "client_credentials":
@@ -102,7 +102,7 @@ def _auth(t: Table, protocol: str) -> OAuthSettings | None:
             f"{o.where}.refresh_token_env: missing (refresh_token_env or refresh_token_file "
             "is required with flow = refresh_token)"
         )
-    scope = o.text("scope", "") or _SCOPES.get((provider, flow, protocol), "")
+    scope = o.text("scope", "") or OAUTH_SCOPES.get((provider, flow, protocol), "")
     settings = OAuthSettings(
         key=o.where,
         provider=provider,

@@ -13,7 +13,7 @@ from mailbot.services import Services
 log = get_logger(__name__)
 
 
-class _Control:
+class Control:
     """What the signal handlers ask for, and the events of the loops currently running."""
 
     def __init__(self) -> None:

@@ -7,12 +7,12 @@ from __future__ import annotations
 from mailbot.config import MailboxSettings
 from mailbot.errors import MailbotError, TransientError
 from mailbot.log import get_logger
-from mailbot.runtime.control import _Control
+from mailbot.runtime.control import Control
 from mailbot.runtime.drain import drain
 from mailbot.runtime.health import Runtime, status_line
 from mailbot.runtime.leases import RETRY_SECONDS, Keeper, LeaseLostError
 from mailbot.runtime.once import (
-    _source,
+    source_for,
 )
 from mailbot.services import Services
 
@@ -32,7 +32,7 @@ class Backoff:
         self.current = self.first
 
 
-class _MailboxLoop:
+class MailboxLoop:
     """One mailbox, in a thread of its own. `halt` is set on stop and when the lease is lost;
     `stop` alone ends the loop."""
 
@@ -41,14 +41,14 @@ class _MailboxLoop:
         services: Services,
         mailbox: MailboxSettings,
         keeper: Keeper,
-        control: _Control,
+        control: Control,
         runtime: Runtime,
     ) -> None:
         self.services, self.mailbox, self.keeper = services, mailbox, keeper
         self.stop, self.halt, self.wake = control.stop, control.halts[mailbox.name], control.wake
         self.health, self.notifier = runtime.health, runtime.notifier
         self.observe = runtime.metrics.observe if runtime.metrics else None
-        self.source = _source(services, mailbox)
+        self.source = source_for(services, mailbox)
         self.connected = False
 
     def run(self) -> None:

@@ -30,11 +30,11 @@ class OnceReport:
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
 
-def _source(services: Services, mailbox: MailboxSettings) -> Source:
+def source_for(services: Services, mailbox: MailboxSettings) -> Source:
     return make_source(mailbox, services.store, services.settings.limits.max_message_bytes)
 
 
-def _leases(services: Services) -> Keeper:
+def leases_for(services: Services) -> Keeper:
     return Keeper(
         Leases(services.engine, services.settings.database.lease_seconds),
         len(services.settings.mailboxes),
@@ -45,7 +45,7 @@ def run_once(services: Services) -> OnceReport:
     """Every mailbox until it has no new mail, then the outbox until nothing is due. A mailbox
     another running instance watches is left to it (reported as unavailable)."""
     report = OnceReport()
-    with _leases(services) as keeper:
+    with leases_for(services) as keeper:
         for mailbox in services.settings.mailboxes:
             _drain_once(services, keeper, mailbox, report)
     try:
@@ -59,7 +59,7 @@ def run_once(services: Services) -> OnceReport:
 def _drain_once(
     services: Services, keeper: Keeper, mailbox: MailboxSettings, report: OnceReport
 ) -> None:
-    source = _source(services, mailbox)
+    source = source_for(services, mailbox)
     halt = threading.Event()
     try:
         if not keeper.hold(mailbox.name, halt):

@@ -14,7 +14,7 @@ from mailbot.log import get_logger
 from mailbot.models import utcnow
 from mailbot.replies.delivery import DeliveryReport, deliver_pending
 from mailbot.replies.sender import make_transport
-from mailbot.runtime.control import _Control
+from mailbot.runtime.control import Control
 from mailbot.runtime.health import Runtime, status_line
 from mailbot.runtime.mailbox_loop import Backoff
 from mailbot.runtime.metrics import Health
@@ -35,7 +35,7 @@ async def _heartbeat(health: Health) -> None:
 
 async def run_outbox_loop(
     services: Services,
-    control: _Control,
+    control: Control,
     runtime: Runtime,
     rebuild: Callable[[], Services] | None,
 ) -> Services | None:
@@ -76,7 +76,7 @@ async def run_outbox_loop(
 
 
 async def _reload(
-    control: _Control, runtime: Runtime, rebuild: Callable[[], Services] | None
+    control: Control, runtime: Runtime, rebuild: Callable[[], Services] | None
 ) -> Services | None:
     control.reload_requested = False
     if rebuild is None:

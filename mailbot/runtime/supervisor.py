@@ -25,12 +25,12 @@ import time
 from collections.abc import Callable
 
 from mailbot.log import get_logger
-from mailbot.runtime.control import _Control
+from mailbot.runtime.control import Control
 from mailbot.runtime.health import Runtime, serve_metrics, stale_seconds
-from mailbot.runtime.mailbox_loop import _MailboxLoop
+from mailbot.runtime.mailbox_loop import MailboxLoop
 from mailbot.runtime.metrics import Health
 from mailbot.runtime.once import (
-    _leases,
+    leases_for,
 )
 from mailbot.runtime.outbox_loop import run_outbox_loop
 from mailbot.runtime.sdnotify import Notifier, WatchdogFeeder
@@ -42,7 +42,7 @@ log = get_logger(__name__)
 def run_forever(services: Services, rebuild: Callable[[], Services] | None = None) -> None:
     """Run until SIGTERM/SIGINT. `rebuild()` reads the configuration again on SIGHUP (raising
     MailbotError when it is wrong)."""
-    control = _Control()
+    control = Control()
     runtime = Runtime(Notifier(), Health(), services)
     signal.signal(signal.SIGTERM, control.on_stop)
     signal.signal(signal.SIGINT, control.on_stop)
@@ -74,7 +74,7 @@ def run_forever(services: Services, rebuild: Callable[[], Services] | None = Non
 
 def _run_loops(
     services: Services,
-    control: _Control,
+    control: Control,
     runtime: Runtime,
     rebuild: Callable[[], Services] | None,
 ) -> Services | None:
@@ -82,10 +82,10 @@ def _run_loops(
     health = runtime.health
     with health.lock:
         health.mailboxes = {m.name: "starting" for m in services.settings.mailboxes}
-    with _leases(services) as keeper:
+    with leases_for(services) as keeper:
         threads = [
             threading.Thread(
-                target=_MailboxLoop(services, m, keeper, control, runtime).run,
+                target=MailboxLoop(services, m, keeper, control, runtime).run,
                 name=f"mailbox-{m.name}",
                 daemon=True,
             )
