@@ -78,7 +78,12 @@ def file_submission(services: Services, submission: Submission, actor: str) -> O
     if submission.email and not looks_like_address(submission.email):
         raise InputError(f"--email {submission.email!r} is not an email address")
     settings = services.settings
-    mailbox = settings.mailbox(submission.mailbox) if submission.mailbox else settings.mailboxes[0]
+    names = [m.name for m in settings.mailboxes]
+    if submission.mailbox and submission.mailbox not in names:
+        raise InputError(
+            f"--mailbox: no mailbox {submission.mailbox!r} (known: {', '.join(names)})"
+        )
+    mailbox = settings.mailbox(submission.mailbox or names[0])
     key = secrets.token_hex(8)
     raw = message_of(submission, mailbox.address, key)
     origin = Origin(

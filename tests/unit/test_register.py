@@ -255,6 +255,12 @@ def test_a_complaint_at_the_counter_is_numbered_kept_and_confirmed_like_a_mail(s
         "--subject", "x", "--text", "y",
     )  # fmt: skip
     assert refused.returncode == 2
+    unknown = run_cli(
+        "--config", config, "workorders", "open", "--channel", "posta", "--operator", OPERATOR,
+        "--subject", "x", "--text", "y", "--mailbox", "pec",
+    )  # fmt: skip
+    assert unknown.returncode == 2 and "no mailbox 'pec' (known: suggerimenti)" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
 
 
 def test_a_message_filed_again_keeps_the_channel_it_came_by():
