@@ -8,6 +8,7 @@ commit and move never processes it twice.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -51,10 +52,11 @@ class MaildirSource:
 
     def fetch(self, cursor: MailboxCursor | None) -> Iterator[tuple[Origin, bytes]]:
         try:
-            entries = [(self._delivered(p), p.name, p) for p in (self.root / "new").iterdir()]
+            entries = [(self._delivered(p), _within_second(p.name), p.name, p)
+                       for p in (self.root / "new").iterdir()]  # fmt: skip
         except OSError as exc:
             raise SourceUnavailableError(f"mailbox {self.name}: {exc}") from exc
-        for delivered, name, path in sorted(entries):
+        for delivered, _, name, path in sorted(entries):
             if name.startswith("."):
                 continue
             unique = name.split(":", 1)[0]
@@ -127,6 +129,17 @@ class MaildirSource:
         if stamp.isdigit():
             return datetime.fromtimestamp(int(stamp), UTC)
         return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+
+
+_SECOND_PARTS = re.compile(r"([MQ])(\d+)")
+
+
+def _within_second(name: str) -> tuple[int, int]:
+    """The order of deliveries within one second: the unique name's microseconds (M) and
+    delivery counter (Q) as numbers ("M99999" comes before "M100000", which sorting the names
+    as text gets wrong)."""
+    parts = dict(_SECOND_PARTS.findall(name.split(".")[1] if name.count(".") >= 2 else ""))
+    return int(parts.get("M", 0)), int(parts.get("Q", 0))
 
 
 def _message_id(path: Path) -> str | None:

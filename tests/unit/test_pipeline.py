@@ -252,3 +252,19 @@ def test_full_disk_is_an_outage_not_a_lost_message(services, process, monkeypatc
     assert not list(services.store.objects.rglob("*.tmp"))
     monkeypatch.undo()
     assert process("citizen_plain.eml").status == LedgerStatus.FILED
+
+
+def test_maildir_mail_of_one_second_is_taken_in_delivery_order(services, tmp_path):
+    """Unique names carry the microseconds unpadded: "M99999" was delivered before "M100000",
+    though it sorts after it as text."""
+    from mailbot.ingest.sources import make_source
+
+    root = services.settings.mailboxes[0].path
+    for part in ("new", "cur", "tmp"):
+        (root / part).mkdir()
+    new = root / "new"
+    names = ["1772442000.M99999P7Q1.host", "1772442000.M100000P7Q2.host", "1772442001.M5P7Q3.host"]
+    for n, name in enumerate(names, 1):
+        (new / name).write_bytes(b"Message-ID: <m%d@example.net>\r\n\r\nx\r\n" % n)
+    source = make_source(services.settings.mailboxes[0])
+    assert [origin.source_ref for origin, _ in source.fetch(None)] == names
