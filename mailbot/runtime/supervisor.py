@@ -1,10 +1,10 @@
 """The long-running process: one loop per mailbox (a thread each, since IMAP is blocking) and
-the outbox sender loop (asyncio, in the main thread). SIGTERM/SIGINT set a stop flag: the
-message in hand is finished, nothing new is started. SIGHUP reads the configuration again:
-when it is valid, the loops finish the message in hand and start over with it; when it is not,
-the error is logged (naming the key) and the running configuration stays. Outages back off
-exponentially and never kill a loop. `run_once` is the same work done once, for cron, tests
-and the demo.
+the outbox sender loop (asyncio, in the main thread). SIGTERM/SIGINT (taken by a thread of
+their own, runtime/control.py) set a stop flag: the message in hand is finished, nothing new is
+started. SIGHUP reads the configuration again: when it is valid, the loops finish the message
+in hand and start over with it; when it is not, the error is logged (naming the key) and the
+running configuration stays. Outages back off exponentially and never kill a loop. `run_once`
+is the same work done once, for cron, tests and the demo.
 
 Under systemd (`Type=notify`) the daemon says READY once a mailbox is connected (or all of them
 are watched by other instances), feeds the watchdog while its loops answer, and reports its
@@ -25,13 +25,11 @@ import time
 from collections.abc import Callable
 
 from mailbot.log import get_logger
-from mailbot.runtime.control import Control
+from mailbot.runtime.control import Control, Signals
 from mailbot.runtime.health import Runtime, serve_metrics, stale_seconds
 from mailbot.runtime.mailbox_loop import MailboxLoop
 from mailbot.runtime.metrics import Health
-from mailbot.runtime.once import (
-    leases_for,
-)
+from mailbot.runtime.once import leases_for
 from mailbot.runtime.outbox_loop import run_outbox_loop
 from mailbot.runtime.sdnotify import Notifier, WatchdogFeeder
 from mailbot.services import Services
@@ -44,11 +42,19 @@ def run_forever(services: Services, rebuild: Callable[[], Services] | None = Non
     MailbotError when it is wrong)."""
     control = Control()
     runtime = Runtime(Notifier(), Health(), services)
-    signal.signal(signal.SIGTERM, control.on_stop)
-    signal.signal(signal.SIGINT, control.on_stop)
-    signal.signal(signal.SIGHUP, control.on_reload)
     # `kill -USR1`: every thread's stack to stderr (the journal), for a daemon that seems stuck.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
+    with Signals(control):
+        _supervise(services, control, runtime, rebuild)
+    log.info("mailbot stopped")
+
+
+def _supervise(
+    services: Services,
+    control: Control,
+    runtime: Runtime,
+    rebuild: Callable[[], Services] | None,
+) -> None:
     endpoint = serve_metrics(services, runtime)
     feeder = WatchdogFeeder(
         runtime.notifier, lambda: runtime.health.loops_alive(stale_seconds(runtime))
@@ -69,7 +75,6 @@ def run_forever(services: Services, rebuild: Callable[[], Services] | None = Non
         if endpoint is not None:
             endpoint.stop()
         runtime.notifier.close()
-    log.info("mailbot stopped")
 
 
 def _run_loops(

@@ -273,7 +273,17 @@ class Daemon:
 
     def stop(self, timeout: float = 20.0) -> int:
         self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=timeout)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            # Every thread's stack (faulthandler on SIGUSR1) and the log, to see where it hangs.
+            self.proc.send_signal(signal.SIGUSR1)
+            time.sleep(1.0)
+            self.kill()
+            self._reader.join(timeout=5)
+            raise AssertionError(
+                f"mailbot run did not stop within {timeout}s:\n{self.log}"
+            ) from exc
         self._reader.join(timeout=5)
         return code
 
