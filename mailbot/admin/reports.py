@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from mailbot import charter
+from mailbot.cases import refunds
 from mailbot.cases.workorders import CLOSED
 from mailbot.charter import Clock
 from mailbot.config import Settings
@@ -43,6 +44,8 @@ REGISTER_COLUMNS = (
     ("days_taken", "Giorni impiegati"),
     ("within_term", "Entro il termine"),
     ("refund_eur", "Rimborso dovuto (EUR)"),
+    ("refund_state", "Stato rimborso"),
+    ("refund_paid_eur", "Rimborso pagato (EUR)"),
     ("satisfaction", "Soddisfazione (1-5)"),
 )
 
@@ -71,7 +74,9 @@ def register(session: Session, settings: Settings, clock: Clock, year: int) -> l
         .order_by(col(WorkOrder.number))
     )
     today = clock.today()
+    owed = refunds.by_case(session, year)
     for wo, contact, taxpayer in session.exec(query):
+        case_refunds = owed.get(wo.id or 0, [])
         received = clock.local_day(wo.received_at)
         replied = _local(wo.reasoned_reply_at, clock)
         pauses = charter.load_pauses(wo.pauses)
@@ -110,6 +115,12 @@ def register(session: Session, settings: Settings, clock: Clock, year: int) -> l
                 "days_taken": taken,
                 "within_term": within,
                 "refund_eur": wo.refund_eur,
+                "refund_state": ", ".join(
+                    refunds.STATE_NAMES[r.state]
+                    + (f" ({r.compensation})" if r.compensation else "")
+                    for r in case_refunds
+                ),
+                "refund_paid_eur": sum(r.paid_eur or 0.0 for r in case_refunds),
                 "satisfaction": wo.satisfaction if wo.satisfaction is not None else "",
                 "month": received.month,
                 "office_id": wo.office,

@@ -65,7 +65,7 @@ def apply(
     outcome = parsed.has("esito")
     if outcome:
         found = register.outcome_of(outcome.arg) or outcome.arg
-        register.set_outcome(session, work_order, found, actor)
+        register.set_outcome(session, work_order, found, actor, services.settings)
     solution = parsed.has("soluzione")
     solved = register.solution_of(solution.arg) if solution else None
     if solved:

@@ -10,10 +10,9 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from mailbot.cases.workorders import (
-    case_event,
-)
-from mailbot.config import OfficeSettings
+from mailbot.cases import refunds
+from mailbot.cases.workorders import case_event
+from mailbot.config import Settings
 from mailbot.models import (
     ConversationMessage,
     StoredAttachment,
@@ -23,17 +22,17 @@ from mailbot.models import (
 
 
 def mark_reply_sent(
-    session: Session, work_order: WorkOrder, actor: str, office: OfficeSettings
+    session: Session, work_order: WorkOrder, actor: str, settings: Settings
 ) -> None:
     """The charter's "reasoned reply": the first reply marked #risposta, or one closing the
     case (the caller decides); a late one owes the citizen the term's refund, when the charter
-    sets one."""
+    sets one (cases/refunds.py)."""
     if work_order.reasoned_reply_at is None:
         work_order.reasoned_reply_at = utcnow()
         case_event(session, work_order, "reasoned_reply", actor)
         if work_order.reasoned_reply_at > work_order.due_at:
-            work_order.refund_eur = office.term(work_order.category).refund_eur
-            case_event(session, work_order, "late", actor, refund_eur=str(work_order.refund_eur))
+            case_event(session, work_order, "late", actor)
+            refunds.owe(session, work_order, "late", settings, actor)
 
 
 def conversation(session: Session, work_order_id: int) -> list[ConversationMessage]:

@@ -123,8 +123,7 @@ def apply_operator_message(
         _relay(services, session, work_order, operator=operator, body=body, attachments=attachments)
         relayed = True
         if parsed.has("risposta") or parsed.has("chiudi"):
-            office = services.settings.office(work_order.office)
-            conversation_log.mark_reply_sent(session, work_order, operator.email, office)
+            conversation_log.mark_reply_sent(session, work_order, operator.email, settings)
     if suspend:
         workorders.suspend(session, work_order, suspend.arg, operator.email, services.clock)
     if parsed.has("chiudi"):

@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from mailbot.cases import refunds
 from mailbot.cases.workorders import case_event
-from mailbot.config import OUTCOMES, SUBMISSION_KINDS
+from mailbot.config import OUTCOMES, SUBMISSION_KINDS, Settings
 from mailbot.db import record_event
 from mailbot.errors import InputError, NotFoundError
 from mailbot.models import CorrectiveAction, WorkOrder, utcnow
@@ -62,9 +63,17 @@ def set_kind(session: Session, work_order: WorkOrder, kind: str, actor: str) -> 
     case_event(session, work_order, "kind", actor, to=kind, previous=previous)
 
 
-def set_outcome(session: Session, work_order: WorkOrder, outcome: str, actor: str) -> None:
-    work_order.outcome = outcome
+def set_outcome(
+    session: Session, work_order: WorkOrder, outcome: str, actor: str, settings: Settings
+) -> None:
+    """The office's finding; a founded complaint owes its category's refund, and a founded
+    refund still due is withdrawn when the finding changes."""
+    previous, work_order.outcome = work_order.outcome, outcome
     case_event(session, work_order, "outcome", actor, outcome=outcome)
+    if outcome == "fondato":
+        refunds.owe(session, work_order, "founded", settings, actor)
+    elif previous == "fondato":
+        refunds.withdraw(session, work_order, "founded", actor, f"esito: {outcome}")
 
 
 def set_solution(

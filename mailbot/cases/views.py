@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from mailbot.cases import register
+from mailbot.cases import refunds, register
 from mailbot.errors import NotFoundError
 from mailbot.models import (
     Contact,
@@ -96,7 +96,9 @@ def list_work_orders(
     return [_summary(wo, c, t, n, tz) for wo, c, t, n in rows]
 
 
-def show_work_order(session: Session, number: str, tz: ZoneInfo) -> dict[str, Any]:
+def show_work_order(
+    session: Session, number: str, tz: ZoneInfo, refund_factor: float = 2.0
+) -> dict[str, Any]:
     row = session.exec(_summary_query().where(WorkOrder.number == number)).first()
     if row is None:
         raise NotFoundError(f"no work order {number}")
@@ -138,6 +140,10 @@ def show_work_order(session: Session, number: str, tz: ZoneInfo) -> dict[str, An
     assert wo.id is not None
     result["actions"] = [
         register.action_view(a, n, tz) for a, n in register.actions(session, wo.id)
+    ]
+    result["refunds"] = [
+        refunds.view(r, n, tz, refund_factor)
+        for r, n in refunds.refunds(session, work_order_id=wo.id)
     ]
     return result
 

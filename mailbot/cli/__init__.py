@@ -14,7 +14,17 @@ from typing import Any
 
 import typer
 
-from mailbot.cli import actions, admin, cases, check, entry, inbound, registry, reports  # noqa: F401
+from mailbot.cli import (  # noqa: F401
+    actions,
+    admin,
+    cases,
+    check,
+    entry,
+    inbound,
+    refunds,
+    registry,
+    reports,
+)
 from mailbot.cli.app import app, echo
 from mailbot.errors import MailbotError
 

@@ -62,6 +62,8 @@ contact_app = _group("What is held about a person (GDPR).")
 app.add_typer(contact_app, name="contact")
 actions_app = _group("Corrective actions that cases led to (#azione), and their check.")
 app.add_typer(actions_app, name="actions")
+refunds_app = _group("What the charter owes citizens (late replies, founded complaints).")
+app.add_typer(refunds_app, name="refunds")
 
 ConfigOption = Annotated[
     str | None,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -57,7 +57,9 @@ def workorders_show(number: str, as_json: JsonOption = False) -> None:
     """One work order with its whole conversation."""
     settings = load_settings()
     with db.unit_of_work(open_engine(settings)) as session:
-        detail = views.show_work_order(session, number, settings.timezone)
+        detail = views.show_work_order(
+            session, number, settings.timezone, settings.charter.refund_late_factor
+        )
     if as_json:
         print_json(detail)
         return
@@ -73,6 +75,7 @@ def workorders_show(number: str, as_json: JsonOption = False) -> None:
     candidates = f", candidates {', '.join(match['candidates'])}" if match["candidates"] else ""
     echo(f"Match: rule {match['rule']}, state {match['state']}, {verified}{candidates}")
     echo(f"Opened {detail['opened_at']}, due {detail['due_at']}")
+    _register_lines(detail)
     for message in detail["messages"]:
         arrow = "<-" if message["direction"] == "in" else "->"
         echo(f"\n{arrow} {message['kind']} {message['date']} from {message['from']}")
@@ -87,6 +90,26 @@ def workorders_show(number: str, as_json: JsonOption = False) -> None:
                 shown = ", ".join(d for d in details if d)
                 echo(f"   [PEC] {receipt['type']} {shown} (signature {receipt['signature']})")
         echo("   " + message["body_text"].replace("\n", "\n   "))
+
+
+def _register_lines(detail: dict[str, Any]) -> None:
+    """What the register records beyond the dates: outcome, solution, actions, refunds."""
+    charter = detail["charter"]
+    echo(f"Kind: {charter['kind']}, channel {charter['channel']}")
+    if charter["outcome"]:
+        echo(f"Outcome: {charter['outcome']}")
+    if charter["solution"]:
+        due = f" (by {charter['solution_due']})" if charter["solution_due"] else ""
+        echo(f"Solution: {charter['solution']}{due}")
+    for action in detail["actions"]:
+        verified = f", verified {action['verified_at'][:10]}" if action["verified_at"] else ""
+        echo(f"Corrective action {action['id']}: {action['text']}{verified}")
+    for refund in detail["refunds"]:
+        what = refund["compensation"] or f"{refund['owed_eur']:.2f} EUR"
+        echo(
+            f"Refund {refund['id']} ({refund['reason']}): {what}, {refund['state']}"
+            + (f", pay by {refund['pay_by']}" if refund["state"] == "due" else "")
+        )
 
 
 @workorders_app.command("link")

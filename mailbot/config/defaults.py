@@ -41,6 +41,11 @@ class Category:
     name: str  # Italian, as citizens and the annual report see it
     name_en: str
     keywords: tuple[str, ...] = ()  # a new case whose subject or text has one gets this category
+    # Owed to the citizen when a case of this category is found founded (#esito fondato): an
+    # amount, or a compensation in kind; no_refund: no refund of any kind, late ones included.
+    refund_eur: float = 0.0
+    compensation: str = ""
+    no_refund: bool = False
 
 
 # The complaint categories of a water utility's form (ARERA's quality regulation), the default.

@@ -23,6 +23,11 @@ def read_charter(t: Table, root: Table) -> CharterSettings:
     saturday = t.flag("saturday_is_working_day", False)
     privacy_notice = t.text("privacy_notice", "").strip()
     redress = t.text("redress", "").strip()
+    pay_days = t.integer("refund_pay_days", 20, 1, 365)
+    late_factor = t.number("refund_late_factor", 2.0, 1.0)
+    questions = tuple(q.strip() for q in t.str_list("survey_questions") if q.strip())
+    if len(questions) > 10:
+        raise ConfigError("charter.survey_questions: at most 10 questions")
     t.done()
     categories: list[Category] = []
     if "categories" in root.data:
@@ -35,12 +40,16 @@ def read_charter(t: Table, root: Table) -> CharterSettings:
             if any(k.id == category_id for k in categories):
                 raise ConfigError(f"{c.where}.id: category {category_id!r} is defined twice")
             name = c.text("name")
+            refund = c.number("refund_eur", 0.0)
             categories.append(
                 Category(
                     category_id,
                     name,
                     c.text("name_en", name),
                     tuple(k.strip().lower() for k in c.str_list("keywords") if k.strip()),
+                    refund_eur=refund,
+                    compensation=c.text("compensation", "").strip(),
+                    no_refund=c.flag("no_refund", False),
                 )
             )
             c.done()
@@ -54,6 +63,9 @@ def read_charter(t: Table, root: Table) -> CharterSettings:
         satisfaction_survey=survey,
         privacy_notice=privacy_notice,
         redress=redress,
+        refund_pay_days=pay_days,
+        refund_late_factor=late_factor,
+        survey_questions=questions,
         categories=tuple(categories) or DEFAULT_CATEGORIES,
     )
 

@@ -205,6 +205,9 @@ class CharterSettings:
     satisfaction_survey: bool = False  # the closing message asks for a 1-5 rating by reply
     privacy_notice: str = ""  # the privacy notice (text or link) the confirmation carries
     redress: str = ""  # where an unsatisfied citizen can turn, in the closing letter
+    refund_pay_days: int = 20  # a refund due is paid within this many days of being due…
+    refund_late_factor: float = 2.0  # …or multiplied by this
+    survey_questions: tuple[str, ...] = ()  # the questionnaire (1-5 each); none: one question
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
 
     def category(self, category_id: str) -> Category | None:

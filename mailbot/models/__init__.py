@@ -1,9 +1,9 @@
 """SQLModel tables, one module per part of the schema: `mail` (cursors, leases, instances, the
 inbound ledger, the outbox, PEC receipts, digests), `registry` (taxpayers and contacts), `cases`
-(work orders, their conversation, attachments, corrective actions and the event log) over
-`columns` (how times are stored). Callers import the tables from here, the schema as one name
-space, as Alembic and the migrations read it. No SQLite-only SQL anywhere: PostgreSQL is the
-scale-out path.
+(work orders, their conversation, attachments, corrective actions, refunds, survey answers and
+the event log) over `columns` (how times are stored). Callers import the tables from here,
+the schema as one name space, as Alembic and the migrations read it. No SQLite-only SQL
+anywhere: PostgreSQL is the scale-out path.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from mailbot.models.cases import (
     ConversationMessage,
     CorrectiveAction,
     Event,
+    Refund,
     StoredAttachment,
+    SurveyResponse,
     WorkOrder,
     WorkOrderCounter,
 )
@@ -40,7 +42,9 @@ __all__ = [
     "MailboxLease",
     "OutboundMessage",
     "PecReceipt",
+    "Refund",
     "StoredAttachment",
+    "SurveyResponse",
     "Taxpayer",
     "TaxpayerAddress",
     "TaxpayerToken",

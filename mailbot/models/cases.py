@@ -1,5 +1,5 @@
 """The tables of cases: the yearly counter, the work order itself, its conversation with the
-attachments, its corrective actions, and the append-only event log.
+attachments, its corrective actions, refunds and survey answers, and the append-only event log.
 """
 
 from __future__ import annotations
@@ -101,6 +101,42 @@ class CorrectiveAction(SQLModel, table=True):
     verified_at: datetime | None = utc_column(default=None)
     verified_by: str = Field(default="", max_length=320)
     verification: str = Field(default="", sa_type=sa.Text)
+
+
+class Refund(SQLModel, table=True):
+    """What the charter owes a citizen for a case: money (`amount_eur`, doubled when paid after
+    `pay_by`) or a compensation in kind (`compensation`, e.g. a free ride); due until an admin
+    records it paid or refused (with the reason)."""
+
+    __tablename__ = "refund"
+
+    id: int | None = Field(default=None, primary_key=True)
+    work_order_id: int = Field(foreign_key="work_order.id", index=True)
+    reason: str = Field(max_length=16)  # late (the term was missed) | founded (#esito fondato)
+    amount_eur: float = Field(default=0.0)
+    compensation: str = Field(default="", sa_type=sa.Text)
+    state: str = Field(default="due", max_length=16, index=True)  # due | paid | refused
+    created_at: datetime = utc_column(default_factory=utcnow)
+    pay_by: date
+    decided_at: datetime | None = utc_column(default=None)
+    decided_by: str = Field(default="", max_length=320)
+    paid_eur: float | None = Field(default=None)
+    note: str = Field(default="", sa_type=sa.Text)  # the payment's reference, or why refused
+
+
+class SurveyResponse(SQLModel, table=True):
+    """A citizen's answers to the satisfaction questionnaire (by reply or on the web form): the
+    questions as they were asked, a 1-5 score for each, and a comment."""
+
+    __tablename__ = "survey_response"
+
+    id: int | None = Field(default=None, primary_key=True)
+    work_order_id: int = Field(foreign_key="work_order.id", index=True)
+    answered_at: datetime = utc_column(default_factory=utcnow)
+    channel: str = Field(default="email", max_length=8)  # email | web
+    questions: str = Field(sa_type=sa.Text)  # JSON list of the questions' texts
+    scores: str = Field(sa_type=sa.Text)  # JSON list of 1-5, one per question
+    comment: str = Field(default="", sa_type=sa.Text)
 
 
 class ConversationMessage(SQLModel, table=True):

@@ -1,0 +1,220 @@
+"""What the service charter owes a citizen for a case, and its settlement.
+
+A refund falls due when the reasoned reply came after the term (the term's `refund_eur`) or when
+a complaint is found founded (`#esito fondato`) in a category that carries one (the category's
+`refund_eur`, or a `compensation` in kind such as a free ride). A category with `no_refund` owes
+nothing, late replies included (the charters' exclusions). A refund not paid within
+`[charter] refund_pay_days` of falling due is owed `refund_late_factor` times (doubled by
+default). An admin settles it with `mailbot refunds pay|refuse`; an outcome changed away from
+founded withdraws a founded refund still due. `work_order.refund_eur` keeps the sum of the money
+refunds not refused, for the register.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from mailbot.cases.workorders import case_event
+from mailbot.config import Settings
+from mailbot.db import record_event
+from mailbot.errors import InputError, NotFoundError
+from mailbot.models import Refund, WorkOrder, utcnow
+
+DUE, PAID, REFUSED = "due", "paid", "refused"
+STATES = (DUE, PAID, REFUSED)
+STATE_NAMES = {DUE: "dovuto", PAID: "pagato", REFUSED: "rifiutato"}
+
+
+def owe(
+    session: Session, work_order: WorkOrder, reason: str, settings: Settings, actor: str
+) -> Refund | None:
+    """The refund `reason` ("late" or "founded") gives the case, when the charter sets one;
+    once per case and reason."""
+    category = settings.charter.category(work_order.category) if work_order.category else None
+    if category is not None and category.no_refund:
+        return None
+    if reason == "late":
+        amount = settings.office(work_order.office).term(work_order.category).refund_eur
+        compensation = ""
+    else:
+        amount = category.refund_eur if category else 0.0
+        compensation = category.compensation if category else ""
+    if not amount and not compensation:
+        return None
+    assert work_order.id is not None
+    existing = session.exec(
+        select(Refund)
+        .where(Refund.work_order_id == work_order.id)
+        .where(Refund.reason == reason)
+        .where(Refund.state != REFUSED)
+    ).first()
+    if existing is not None:
+        return existing
+    today = utcnow().astimezone(settings.timezone).date()
+    refund = Refund(
+        work_order_id=work_order.id,
+        reason=reason,
+        amount_eur=0.0 if compensation else amount,
+        compensation=compensation,
+        pay_by=today + timedelta(days=settings.charter.refund_pay_days),
+    )
+    session.add(refund)
+    session.flush()
+    _total(session, work_order)
+    case_event(
+        session,
+        work_order,
+        "refund_due",
+        actor,
+        refund_id=str(refund.id),
+        reason=reason,
+        amount_eur=str(refund.amount_eur),
+        compensation=compensation,
+    )
+    return refund
+
+
+def withdraw(session: Session, work_order: WorkOrder, reason: str, actor: str, why: str) -> None:
+    """A refund of `reason` still due is no longer owed (the outcome changed)."""
+    for refund in session.exec(
+        select(Refund)
+        .where(Refund.work_order_id == work_order.id)
+        .where(Refund.reason == reason)
+        .where(Refund.state == DUE)
+    ):
+        refund.state, refund.decided_at, refund.decided_by, refund.note = (
+            REFUSED,
+            utcnow(),
+            actor,
+            why,
+        )
+        case_event(
+            session, work_order, "refund_withdrawn", actor, refund_id=str(refund.id), why=why
+        )
+    session.flush()
+    _total(session, work_order)
+
+
+def owed(refund: Refund, factor: float, today: date) -> float:
+    """What a money refund is worth on `today`: its amount, times `factor` past its term."""
+    if refund.state == PAID and refund.paid_eur is not None:
+        return refund.paid_eur
+    late = today > refund.pay_by
+    return round(refund.amount_eur * (factor if late else 1.0), 2)
+
+
+def pay(session: Session, refund_id: int, actor: str, note: str, settings: Settings) -> Refund:
+    """Paid (or the compensation given) today: at the amount owed today."""
+    refund = _due(session, refund_id)
+    today = utcnow().astimezone(settings.timezone).date()
+    refund.paid_eur = (
+        None if refund.compensation else owed(refund, settings.charter.refund_late_factor, today)
+    )
+    refund.state, refund.decided_at, refund.decided_by, refund.note = PAID, utcnow(), actor, note
+    record_event(
+        session,
+        "work_order.refund_paid",
+        work_order_id=refund.work_order_id,
+        actor=actor,
+        refund_id=refund_id,
+        paid_eur=str(refund.paid_eur or 0),
+    )
+    return refund
+
+
+def refuse(session: Session, refund_id: int, actor: str, reason: str) -> Refund:
+    """Not owed after all (an exclusion the charter names): the reason is required."""
+    if not reason.strip():
+        raise InputError("a refused refund needs its reason (--reason)")
+    refund = _due(session, refund_id)
+    refund.state, refund.decided_at, refund.decided_by, refund.note = (
+        REFUSED,
+        utcnow(),
+        actor,
+        reason.strip(),
+    )
+    session.flush()
+    work_order = session.get(WorkOrder, refund.work_order_id)
+    assert work_order is not None
+    _total(session, work_order)
+    record_event(
+        session,
+        "work_order.refund_refused",
+        work_order_id=refund.work_order_id,
+        actor=actor,
+        refund_id=refund_id,
+    )
+    return refund
+
+
+def refunds(
+    session: Session, state: str | None = None, work_order_id: int | None = None
+) -> list[tuple[Refund, str]]:
+    """Refunds with their case's number, oldest first."""
+    query = select(Refund, WorkOrder.number).join(
+        WorkOrder, col(WorkOrder.id) == Refund.work_order_id
+    )
+    if state is not None:
+        query = query.where(Refund.state == state)
+    if work_order_id is not None:
+        query = query.where(Refund.work_order_id == work_order_id)
+    return [(r, n) for r, n in session.exec(query.order_by(col(Refund.id)))]
+
+
+def by_case(session: Session, year: int) -> dict[int, list[Refund]]:
+    """The refunds of the cases of `year`, by work order id (for the register)."""
+    found: dict[int, list[Refund]] = {}
+    query = (
+        select(Refund)
+        .join(WorkOrder, col(WorkOrder.id) == Refund.work_order_id)
+        .where(col(WorkOrder.number).startswith(f"{year}/"))
+        .order_by(col(Refund.id))
+    )
+    for refund in session.exec(query):
+        found.setdefault(refund.work_order_id, []).append(refund)
+    return found
+
+
+def view(refund: Refund, number: str, tz: ZoneInfo, factor: float) -> dict[str, Any]:
+    today = utcnow().astimezone(tz).date()
+    return {
+        "id": refund.id,
+        "number": number,
+        "reason": refund.reason,
+        "state": refund.state,
+        "amount_eur": refund.amount_eur,
+        "owed_eur": None if refund.compensation else owed(refund, factor, today),
+        "compensation": refund.compensation or None,
+        "pay_by": refund.pay_by.isoformat(),
+        "overdue": refund.state == DUE and today > refund.pay_by,
+        "decided_at": refund.decided_at.astimezone(tz).isoformat(timespec="seconds")
+        if refund.decided_at
+        else None,
+        "decided_by": refund.decided_by or None,
+        "paid_eur": refund.paid_eur,
+        "note": refund.note or None,
+    }
+
+
+def _due(session: Session, refund_id: int) -> Refund:
+    refund = session.get(Refund, refund_id)
+    if refund is None:
+        raise NotFoundError(f"no refund {refund_id}")
+    if refund.state != DUE:
+        raise InputError(f"refund {refund_id} is {refund.state} already")
+    return refund
+
+
+def _total(session: Session, work_order: WorkOrder) -> None:
+    work_order.refund_eur = sum(
+        (
+            r.amount_eur
+            for r in session.exec(select(Refund).where(Refund.work_order_id == work_order.id))
+            if r.state != REFUSED
+        ),
+        0.0,
+    )
