@@ -103,7 +103,13 @@ def _sample(composer: Composer, kind: str, language: str) -> Composed:
                 "days": 10,
                 "reason": "Motivo",
                 "survey": True,
+                "questions": ("Domanda uno?", "Domanda due?"),
+                "survey_url": "https://reclami.example.it/questionario/x",
                 "reopen_days": 30,
+                "refunds": [
+                    {"reason": "late", "amount": 20.0, "compensation": "", "pay_by": now},
+                    {"reason": "founded", "amount": 0.0, "compensation": "Dono", "pay_by": now},
+                ],
             },
             reply_to=citizen.email,
             in_reply_to=None,

@@ -5,11 +5,9 @@ closing question.
 
 from __future__ import annotations
 
-import re
-
 from sqlmodel import Session
 
-from mailbot.cases import workorders
+from mailbot.cases import survey, workorders
 from mailbot.cases.attachments import note_refused, screen_attachments
 from mailbot.cases.messages import Incoming, internal_addresses, queue, record_inbound
 from mailbot.cases.notices import notify_office
@@ -97,13 +95,11 @@ def add_followup(
 ) -> Outcome:
     """The citizen writes again: into the case (reopening it if closed recently), to the office."""
     actor = mail.sender.email
-    rating = satisfaction(quotes.new_text(mail.parsed.text))
-    if (
-        work_order.status == workorders.CLOSED
-        and services.settings.charter.satisfaction_survey
-        and rating is not None
-    ):
-        return _record_satisfaction(services, session, mail, work_order, rating)
+    if work_order.status == workorders.CLOSED and services.settings.charter.satisfaction_survey:
+        asked = survey.questions(services.settings, work_order.language)
+        answer = survey.parse_reply(quotes.new_text(mail.parsed.text), len(asked))
+        if answer is not None:
+            return _record_satisfaction(services, session, mail, work_order, answer, asked=asked)
     if work_order.status == workorders.CLOSED:
         if not workorders.may_reopen(
             work_order, utcnow(), services.settings.conversations.reopen_days
@@ -123,36 +119,20 @@ def add_followup(
     )
 
 
-_RATING = re.compile(r"^\s*([1-5])(?:\s*/\s*5)?\s*[.!]?\s*(?:\S.{0,40})?$")
-
-
-def satisfaction(text: str) -> int | None:
-    """The answer to the closing question: a lone 1-5 on the first line ("4", "5/5",
-    "3 grazie"), in a short reply; anything longer is a real follow-up."""
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    if not lines or len(lines) > 2 or len(text.strip()) > 60:
-        return None
-    found = _RATING.match(lines[0])
-    return int(found.group(1)) if found else None
-
-
 def _record_satisfaction(
-    services: Services, session: Session, mail: Incoming, work_order: WorkOrder, rating: int
+    services: Services,
+    session: Session,
+    mail: Incoming,
+    work_order: WorkOrder,
+    answer: survey.Answer,
+    *,
+    asked: tuple[str, ...],
 ) -> Outcome:
     """Kept on the closed case and in the conversation; it neither reopens the case nor goes
     to the office as a follow-up."""
-    work_order.satisfaction = rating
-    session.add(work_order)
-    record_event(
-        session,
-        "work_order.satisfaction",
-        work_order_id=work_order.id,
-        inbound_id=mail.entry.id,
-        actor=mail.sender.email,
-        rating=rating,
-    )
+    survey.record(session, work_order, answer, asked, channel="email", actor=mail.sender.email)
     record_inbound(services, session, work_order, mail, "satisfaction")
-    reason = f"satisfaction {rating}/5"
+    reason = "satisfaction " + " ".join(f"{s}/5" for s in answer.scores)
     return ledger.settle(
         mail.entry,
         LedgerStatus.THREADED,

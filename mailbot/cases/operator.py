@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from mailbot.cases import charter_commands, conversation_log, workorders
+from mailbot.cases import charter_commands, conversation_log, refunds, survey, workorders
 from mailbot.cases.messages import CITIZEN_SIDE, Incoming, queue, store_attachments, thread_ids
 from mailbot.cases.notices import notify_office_of_case, operator_notice, tell_citizen
 from mailbot.db import record_event, unit_of_work
@@ -135,7 +135,18 @@ def apply_operator_message(
             "closing",
             {
                 "survey": settings.charter.satisfaction_survey,
+                "questions": survey.questions(settings, work_order.language),
+                "survey_url": survey.link(settings, work_order),
                 "reopen_days": settings.conversations.reopen_days,
+                "refunds": [
+                    {
+                        "reason": r.reason,
+                        "amount": r.amount_eur,
+                        "compensation": r.compensation,
+                        "pay_by": r.pay_by,
+                    }
+                    for r, _ in refunds.refunds(session, refunds.DUE, work_order.id)
+                ],
             },
         )
     if parsed.has("riapri"):

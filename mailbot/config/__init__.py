@@ -51,6 +51,7 @@ from mailbot.config.settings import (
     Term,
 )
 from mailbot.config.table import AGE, parse_age
+from mailbot.config.web import WebSettings
 from mailbot.errors import ConfigError
 
 __all__ = [
@@ -90,6 +91,7 @@ __all__ = [
     "SpamSettings",
     "StorageSettings",
     "Term",
+    "WebSettings",
     "config_path",
     "load",
     "parse",

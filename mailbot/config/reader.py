@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import codecs
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,6 +32,7 @@ from mailbot.config.settings import (
     Term,
 )
 from mailbot.config.table import ID_PATTERN, Table, parse_age, show
+from mailbot.config.web import parse_listen, read_web
 from mailbot.errors import ConfigError
 from mailbot.types import looks_like_address
 
@@ -102,6 +102,7 @@ def parse(data: Mapping[str, Any]) -> Settings:
     spam = read_spam(root.table("spam", required=False))
     offices = _offices(root.tables("offices"), charter)
     mailboxes = read_mailboxes(root.tables("mailboxes"), offices, smtp.from_address)
+    web = read_web(root.table("web", required=False), tuple(m.name for m in mailboxes))
     root.done()
     return Settings(
         timezone=timezone,
@@ -122,6 +123,7 @@ def parse(data: Mapping[str, Any]) -> Settings:
         metrics=metrics,
         retention=retention,
         spam=spam,
+        web=web,
     )
 
 
@@ -130,14 +132,7 @@ def _metrics(t: Table) -> MetricsSettings:
     t.done()
     if not listen:
         return MetricsSettings()
-    found = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^:\[\]\s]+):(\d{1,5})", listen)
-    if found is None:
-        raise ConfigError(f"metrics.listen: expected HOST:PORT like 127.0.0.1:9108, got {listen!r}")
-    host = found.group(1) or found.group(3)
-    port = int(found.group(2) or found.group(4))
-    if not 0 < port < 65536:
-        raise ConfigError(f"metrics.listen: port must be between 1 and 65535, got {port}")
-    return MetricsSettings(host, port)
+    return MetricsSettings(*parse_listen(listen, "metrics.listen", "127.0.0.1:9108"))
 
 
 def _matching(t: Table) -> MatchingSettings:

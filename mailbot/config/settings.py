@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from mailbot.config.defaults import DEFAULT_CATEGORIES, REGISTRY_FIELDS, SPAM_FILTERS, Category
 from mailbot.config.secrets import Secret
+from mailbot.config.web import WebSettings
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,7 @@ class Settings:
     metrics: MetricsSettings = MetricsSettings()
     retention: RetentionSettings = RetentionSettings()
     spam: SpamSettings = SpamSettings()
+    web: WebSettings = WebSettings()
     source_path: Path | None = None
 
     def office(self, office_id: str) -> OfficeSettings:

@@ -9,6 +9,7 @@ to the citizen's mail, `Auto-Submitted` and our loop header, so no machine answe
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -67,8 +68,9 @@ class Renderer:
         )
 
     def _render(self, language: str, kind: str, part: str, values: dict[str, Any]) -> str:
-        def date(value: datetime) -> str:
-            return str(format_date(value.astimezone(self.tz), format="long", locale=language))
+        def date(value: datetime | dt.date) -> str:  # a moment in local time, or a day
+            day = value.astimezone(self.tz) if isinstance(value, datetime) else value
+            return str(format_date(day, format="long", locale=language))
 
         def when(value: datetime) -> str:
             local = value.astimezone(self.tz)

@@ -315,9 +315,10 @@ def test_closing_asks_for_a_rating_and_records_the_answer(survey_services):
     ],
 )
 def test_what_counts_as_a_rating(text, rating):
-    from mailbot.cases.intake import satisfaction
+    from mailbot.cases.survey import parse_reply
 
-    assert satisfaction(text) == rating
+    answer = parse_reply(text, 1)
+    assert (answer.scores[0] if answer else None) == rating
 
 
 def test_without_the_survey_the_closing_message_asks_nothing(charter_services):
