@@ -2,7 +2,9 @@
 SVG, no external file or script) and the same as a PDF, written for a council member.
 
 Cases per month (against the previous year), by category and by office, the share answered
-within the term, median and 90th-percentile days to a reasoned reply, satisfaction, refunds due.
+within the term, median and 90th-percentile days to a reasoned reply, satisfaction, refunds due;
+then the detail tables of `annual_detail` (kind, channel, outcomes, rate per user base, refunds,
+suggestions, corrective actions, questionnaire).
 Figures come from the register rows (`reports.register`), so the report and the register never
 disagree. Charts are drawn with matplotlib (its non-interactive Agg/SVG/PDF back ends).
 """
@@ -25,6 +27,9 @@ matplotlib.use("Agg")  # no display on a server
 import matplotlib.pyplot as plt
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+
+from mailbot.admin.annual_detail import Detail, pdf_lines
+from mailbot.admin.annual_detail import render_html as detail_html
 
 MONTHS = ("gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic")
 NONE = "n.d."  # no data
@@ -154,7 +159,7 @@ def _days(value: float | None) -> str:
     return f"{value:.0f} giorni" if value is not None else NONE
 
 
-def render_html(f: Figures, institution: str) -> str:
+def render_html(f: Figures, institution: str, detail: Detail | None = None) -> str:
     change = (
         f"{(f.cases - f.previous_cases) / f.previous_cases:+.0%} rispetto al {f.year - 1}"
         if f.previous_cases
@@ -198,6 +203,9 @@ h1 {{ font-size: 1.7rem; margin-bottom: .2rem; }}
 .value {{ font-size: 1.6rem; font-weight: bold; color: {BLUE}; }}
 .note {{ font-size: .75rem; color: #5b6875; }}
 .chart svg {{ width: 100%; height: auto; }}
+.detail table {{ border-collapse: collapse; margin-bottom: 1rem; }}
+.detail td, .detail th {{ border-bottom: 1px solid #d6dde4; padding: .2rem .8rem .2rem 0;
+       text-align: left; }}
 footer {{ font-size: .8rem; color: #5b6875; margin-top: 2rem; }}
 </style></head><body>
 <h1>Relazione annuale sui reclami {f.year}</h1>
@@ -205,13 +213,14 @@ footer {{ font-size: .8rem; color: #5b6875; margin-top: 2rem; }}
 Carta dei servizi</p>
 <div class="tiles">{tile_html}</div>
 {charts}
+{detail_html(detail) if detail else ""}
 <footer>Dati dal registro dei reclami ({f.cases} pratiche ricevute nel {f.year}); i giorni di
 risposta escludono le sospensioni in attesa di informazioni dal cittadino.</footer>
 </body></html>
 """
 
 
-def write_pdf(f: Figures, institution: str, path: Path) -> None:
+def write_pdf(f: Figures, institution: str, path: Path, detail: Detail | None = None) -> None:
     with PdfPages(path) as pdf:
         cover = plt.figure(figsize=(8.27, 11.69))  # A4
         timing = f"mediana {_days(f.median_days)}, 90° percentile {_days(f.p90_days)}"
@@ -234,16 +243,24 @@ def write_pdf(f: Figures, institution: str, path: Path) -> None:
             cover.text(0.08, 0.92 - i * 0.04, text, fontsize=size, fontweight=weight)
         pdf.savefig(cover)
         plt.close(cover)
+        if detail is not None:
+            page = plt.figure(figsize=(8.27, 11.69))
+            for i, text in enumerate(pdf_lines(detail)[:44]):
+                page.text(0.08, 0.94 - i * 0.02, text, fontsize=9 if i else 14)
+            pdf.savefig(page)
+            plt.close(page)
         for make in (_months_chart, _category_chart, _office_chart):
             fig = make(f)
             pdf.savefig(fig)
             plt.close(fig)
 
 
-def write(f: Figures, institution: str, directory: Path) -> tuple[Path, Path]:
+def write(
+    f: Figures, institution: str, directory: Path, detail: Detail | None = None
+) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     page = directory / f"relazione-reclami-{f.year}.html"
-    page.write_text(render_html(f, institution), encoding="utf-8")
+    page.write_text(render_html(f, institution, detail), encoding="utf-8")
     pdf = directory / f"relazione-reclami-{f.year}.pdf"
-    write_pdf(f, institution, pdf)
+    write_pdf(f, institution, pdf, detail)
     return page, pdf

@@ -122,6 +122,7 @@ def register(session: Session, settings: Settings, clock: Clock, year: int) -> l
                 ),
                 "refund_paid_eur": sum(r.paid_eur or 0.0 for r in case_refunds),
                 "satisfaction": wo.satisfaction if wo.satisfaction is not None else "",
+                "subject": wo.subject,  # not a register column: the annual report's list
                 "month": received.month,
                 "office_id": wo.office,
                 "category_id": wo.category,

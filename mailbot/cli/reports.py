@@ -55,18 +55,23 @@ def report_register(
 def report_annual(
     year: Annotated[int, typer.Option(help="The year reported on.")],
     out: Annotated[Path, typer.Option(help="Directory for the HTML page and the PDF.")],
+    users: Annotated[
+        int | None,
+        typer.Option(min=1, metavar="N", help="Users served, for the rate per 1,000 users."),
+    ] = None,
 ) -> None:
     """The annual report: an HTML page with charts and the same as a PDF."""
-    from mailbot.admin import annual, reports
+    from mailbot.admin import annual, annual_detail, reports
 
     settings = load_settings()
     services = services_for(settings, open_engine(settings))
     with db.unit_of_work(services.engine) as session:
         rows = reports.register(session, settings, services.clock, year)
         previous = reports.register(session, settings, services.clock, year - 1)
+        detail = annual_detail.detail(session, year, rows, users)
     try:
         page, pdf = annual.write(
-            annual.figures(year, rows, previous), services.composer.institution, out
+            annual.figures(year, rows, previous), services.composer.institution, out, detail
         )
     except OSError as exc:
         raise InputError(f"--out: cannot write to {out}: {exc.strerror}") from None

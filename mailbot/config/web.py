@@ -1,5 +1,6 @@
-"""The `[web]` section: the online complaint form (`mailbot web`, or `mailbot run` when
-`listen` is set) and the questionnaire page its letters link to."""
+"""The `[web]` section: the online complaint form and the questionnaire page closing letters
+link to. The settings are read and checked; the form that serves them is still to be built
+(issue 18), so `listen` stays unset in production until then."""
 
 from __future__ import annotations
 

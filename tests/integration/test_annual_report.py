@@ -15,7 +15,8 @@ from pypdf import PdfReader
 from sqlmodel import Session, select
 
 from mailbot.admin import annual
-from mailbot.models import WorkOrder
+from mailbot.cases import survey
+from mailbot.models import CorrectiveAction, Refund, WorkOrder
 
 from support.app import complaint, make_process, make_services, run_cli, write_config
 
@@ -67,7 +68,7 @@ def test_register_and_report_from_a_year_of_cases(year_of_cases):
     assert html.count("<svg") == 3 and "<script" not in html and " src=" not in html
     assert "Relazione annuale sui reclami 2026" in html and "rispetto al 2025" in html
     reader = PdfReader(pdf)
-    assert len(reader.pages) == 4
+    assert len(reader.pages) == 5  # cover, detail, three charts
     assert "Reclami ricevuti: 100 (40 nel 2025)" in reader.pages[0].extract_text()
 
     # The figures on the page are the register's
@@ -83,6 +84,107 @@ def test_register_and_report_from_a_year_of_cases(year_of_cases):
     assert figures.within_term == within and 0 < within < 100
     assert f"{100 * within / 100:.0f}%" in html
     assert figures.median_days is not None and figures.p90_days >= figures.median_days
+
+
+def test_the_report_details_kinds_channels_outcomes_refunds_actions_and_survey(year_of_cases):
+    services, config, base = year_of_cases
+    asked = ("Cortesia del personale", "Chiarezza della risposta")
+    with Session(services.engine) as session:
+        cases = list(
+            session.exec(
+                select(WorkOrder).where(WorkOrder.number.startswith("2026/")).order_by(WorkOrder.id)
+            )
+        )
+        for i, wo in enumerate(cases[:6]):
+            wo.kind = ("suggerimento", "reclamo", "segnalazione")[i % 3]
+            wo.channel = ("web", "pec", "email")[i % 3]
+            wo.outcome = ("fondato", "infondato")[i % 2]
+            wo.subject = f"Proposta numero {i}" if wo.kind == "suggerimento" else wo.subject
+            session.add(wo)
+        paid, due, refused = (
+            Refund(
+                work_order_id=cases[0].id,
+                reason="late",
+                amount_eur=20.0,
+                state="paid",
+                paid_eur=40.0,
+                pay_by=datetime(2026, 3, 1).date(),
+            ),
+            Refund(
+                work_order_id=cases[1].id,
+                reason="founded",
+                amount_eur=15.0,
+                pay_by=datetime(2026, 3, 1).date(),
+            ),
+            Refund(
+                work_order_id=cases[2].id,
+                reason="late",
+                amount_eur=20.0,
+                state="refused",
+                pay_by=datetime(2026, 3, 1).date(),
+            ),
+        )
+        session.add_all([paid, due, refused])
+        session.add(
+            CorrectiveAction(
+                work_order_id=cases[1].id,
+                text="Nuovo orario sportello",
+                created_by="op@example.org",
+            )
+        )
+        survey.record(
+            session,
+            cases[0],
+            survey.Answer((4, 2), "Gentili"),
+            asked,
+            channel="web",
+            actor="citizen",
+        )
+        survey.record(
+            session, cases[1], survey.Answer((5, 3), ""), asked, channel="email", actor="citizen"
+        )
+        session.commit()
+
+    out = base / "detail"
+    made = run_cli(
+        "--config",
+        str(config),
+        "report",
+        "annual",
+        "--year",
+        "2026",
+        "--out",
+        str(out),
+        "--users",
+        "5000",
+    )
+    assert made.returncode == 0, made.stderr
+    html = (out / "relazione-reclami-2026.html").read_text()
+    assert "20,0 reclami ogni 1.000 utenti (5000 utenti)" in html
+    assert "<td>modulo web</td><td>2</td>" in html and "<td>PEC</td><td>2</td>" in html
+    assert "<td>suggerimento</td><td>2</td>" in html
+    assert "<td>fondato</td><td>3</td><td>50%</td>" in html
+    assert "Rimborsi pagati: 40,00 € (1 pratiche); ancora dovuti: 15,00 € (1); rifiutati: 1" in html
+    assert "<td>Cortesia del personale</td><td>4,5 / 5</td><td>2</td>" in html
+    assert "<td>Chiarezza della risposta</td><td>2,5 / 5</td>" in html
+    assert "Proposta numero 0" in html and "Proposta numero 3" in html
+    assert "Nuovo orario sportello (da verificare)" in html
+    detail_page = PdfReader(out / "relazione-reclami-2026.pdf").pages[1].extract_text()
+    assert "Reclami ogni 1.000 utenti: 20,0" in detail_page
+    assert "Rimborsi pagati: 40.00 EUR (1)" in detail_page
+    refused_cli = run_cli(
+        "--config",
+        str(config),
+        "report",
+        "annual",
+        "--year",
+        "2026",
+        "--out",
+        str(out),
+        "--users",
+        "0",
+    )
+    assert refused_cli.returncode != 0 and "Traceback" not in refused_cli.stderr
 
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
