@@ -60,7 +60,7 @@ def test_register_and_report_from_a_year_of_cases(year_of_cases):
     assert len(register.stdout.strip().splitlines()) == 1 + 100
 
     out = base / "relazione"
-    made = run_cli("--config", str(config), "report", "annual", "--year", "2026", "--out", str(out))
+    made = _annual(config, out)
     assert made.returncode == 0, made.stderr
     page = out / "relazione-reclami-2026.html"
     pdf = out / "relazione-reclami-2026.pdf"
@@ -146,18 +146,7 @@ def test_the_report_details_kinds_channels_outcomes_refunds_actions_and_survey(y
         session.commit()
 
     out = base / "detail"
-    made = run_cli(
-        "--config",
-        str(config),
-        "report",
-        "annual",
-        "--year",
-        "2026",
-        "--out",
-        str(out),
-        "--users",
-        "5000",
-    )
+    made = _annual(config, out, "--users", "5000")
     assert made.returncode == 0, made.stderr
     html = (out / "relazione-reclami-2026.html").read_text()
     assert "20,0 reclami ogni 1.000 utenti (5000 utenti)" in html
@@ -172,19 +161,15 @@ def test_the_report_details_kinds_channels_outcomes_refunds_actions_and_survey(y
     detail_page = PdfReader(out / "relazione-reclami-2026.pdf").pages[1].extract_text()
     assert "Reclami ogni 1.000 utenti: 20,0" in detail_page
     assert "Rimborsi pagati: 40.00 EUR (1)" in detail_page
-    refused_cli = run_cli(
-        "--config",
-        str(config),
-        "report",
-        "annual",
-        "--year",
-        "2026",
-        "--out",
-        str(out),
-        "--users",
-        "0",
+    refused_cli = _annual(config, out, "--users", "0")
+    assert refused_cli.returncode != 0 and "--users" in refused_cli.stderr
+    assert "Traceback" not in refused_cli.stderr
+
+
+def _annual(config, out, *extra):
+    return run_cli(
+        "--config", str(config), "report", "annual", "--year", "2026", "--out", str(out), *extra
     )
-    assert refused_cli.returncode != 0 and "Traceback" not in refused_cli.stderr
 
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -195,7 +180,7 @@ BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 def test_the_report_reads_well_in_a_browser(year_of_cases):
     _, config, base = year_of_cases
     out = base / "browser"
-    made = run_cli("--config", str(config), "report", "annual", "--year", "2026", "--out", str(out))
+    made = _annual(config, out)
     assert made.returncode == 0, made.stderr
     browser = BROWSER
     assert browser is not None
