@@ -183,6 +183,20 @@ def complaint(n: int, subject: str = "") -> bytes:
     return msg.as_bytes()
 
 
+def citizen_reply(row: Any, body: str, n: int) -> bytes:
+    """Mario Bianchi's n-th reply to the sent message `row` (an OutboundMessage), quoting it."""
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"] = "Mario Bianchi <mario.bianchi@example.net>"
+    msg["To"] = "suggerimenti@comune.example.it"
+    msg["Subject"] = "Re: pratica chiusa"
+    msg["Message-ID"] = f"<risposta-{n}@example.net>"
+    msg["In-Reply-To"] = row.message_id
+    msg.set_content(body + "\n\n> la Sua pratica è stata chiusa\n")
+    return msg.as_bytes()
+
+
 def rows(services: Services, model: type[Any]) -> list[Any]:
     """Every row of a table in primary-key order (PostgreSQL promises no order without one)."""
     with Session(services.engine) as session:

@@ -17,7 +17,7 @@ from mailbot.cases.operator import operator_action
 from mailbot.charter import Clock
 from mailbot.models import Event, OutboundMessage, WorkOrder
 
-from support.app import make_process, make_services, rows, write_config
+from support.app import citizen_reply, make_process, make_services, rows, write_config
 
 ROME = ZoneInfo("Europe/Rome")
 CAL = charter.Calendar(("06-24", "2026-11-02"))
@@ -272,17 +272,6 @@ def survey_services(tmp_path):
     services.engine.dispose()
 
 
-def reply_to(row, body, n):
-    msg = EmailMessage()
-    msg["From"] = "Mario Bianchi <mario.bianchi@example.net>"
-    msg["To"] = "suggerimenti@comune.example.it"
-    msg["Subject"] = "Re: pratica chiusa"
-    msg["Message-ID"] = f"<voto-{n}@example.net>"
-    msg["In-Reply-To"] = row.message_id
-    msg.set_content(body + "\n\n> la Sua pratica è stata chiusa\n")
-    return msg.as_bytes()
-
-
 def test_closing_asks_for_a_rating_and_records_the_answer(survey_services):
     process = make_process(survey_services)
     process("citizen_plain.eml")
@@ -291,13 +280,15 @@ def test_closing_asks_for_a_rating_and_records_the_answer(survey_services):
     [closing] = [o for o in rows(survey_services, OutboundMessage) if o.kind == "closing"]
     body = message_from_bytes(closing.raw, policy=default).get_body(("plain",)).get_content()
     assert "è stata chiusa" in body and "da 1" in body and "a 5" in body
-    outcome = process(reply_to(closing, "4 grazie", 1))
+    outcome = process(citizen_reply(closing, "4 grazie", 1))
     assert outcome.reason == "satisfaction 4/5"
     [case] = rows(survey_services, WorkOrder)
     assert case.satisfaction == 4 and case.status == "closed"  # not reopened
     assert not [o for o in rows(survey_services, OutboundMessage) if o.kind == "forward"]
     # A real follow-up still reopens the case
-    process(reply_to(closing, "3 lampioni sono ancora spenti in via Po, la buca è ancora lì.", 2))
+    process(
+        citizen_reply(closing, "3 lampioni sono ancora spenti in via Po, la buca è ancora lì.", 2)
+    )
     [case] = rows(survey_services, WorkOrder)
     assert case.status == "open"
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from email import message_from_bytes
-from email.message import EmailMessage
 from email.policy import default
 
 import pytest
@@ -16,7 +15,7 @@ from mailbot.cases.operator import operator_action
 from mailbot.cases.survey import parse_reply
 from mailbot.models import OutboundMessage, SurveyResponse, WorkOrder
 
-from support.app import complaint, make_process, make_services, rows, write_config
+from support.app import citizen_reply, complaint, make_process, make_services, rows, write_config
 
 OPERATOR = "mario.rossi@comune.example.it"
 QUESTIONS = ("Quanto è chiara la risposta?", "Quanto è stata rapida?", "Ci consiglierebbe?")
@@ -43,17 +42,6 @@ def test_what_counts_as_an_answer_to_three_questions(text, scores, comment):
     assert (answer.scores if answer else None) == scores
     if answer:
         assert answer.comment == comment
-
-
-def _reply(row, body, n):
-    msg = EmailMessage()
-    msg["From"] = "Mario Bianchi <mario.bianchi@example.net>"
-    msg["To"] = "suggerimenti@comune.example.it"
-    msg["Subject"] = "Re: pratica chiusa"
-    msg["Message-ID"] = f"<questionario-{n}@example.net>"
-    msg["In-Reply-To"] = row.message_id
-    msg.set_content(body + "\n\n> la Sua pratica è stata chiusa\n")
-    return msg.as_bytes()
 
 
 @pytest.fixture
@@ -88,7 +76,7 @@ def test_the_closing_letter_asks_every_question_and_the_reply_is_kept(survey_ser
     assert f"https://reclami.example.it/questionario/{case.reply_token}" in body
     assert "indennizzo di 20,00 euro (reclamo fondato)" in body
 
-    outcome = process(_reply(closing, "4 5 2\nLa risposta è arrivata tardi.", 1))
+    outcome = process(citizen_reply(closing, "4 5 2\nLa risposta è arrivata tardi.", 1))
     assert outcome.reason == "satisfaction 4/5 5/5 2/5"
     [response] = rows(survey_services, SurveyResponse)
     assert json.loads(response.scores) == [4, 5, 2]
@@ -98,10 +86,10 @@ def test_the_closing_letter_asks_every_question_and_the_reply_is_kept(survey_ser
     assert case.satisfaction == 4 and case.status == "closed"  # the mean, rounded
 
     # Answering again replaces the answer: one per case in the figures.
-    process(_reply(closing, "5 5 5", 2))
+    process(citizen_reply(closing, "5 5 5", 2))
     [response] = rows(survey_services, SurveyResponse)
     assert json.loads(response.scores) == [5, 5, 5] and response.comment == ""
     # Two scores for three questions is not an answer: a follow-up, the case reopens.
-    process(_reply(closing, "4 5", 3))
+    process(citizen_reply(closing, "4 5", 3))
     [case] = rows(survey_services, WorkOrder)
     assert case.status == "open"
