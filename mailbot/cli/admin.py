@@ -1,4 +1,4 @@
-"""Running and keeping the service: `run`, `db upgrade`, `reconcile`, `reminders`, `purge`
+"""Running and keeping the service: `run`, `web`, `db upgrade`, `reconcile`, `reminders`, `purge`
 and `contact export` (an access request).
 """
 
@@ -53,6 +53,24 @@ def run(
         echo(f"outbox: {error}", err=True)
     if report.unavailable or d.errors:
         raise typer.Exit(TransientError.exit_code)
+
+
+@app.command()
+def web() -> None:
+    """Serve only the online complaint form and questionnaire ([web] listen), in the foreground.
+
+    `mailbot run` serves them too when [web] listen is set: use this for a separate unit (the
+    daemon, wherever it runs on the same database, sends the confirmations)."""
+    from mailbot.errors import ConfigError
+
+    services = daemon_services()
+    if not services.settings.web.enabled:
+        raise ConfigError(
+            'web.listen: not set, so there is no form to serve (e.g. "127.0.0.1:8080")'
+        )
+    from mailbot.web.server import serve
+
+    serve(services)
 
 
 @db_app.command("upgrade")

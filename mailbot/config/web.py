@@ -1,6 +1,5 @@
 """The `[web]` section: the online complaint form and the questionnaire page closing letters
-link to. The settings are read and checked; the form that serves them is still to be built
-(issue 18), so `listen` stays unset in production until then."""
+link to (mailbot/web/), served when `listen` is set."""
 
 from __future__ import annotations
 

@@ -8,7 +8,10 @@ is the same work done once, for cron, tests and the demo.
 
 Under systemd (`Type=notify`) the daemon says READY once a mailbox is connected (or all of them
 are watched by other instances), feeds the watchdog while its loops answer, and reports its
-state in STATUS; with `[metrics] listen` it serves Prometheus metrics and /healthz.
+state in STATUS; with `[metrics] listen` it serves Prometheus metrics and /healthz, and with
+`[web] listen` the online complaint form and questionnaire (mailbot/web/, on a thread of its
+own; it files cases with the services in force, so a reload reaches it, but a changed `listen`
+takes a restart, as for metrics).
 
 Any number of instances may share one database: a mailbox is watched only while this instance
 holds its lease (runtime/leases.py), every message's transaction is fenced by it, and the
@@ -23,6 +26,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from mailbot.log import get_logger
 from mailbot.runtime.control import Control, Signals
@@ -33,6 +37,9 @@ from mailbot.runtime.once import leases_for
 from mailbot.runtime.outbox_loop import run_outbox_loop
 from mailbot.runtime.sdnotify import Notifier, WatchdogFeeder
 from mailbot.services import Services
+
+if TYPE_CHECKING:
+    from mailbot.web.server import WebServer
 
 log = get_logger(__name__)
 
@@ -56,6 +63,7 @@ def _supervise(
     rebuild: Callable[[], Services] | None,
 ) -> None:
     endpoint = serve_metrics(services, runtime)
+    web = _serve_web(runtime)
     feeder = WatchdogFeeder(
         runtime.notifier, lambda: runtime.health.loops_alive(stale_seconds(runtime))
     )
@@ -74,7 +82,19 @@ def _supervise(
         feeder.stop()
         if endpoint is not None:
             endpoint.stop()
+        if web is not None:
+            web.stop()
         runtime.notifier.close()
+
+
+def _serve_web(runtime: Runtime) -> WebServer | None:
+    if not runtime.services.settings.web.enabled:
+        return None
+    from mailbot.web.server import WebServer  # flask and waitress only when the form is served
+
+    server = WebServer(lambda: runtime.services)
+    server.start()
+    return server
 
 
 def _run_loops(

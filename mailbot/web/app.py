@@ -1,0 +1,172 @@
+"""The Flask application of the online desk: `/` is the complaint form, `/questionario/<token>`
+the questionnaire of a closed case.
+
+A submission is filed by `entry.file_submission` with channel "web" and the `[web] mailbox`,
+so it is numbered, matched, confirmed and notified exactly like a mail; the daemon's outbox
+loop sends the confirmation. The form is protected against cross-site posts (a CSRF token
+signed with mailbot's secret, so every instance behind a balancer accepts the others' pages),
+limited to `[web] rate_limit` filed submissions per client address (X-Forwarded-For with
+`trusted_proxy`), and its attachments to `[web] max_upload_mb` in all: a larger upload gets
+the form back with its text and a message, a far larger body a 413 page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, abort, g, render_template, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlmodel import col, select
+from werkzeug.exceptions import InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from mailbot import entry
+from mailbot.cases import survey
+from mailbot.cases.workorders import CLOSED
+from mailbot.db import unit_of_work
+from mailbot.errors import InputError
+from mailbot.log import get_logger
+from mailbot.models import WorkOrder
+from mailbot.replies.render import templates_root
+from mailbot.services import Services
+from mailbot.web.forms import MAX_FILES, complaint_form, survey_form, words
+
+log = get_logger(__name__)
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_SLACK = 64 * 1024  # the form's own fields, around the files
+
+
+def create_app(current: Callable[[], Services]) -> Flask:
+    """The application; `current()` gives the services in force (the daemon's change on SIGHUP)."""
+    services = current()
+    settings = services.settings
+    cap = settings.web.max_upload_mb * 1024 * 1024
+    root = templates_root(settings)
+    app = Flask(__name__, template_folder=str(root), static_folder=None)
+    app.config.update(
+        SECRET_KEY=hmac.new(services.secret, b"mailbot web form", hashlib.sha256).digest(),
+        # Twice the cap: a moderately large upload gets the form back with a message.
+        MAX_CONTENT_LENGTH=2 * cap + _SLACK,
+        MAX_FORM_MEMORY_SIZE=2 * cap + _SLACK,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.web.public_url.startswith("https://"),
+        WTF_CSRF_TIME_LIMIT=6 * 3600,  # a citizen may take a while over the text
+    )
+    if settings.web.trusted_proxy:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    CSRFProtect(app)
+    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
+    desk = _Desk(current, cap)
+    limited = limiter.limit(
+        lambda: current().settings.web.rate_limit,
+        methods=["POST"],
+        deduct_when=lambda response: bool(g.get("filed")),
+    )
+    app.add_url_rule("/", view_func=limited(desk.complaint), methods=["GET", "POST"])
+    app.add_url_rule("/questionario/<token>", view_func=desk.questionnaire, methods=["GET", "POST"])
+    app.register_error_handler(CSRFError, lambda e: desk.error(400, "expired"))
+    app.register_error_handler(413, lambda e: desk.error(413, "too_large"))
+    app.register_error_handler(429, lambda e: desk.error(429, "too_many"))
+    app.register_error_handler(404, lambda e: desk.error(404, "not_found"))
+    app.register_error_handler(InternalServerError, desk.failed)
+    return app
+
+
+class _Desk:
+    """The pages, in the configured language."""
+
+    def __init__(self, current: Callable[[], Services], cap: int) -> None:
+        settings = current().settings
+        self.current = current
+        self.cap = cap
+        self.language = settings.language
+        own = templates_root(settings) / self.language / "web"
+        self.folder = f"{self.language if own.is_dir() else 'it'}/web"
+        self.text = words(self.language)
+        self.common = {
+            "w": self.text,
+            "language": self.folder.split("/")[0],
+            "office": settings.smtp.from_name,
+            "address": settings.smtp.from_address,
+            "max_mb": settings.web.max_upload_mb,
+        }
+
+    def page(self, template: str, status: int = 200, **values: Any) -> tuple[str, int]:
+        return render_template(f"{self.folder}/{template}", **self.common, **values), status
+
+    def error(self, status: int, key: str, title: str = "") -> tuple[str, int]:
+        message = self.text[key].format(mb=self.common["max_mb"])
+        return self.page("error.html", status, message=message, title=title)
+
+    def failed(self, error: InternalServerError) -> tuple[str, int]:
+        cause = error.original_exception
+        log.error("web request failed", error=type(cause).__name__, detail=str(cause)[:200])
+        return self.error(503, "unavailable")
+
+    def complaint(self) -> tuple[str, int]:
+        form: Any = complaint_form(self.language)()
+        if not form.validate_on_submit():
+            return self.page("form.html", 400 if request.method == "POST" else 200, form=form)
+        files = [(f.filename or "allegato", f.read()) for f in form.files.data if f and f.filename]
+        if len(files) > MAX_FILES:
+            form.files.errors = [self.text["too_many_files"].format(max=MAX_FILES)]
+        elif sum(len(payload) for _, payload in files) > self.cap:
+            form.files.errors = [self.text["too_large"].format(mb=self.common["max_mb"])]
+        if form.files.errors:
+            return self.page("form.html", 413, form=form)
+        services = self.current()
+        submission = entry.Submission(
+            channel="web",
+            subject=form.subject.data.strip(),
+            text=form.text.data,
+            name=(form.name.data or "").strip(),
+            email=(form.email.data or "").strip().lower(),
+            phone=(form.phone.data or "").strip(),
+            attachments=files,
+            mailbox=services.settings.web.mailbox,
+        )
+        try:
+            outcome = entry.file_submission(services, submission, actor="web")
+        except InputError as exc:
+            form.text.errors = [str(exc)]
+            return self.page("form.html", 400, form=form)
+        g.filed = True
+        log.info("web submission filed", work_order=outcome.work_order_number)
+        number = outcome.work_order_number
+        return self.page("filed.html", number=number, email=bool(submission.email))
+
+    def questionnaire(self, token: str) -> tuple[str, int]:
+        services = self.current()
+        if not services.settings.charter.satisfaction_survey or not _TOKEN.fullmatch(token):
+            abort(404)
+        with unit_of_work(services.engine) as session:
+            case = session.exec(
+                select(WorkOrder)
+                .where(WorkOrder.reply_token == token)
+                .where(col(WorkOrder.purged_at).is_(None))
+            ).first()
+            if case is None:
+                abort(404)
+            if case.status != CLOSED:
+                return self.error(409, "not_closed", title=case.number)
+            asked = survey.questions(services.settings, self.language)
+            form: Any = survey_form(len(asked), self.language)()
+            if not form.validate_on_submit():
+                fields = [(question, form[f"q{n}"]) for n, question in enumerate(asked)]
+                status = 400 if request.method == "POST" else 200
+                return self.page(
+                    "survey.html", status, form=form, fields=fields, number=case.number
+                )
+            scores = tuple(int(form[f"q{n}"].data) for n in range(len(asked)))
+            answer = survey.Answer(scores, (form.comment.data or "").strip())
+            survey.record(session, case, answer, asked, channel="web", actor="web")
+            number = case.number
+        log.info("web questionnaire answered", work_order=number)
+        return self.page("thanks.html", number=number)

@@ -1,0 +1,135 @@
+"""The complaint form and the questionnaire form, with their wording in Italian and English
+(the citizen's language is `language` in the configuration)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    MultipleFileField,
+    RadioField,
+    SelectChoice,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from mailbot.cases.survey import MAX_COMMENT
+from mailbot.types import looks_like_address
+
+MAX_FILES = 10
+MAX_TEXT = 20_000
+
+WORDS: dict[str, dict[str, str]] = {
+    "it": {
+        "html_lang": "it",
+        "write_to": "Per ogni necessità può scrivere a",
+        "size_note": "Al massimo {mb} MB di allegati in tutto.",
+        "send": "Invia",
+        "send_answers": "Invia le risposte",
+        "name": "Nome e cognome",
+        "email": "Indirizzo e-mail (per la conferma e la risposta)",
+        "phone": "Telefono",
+        "subject": "Oggetto",
+        "text": "Testo del reclamo o del suggerimento",
+        "files": "Allegati",
+        "privacy": "Ho letto l'informativa sul trattamento dei dati personali",
+        "comment": "Commento (facoltativo)",
+        "required": "Questo campo è obbligatorio.",
+        "bad_email": "L'indirizzo e-mail non è valido.",
+        "privacy_required": "Per inviare la segnalazione occorre accettare l'informativa.",
+        "too_long": "Il testo è troppo lungo (al massimo {max} caratteri).",
+        "too_many_files": "Si possono allegare al massimo {max} file.",
+        "too_large": "Gli allegati superano il limite di {mb} MB complessivi.",
+        "score_required": "Scelga un punteggio da 1 a 5.",
+        "expired": "La pagina è scaduta o non è stata aperta da questo sito: la ricarichi e"
+        " invii di nuovo.",
+        "too_many": "Troppe segnalazioni inviate da questo indirizzo in poco tempo: riprovi più"
+        " tardi, oppure scriva all'indirizzo indicato sotto.",
+        "not_found": "La pagina richiesta non esiste.",
+        "not_closed": "Il questionario sarà disponibile quando la pratica sarà chiusa.",
+        "unavailable": "Il servizio non è disponibile in questo momento: riprovi più tardi,"
+        " oppure scriva all'indirizzo indicato sotto.",
+    },
+    "en": {
+        "html_lang": "en",
+        "write_to": "For anything else, write to",
+        "size_note": "At most {mb} MB of attachments in all.",
+        "send": "Send",
+        "send_answers": "Send the answers",
+        "name": "Full name",
+        "email": "E-mail address (for the confirmation and the answer)",
+        "phone": "Phone",
+        "subject": "Subject",
+        "text": "Your complaint or suggestion",
+        "files": "Attachments",
+        "privacy": "I have read the privacy notice",
+        "comment": "Comment (optional)",
+        "required": "This field is required.",
+        "bad_email": "This is not a valid e-mail address.",
+        "privacy_required": "Please accept the privacy notice to send your complaint.",
+        "too_long": "The text is too long (at most {max} characters).",
+        "too_many_files": "At most {max} files can be attached.",
+        "too_large": "The attachments exceed the limit of {mb} MB in all.",
+        "score_required": "Please choose a score from 1 to 5.",
+        "expired": "This page has expired or was not opened from this site: reload it and send"
+        " again.",
+        "too_many": "Too many submissions from this address in a short time: please try again"
+        " later, or write to the address below.",
+        "not_found": "There is no such page.",
+        "not_closed": "The questionnaire will be available once the case is closed.",
+        "unavailable": "The service is not available right now: please try again later, or"
+        " write to the address below.",
+    },
+}
+
+
+def words(language: str) -> dict[str, str]:
+    return WORDS.get(language, WORDS["it"])
+
+
+class _Address:
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if field.data and not looks_like_address(field.data.strip()):
+            raise ValidationError(self.message)
+
+
+@cache
+def complaint_form(language: str) -> type[FlaskForm]:
+    w = words(language)
+    required = DataRequired(w["required"])
+
+    class ComplaintForm(FlaskForm):  # type: ignore[misc]
+        name = StringField(w["name"], [Length(max=200)])
+        email = EmailField(w["email"], [Optional(), Length(max=254), _Address(w["bad_email"])])
+        phone = StringField(w["phone"], [Length(max=40)])
+        subject = StringField(w["subject"], [required, Length(max=200)])
+        text = TextAreaField(
+            w["text"], [required, Length(max=MAX_TEXT, message=w["too_long"].format(max=MAX_TEXT))]
+        )
+        files = MultipleFileField(w["files"])
+        privacy = BooleanField(w["privacy"], [DataRequired(w["privacy_required"])])
+
+    return ComplaintForm
+
+
+@cache
+def survey_form(count: int, language: str) -> type[FlaskForm]:
+    """`count` questions, q0 … q{count-1}, each a 1-5 score, and a comment."""
+    w = words(language)
+    fields: dict[str, Any] = {
+        f"q{n}": RadioField(
+            choices=[SelectChoice(str(s)) for s in range(1, 6)],
+            validators=[InputRequired(w["score_required"])],
+        )
+        for n in range(count)
+    }
+    fields["comment"] = TextAreaField(w["comment"], [Length(max=MAX_COMMENT)])
+    return type("SurveyForm", (FlaskForm,), fields)

@@ -1,0 +1,62 @@
+"""The online desk's pages through Flask's test client: English pages with `language = "en"`,
+and the client address behind a trusted proxy, which the rate limit counts by. (The browser
+tests are tests/integration/test_web_form.py.)"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mailbot.models import WorkOrder
+from mailbot.web.app import create_app
+
+from support.app import make_services, rows, write_config
+
+
+def desk(tmp_path, extra: str):
+    (tmp_path / "maildir").mkdir()
+    config = write_config(
+        tmp_path / "mailbot.toml",
+        transport="directory",
+        extra=f'{extra}\n[web]\nlisten = "127.0.0.1:8099"\nrate_limit = "1 per hour"\n'
+        "trusted_proxy = true\n",
+    )
+    services = make_services(config)
+    return services, create_app(lambda: services).test_client()
+
+
+def post(client, client_address: str, subject: str):
+    page = client.get("/", headers={"X-Forwarded-For": client_address}).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert token is not None
+    form = {"csrf_token": token.group(1), "subject": subject, "text": "Buca.", "privacy": "y"}
+    return client.post("/", data=form, headers={"X-Forwarded-For": client_address})
+
+
+@pytest.fixture
+def english(tmp_path):
+    services, client = desk(tmp_path, 'language = "en"')
+    yield services, client
+    services.engine.dispose()
+
+
+def test_the_pages_are_in_english_with_language_en(english):
+    _, client = english
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="en">' in page and "Complaints and suggestions" in page
+    assert "Privacy notice" in page and "At most 10 MB" in page
+    refused = client.post("/", data={"subject": "x"})
+    assert refused.status_code == 400 and "This page has expired" in refused.get_data(as_text=True)
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_limit(english):
+    services, client = english
+    assert post(client, "203.0.113.7", "Buca in via Roma").status_code == 200
+    assert post(client, "198.51.100.9", "Buca in via Milano").status_code == 200
+    again = post(client, "203.0.113.7", "Buca in via Napoli")
+    assert again.status_code == 429 and "Too many submissions" in again.get_data(as_text=True)
+    assert sorted(c.subject for c in rows(services, WorkOrder)) == [
+        "Buca in via Milano",
+        "Buca in via Roma",
+    ]
