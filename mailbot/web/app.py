@@ -12,10 +12,12 @@ the form back with its text and a message, a far larger body a 413 page.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort, g, render_template, request
@@ -49,6 +51,8 @@ def create_app(current: Callable[[], Services]) -> Flask:
     settings = services.settings
     cap = settings.web.max_upload_mb * 1024 * 1024
     root = templates_root(settings)
+    if not (root / "web" / "base.html").is_file():  # a templates_path of mail templates only
+        root = templates_root(dataclasses.replace(settings, templates_path=None))
     app = Flask(__name__, template_folder=str(root), static_folder=None)
     app.config.update(
         SECRET_KEY=hmac.new(services.secret, b"mailbot web form", hashlib.sha256).digest(),
@@ -63,7 +67,7 @@ def create_app(current: Callable[[], Services]) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     CSRFProtect(app)
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
-    desk = _Desk(current, cap)
+    desk = _Desk(current, cap, root)
     limited = limiter.limit(
         lambda: current().settings.web.rate_limit,
         methods=["POST"],
@@ -82,12 +86,12 @@ def create_app(current: Callable[[], Services]) -> Flask:
 class _Desk:
     """The pages, in the configured language."""
 
-    def __init__(self, current: Callable[[], Services], cap: int) -> None:
+    def __init__(self, current: Callable[[], Services], cap: int, root: Path) -> None:
         settings = current().settings
         self.current = current
         self.cap = cap
         self.language = settings.language
-        own = templates_root(settings) / self.language / "web"
+        own = root / self.language / "web"
         self.folder = f"{self.language if own.is_dir() else 'it'}/web"
         self.text = words(self.language)
         self.common = {

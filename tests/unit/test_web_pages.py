@@ -60,3 +60,13 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_limit(english):
         "Buca in via Milano",
         "Buca in via Roma",
     ]
+
+
+def test_a_templates_path_of_mail_templates_only_keeps_the_shipped_pages(tmp_path):
+    (tmp_path / "mine" / "it").mkdir(parents=True)
+    services, client = desk(tmp_path, f'templates_path = "{tmp_path / "mine"}"')
+    try:
+        page = client.get("/").get_data(as_text=True)
+        assert "Informativa sul trattamento dei dati personali" in page
+    finally:
+        services.engine.dispose()
