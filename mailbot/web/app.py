@@ -100,6 +100,7 @@ class _Desk:
             "office": settings.smtp.from_name,
             "address": settings.smtp.from_address,
             "max_mb": settings.web.max_upload_mb,
+            "privacy_notice": settings.charter.privacy_notice,  # a link, or the text itself
         }
 
     def page(self, template: str, status: int = 200, **values: Any) -> tuple[str, int]:

@@ -70,3 +70,21 @@ def test_a_templates_path_of_mail_templates_only_keeps_the_shipped_pages(tmp_pat
         assert "Informativa sul trattamento dei dati personali" in page
     finally:
         services.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("notice", "shown"),
+    [
+        (
+            "https://www.comune.example.it/privacy",
+            '<a href="https://www.comune.example.it/privacy">',
+        ),
+        ("I dati sono trattati dal Comune ai sensi del GDPR.", "trattati dal Comune ai sensi"),
+    ],
+)
+def test_the_form_carries_the_configured_privacy_notice(tmp_path, notice, shown):
+    services, client = desk(tmp_path, f'[charter]\nprivacy_notice = "{notice}"')
+    try:
+        assert shown in client.get("/").get_data(as_text=True)
+    finally:
+        services.engine.dispose()
