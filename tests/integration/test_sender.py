@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import update
+from sqlmodel import Session
 
 from mailbot.models import Event, OutboundMessage
 from mailbot.replies.delivery import deliver_pending
@@ -180,3 +183,41 @@ def test_a_slow_relay_still_gets_every_row_in_one_pass(tmp_path):
     report = asyncio.run(deliver_pending(services.engine, services.settings, Router({"": Slow()})))
     assert report.sent == 6 and len(sent) == 6
     assert {o.status for o in rows(services, OutboundMessage)} == {"sent"}
+
+
+def test_rows_are_marked_sent_in_groups_and_none_is_lost_when_sending_breaks(smtp_services, smtp):
+    from support.app import complaint
+
+    process = make_process(smtp_services)
+    for n in range(1, 41):
+        process(complaint(n))  # 80 rows: more than one group of MARK_EVERY
+
+    async def go(limit):
+        router = make_transport(smtp_services.settings)
+        real = router.transports[""].send
+        calls = 0
+
+        async def send(*args):
+            nonlocal calls
+            calls += 1
+            if calls > limit:
+                raise RuntimeError("the process dies here")
+            await real(*args)
+
+        router.transports[""].send = send  # type: ignore[method-assign]
+        try:
+            return await deliver_pending(smtp_services.engine, smtp_services.settings, router)
+        finally:
+            await router.close()
+
+    with pytest.raises(RuntimeError):
+        asyncio.run(go(45))  # 45 accepted, then the sender breaks mid-group
+    statuses = [o.status for o in rows(smtp_services, OutboundMessage)]
+    assert statuses.count("sent") == 45 == len(smtp.received)  # each accepted one is marked
+    with Session(smtp_services.engine) as session:  # the dead sender's lease runs out
+        session.execute(update(OutboundMessage).values(next_attempt_at=datetime.now(UTC)))
+        session.commit()
+    assert asyncio.run(go(1000)).sent == 35
+    assert {o.status for o in rows(smtp_services, OutboundMessage)} == {"sent"}
+    sent_events = [e for e in rows(smtp_services, Event) if e.kind == "outbound.sent"]
+    assert len(sent_events) == 80 == len(smtp.received)
