@@ -105,19 +105,47 @@ def floor(dovecot: Dovecot, user: str) -> tuple[int, float]:
 class Bench:
     work: Path
     dovecot: Dovecot
-    smtp: SmtpServer
+    smtp: SmtpServer | SinkProcess
+
+
+class SinkProcess:
+    """aiosmtpd's Sink (accepts and discards) in a process of its own, as a real relay is: an
+    SMTP server on a thread of the benchmark would take the GIL from the mailbot it measures."""
+
+    def __init__(self) -> None:
+        from support.servers import free_port
+
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        from support.servers import wait_for_port
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}",
+             "-c", "aiosmtpd.handlers.Sink"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
 
 
 @contextlib.contextmanager
-def servers(users: list[str]) -> Iterator[Bench]:
-    """A work directory with a private Dovecot (these accounts) and an SMTP server."""
+def servers(users: list[str], sink_process: bool = False) -> Iterator[Bench]:
+    """A work directory with a private Dovecot (these accounts) and an SMTP server: one that
+    records what it receives on a thread, or with `sink_process` a discarding one apart."""
     work = Path(tempfile.mkdtemp(prefix="mailbot-bench-"))
     os.chmod(work, 0o755)
     (work / "dovecot").mkdir()
     dovecot = Dovecot(work / "dovecot")
     for user in users:
         dovecot.add_user(user, PASSWORD)
-    smtp = SmtpServer()
+    smtp = SinkProcess() if sink_process else SmtpServer()
     dovecot.start()
     smtp.start()
     try:
@@ -164,6 +192,16 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """User + system CPU time of a live process (with `children`, also of its children that
+    have exited and been waited for, such as PostgreSQL's backends)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:

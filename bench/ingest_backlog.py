@@ -1,5 +1,5 @@
 """Backlog ingest: N realistic complaints waiting in a real Dovecot mailbox → work orders and
-confirmations accepted by a real SMTP server, next to the floor measured in the same run
+confirmations accepted by a real SMTP server (aiosmtpd's Sink, in a process of its own), next to the floor measured in the same run
 (fetching the same messages with BODY.PEEK[] in batches of 50 and nothing else).
 
     uv run python bench/ingest_backlog.py --messages 10000
@@ -31,7 +31,7 @@ def main() -> None:
 
     from support.app import imap_mailbox, make_services, write_config
 
-    with servers(["bench"]) as bench:
+    with servers(["bench"], sink_process=True) as bench:
         size = fill_mailbox(bench.dovecot, "bench", args.messages, args.seed)
         print(
             f"mailbox: {args.messages} messages, {size / 1e6:.1f} MB, "

@@ -1,7 +1,9 @@
 """Throughput of 1, 2 and 4 `mailbot run` instances sharing one PostgreSQL (a throw-away
 cluster) with 4 IMAP mailboxes on a real Dovecot, each holding `--messages` of the ingest mix:
 from the instances' start until every message is filed and every confirmation and notification
-is accepted by the SMTP server. A fresh database and fresh mailboxes for each count.
+is accepted by the SMTP server (aiosmtpd's Sink, a process of its own). A fresh database and
+fresh mailboxes for each count. Also the CPU seconds each instance spent per message it
+filed, and PostgreSQL's (postmaster and backends): what a bigger machine has to provide.
 
     uv run python bench/instances.py --messages 500
 
@@ -16,7 +18,7 @@ import time
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from common import fill_mailbox, mailbot_process, servers, use_database
+from common import cpu_seconds, fill_mailbox, mailbot_process, servers, use_database
 
 MAILBOXES = 4
 
@@ -49,12 +51,12 @@ def main() -> None:
 
     from mailbot.models import InboundMessage, OutboundMessage
 
-    from support.app import imap_mailbox, make_services, write_config
+    from support.app import imap_mailbox, make_services, postgres_cluster, write_config
 
     counts = [int(n) for n in args.instances.split(",")]
     users = [f"u{k}_{m}" for k in counts for m in range(MAILBOXES)]
     results: dict[int, float] = {}
-    with servers(users) as bench:
+    with servers(users, sink_process=True) as bench:
         for k in counts:
             mine = [f"u{k}_{m}" for m in range(MAILBOXES)]
             for m, user in enumerate(mine):
@@ -82,6 +84,8 @@ def main() -> None:
                     ).one()
                 return filed, sent
 
+            postmaster = int((postgres_cluster().data / "postmaster.pid").read_text().split()[0])
+            database_cpu = cpu_seconds(postmaster, children=True)
             started = time.perf_counter()
             daemons = [mailbot_process(config, "run") for _ in range(k)]
             try:
@@ -93,16 +97,24 @@ def main() -> None:
                     if time.perf_counter() - started > 3600:
                         raise SystemExit(f"{k} instances: only {filed} filed, {sent} sent")
                 elapsed = time.perf_counter() - started
+                cpu = [cpu_seconds(daemon.pid) for daemon in daemons]
             finally:
                 for daemon in daemons:
                     daemon.terminate()
                 for daemon in daemons:
                     daemon.wait(timeout=60)
+            time.sleep(1.0)  # the instances' backends exit and are counted
+            database_cpu = cpu_seconds(postmaster, children=True) - database_cpu
             results[k] = total / elapsed
             print(
                 f"{k} instance(s), {MAILBOXES} mailboxes x {args.messages}: {total} filed, "
                 f"{2 * total} sent in {elapsed:.1f} s = {results[k]:.0f} msg/s "
                 f"(x{results[k] / results[counts[0]]:.2f})"
+            )
+            print(
+                f"  CPU per message: mailbot {sum(cpu) / total * 1000:.1f} ms "
+                f"({', '.join(f'{c:.1f} s' for c in cpu)} for the {k} instance(s)), "
+                f"PostgreSQL {database_cpu / total * 1000:.1f} ms"
             )
     print(
         f"reproduce: uv run python bench/instances.py --messages {args.messages} --instances {args.instances}"
