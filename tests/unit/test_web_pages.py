@@ -88,3 +88,18 @@ def test_the_form_carries_the_configured_privacy_notice(tmp_path, notice, shown)
         assert shown in client.get("/").get_data(as_text=True)
     finally:
         services.engine.dispose()
+
+
+def test_a_database_outage_gets_a_page_that_says_so_not_a_stack_trace(english, monkeypatch):
+    from mailbot import entry
+    from mailbot.errors import DatabaseUnavailableError
+
+    def down(*args, **kwargs):
+        raise DatabaseUnavailableError("database unavailable: connection refused")
+
+    monkeypatch.setattr(entry, "file_submission", down)
+    _, client = english
+    answer = post(client, "203.0.113.7", "Buca in via Roma")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 503 and "not available right now" in page
+    assert "Traceback" not in page and "connection refused" not in page
