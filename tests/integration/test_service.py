@@ -214,6 +214,7 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
         "mailbot-reconcile.timer",
         "mailbot-reminders.service",
         "mailbot-reminders.timer",
+        "mailbot-web.service",
     }
     # The units name /opt/mailbot's virtualenv; verify checks the executable exists.
     executable = Path(sys.executable).parent / "mailbot"
