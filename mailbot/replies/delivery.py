@@ -1,10 +1,7 @@
 """Draining the outbox through the transports (`sender`).
 
 Rows are claimed (leased) in one short transaction, sent over one kept-open connection per
-account, and marked sent in a transaction per few rows (`MARK_EVERY`, or `MARK_SECONDS` after
-the oldest unmarked one): no database lock is held while the network is slow, and a commit is
-not paid for every mail. A crash between the relay's 250 and that commit resends those few
-rows when their lease runs out, as it always did for one (at-least-once, same Message-ID). What a
+account, and marked in another: no database lock is held while the network is slow. What a
 failure does is errors.py's table, as for mail read: a relay out of reach (RETRY) leaves its
 account's rows waiting, no attempt counted; a 4xx (DEFER) retries the row with backoff; a 5xx
 (REJECT) fails it. The stored bytes, and so the stored Message-ID, are sent as they are: a
@@ -18,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
 
 from mailbot.config import Settings
 from mailbot.db import unit_of_work
@@ -35,9 +31,6 @@ from mailbot.replies.sender import (
     Router,
     log,
 )
-
-MARK_EVERY = 32  # sent rows marked in one transaction
-MARK_SECONDS = 0.25  # …or as soon as the oldest unmarked one is this old
 
 
 @dataclass
@@ -56,104 +49,53 @@ class DeliveryReport:
 async def deliver_pending(engine: Engine, settings: Settings, router: Router) -> DeliveryReport:
     """Send every row due now; returns when none is left. An account whose server cannot be
     reached is left alone for this pass (its rows wait, no attempt counted); the others go on."""
-    run = _Pass(engine, settings, router)
+    report = DeliveryReport()
+    tried: set[int] = set()
+    down: dict[str, str] = {}  # account → why it cannot be reached
     lease = timedelta(seconds=settings.outbox.lease_seconds)
-    while len(run.down) < len(router.transports):
+    while len(down) < len(router.transports):
         with unit_of_work(engine) as session:
-            rows = outbox.claim_due(session, utcnow(), settings.outbox.batch_size, lease, run.tried)
-        run.tried.update(row.id for row in rows if row.id is not None)
+            rows = outbox.claim_due(session, utcnow(), settings.outbox.batch_size, lease, tried)
+        tried.update(row.id for row in rows if row.id is not None)
         if not rows:
-            break
-        held: dict[str, list[OutboundMessage]] = {}  # rows of accounts already down
-        sent = _Sent(engine)
-        try:
-            await run.send(rows, held, sent, lease)
-        finally:
-            sent.flush()
-        for account, waiting in held.items():
-            _release(
-                engine, settings, waiting, settings.outbox.retry_base_seconds, run.down[account]
-            )
-    return run.report
-
-
-@dataclass
-class _Pass:
-    """One `deliver_pending`: what it sent and tried, and the accounts found down."""
-
-    engine: Engine
-    settings: Settings
-    router: Router
-    report: DeliveryReport = field(default_factory=DeliveryReport)
-    tried: set[int] = field(default_factory=set)
-    down: dict[str, str] = field(default_factory=dict)  # account → why it cannot be reached
-
-    async def send(
-        self,
-        rows: list[OutboundMessage],
-        held: dict[str, list[OutboundMessage]],
-        sent: _Sent,
-        lease: timedelta,
-    ) -> None:
-        """One claimed batch, in order; `held` gets the rows of accounts found down."""
+            return report
         started = time.monotonic()
+        held: dict[str, list[OutboundMessage]] = {}  # rows of accounts already down
         for index, row in enumerate(rows):
             if time.monotonic() - started > lease.total_seconds() / 2:
                 # Half the lease gone: give the rest back before it expires under us, and take
                 # them again in this same pass (they were not tried).
-                _release(self.engine, self.settings, rows[index:], delay=0.0)
-                self.tried.difference_update(r.id for r in rows[index:] if r.id is not None)
-                return
-            account = self.router.route(row.account)
-            if account in self.down:
+                _release(engine, settings, rows[index:], delay=0.0)
+                tried.difference_update(r.id for r in rows[index:] if r.id is not None)
+                break
+            account = router.route(row.account)
+            if account in down:
                 held.setdefault(account, []).append(row)
                 continue
             try:
-                await self.router.get(account).send(
+                await router.get(account).send(
                     row.envelope_from, row.recipients.split(", "), row.raw
                 )
             except (DeliveryError, RelayUnavailableError) as exc:
                 if disposition_for(exc) is Disposition.RETRY:
                     # An outage is not the message's fault: no attempt counted, its account's
                     # rows wait; other accounts go on.
-                    self.down[account] = str(exc)
-                    self.report.errors.append(str(exc))
+                    down[account] = str(exc)
+                    report.errors.append(str(exc))
                     held.setdefault(account, []).append(row)
                     log.warning("smtp unavailable", account=account or "smtp", error=str(exc))
                     continue
-                _settle_failure(self.engine, self.settings, row, exc, self.report)
+                _settle_failure(engine, settings, row, exc, report)
                 continue
-            sent.add(row)
-            self.report.sent += 1
-            log.info("outbound sent", **_about(row))
-
-
-class _Sent:
-    """Rows the relay accepted, marked sent together: every `MARK_EVERY` rows or
-    `MARK_SECONDS`, and whatever is left when the batch ends (or fails)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.rows: list[OutboundMessage] = []
-        self.since = 0.0
-
-    def add(self, row: OutboundMessage) -> None:
-        if not self.rows:
-            self.since = time.monotonic()
-        self.rows.append(row)
-        if len(self.rows) >= MARK_EVERY or time.monotonic() - self.since >= MARK_SECONDS:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.rows:
-            return
-        ids = [row.id for row in self.rows]
-        with unit_of_work(self.engine) as session:
-            for fresh in session.exec(
-                select(OutboundMessage).where(col(OutboundMessage.id).in_(ids))
-            ):
+            with unit_of_work(engine) as session:
+                fresh = session.get(OutboundMessage, row.id)
+                assert fresh is not None
                 outbox.mark_sent(session, fresh)
-        self.rows = []
+            report.sent += 1
+            log.info("outbound sent", **_about(row))
+        for account, waiting in held.items():
+            _release(engine, settings, waiting, settings.outbox.retry_base_seconds, down[account])
+    return report
 
 
 def _settle_failure(

@@ -185,12 +185,12 @@ def test_a_slow_relay_still_gets_every_row_in_one_pass(tmp_path):
     assert {o.status for o in rows(services, OutboundMessage)} == {"sent"}
 
 
-def test_rows_are_marked_sent_in_groups_and_none_is_lost_when_sending_breaks(smtp_services, smtp):
+def test_every_row_the_relay_accepted_is_marked_when_sending_breaks(smtp_services, smtp):
     from support.app import complaint
 
     process = make_process(smtp_services)
     for n in range(1, 41):
-        process(complaint(n))  # 80 rows: more than one group of MARK_EVERY
+        process(complaint(n))  # 80 rows
 
     async def go(limit):
         router = make_transport(smtp_services.settings)
@@ -211,7 +211,7 @@ def test_rows_are_marked_sent_in_groups_and_none_is_lost_when_sending_breaks(smt
             await router.close()
 
     with pytest.raises(RuntimeError):
-        asyncio.run(go(45))  # 45 accepted, then the sender breaks mid-group
+        asyncio.run(go(45))  # 45 accepted, then the sender breaks
     statuses = [o.status for o in rows(smtp_services, OutboundMessage)]
     assert statuses.count("sent") == 45 == len(smtp.received)  # each accepted one is marked
     with Session(smtp_services.engine) as session:  # the dead sender's lease runs out
