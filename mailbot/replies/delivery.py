@@ -88,9 +88,7 @@ async def deliver_pending(engine: Engine, settings: Settings, router: Router) ->
                 _settle_failure(engine, settings, row, exc, report)
                 continue
             with unit_of_work(engine) as session:
-                fresh = session.get(OutboundMessage, row.id)
-                assert fresh is not None
-                outbox.mark_sent(session, fresh)
+                outbox.mark_sent(session, row)
             report.sent += 1
             log.info("outbound sent", **_about(row))
         for account, waiting in held.items():

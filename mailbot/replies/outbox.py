@@ -75,13 +75,24 @@ def claim_due(
 
 
 def mark_sent(session: Session, row: OutboundMessage) -> None:
-    row.status = SENT
-    if row.pec_state == PEC_QUEUED:
-        row.pec_state = PEC_SENT
-    row.sent_at = utcnow()
-    row.attempts += 1
-    row.last_error = None
-    session.add(row)
+    """One UPDATE by id: the row's bytes (up to a few MB for a notification with the citizen's
+    attachments) are not read back just to change its state."""
+    pec_state = sa.case(
+        (col(OutboundMessage.pec_state) == PEC_QUEUED, PEC_SENT),
+        else_=col(OutboundMessage.pec_state),
+    )
+    session.execute(
+        sa.update(OutboundMessage)
+        .where(col(OutboundMessage.id) == row.id)
+        .values(
+            status=SENT,
+            pec_state=pec_state,
+            sent_at=utcnow(),
+            attempts=col(OutboundMessage.attempts) + 1,
+            last_error=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
     record_event(
         session, "outbound.sent", work_order_id=row.work_order_id, message_id=row.message_id
     )
