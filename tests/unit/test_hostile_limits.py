@@ -254,3 +254,27 @@ def test_the_notification_names_no_made_up_operator(services, process):
     text = " ".join(text_of(sent(services, "notification")).split())
     assert 'a nome "il vostro nome — Ufficio Relazioni con il Pubblico"' in text
     assert "Mario Rossi —" not in text
+
+
+def test_a_photo_in_an_ordinary_message_is_lifted_and_parsed_like_the_parser_would():
+    from email.message import EmailMessage
+
+    from mailparser import parse_from_bytes
+
+    photo = bytes(range(256)) * 1200  # 300 KB: lifted out of the parser's way
+    msg = EmailMessage()
+    msg["From"] = "Anna Verdi <anna.verdi@example.net>"
+    msg["Subject"] = "Buca"
+    msg.set_content("La buca in via Roma. " * 5000)  # 105 KB of text: never cut
+    msg.add_attachment(photo, maintype="image", subtype="jpeg", filename="buca.jpg")
+    raw = msg.as_bytes()
+    assert limits.LIFT_ABOVE < len(raw) < limits.TRIM_ABOVE
+    trimmed = limits.trim_bodies(raw)
+    assert len(trimmed.lifted) == 1 and not trimmed.cut
+    parsed = parse(raw)
+    assert [(a.filename, a.content_type, a.payload) for a in parsed.attachments] == [
+        ("buca.jpg", "image/jpeg", photo)
+    ]
+    reference = parse_from_bytes(raw)  # the same text as mail-parser alone reads
+    assert parsed.text.strip() == "\n".join(reference.text_plain).strip()
+    assert not parsed.text.endswith(limits.TRUNCATED_NOTE)
