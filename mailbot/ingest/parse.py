@@ -34,6 +34,7 @@ from mailbot.ingest import limits
 from mailbot.types import Address, Attachment, ParsedMessage, normalise_address
 
 _MSGID = re.compile(r"<[^<>\s]+>")
+_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 _EMBEDDED_ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _ESCAPED_BYTE = re.compile(r"\\u(dc[89a-f][0-9a-f])", re.IGNORECASE)
 _DETECT_FROM = 200  # bytes
@@ -214,7 +215,7 @@ def _lifted(part: tuple[bytes, bytes]) -> Attachment:
     headers = BytesHeaderParser(policy=default).parsebytes(head.lstrip(b"\r\n") + b"\r\n\r\n")
     encoding = str(headers.get("Content-Transfer-Encoding", "")).strip().lower()
     if encoding == "base64":
-        data = base64.b64decode(body)  # not validating: line breaks and junk are skipped
+        data = _base64_lenient(body)
     elif encoding == "quoted-printable":
         data = quopri.decodestring(body)
     else:
@@ -226,6 +227,16 @@ def _lifted(part: tuple[bytes, bytes]) -> Attachment:
         inline=bool(headers.get("Content-ID"))
         and not str(headers.get("Content-Disposition", "")).lower().startswith("attachment"),
     )
+
+
+def _base64_lenient(body: bytes) -> bytes:
+    """Line breaks and junk are skipped; a body cut short (the head of an oversized message,
+    a broken sender) gives what its whole groups of four hold, not an error."""
+    try:
+        return base64.b64decode(body)
+    except binascii.Error:
+        clean = _NOT_BASE64.sub(b"", body.split(b"=", 1)[0])
+        return base64.b64decode(clean[: len(clean) // 4 * 4])
 
 
 def _encode(text: str, charset: str) -> bytes:

@@ -278,3 +278,17 @@ def test_a_photo_in_an_ordinary_message_is_lifted_and_parsed_like_the_parser_wou
     reference = parse_from_bytes(raw)  # the same text as mail-parser alone reads
     assert parsed.text.strip() == "\n".join(reference.text_plain).strip()
     assert not parsed.text.endswith(limits.TRUNCATED_NOTE)
+
+
+def test_an_attachment_cut_short_is_read_as_far_as_it_goes():
+    from email.message import EmailMessage
+
+    photo = bytes(range(256)) * 2000
+    msg = EmailMessage()
+    msg["From"] = "Anna Verdi <anna.verdi@example.net>"
+    msg["Subject"] = "Buca"
+    msg.set_content("La buca in via Roma.")
+    msg.add_attachment(photo, maintype="image", subtype="jpeg", filename="buca.jpg")
+    raw = msg.as_bytes()[:400_001]  # the head of an oversized message: cut mid-line, no end
+    [attachment] = parse(raw).attachments
+    assert len(attachment.payload) > 250_000 and photo.startswith(attachment.payload)
