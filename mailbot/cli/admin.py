@@ -25,7 +25,7 @@ from mailbot.cli.app import (
     print_json,
     services_for,
 )
-from mailbot.errors import InputError, TransientError
+from mailbot.errors import ConfigError, InputError, TransientError
 
 
 @app.command()
@@ -61,8 +61,6 @@ def web() -> None:
 
     `mailbot run` serves them too when [web] listen is set: use this for a separate unit (the
     daemon, wherever it runs on the same database, sends the confirmations)."""
-    from mailbot.errors import ConfigError
-
     services = daemon_services()
     if not services.settings.web.enabled:
         raise ConfigError(

@@ -20,7 +20,9 @@ _CF_SHAPE = re.compile(
     rf"[{_O}]{{3}}[A-Za-z](?![A-Za-z0-9])"
 )
 _DIGITS_11 = re.compile(r"(?<!\d)\d{11}(?!\d)")
-_CLAIM_REACH = 32  # the longest claim ("codice fiscale" + separators + "IT ") fits
+# How far before the digits a claim is looked for: "codice fiscale", six separators, "IT " and
+# room to spare. A claim stretched wider (dozens of blanks inside "codice   fiscale") is missed.
+_CLAIM_REACH = 64
 # A partita IVA is eleven digits, as are many other numbers: only when it is named as one.
 _PIVA_CLAIM = re.compile(
     r"(?:p(?:artita)?\.?\s*i(?:va)?\.?|c(?:odice)?\.?\s*f(?:iscale)?\.?|vat|iva)"

@@ -91,12 +91,12 @@ class _Desk:
         self.current = current
         self.cap = cap
         self.language = settings.language
-        own = root / self.language / "web"
-        self.folder = f"{self.language if own.is_dir() else 'it'}/web"
+        shipped = self.language if (root / self.language / "web").is_dir() else "it"
+        self.folder = f"{shipped}/web"
         self.text = words(self.language)
         self.common = {
             "w": self.text,
-            "language": self.folder.split("/")[0],
+            "language": shipped,
             "office": settings.smtp.from_name,
             "address": settings.smtp.from_address,
             "max_mb": settings.web.max_upload_mb,
@@ -139,8 +139,9 @@ class _Desk:
         )
         try:
             outcome = entry.file_submission(services, submission, actor="web")
-        except InputError as exc:
-            form.text.errors = [str(exc)]
+        except InputError as exc:  # the form checks what the CLI's messages speak of
+            log.warning("web submission refused", error=str(exc))
+            form.text.errors = [self.text["not_filed"]]
             return self.page("form.html", 400, form=form)
         g.filed = True
         log.info("web submission filed", work_order=outcome.work_order_number)

@@ -51,6 +51,8 @@ WORDS: dict[str, dict[str, str]] = {
         "too_many": "Troppe segnalazioni inviate da questo indirizzo in poco tempo: riprovi più"
         " tardi, oppure scriva all'indirizzo indicato sotto.",
         "not_found": "La pagina richiesta non esiste.",
+        "not_filed": "La segnalazione non è stata registrata: controlli i dati e la invii di"
+        " nuovo, oppure scriva all'indirizzo indicato sotto.",
         "not_closed": "Il questionario sarà disponibile quando la pratica sarà chiusa.",
         "unavailable": "Il servizio non è disponibile in questo momento: riprovi più tardi,"
         " oppure scriva all'indirizzo indicato sotto.",
@@ -81,6 +83,8 @@ WORDS: dict[str, dict[str, str]] = {
         "too_many": "Too many submissions from this address in a short time: please try again"
         " later, or write to the address below.",
         "not_found": "There is no such page.",
+        "not_filed": "Your submission was not filed: check what you entered and send it"
+        " again, or write to the address below.",
         "not_closed": "The questionnaire will be available once the case is closed.",
         "unavailable": "The service is not available right now: please try again later, or"
         " write to the address below.",

@@ -45,12 +45,12 @@ class WebServer:
 
     def run(self) -> None:
         """Serve in this thread until `stop` (or SystemExit / KeyboardInterrupt in it)."""
+        log.info("web form listening", port=self.port)
         self._server.run()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="web", daemon=True)
         self._thread.start()
-        log.info("web form listening", port=self.port)
 
     def stop(self) -> None:
         """Requests in hand are finished (up to 5 s); nothing new is taken."""
@@ -71,7 +71,6 @@ def serve(services: Services) -> None:
         raise SystemExit(0)
 
     previous = signal.signal(signal.SIGTERM, stop)
-    log.info("web form listening", port=server.port)
     try:
         server.run()
     except (SystemExit, KeyboardInterrupt):

@@ -103,3 +103,18 @@ def test_a_database_outage_gets_a_page_that_says_so_not_a_stack_trace(english, m
     page = answer.get_data(as_text=True)
     assert answer.status_code == 503 and "not available right now" in page
     assert "Traceback" not in page and "connection refused" not in page
+
+
+def test_a_refusal_worded_for_the_command_line_is_not_shown_to_the_citizen(english, monkeypatch):
+    from mailbot import entry
+    from mailbot.errors import InputError
+
+    def refuse(*args, **kwargs):
+        raise InputError("--email 'x' is not an email address")
+
+    monkeypatch.setattr(entry, "file_submission", refuse)
+    _, client = english
+    answer = post(client, "203.0.113.7", "Buca in via Roma")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 400 and "Your submission was not filed" in page
+    assert "--email" not in page
