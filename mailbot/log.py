@@ -66,8 +66,12 @@ def _masked(value: Any) -> Any:
     return value
 
 
+_configured: list[tuple[str, bool | None]] = [("INFO", None)]  # the last `configure` call
+
+
 def configure(level: str = "INFO", json: bool | None = None) -> None:
     """JSON lines when not on a terminal (journald, files), readable console output otherwise."""
+    _configured[0] = (level, json)
     if json is None:
         json = not sys.stderr.isatty()
     renderer: Any = (
@@ -90,6 +94,11 @@ def configure(level: str = "INFO", json: bool | None = None) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+def configuration() -> tuple[str, bool | None]:
+    """The last `configure` arguments, for a child process to log as its parent does."""
+    return _configured[0]
 
 
 def get_logger(name: str) -> Any:

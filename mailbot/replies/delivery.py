@@ -11,6 +11,7 @@ resend after a crash is recognisably the same mail.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -46,9 +47,16 @@ class DeliveryReport:
         return bool(self.errors) and not self.sent
 
 
-async def deliver_pending(engine: Engine, settings: Settings, router: Router) -> DeliveryReport:
-    """Send every row due now; returns when none is left. An account whose server cannot be
-    reached is left alone for this pass (its rows wait, no attempt counted); the others go on."""
+async def deliver_pending(
+    engine: Engine,
+    settings: Settings,
+    router: Router,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> DeliveryReport:
+    """Send every row due now; returns when none is left, or after the mail in hand once
+    `should_stop()` (the rows claimed and not sent are given back, due at once). An account
+    whose server cannot be reached is left alone for this pass (its rows wait, no attempt
+    counted); the others go on."""
     report = DeliveryReport()
     tried: set[int] = set()
     down: dict[str, str] = {}  # account → why it cannot be reached
@@ -62,6 +70,9 @@ async def deliver_pending(engine: Engine, settings: Settings, router: Router) ->
         started = time.monotonic()
         held: dict[str, list[OutboundMessage]] = {}  # rows of accounts already down
         for index, row in enumerate(rows):
+            if should_stop():
+                _release(engine, settings, rows[index:], delay=0.0)
+                break
             if time.monotonic() - started > lease.total_seconds() / 2:
                 # Half the lease gone: give the rest back before it expires under us, and take
                 # them again in this same pass (they were not tried).
@@ -93,6 +104,8 @@ async def deliver_pending(engine: Engine, settings: Settings, router: Router) ->
             log.info("outbound sent", **_about(row))
         for account, waiting in held.items():
             _release(engine, settings, waiting, settings.outbox.retry_base_seconds, down[account])
+        if should_stop():
+            break
     return report
 
 

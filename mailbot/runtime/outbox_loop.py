@@ -1,5 +1,6 @@
-"""The outbox sender loop (asyncio, in the main thread): deliver what is due, report
-failures, send the daily digests, beat the heart the watchdog listens to.
+"""The outbox loop (asyncio, in the main thread): has the sender process deliver what is due
+(runtime/sender_process.py: the sending itself runs on a core of its own), reports failures,
+sends the daily digests, beats the heart the watchdog listens to.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from mailbot.cases import notices, reminders
 from mailbot.errors import MailbotError, TransientError
 from mailbot.log import get_logger
 from mailbot.models import utcnow
-from mailbot.replies.delivery import DeliveryReport, deliver_pending
-from mailbot.replies.sender import make_transport
+from mailbot.replies.delivery import DeliveryReport
 from mailbot.runtime.control import Control
 from mailbot.runtime.health import Runtime, status_line
 from mailbot.runtime.mailbox_loop import Backoff
 from mailbot.runtime.metrics import Health
+from mailbot.runtime.sender_process import SenderProcess
 from mailbot.services import Services
 
 log = get_logger(__name__)
@@ -38,11 +39,11 @@ async def run_outbox_loop(
     control: Control,
     runtime: Runtime,
     rebuild: Callable[[], Services] | None,
+    sender: SenderProcess,
 ) -> Services | None:
     """Sends until told to stop (returns None) or until a reload produced valid new
     services (returns them)."""
     stop, wake = control.stop, control.wake
-    transport = make_transport(services.settings)
     backoff = Backoff(services.settings.outbox.retry_base_seconds or 1.0, 300.0)
     digested: set[tuple[str, str]] = set()  # (office, day) already settled by this process
     beat = asyncio.create_task(_heartbeat(runtime.health))
@@ -54,7 +55,8 @@ async def run_outbox_loop(
                     return fresh
             try:
                 reminders.send_digests(services, utcnow(), digested)  # once a day per office
-                report = await deliver_pending(services.engine, services.settings, transport)
+                sender.ensure(services.settings)  # here: the child dies with this thread
+                report = await asyncio.to_thread(sender.deliver, stop.is_set)
                 if runtime.metrics is not None:
                     runtime.metrics.delivery(report.sent, report.retried, report.failed)
                 if report.failed or report.blocked:
@@ -68,10 +70,9 @@ async def run_outbox_loop(
             woken = await asyncio.to_thread(wake.wait, delay)
             wake.clear()
             if not woken:
-                await transport.close()  # idle: do not hold the relay's connection
+                sender.idle()  # do not hold the relay's connection
     finally:
         beat.cancel()
-        await transport.close()
     return None
 
 

@@ -1,5 +1,6 @@
 """The long-running process: one loop per mailbox (a thread each, since IMAP is blocking) and
-the outbox sender loop (asyncio, in the main thread). SIGTERM/SIGINT (taken by a thread of
+the outbox loop (asyncio, in the main thread), whose sending runs in a child process
+(runtime/sender_process.py). SIGTERM/SIGINT (taken by a thread of
 their own, runtime/control.py) set a stop flag: the message in hand is finished, nothing new is
 started. SIGHUP reads the configuration again: when it is valid, the loops finish the message
 in hand and start over with it; when it is not, the error is logged (naming the key) and the
@@ -36,6 +37,7 @@ from mailbot.runtime.metrics import Health
 from mailbot.runtime.once import leases_for
 from mailbot.runtime.outbox_loop import run_outbox_loop
 from mailbot.runtime.sdnotify import Notifier, WatchdogFeeder
+from mailbot.runtime.sender_process import SenderProcess
 from mailbot.services import Services
 
 if TYPE_CHECKING:
@@ -62,6 +64,7 @@ def _supervise(
     runtime: Runtime,
     rebuild: Callable[[], Services] | None,
 ) -> None:
+    sender = SenderProcess()
     endpoint = serve_metrics(services, runtime)
     web = _serve_web(runtime)
     feeder = WatchdogFeeder(
@@ -70,7 +73,7 @@ def _supervise(
     feeder.start()
     try:
         while True:
-            fresh = _run_loops(services, control, runtime, rebuild)
+            fresh = _run_loops(services, control, runtime, rebuild, sender)
             if fresh is None or control.stopping:
                 break
             if fresh.engine is not services.engine:
@@ -79,6 +82,7 @@ def _supervise(
             runtime.health.reloading = False
     finally:
         runtime.notifier.stopping()
+        sender.stop()
         feeder.stop()
         if endpoint is not None:
             endpoint.stop()
@@ -102,6 +106,7 @@ def _run_loops(
     control: Control,
     runtime: Runtime,
     rebuild: Callable[[], Services] | None,
+    sender: SenderProcess,
 ) -> Services | None:
     control.begin(services)
     health = runtime.health
@@ -125,7 +130,7 @@ def _run_loops(
             mailboxes=[m.name for m in services.settings.mailboxes],
             instance=keeper.leases.holder,
         )
-        fresh = asyncio.run(run_outbox_loop(services, control, runtime, rebuild))
+        fresh = asyncio.run(run_outbox_loop(services, control, runtime, rebuild, sender))
         health.reloading = fresh is not None
         for thread in threads:
             thread.join(timeout=30)

@@ -221,3 +221,36 @@ def test_every_row_the_relay_accepted_is_marked_when_sending_breaks(smtp_service
     assert {o.status for o in rows(smtp_services, OutboundMessage)} == {"sent"}
     sent_events = [e for e in rows(smtp_services, Event) if e.kind == "outbound.sent"]
     assert len(sent_events) == 80 == len(smtp.received)
+
+
+def test_a_stop_request_ends_the_pass_after_the_mail_in_hand_and_gives_the_rest_back(
+    smtp_services, smtp
+):
+    """The daemon's sender process is told to stop between two mails: what it sent is marked,
+    the rows it had claimed and not sent are due again at once (not held by its lease)."""
+    from support.app import complaint
+
+    process = make_process(smtp_services)
+    for n in range(1, 11):
+        process(complaint(n))  # 20 rows, one claim
+
+    async def go():
+        router = make_transport(smtp_services.settings)
+        try:
+            return await deliver_pending(
+                smtp_services.engine,
+                smtp_services.settings,
+                router,
+                should_stop=lambda: len(smtp.received) >= 3,
+            )
+        finally:
+            await router.close()
+
+    report = asyncio.run(go())
+    assert report.sent == 3 and len(smtp.received) == 3
+    outbound = rows(smtp_services, OutboundMessage)
+    assert sorted(o.status for o in outbound) == ["pending"] * 17 + ["sent"] * 3
+    now = datetime.now(UTC).replace(tzinfo=None)
+    assert all(o.next_attempt_at <= now for o in outbound if o.status == "pending")
+    assert all(o.attempts == 0 for o in outbound if o.status == "pending")
+    assert deliver(smtp_services).sent == 17  # the next pass takes exactly the rest

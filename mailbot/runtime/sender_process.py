@@ -1,0 +1,204 @@
+"""The outbox sender in a process of its own, so that ingest and sending use two cores.
+
+Before, `mailbot run` filed mail in its mailbox threads and sent it from the asyncio loop of the
+same process: one interpreter lock, so through a backlog the two took turns on one core
+(issue 19 measured 20 ms of CPU a message, a fifth of it sending). Now the sending pass
+(`replies.delivery.deliver_pending`: claim rows, SMTP, mark them) runs in a child process. The
+outbox loop in the parent still decides when to send (woken by queued mail, every few seconds,
+backing off through an outage), sends the digests, reports failures and feeds the metrics
+from the reports the child sends back. DESIGN.md's step 6 ("the outbox sender,
+independently, claims pending rows…") is unchanged: the rows are claimed with a lease, so the
+child is one more sender of the kind several instances already are.
+
+The child
+- is started with `spawn`: it inherits none of the parent's threads, locks or database
+  connections; it gets the settings and the logging set-up, and opens its own engine and relay
+  connections;
+- ignores SIGINT and SIGTERM (systemd sends SIGTERM to the whole unit): a stop reaches it from
+  the parent, between two mails, so a mail the relay accepted is marked sent before it exits;
+- dies with the parent (Linux `PR_SET_PDEATHSIG`): a SIGKILLed daemon leaves nothing sending
+  beside the restarted one, and the crash costs at most the mail in hand, resent, as before;
+- if it dies, the pass is reported as an error and the next pass starts a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import ctypes.util
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event
+from typing import Any
+
+from mailbot import db
+from mailbot import log as logs
+from mailbot.config import Settings
+from mailbot.errors import TransientError
+from mailbot.replies.delivery import DeliveryReport, deliver_pending
+from mailbot.replies.sender import Router, make_transport
+
+log = logs.get_logger(__name__)
+
+_DELIVER, _IDLE, _SETTINGS, _STOP = "deliver", "idle", "settings", "stop"
+_POLL_SECONDS = 0.2  # how often a waiting parent looks at its stop flag
+_PR_SET_PDEATHSIG = 1
+
+
+class SenderProcess:
+    """The parent's handle. `ensure(settings)` (in the thread that owns the handle: the child
+    dies with that thread) starts the child or hands it new settings; `deliver(stopping)` then
+    blocks until the child's pass is over (call it through `asyncio.to_thread`), asking
+    `stopping()` while it waits: once true, the child stops after the mail in hand."""
+
+    def __init__(self) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self._process: BaseProcess | None = None
+        self._conn: Connection | None = None
+        self._halt: Event = self._context.Event()
+        self._settings: Settings | None = None
+
+    def ensure(self, settings: Settings) -> None:
+        if self._process is not None and not self._alive():
+            self._died()
+        if self._conn is None:
+            parent, child = self._context.Pipe()
+            self._halt.clear()
+            process = self._context.Process(
+                target=_child_main,
+                args=(child, self._halt, settings, logs.configuration(), os.getpid()),
+                name="mailbot-sender",
+                daemon=True,
+            )
+            process.start()
+            child.close()
+            self._process, self._conn, self._settings = process, parent, settings
+            log.info("sender process started", pid=process.pid)
+        elif settings is not self._settings:  # a reload: the child takes the new settings
+            self._send(_SETTINGS, settings)
+            self._settings = settings
+        self._halt.clear()
+
+    def deliver(self, stopping: Callable[[], bool]) -> DeliveryReport:
+        conn = self._conn
+        try:
+            if conn is None:
+                raise EOFError
+            conn.send((_DELIVER, None))
+            while not conn.poll(_POLL_SECONDS):
+                if stopping():
+                    self._halt.set()
+                if not self._alive():
+                    raise EOFError
+            report: DeliveryReport = conn.recv()
+            return report
+        except (EOFError, OSError):
+            return DeliveryReport(errors=[self._died()])
+
+    def idle(self) -> None:
+        """Nothing to send for a while: the child lets go of the relay's connection."""
+        self._send(_IDLE, None)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """After the mail in hand; killed if it does not end within `timeout`."""
+        process = self._process
+        if process is None:
+            return
+        self._halt.set()
+        self._send(_STOP, None)
+        process.join(timeout)
+        if process.is_alive():
+            log.warning("sender process did not stop in time, killing it", pid=process.pid)
+            process.kill()
+            process.join(5.0)
+        self._forget()
+
+    def _send(self, command: str, payload: object) -> None:
+        if self._conn is None:
+            return
+        try:
+            self._conn.send((command, payload))
+        except OSError:  # it died: the next `ensure` starts another
+            self._died()
+
+    def _died(self) -> str:
+        process = self._process
+        if process is not None:
+            process.join(1.0)
+        code = process.exitcode if process is not None else None
+        self._forget()
+        log.error("sender process died, a new one starts with the next pass", exitcode=code)
+        return f"sender process died (exit code {code})"
+
+    def _alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    def _forget(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._process = self._conn = self._settings = None
+
+
+def _child_main(
+    conn: Connection, halt: Event, settings: Settings, logging: tuple[str, bool | None], parent: int
+) -> None:
+    _die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logs.configure(*logging)
+    asyncio.run(_serve(conn, halt, settings))
+
+
+async def _serve(conn: Connection, halt: Event, settings: Settings) -> None:
+    engine = db.make_engine(settings.database.url)
+    transport: Router = make_transport(settings)
+    try:
+        while True:
+            command, payload = await asyncio.to_thread(_receive, conn)
+            if command == _STOP:
+                return
+            if command == _IDLE:
+                await transport.close()
+            elif command == _SETTINGS:
+                await transport.close()
+                engine.dispose()
+                settings = payload
+                engine, transport = db.make_engine(settings.database.url), make_transport(settings)
+            elif command == _DELIVER:
+                conn.send(await _pass(engine, settings, transport, halt))
+    finally:
+        await transport.close()
+        engine.dispose()
+
+
+def _receive(conn: Connection) -> tuple[str, Any]:
+    try:
+        received: tuple[str, Any] = conn.recv()
+    except EOFError:  # the parent is gone
+        return _STOP, None
+    return received
+
+
+async def _pass(engine: Any, settings: Settings, transport: Router, halt: Event) -> DeliveryReport:
+    try:
+        return await deliver_pending(engine, settings, transport, should_stop=halt.is_set)
+    except TransientError as exc:  # the database is away: the parent backs off
+        log.warning("outbox unavailable", error=str(exc))
+        return DeliveryReport(errors=[str(exc)])
+    except Exception as exc:  # a bug: logged whole, told to the parent, the child lives on
+        log.error("outbox pass failed", exc_info=True)
+        return DeliveryReport(errors=[f"outbox pass failed: {exc}"])
+
+
+def _die_with_parent(parent: int) -> None:
+    """SIGKILL when the parent dies (Linux); elsewhere the child stops at the parent's EOF."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # died before the line above took effect
+        os._exit(0)

@@ -1,0 +1,111 @@
+"""`mailbot run` sends from a process of its own (runtime/sender_process.py): it starts with
+the daemon, stops after the mail in hand when the unit is stopped, dies with a killed daemon,
+and is replaced when it dies alone; nothing is lost or sent twice on the way."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import os
+import signal
+import time
+from pathlib import Path
+
+from mailbot.models import OutboundMessage, WorkOrder, utcnow
+
+from support.app import Daemon, complaint, make_services, rows, write_config
+
+
+def sender_pids(daemon: Daemon) -> list[int]:
+    return [json.loads(line)["pid"] for line in daemon.lines if '"sender process started"' in line]
+
+
+def gone(pid: int, timeout: float = 10.0) -> bool:
+    """Exited (or a zombie nobody reaped yet)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def sent_files(directory: Path) -> int:
+    return len(list(directory.glob("*.eml"))) if directory.is_dir() else 0
+
+
+def setup(tmp_path: Path, complaints: int) -> tuple[Path, Path]:
+    config = write_config(tmp_path / "mailbot.toml", transport="directory")
+    box = mailbox.Maildir(tmp_path / "maildir")
+    for n in range(complaints):
+        box.add(complaint(n))
+    return config, tmp_path / "sent"
+
+
+def test_the_daemon_sends_from_a_child_process_that_dies_with_it(tmp_path):
+    config, outbox_dir = setup(tmp_path, 3)
+    daemon = Daemon(config)
+    try:
+        daemon.wait_for_log("outbound sent", count=6)
+        [pid] = sender_pids(daemon)
+        assert pid != daemon.proc.pid and parent_of(pid) == daemon.proc.pid
+        assert sent_files(outbox_dir) == 6
+        daemon.proc.send_signal(signal.SIGKILL)
+        daemon.proc.wait(timeout=10)
+        assert gone(pid), "the sender process outlived its SIGKILLed daemon"
+    finally:
+        daemon.kill()
+
+
+def test_a_sender_process_that_dies_is_replaced_and_every_mail_goes_once(tmp_path):
+    config, outbox_dir = setup(tmp_path, 2)
+    daemon = Daemon(config)
+    try:
+        daemon.wait_for_log("outbound sent", count=4)
+        [first] = sender_pids(daemon)
+        os.kill(first, signal.SIGKILL)
+        assert gone(first)
+        box = mailbox.Maildir(tmp_path / "maildir")
+        for n in range(2, 5):
+            box.add(complaint(n))
+        daemon.wait_for_log("outbound sent", count=10, timeout=60)
+        pids = sender_pids(daemon)
+        assert len(pids) == 2 and pids[0] == first and parent_of(pids[1]) == daemon.proc.pid
+        assert '"sender process died' in daemon.log
+        assert daemon.stop() == 0
+    finally:
+        daemon.kill()
+    services = make_services(config)
+    assert len(rows(services, WorkOrder)) == 5
+    assert {o.status for o in rows(services, OutboundMessage)} == {"sent"}
+    assert sent_files(outbox_dir) == 10  # each mail once
+
+
+def test_sigterm_to_the_whole_unit_stops_the_sender_after_the_mail_in_hand(tmp_path):
+    """systemd sends SIGTERM to every process of the unit: the sender ignores it and stops when
+    the daemon tells it, between two mails; each mail written out is marked sent, and each row
+    it had claimed is due again at once for the next run."""
+    config, outbox_dir = setup(tmp_path, 150)
+    daemon = Daemon(config)
+    try:
+        daemon.wait_for_log("outbound sent", count=5, timeout=60)
+        [pid] = sender_pids(daemon)
+        os.kill(pid, signal.SIGTERM)
+        assert daemon.stop(timeout=40) == 0
+        assert gone(pid)
+    finally:
+        daemon.kill()
+    services = make_services(config)
+    outbound = rows(services, OutboundMessage)
+    sent = [o for o in outbound if o.status == "sent"]
+    assert sent_files(outbox_dir) == len(sent) >= 5
+    now = utcnow()
+    assert all(o.next_attempt_at <= now for o in outbound if o.status == "pending")
