@@ -1,16 +1,17 @@
 """The flow of one inbound message, and nothing else: reading `process_inbound` tells what
 mailbot does with mail. Stages never call each other; values pass through here.
 
-The crash-safe sequence (DESIGN.md): original bytes to the store; then one transaction that
-records the ledger row, parses, classifies, matches, opens the work order, writes the outbox
-rows and advances the mailbox cursor. A permanent mail problem or an unexpected error rolls
+The crash-safe sequence (DESIGN.md): original bytes to the store; the parse; then one
+transaction that records the ledger row, classifies, matches, opens the work order, writes the
+outbox rows and advances the mailbox cursor. A permanent mail problem or an unexpected error rolls
 that back and records the message as rejected or quarantined (bytes kept, cursor advanced); an
 outage rolls back and propagates so the mailbox loop backs off without advancing.
 
 Deviations from DESIGN.md, on purpose: the cursor is advanced inside the message's transaction
-rather than in a step after it (the same guarantee, the ledger makes a replay harmless, one
-commit less per message); the loop over a mailbox is `runtime.drain`, the flows' steps are
-`cases`' modules, and a failure's row is `ledger.note_failure`: what is left here is the order.
+(the same guarantee, the ledger makes a replay harmless, one commit less); the message is
+parsed just before its transaction (parsing reads no table, and on SQLite the transaction holds
+the write lock the sender process needs too: issue 19); the loop over a mailbox is
+`runtime.drain`, the flows' steps are `cases`' modules, a failure's row `ledger.note_failure`.
 """
 
 from __future__ import annotations
@@ -60,9 +61,10 @@ def process_inbound(
     ):
         try:
             screen = _screen(services, raw, origin)
+            read = _read(raw)
             outcome = _file(
                 services, raw, origin, peeked=peeked, digest=digest, size=size, fence=fence,
-                screen=screen,
+                screen=screen, read=read,
             )  # fmt: skip
         except Exception as exc:
             if disposition_for(exc) is Disposition.RETRY:
@@ -91,6 +93,7 @@ def _file(
     size: int,
     fence: Fence,
     screen: spam.Screen,
+    read: Read,
 ) -> Outcome:
     """The message's one transaction. Instances writing at once can collide on a unique row
     (the same Message-ID through two mailboxes, a new contact, a year's first case number):
@@ -107,7 +110,7 @@ def _file(
                     return Outcome(
                         LedgerStatus.IGNORED, None, reason="already seen", duplicate=True
                     )
-                outcome = _act(services, session, entry, raw, origin, screen=screen)
+                outcome = _act(services, session, entry, raw, origin, screen=screen, read=read)
                 ledger.advance_cursor(session, origin)
                 return outcome
         except IntegrityError:
@@ -125,6 +128,16 @@ def _screen(services: Services, raw: bytes, origin: Origin) -> spam.Screen:
     return spam.screen(raw, services.settings.spam, recipient)
 
 
+Read = tuple[pec.Pec | None, ParsedMessage | None]  # what the case is about: None for a receipt
+
+
+def _read(raw: bytes) -> Read:
+    certified = pec.detect(raw)
+    if certified is not None and (certified.is_receipt or certified.inner is None):
+        return certified, None  # a PEC receipt, or an anomaly with no message inside
+    return certified, opened(raw, certified)
+
+
 def _act(
     services: Services,
     session: Session,
@@ -133,11 +146,12 @@ def _act(
     origin: Origin,
     *,
     screen: spam.Screen,
+    read: Read,
 ) -> Outcome:
-    certified = pec.detect(raw)
-    if certified is not None and (certified.is_receipt or certified.inner is None):
+    certified, parsed = read
+    if parsed is None:
+        assert certified is not None
         return delivery_reports.record_pec_receipt(services, session, entry, certified, raw)
-    parsed = opened(raw, certified)
     if certified is not None:
         parsed = certify.certified_sender(
             services, session, entry, certified, parsed=parsed, raw=raw
@@ -266,6 +280,7 @@ def _again(
     released = actor is not None
     try:
         screen = spam.Screen(check=False) if released else _screen(services, raw, origin)
+        read = _read(raw)
         with unit_of_work(services.engine) as session:
             fresh = session.get(InboundMessage, inbound_id)
             assert fresh is not None
@@ -273,7 +288,7 @@ def _again(
                 session, event, inbound_id=inbound_id, previous=fresh.status, actor=actor or ""
             )
             fresh.reason = fresh.error_detail = fresh.error_digest = None
-            return _act(services, session, fresh, raw, origin, screen=screen)
+            return _act(services, session, fresh, raw, origin, screen=screen, read=read)
     except Exception as exc:
         if disposition_for(exc) is Disposition.RETRY:
             raise

@@ -19,7 +19,9 @@ def test_the_one_line_shortcut_folds_exactly_as_compat32():
     rng = random.Random(19)
     alphabet = string.ascii_letters + string.digits + string.punctuation + "    \t"
     values = ["", " ", "a  b", " lead", "trail ", "x\ty", "=?utf-8?q?x?=", "a\x0bb"]
-    values += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 120))) for _ in range(5000)]
+    values += [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 120))) for _ in range(5000)
+    ]
     values.append("<" + "r" * 60 + "@comune.example.it> <" + "s" * 60 + "@comune.example.it>")
     for name in ("Subject", "Content-Type", "References", "X-Mailbot-Case"):
         for value in values:
