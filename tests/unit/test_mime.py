@@ -6,10 +6,10 @@ from __future__ import annotations
 import email
 import random
 import string
-from email.header import Header, decode_header, make_header
-from email.policy import compat32
+from email.header import decode_header, make_header
+from email.policy import compat32, default
 
-from mailbot.replies.mime import _UTF8, _fold, mime_bytes
+from mailbot.replies.mime import _encoded_words, _fold, mime_bytes
 from mailbot.types import Attachment
 
 CRLF = compat32.clone(linesep="\r\n")
@@ -26,15 +26,35 @@ def test_the_one_line_shortcut_folds_exactly_as_compat32():
     for name in ("Subject", "Content-Type", "References", "X-Mailbot-Case"):
         for value in values:
             assert _fold(name, value) == CRLF.fold(name, value), (name, value)
-        header = Header("Pratica n. 2026/000123 — è arrivata", _UTF8, header_name=name)
-        assert _fold(name, header) == CRLF.fold(name, header)
+
+
+def test_a_non_ascii_field_is_encoded_words_that_decode_back_to_it():
+    rng = random.Random(2047)
+    alphabet = "aeiou àèéìòù ÀÈ€ “”—…\u2013ñßøå 中文件 😀👍🏽 \u0301_=?!*+-/" + string.ascii_letters
+    values = ["è", " è ", "Niccolò Bianchi", "Re: Buca in via Mazzini — urgente! [Pratica 2026/7]"]
+    values += [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 300))) for _ in range(2000)
+    ]
+    for name in ("Subject", "X-Mailbot-Office-Name"):  # unstructured: read back as they are
+        for value in values:
+            if value.isascii():
+                continue
+            folded = _fold(name, _encoded_words(name, value))
+            lines = folded.removesuffix("\r\n").split("\r\n")
+            assert folded.isascii() and all(len(line) <= 78 for line in lines), folded
+            assert all(line.startswith(" ") for line in lines[1:])
+            words = folded.removeprefix(f"{name}: ").split()
+            assert all(len(w) <= 75 and w.startswith("=?utf-8?q?") for w in words)
+            assert str(make_header(decode_header(folded.removeprefix(f"{name}: ")))) == value
+            message = email.message_from_string(folded + "\r\n", policy=default)
+            assert message[name] == value
 
 
 def test_composed_bytes_read_back_as_what_was_composed():
     raw = mime_bytes(
         [
             ("From", "Comune <suggerimenti@comune.example.it>"),
-            ("To", "niccolo@example.org"),
+            ("To", "Niccolò Bianchi <niccolo@example.org>"),
             ("Subject", "Conferma: la sua segnalazione è stata registrata [Pratica 2026/000007]"),
             ("Message-ID", "<m.1@comune.example.it>"),
         ],
@@ -48,6 +68,7 @@ def test_composed_bytes_read_back_as_what_was_composed():
     subject = str(make_header(decode_header(message["Subject"])))
     assert subject == "Conferma: la sua segnalazione è stata registrata [Pratica 2026/000007]"
     assert message["From"] == "Comune <suggerimenti@comune.example.it>"
+    assert str(make_header(decode_header(message["To"]))) == "Niccolò Bianchi <niccolo@example.org>"
     parts = [p for p in message.walk() if not p.is_multipart()]
     assert [p.get_content_type() for p in parts] == ["text/plain", "text/html", "image/jpeg"]
     text = parts[0].get_payload(decode=True).decode("utf-8").replace("\r\n", "\n")
