@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session
 
-from mailbot.models import Event, OutboundMessage
+from mailbot.models import Event, OutboundMessage, utcnow
 from mailbot.replies.delivery import deliver_pending
 from mailbot.replies.sender import make_transport
 
@@ -250,7 +250,7 @@ def test_a_stop_request_ends_the_pass_after_the_mail_in_hand_and_gives_the_rest_
     assert report.sent == 3 and len(smtp.received) == 3
     outbound = rows(smtp_services, OutboundMessage)
     assert sorted(o.status for o in outbound) == ["pending"] * 17 + ["sent"] * 3
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = utcnow()
     assert all(o.next_attempt_at <= now for o in outbound if o.status == "pending")
     assert all(o.attempts == 0 for o in outbound if o.status == "pending")
     assert deliver(smtp_services).sent == 17  # the next pass takes exactly the rest
