@@ -89,6 +89,9 @@ def _begin_immediate(conn: sa.Connection) -> None:
     back to back (the mailbox loop through a backlog, ~1 ms between two messages' transactions)
     sleeps past every gap, and the sender process got one mark in ~58 ms (issue 19). After
     `SQLITE_BUSY_SECONDS` the last try waits with SQLite's handler and raises as before."""
+    if conn.get_execution_options().get(_READ_ONLY):
+        conn.exec_driver_sql("BEGIN")  # WAL: a reader neither waits for the writer nor stops it
+        return
     raw = conn.connection.dbapi_connection
     assert raw is not None
     deadline = time.monotonic() + SQLITE_BUSY_SECONDS
@@ -107,6 +110,22 @@ def _begin_immediate(conn: sa.Connection) -> None:
     finally:
         raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_READ_ONLY = "mailbot_read_only"
+
+
+@contextmanager
+def read_only(engine: Engine) -> Iterator[Session]:
+    """A transaction that only reads. On SQLite it does not take the write lock (every other
+    transaction does, from its start), so it neither waits for a writer nor holds one up."""
+    try:
+        with engine.connect() as connection:
+            connection.execution_options(**{_READ_ONLY: True})
+            with Session(bind=connection) as session:
+                yield session
+    except OperationalError as exc:
+        raise DatabaseUnavailableError(f"database unavailable: {_first_line(exc)}") from exc
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 
 from mailbot.config import Settings
-from mailbot.db import unit_of_work
+from mailbot.db import read_only, unit_of_work
 from mailbot.errors import (
     DeliveryError,
     Disposition,
@@ -83,10 +83,11 @@ async def deliver_pending(
             if account in down:
                 held.setdefault(account, []).append(row)
                 continue
+            assert row.id is not None
+            with read_only(engine) as session:
+                raw = outbox.raw_of(session, row.id)
             try:
-                await router.get(account).send(
-                    row.envelope_from, row.recipients.split(", "), row.raw
-                )
+                await router.get(account).send(row.envelope_from, row.recipients.split(", "), raw)
             except (DeliveryError, RelayUnavailableError) as exc:
                 if disposition_for(exc) is Disposition.RETRY:
                     # An outage is not the message's fault: no attempt counted, its account's

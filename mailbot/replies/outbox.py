@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from mailbot.config import OutboxSettings
@@ -79,9 +80,12 @@ def claim_due(
 ) -> list[OutboundMessage]:
     """Take up to `limit` due rows and lease them: other senders skip them until `now + lease`,
     after which a crashed sender's rows are due again (at-least-once, same Message-ID).
-    `skip`: rows this sender already tried in the current pass (one try per row per pass)."""
+    `skip`: rows this sender already tried in the current pass (one try per row per pass).
+    Their bytes are not loaded (a batch of notifications with the citizens' attachments can be
+    100 MB): `raw_of` reads each just before it is sent."""
     query = (
         select(OutboundMessage)
+        .options(defer(OutboundMessage.raw))  # type: ignore[arg-type]
         .where(OutboundMessage.status == PENDING, OutboundMessage.next_attempt_at <= now)
         .where(col(OutboundMessage.id).not_in(skip))
         .order_by(col(OutboundMessage.id))
@@ -92,6 +96,16 @@ def claim_due(
     for row in rows:
         row.next_attempt_at = now + lease
     return rows
+
+
+def raw_of(session: Session, row_id: int) -> bytes:
+    """A claimed row's bytes, read just before they are sent."""
+    raw: bytes = session.execute(
+        sa.select(OutboundMessage.__table__.c.raw).where(  # type: ignore[attr-defined]
+            OutboundMessage.__table__.c.id == row_id  # type: ignore[attr-defined]
+        )
+    ).scalar_one()
+    return raw
 
 
 def mark_sent(session: Session, row: OutboundMessage) -> None:

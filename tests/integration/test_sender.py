@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -254,3 +254,18 @@ def test_a_stop_request_ends_the_pass_after_the_mail_in_hand_and_gives_the_rest_
     assert all(o.next_attempt_at <= now for o in outbound if o.status == "pending")
     assert all(o.attempts == 0 for o in outbound if o.status == "pending")
     assert deliver(smtp_services).sent == 17  # the next pass takes exactly the rest
+
+
+def test_a_claimed_batch_leaves_the_bytes_in_the_database_until_each_is_sent(smtp_services):
+    import sqlalchemy as sa
+
+    from mailbot.db import unit_of_work
+    from mailbot.replies import outbox
+
+    queue(smtp_services, "citizen_plain.eml", "citizen_html_only.eml")
+    stored = {o.id: o.raw for o in rows(smtp_services, OutboundMessage)}
+    with unit_of_work(smtp_services.engine) as session:
+        claimed = outbox.claim_due(session, utcnow(), 10, timedelta(seconds=60))
+        assert len(claimed) == 4
+        assert all("raw" in sa.inspect(row).unloaded for row in claimed)
+        assert all(outbox.raw_of(session, row.id) == stored[row.id] for row in claimed)

@@ -42,3 +42,33 @@ def test_a_waiting_writer_takes_the_lock_within_milliseconds_of_its_release(tmp_
     assert 0 <= late < 0.03, f"took the lock {late * 1000:.0f} ms after it was free"
     with unit_of_work(engine) as session:
         assert session.execute(sa.text("SELECT who FROM t")).scalars().all() == ["other", "waiter"]
+
+
+def test_a_read_only_transaction_neither_waits_for_a_writer_nor_holds_it_up(tmp_path):
+    from mailbot.db import read_only
+
+    path = tmp_path / "writers.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with unit_of_work(engine) as session:
+        session.execute(sa.text("CREATE TABLE t (who TEXT)"))
+        session.execute(sa.text("INSERT INTO t VALUES ('before')"))
+    holding, done = threading.Event(), threading.Event()
+
+    def other_writer() -> None:
+        raw = sqlite3.connect(path, isolation_level=None)
+        raw.execute("BEGIN IMMEDIATE")
+        raw.execute("INSERT INTO t VALUES ('during')")
+        holding.set()
+        done.wait(10)  # holds the write lock until the read is over (or 10 s)
+        raw.execute("COMMIT")
+        raw.close()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    holding.wait()
+    with read_only(engine) as session:
+        seen = session.execute(sa.text("SELECT who FROM t")).scalars().all()
+    done.set()
+    thread.join()
+    # Read while the writer still held its lock (a read that waited for it would see "during").
+    assert seen == ["before"]
