@@ -11,12 +11,21 @@ Prints RSS at checkpoints, the peak (VmHWM) and the command line.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from common import fill_mailbox, mailbot_process, peak_rss_mb, rss_mb, servers, use_database
+from common import (
+    children_of,
+    fill_mailbox,
+    mailbot_process,
+    peak_rss_mb,
+    rss_mb,
+    servers,
+    use_database,
+)
 
 
 def main() -> None:
@@ -57,13 +66,16 @@ def main() -> None:
         daemon = mailbot_process(config, "run")
         started = time.perf_counter()
         checkpoints = [100, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000]
-        peak = 0.0
+        peak = sender_peak = 0.0
         try:
             while True:
                 time.sleep(0.5)
                 if daemon.poll() is not None:
                     raise SystemExit(f"mailbot run exited with {daemon.returncode}")
                 peak = max(peak, peak_rss_mb(daemon.pid))
+                for child in children_of(daemon.pid):  # the sender process
+                    with contextlib.suppress(FileNotFoundError):
+                        sender_peak = max(sender_peak, peak_rss_mb(child))
                 n = done()
                 while checkpoints and n >= checkpoints[0]:
                     print(
@@ -77,7 +89,7 @@ def main() -> None:
             daemon.wait(timeout=60)
     print(
         f"peak RSS of mailbot run with {args.messages} waiting, {n} processed: {peak:.0f} MB "
-        "(target < 250 MB)"
+        f"(target < 250 MB); its sender process: {sender_peak:.0f} MB"
     )
     print(
         f"reproduce: uv run python bench/backlog_rss.py --messages {args.messages} "
