@@ -26,6 +26,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from mailbot.errors import ConfigError, DatabaseUnavailableError
@@ -180,19 +181,39 @@ def record_event(
     actor: str = "mailbot",
     **data: Any,
 ) -> None:
-    """Append to the audit trail, in the caller's transaction: one INSERT, now (a row nobody
-    reads back needs no ORM object: ~0.08 instead of ~0.17 ms, four times a case)."""
-    session.execute(
-        _INSERT_EVENT,
-        {
-            "at": utcnow(),
-            "kind": kind,
-            "actor": actor,
-            "work_order_id": work_order_id,
-            "inbound_id": inbound_id,
-            "data": json.dumps(data, default=str, ensure_ascii=False, sort_keys=True),
-        },
-    )
+    """Append to the audit trail, in the caller's transaction. The rows are written together
+    when it commits, in one INSERT (four a case: one round trip to PostgreSQL instead of four);
+    nothing reads the trail in the transaction that writes it. A savepoint rolled back does
+    not take back the events recorded inside it (none is recorded in one)."""
+    row: dict[str, object] = {
+        "at": utcnow(),
+        "kind": kind,
+        "actor": actor,
+        "work_order_id": work_order_id,
+        "inbound_id": inbound_id,
+        "data": json.dumps(data, default=str, ensure_ascii=False, sort_keys=True),
+    }
+    root = session.get_transaction()
+    if root is None:  # no transaction yet to wait for: written now
+        session.execute(_INSERT_EVENT, row)
+        return
+    pending: tuple[object, list[dict[str, object]]] | None = session.info.get(_PENDING_EVENTS)
+    if pending is None or pending[0] is not root:  # rows of a rolled-back transaction go
+        pending = session.info[_PENDING_EVENTS] = (root, [])
+    pending[1].append(row)
+
+
+_PENDING_EVENTS = "mailbot.pending_events"
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _write_events(session: OrmSession) -> None:
+    pending = session.info.get(_PENDING_EVENTS)
+    if pending is None or pending[0] is not session.get_transaction() or not pending[1]:
+        return
+    rows = list(pending[1])
+    pending[1].clear()
+    session.execute(_INSERT_EVENT, rows)
 
 
 _INSERT_EVENT = sa.insert(Event.__table__)  # type: ignore[attr-defined]

@@ -72,3 +72,35 @@ def test_a_read_only_transaction_neither_waits_for_a_writer_nor_holds_it_up(tmp_
     thread.join()
     # Read while the writer still held its lock (a read that waited for it would see "during").
     assert seen == ["before"]
+
+
+def test_audit_events_are_written_at_commit_in_their_order_and_go_with_a_rollback(tmp_path):
+    import pytest
+    from sqlmodel import Session, col, select
+
+    from mailbot.db import record_event, upgrade
+    from mailbot.models import Event
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'events.db'}")
+    upgrade(engine)
+    with unit_of_work(engine) as session:
+        for n in range(3):
+            record_event(session, "test.kept", n=n)
+    with pytest.raises(RuntimeError), unit_of_work(engine) as session:
+        record_event(session, "test.lost")
+        raise RuntimeError("the message's transaction fails")
+    with Session(engine) as session:  # one session, two transactions: the first rolled back
+        session.begin()
+        record_event(session, "test.rolled_back")
+        session.rollback()
+        session.begin()
+        record_event(session, "test.second")
+        session.commit()
+    with Session(engine) as session:
+        events = session.exec(select(Event).order_by(col(Event.id))).all()
+    assert [(e.kind, e.data) for e in events] == [
+        ("test.kept", '{"n": 0}'),
+        ("test.kept", '{"n": 1}'),
+        ("test.kept", '{"n": 2}'),
+        ("test.second", "{}"),
+    ]
