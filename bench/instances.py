@@ -2,8 +2,9 @@
 cluster) with 4 IMAP mailboxes on a real Dovecot, each holding `--messages` of the ingest mix:
 from the instances' start until every message is filed and every confirmation and notification
 is accepted by the SMTP server (aiosmtpd's Sink, a process of its own). A fresh database and
-fresh mailboxes for each count. Also the CPU seconds each instance spent per message it
-filed, and PostgreSQL's (postmaster and backends): what a bigger machine has to provide.
+fresh mailboxes for each count. Also the CPU seconds each instance (with its sender process)
+spent per message it filed, and PostgreSQL's (postmaster and backends): what a bigger machine
+has to provide.
 
     uv run python bench/instances.py --messages 500
 
@@ -18,7 +19,7 @@ import time
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from common import cpu_seconds, fill_mailbox, mailbot_process, servers, use_database
+from common import children_of, cpu_seconds, fill_mailbox, mailbot_process, servers, use_database
 
 MAILBOXES = 4
 
@@ -97,7 +98,11 @@ def main() -> None:
                     if time.perf_counter() - started > 3600:
                         raise SystemExit(f"{k} instances: only {filed} filed, {sent} sent")
                 elapsed = time.perf_counter() - started
-                cpu = [cpu_seconds(daemon.pid) for daemon in daemons]
+                cpu = [  # each daemon with its sender process
+                    cpu_seconds(daemon.pid, children=True)
+                    + sum(cpu_seconds(child) for child in children_of(daemon.pid))
+                    for daemon in daemons
+                ]
             finally:
                 for daemon in daemons:
                     daemon.terminate()
