@@ -24,6 +24,7 @@ The child
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import ctypes.util
 import multiprocessing
@@ -35,6 +36,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event
 from typing import Any
+
+from sqlalchemy.engine import Engine
 
 from mailbot import db
 from mailbot import log as logs
@@ -110,7 +113,9 @@ class SenderProcess:
         if process is None:
             return
         self._halt.set()
-        self._send(_STOP, None)
+        if self._conn is not None:
+            with contextlib.suppress(OSError):  # already gone: nothing to tell
+                self._conn.send((_STOP, None))
         process.join(timeout)
         if process.is_alive():
             log.warning("sender process did not stop in time, killing it", pid=process.pid)
@@ -184,7 +189,9 @@ def _receive(conn: Connection) -> tuple[str, Any]:
     return received
 
 
-async def _pass(engine: Any, settings: Settings, transport: Router, halt: Event) -> DeliveryReport:
+async def _pass(
+    engine: Engine, settings: Settings, transport: Router, halt: Event
+) -> DeliveryReport:
     try:
         return await deliver_pending(engine, settings, transport, should_stop=halt.is_set)
     except TransientError as exc:  # the database is away: the parent backs off
