@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
@@ -202,6 +203,23 @@ def cpu_seconds(pid: int, children: bool = False) -> float:
     if children:
         ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def filed_and_sent(engine: Any) -> tuple[int, int]:
+    """Ledger rows, and outbox rows sent: how far a running mailbot has got."""
+    from sqlalchemy import func
+    from sqlmodel import Session, select
+
+    from mailbot.models import InboundMessage, OutboundMessage
+
+    with Session(engine) as session:
+        filed = session.exec(select(func.count()).select_from(InboundMessage)).one()
+        sent = session.exec(
+            select(func.count())
+            .select_from(OutboundMessage)
+            .where(OutboundMessage.status == "sent")
+        ).one()
+    return filed, sent
 
 
 def children_of(pid: int) -> list[int]:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from common import (
     children_of,
     cpu_seconds,
+    filed_and_sent,
     fill_mailbox,
     floor,
     mailbot_process,
@@ -98,28 +99,13 @@ def main() -> None:
 
 def run_daemon(config: Path, engine: Engine, messages: int) -> float:
     """`mailbot run` from its start until every message is filed and its two mails sent."""
-    from sqlalchemy import func
-    from sqlmodel import Session, select
-
-    from mailbot.models import InboundMessage, OutboundMessage
-
-    def progress() -> tuple[int, int]:
-        with Session(engine) as session:
-            filed = session.exec(select(func.count()).select_from(InboundMessage)).one()
-            sent = session.exec(
-                select(func.count())
-                .select_from(OutboundMessage)
-                .where(OutboundMessage.status == "sent")
-            ).one()
-        return filed, sent
-
     started = time.perf_counter()
     daemon = mailbot_process(config, "run")
     first = all_filed = 0.0
     try:
         while True:
             time.sleep(0.1)
-            filed, sent = progress()
+            filed, sent = filed_and_sent(engine)
             if filed and not first:
                 first = time.perf_counter() - started
             if filed >= messages and not all_filed:

@@ -16,10 +16,15 @@ from __future__ import annotations
 import argparse
 import time
 
-from sqlalchemy import func
-from sqlmodel import Session, select
-
-from common import children_of, cpu_seconds, fill_mailbox, mailbot_process, servers, use_database
+from common import (
+    children_of,
+    cpu_seconds,
+    filed_and_sent,
+    fill_mailbox,
+    mailbot_process,
+    servers,
+    use_database,
+)
 
 MAILBOXES = 4
 
@@ -50,8 +55,6 @@ def main() -> None:
     args = parser.parse_args()
     use_database("postgresql")
 
-    from mailbot.models import InboundMessage, OutboundMessage
-
     from support.app import imap_mailbox, make_services, postgres_cluster, write_config
 
     counts = [int(n) for n in args.instances.split(",")]
@@ -75,16 +78,6 @@ def main() -> None:
             engine = make_services(config).engine  # schema in place
             total = args.messages * MAILBOXES
 
-            def progress(engine=engine) -> tuple[int, int]:
-                with Session(engine) as session:
-                    filed = session.exec(select(func.count()).select_from(InboundMessage)).one()
-                    sent = session.exec(
-                        select(func.count())
-                        .select_from(OutboundMessage)
-                        .where(OutboundMessage.status == "sent")
-                    ).one()
-                return filed, sent
-
             postmaster = int((postgres_cluster().data / "postmaster.pid").read_text().split()[0])
             database_cpu = cpu_seconds(postmaster, children=True)
             started = time.perf_counter()
@@ -92,7 +85,7 @@ def main() -> None:
             try:
                 while True:
                     time.sleep(0.25)
-                    filed, sent = progress()
+                    filed, sent = filed_and_sent(engine)
                     if filed >= total and sent >= 2 * total:  # confirmation + notification
                         break
                     if time.perf_counter() - started > 3600:

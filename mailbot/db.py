@@ -2,9 +2,10 @@
 
 SQLite runs in WAL mode with synchronous=FULL: a committed message survives a power cut, which
 matters more here than the ~0.3 ms it costs per commit. A writer waiting for another takes
-the lock as soon as it is free (`_begin_immediate`), not at SQLite's own coarse retry times.
-Outages (locked or unreachable database)
-surface as `DatabaseUnavailableError` so the caller backs off instead of quarantining mail.
+the lock as soon as it is free (`_begin_immediate`), not at SQLite's own coarse retry times;
+a read-only transaction (`read_only`) takes no write lock at all. Outages (locked or
+unreachable database) surface as `DatabaseUnavailableError` so the caller backs off instead
+of quarantining mail.
 """
 
 from __future__ import annotations
