@@ -109,3 +109,23 @@ def test_sigterm_to_the_whole_unit_stops_the_sender_after_the_mail_in_hand(tmp_p
     assert sent_files(outbox_dir) == len(sent) >= 5
     now = utcnow()
     assert all(o.next_attempt_at <= now for o in outbound if o.status == "pending")
+
+
+def test_a_reload_reaches_the_sender_process(tmp_path):
+    """SIGHUP with a new outbox: the mail queued after it leaves the new way, from the same
+    sender process (it is handed the new settings, not restarted)."""
+    config, first_dir = setup(tmp_path, 1)
+    daemon = Daemon(config)
+    try:
+        daemon.wait_for_log("outbound sent", count=2)
+        second_dir = tmp_path / "sent-after-reload"
+        config.write_text(config.read_text().replace(str(first_dir), str(second_dir)))
+        daemon.proc.send_signal(signal.SIGHUP)
+        daemon.wait_for_log("configuration reloaded")
+        mailbox.Maildir(tmp_path / "maildir").add(complaint(1))
+        daemon.wait_for_log("outbound sent", count=4)
+        assert len(sender_pids(daemon)) == 1
+        assert daemon.stop() == 0
+    finally:
+        daemon.kill()
+    assert sent_files(first_dir) == 2 and sent_files(second_dir) == 2
