@@ -62,8 +62,8 @@ class MailboxLoop:
                 if not self.connected:
                     where = self.source.connect()
                     self.connected = True
-                    self._state("connected")
                     log.info("mailbox connected", mailbox=name, source=where)
+                    self._state("connected")  # READY, after the line above
                 report = drain(self.services, self.source, self.halt.is_set, fence, self.observe)
                 if report.total:
                     self.wake.set()

@@ -3,6 +3,7 @@ hand, the units themselves (systemd-analyze verify)."""
 
 from __future__ import annotations
 
+import json
 import mailbox
 import os
 import shutil
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -44,6 +46,7 @@ class NotifySocket:
             except OSError:
                 return
             fields = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
+            fields["received_at"] = datetime.now(UTC).isoformat()  # not a systemd key
             self.notices.append(fields)
 
     def count(self, key: str, value: str = "1") -> int:
@@ -76,7 +79,10 @@ def test_notify_ready_after_mailbox_connected_then_watchdog_then_stopping(tmp_pa
         notify.wait_for("READY")
         ready = next(n for n in notify.notices if n.get("READY") == "1")
         assert ready["STATUS"] == "mailboxes: 1 connected"
-        assert '"event": "mailbox connected"' in daemon.log  # READY came after it
+        daemon.wait_for_log("mailbox connected", timeout=5)
+        [line] = [json.loads(x) for x in daemon.lines if '"event": "mailbox connected"' in x]
+        logged = datetime.fromisoformat(line["timestamp"])
+        assert logged <= datetime.fromisoformat(ready["received_at"])  # READY came after it
         # WatchdogSec=1s: a ping every half second while the loops answer.
         started = notify.count("WATCHDOG")
         time.sleep(2.2)
