@@ -121,21 +121,24 @@ _READ_ONLY = "mailbot_read_only"
 def read_only(engine: Engine) -> Iterator[Session]:
     """A transaction that only reads. On SQLite it does not take the write lock (every other
     transaction does, from its start), so it neither waits for a writer nor holds one up."""
-    try:
-        with engine.connect() as connection:
-            connection.execution_options(**{_READ_ONLY: True})
-            with Session(bind=connection) as session:
-                yield session
-    except OperationalError as exc:
-        raise DatabaseUnavailableError(f"database unavailable: {_first_line(exc)}") from exc
+    with _outages(), engine.connect() as connection:
+        connection.execution_options(**{_READ_ONLY: True})
+        with Session(bind=connection) as session:
+            yield session
 
 
 @contextmanager
 def unit_of_work(engine: Engine) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back if it raises."""
+    with _outages(), Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+@contextmanager
+def _outages() -> Iterator[None]:
+    """A locked, unreachable or lost database as `DatabaseUnavailableError`."""
     try:
-        with Session(engine, expire_on_commit=False) as session, session.begin():
-            yield session
+        yield
     except OperationalError as exc:
         raise DatabaseUnavailableError(f"database unavailable: {_first_line(exc)}") from exc
     except DBAPIError as exc:

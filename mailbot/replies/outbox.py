@@ -198,7 +198,7 @@ def count_since(
     work_order_id: int | None = None,
 ) -> int:
     """Rows of `kinds` queued since `since` (to `recipient`, or on `work_order_id`): the loop
-    brake asks twice a message, so the statements are built once (0.38 -> ~0.1 ms a query)."""
+    brake asks twice a message, so the statements are built once (0.38 -> 0.05 ms a query)."""
     if (recipient is None) == (work_order_id is None):
         raise ValueError("count_since: a recipient or a case")
     params: dict[str, object] = {"since": since, "kinds": list(kinds)}

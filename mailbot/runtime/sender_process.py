@@ -2,7 +2,7 @@
 
 Before, `mailbot run` filed mail in its mailbox threads and sent it from the asyncio loop of the
 same process: one interpreter lock, so through a backlog the two took turns on one core
-(issue 19 measured 20 ms of CPU a message, a fifth of it sending). Now the sending pass
+(issue 19 measured 20 ms of CPU a message, a quarter of it sending). Now the sending pass
 (`replies.delivery.deliver_pending`: claim rows, SMTP, mark them) runs in a child process. The
 outbox loop in the parent still decides when to send (woken by queued mail, every few seconds,
 backing off through an outage), sends the digests, reports failures and feeds the metrics
