@@ -86,6 +86,16 @@ class WorkOrder(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=16)  # fondato, infondato, parziale
     solution: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
     solution_due: date | None = Field(default=None)
+    # Opened in error (an operator's mail taken for a citizen's, a duplicate): voided by an
+    # admin with the reason. It keeps its number and its row in the register ("annullata") and
+    # leaves every statistic; nothing more is sent for it.
+    void_reason: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
+    voided_at: datetime | None = utc_column(default=None)
+    voided_by: str = Field(default="", max_length=320, sa_column_kwargs={"server_default": ""})
+    # Where the office's letters go for a citizen with no e-mail address (post, counter, phone).
+    postal_address: str = Field(
+        default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""}
+    )
 
 
 class CorrectiveAction(SQLModel, table=True):
