@@ -31,6 +31,7 @@ from mailbot.services import Services, build_services
 from mailbot.storage import Store, load_or_create_secret
 from mailbot.types import Origin, Outcome
 
+from support import clock
 from support.servers import Postgres
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eml"
@@ -215,7 +216,12 @@ def counts(services: Services) -> tuple[int, int, int]:
 def run_cli(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "MAILBOT_IMAP_PASSWORD": IMAP_PASSWORD, **(env or {})}
+    full_env = {
+        **os.environ,
+        "MAILBOT_IMAP_PASSWORD": IMAP_PASSWORD,
+        **clock.subprocess_env(),
+        **(env or {}),
+    }
     return subprocess.run(
         [sys.executable, "-m", "mailbot", *args],
         capture_output=True,
@@ -263,7 +269,12 @@ class Daemon:
             stderr=subprocess.PIPE,
             text=True,
             cwd=REPO,
-            env={**os.environ, "MAILBOT_IMAP_PASSWORD": IMAP_PASSWORD, **(env or {})},
+            env={
+                **os.environ,
+                "MAILBOT_IMAP_PASSWORD": IMAP_PASSWORD,
+                **clock.subprocess_env(),
+                **(env or {}),
+            },
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

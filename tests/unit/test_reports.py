@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -13,6 +13,7 @@ from mailbot.cases.operator import operator_action
 from mailbot.models import WorkOrder
 
 from support.app import complaint, make_process, make_services, rows, run_cli, write_config
+from support.clock import today_is
 
 OPERATOR = "mario.rossi@comune.example.it"
 
@@ -101,24 +102,24 @@ def test_register_lists_every_case_of_the_year_with_term_and_refund(office):
 
 def test_sla_lists_waiting_cases_soonest_first(office):
     process = make_process(office)
-    now = datetime.now(UTC)
-    process(complaint(1), received_at=now - timedelta(days=5))
-    process(complaint(2), received_at=now - timedelta(days=45))  # overdue
-    process(complaint(3), received_at=now - timedelta(days=1))
-    answered = rows(office, WorkOrder)[0]
-    operator_action(office, answered.number, OPERATOR, "Stiamo verificando.")  # interim
-    config = str(office.settings.source_path)
-    assert len(run_cli("--config", config, "report", "sla").stdout.splitlines()) == 3
-    operator_action(office, answered.number, OPERATOR, "#risposta\nEcco la risposta.")
-    result = run_cli("--config", config, "report", "sla")
+    # Wednesday 11 March 2026: the overdue case was received on Monday 26 January, its 30
+    # days ended on Wednesday 25 February; the fresh one, received on the 10th, is due 9 April.
+    with today_is(datetime(2026, 3, 11, 9, 0, tzinfo=UTC)) as now:
+        process(complaint(1), received_at=now - timedelta(days=5))
+        process(complaint(2), received_at=now - timedelta(days=44))  # overdue
+        process(complaint(3), received_at=now - timedelta(days=1))
+        answered = rows(office, WorkOrder)[0]
+        operator_action(office, answered.number, OPERATOR, "Stiamo verificando.")  # interim
+        config = str(office.settings.source_path)
+        assert len(run_cli("--config", config, "report", "sla").stdout.splitlines()) == 3
+        operator_action(office, answered.number, OPERATOR, "#risposta\nEcco la risposta.")
+        result = run_cli("--config", config, "report", "sla")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 2  # the answered case is no longer waiting
-    tz = office.settings.timezone
-    today = datetime.now(tz).date()
     _, overdue, fresh = rows(office, WorkOrder)
-    late_by = (today - overdue.due_at.astimezone(tz).date()).days
-    left = (fresh.due_at.astimezone(tz).date() - today).days
-    assert late_by >= 14 and left >= 29
-    assert lines[0].startswith(overdue.number) and f"LATE by {late_by} day(s)" in lines[0]
-    assert lines[1].startswith(fresh.number) and f"{left} day(s) left" in lines[1]
+    tz = office.settings.timezone
+    assert overdue.due_at.astimezone(tz).date() == date(2026, 2, 25)
+    assert fresh.due_at.astimezone(tz).date() == date(2026, 4, 9)
+    assert lines[0].startswith(overdue.number) and "LATE by 14 day(s)" in lines[0]
+    assert lines[1].startswith(fresh.number) and "29 day(s) left" in lines[1]
