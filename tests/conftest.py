@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from support.app import (
     make_services,
     write_config,
 )
+from support.clock import today_is
 from support.servers import Dovecot, SmtpServer, make_certificate
 
 
@@ -38,6 +40,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"database: {TEST_DATABASE} (MAILBOT_TEST_DATABASE)"
+
+
+@pytest.fixture(autouse=True)
+def now(request: pytest.FixtureRequest) -> Iterator[datetime | None]:
+    """The instant a test marked `@pytest.mark.today("2026-03-11T09:00+00:00")` runs at: its
+    clock and its subprocesses' start there (support/clock.py). None for unmarked tests."""
+    marker = request.node.get_closest_marker("today")
+    if marker is None:
+        yield None
+        return
+    with today_is(datetime.fromisoformat(marker.args[0])) as moment:
+        yield moment
 
 
 @pytest.fixture

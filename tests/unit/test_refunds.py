@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -62,9 +62,9 @@ def _refunds(services, number: str) -> list[Refund]:
         return list(session.exec(select(Refund).where(Refund.work_order_id == wo.id)))
 
 
-def test_late_and_founded_refunds_fall_due_as_the_charter_says(office):
+@pytest.mark.today("2026-03-11T09:00:00+00:00")  # a Wednesday
+def test_late_and_founded_refunds_fall_due_as_the_charter_says(office, now):
     process = make_process(office)
-    now = datetime.now(UTC)
     process(complaint(1, "Bolletta errata"), received_at=now - timedelta(days=40))  # late
     process(complaint(2, "Autobus in ritardo"), received_at=now - timedelta(days=1))
     process(complaint(3, "Alluvione, strada chiusa"), received_at=now - timedelta(days=40))
@@ -77,7 +77,7 @@ def test_late_and_founded_refunds_fall_due_as_the_charter_says(office):
     late, founded = by_reason["late"], by_reason["founded"]
     assert (late.amount_eur, late.state) == (25.0, "due")
     assert (founded.amount_eur, founded.state) == (20.0, "due")
-    today = datetime.now(office.settings.timezone).date()
+    today = now.astimezone(office.settings.timezone).date()
     assert founded.pay_by == today + timedelta(days=20)
     with Session(office.engine) as session:
         assert (
@@ -105,9 +105,9 @@ def test_late_and_founded_refunds_fall_due_as_the_charter_says(office):
     assert withdrawn.state == "refused" and withdrawn.note == "esito: infondato"
 
 
-def test_refunds_are_listed_paid_doubled_past_their_term_refused_and_in_the_register(office):
+@pytest.mark.today("2026-03-11T09:00:00+00:00")  # a Wednesday
+def test_refunds_are_listed_paid_doubled_past_their_term_refused_and_in_the_register(office, now):
     process = make_process(office)
-    now = datetime.now(UTC)
     process(complaint(1, "Bolletta errata"), received_at=now)
     process(complaint(2, "Bolletta doppia"), received_at=now)
     first, second = (wo.number for wo in rows(office, WorkOrder))
@@ -126,7 +126,7 @@ def test_refunds_are_listed_paid_doubled_past_their_term_refused_and_in_the_regi
     with Session(office.engine) as session:
         refund = session.get(Refund, due[0]["id"])
         assert refund is not None
-        refund.pay_by = date.today() - timedelta(days=1)
+        refund.pay_by = now.date() - timedelta(days=1)
         session.add(refund)
         session.commit()
     table = run_cli("--config", config, "refunds", "list")

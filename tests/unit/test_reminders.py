@@ -4,7 +4,7 @@ even from a fresh process."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default
 
@@ -41,10 +41,11 @@ def text(row):
     return message_from_bytes(row.raw, policy=default).get_body(("plain",)).get_content()
 
 
-def test_one_digest_per_office_per_day_with_escalation(config):
+@pytest.mark.today("2026-03-11T06:00:00+00:00")  # a Wednesday, 07:00 in Rome
+def test_one_digest_per_office_per_day_with_escalation(config, now):
     services = make_services(config)
     tz = services.settings.timezone
-    morning = datetime.now(tz).replace(hour=7, minute=59, second=0, microsecond=0)
+    morning = now.astimezone(tz).replace(hour=7, minute=59, second=0, microsecond=0)
     process = make_process(services)
     for n, age in ((1, 29), (2, 40), (3, 5)):  # due in 1-3 days, overdue, in ~25 days
         process(complaint(n), received_at=morning - timedelta(days=age))
@@ -80,9 +81,10 @@ def test_one_digest_per_office_per_day_with_escalation(config):
     }
 
 
-def test_no_digest_without_cases_to_list(config):
+@pytest.mark.today("2026-03-11T08:00:00+00:00")
+def test_no_digest_without_cases_to_list(config, now):
     services = make_services(config)
-    now = datetime.now(services.settings.timezone).replace(hour=9)
+    now = now.astimezone(services.settings.timezone).replace(hour=9)
     make_process(services)(complaint(1), received_at=now)  # due in 30 days
     assert send_digests(services, now) == 0
     assert sent(services, "digest") == [] and sent(services, "escalation") == []

@@ -41,9 +41,9 @@ def office(tmp_path):
     services.engine.dispose()
 
 
-def test_register_lists_every_case_of_the_year_with_term_and_refund(office):
+@pytest.mark.today("2026-03-11T09:00:00+00:00")  # a Wednesday
+def test_register_lists_every_case_of_the_year_with_term_and_refund(office, now):
     process = make_process(office)
-    now = datetime.now(UTC)
     process(complaint(1, "Bolletta errata"), received_at=now - timedelta(days=40))  # late
     process(complaint(2), received_at=now - timedelta(days=2))  # answered in time
     process(complaint(3), received_at=now - timedelta(days=1))  # still open

@@ -5,7 +5,6 @@ reply, kept with the questions as asked; the closing letter also says what refun
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default
 
@@ -64,9 +63,10 @@ def survey_services(tmp_path):
     services.engine.dispose()
 
 
-def test_the_closing_letter_asks_every_question_and_the_reply_is_kept(survey_services):
+@pytest.mark.today("2026-03-11T09:00:00+00:00")
+def test_the_closing_letter_asks_every_question_and_the_reply_is_kept(survey_services, now):
     process = make_process(survey_services)
-    process(complaint(1, "Bolletta sbagliata"), received_at=datetime.now(UTC))
+    process(complaint(1, "Bolletta sbagliata"), received_at=now)
     [case] = rows(survey_services, WorkOrder)
     operator_action(survey_services, case.number, OPERATOR, "#esito fondato\n#chiudi\nCorretta.")
     [closing] = [o for o in rows(survey_services, OutboundMessage) if o.kind == "closing"]
