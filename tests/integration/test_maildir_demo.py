@@ -24,12 +24,29 @@ def test_demo_script_files_the_samples_and_writes_confirmations():
     assert "outbox: 16 sent, 0 deferred, 0 failed" in result.stdout  # confirmations + notifications
     assert "added 3, updated 0, unchanged 0, rejected 1" in result.stdout
     sent = sorted((REPO / "var" / "demo" / "sent").glob("*.eml"))
-    assert len(sent) == 16
-    subjects = [
-        email.message_from_bytes(p.read_bytes(), policy=default)["Subject"].strip() for p in sent
-    ]
+    assert len(sent) == 18
+    messages = [email.message_from_bytes(p.read_bytes(), policy=default) for p in sent]
+    subjects = [m["Subject"].strip() for m in messages]
     assert all(subject.startswith("[Pratica ") for subject in subjects)
     assert sum("Nuova pratica:" in subject for subject in subjects) == 8
+
+    # The operator's reply from a mail client reached the citizen from the institutional
+    # address, without the quoted notification or the operator's signature, and closed the case.
+    assert "suggerimenti: 1 threaded" in result.stdout
+    [relay] = [
+        m
+        for m in messages
+        if "civico 12 di via Verdi è stata chiusa" in m.get_body(("plain",)).get_content()
+    ]
+    text = relay.get_body(("plain",)).get_content()
+    assert relay["To"].addresses[0].addr_spec == "mario.bianchi@example.net"
+    assert relay["From"].addresses[0].addr_spec == "suggerimenti@comune.example.it"
+    assert "è stata chiusa questa mattina" in text
+    assert "ha scritto:" not in text and "> Nuova pratica" not in text and "#chiudi" not in text
+    closed = json.loads(
+        run_cli("--config", "samples/demo.toml", "workorders", "list", "--json").stdout
+    )
+    assert [c["status"] for c in closed][:2] == ["closed", "open"]
 
 
 def test_maildir_messages_move_to_cur_and_are_not_processed_twice(tmp_path):
