@@ -104,7 +104,7 @@ def test_every_key_the_code_reads_is_documented_in_the_example():
             "offices[0].response_days: must be between 1 and 365, got 0",
         ),
         (
-            lambda t: t.replace("[database]\nurl", "[database]\nuri"),
+            lambda t: t.replace("[database]\nurl", "[database]\nlease_seconds = 20\n#url"),
             "database.url: missing (required)",
         ),
         (
@@ -222,3 +222,47 @@ def test_a_pec_mailbox_without_its_own_account_is_refused(tmp_path):
     text = base_toml(tmp_path).replace('office = "urp"\n', 'office = "urp"\npec = true\n', 1)
     with pytest.raises(ConfigError, match=r"^mailboxes\[0\]\.smtp: missing \(required with pec"):
         load_text(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda t: t.replace("[smtp]", "[smpt]"),
+            "smpt: unknown table (did you mean [smtp]?)",
+        ),
+        (
+            lambda t: t.replace('timezone = "Europe/Rome"', 'timezone = "Europe/Rome"\ntimezon = 1'),
+            "timezon: unknown key (did you mean timezone?)",
+        ),
+        (
+            lambda t: t + "\n[limts]\nper_case = 3\n",
+            "limts: unknown table (did you mean [limits]?)",
+        ),
+        (lambda t: t + "\n[frobnicate]\nx = 1\n", "frobnicate: unknown table"),
+        (
+            lambda t: t.replace("[database]\nurl", "[database]\nulr"),
+            "database.ulr: unknown key (did you mean url?)",
+        ),
+        (
+            lambda t: t.replace("[smtp]", '[smtp]\nprot = 26'),
+            "smtp.prot: unknown key (did you mean port?)",
+        ),
+    ],
+)
+def test_a_misspelt_table_or_key_is_named_as_unknown_with_a_suggestion(tmp_path, change, message):
+    with pytest.raises(ConfigError) as caught:
+        load_text(tmp_path, change(base_toml(tmp_path)))
+    assert str(caught.value) == message
+
+
+def test_check_and_run_refuse_a_misspelt_table_the_same_way_with_exit_code_2(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(base_toml(tmp_path).replace("[smtp]", "[smpt]"))
+    checked = run_cli("--config", str(path), "check")
+    assert checked.returncode == 2
+    assert "smpt: unknown table (did you mean [smtp]?)" in checked.stdout
+    assert "missing" not in checked.stdout
+    ran = run_cli("--config", str(path), "run", "--once")
+    assert ran.returncode == 2
+    assert ran.stderr.strip() == "mailbot: smpt: unknown table (did you mean [smtp]?)"
