@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from mailbot import config as config_module
+from mailbot import log
 from mailbot.cli.app import (
     State,
     app,
@@ -28,6 +29,7 @@ def check() -> None:
     except ConfigError as exc:
         echo(f"FAIL  config: {exc}")
         raise typer.Exit(ConfigError.exit_code) from None
+    log.use_timezone(settings.timezone)
     results.append(
         (
             True,
