@@ -232,7 +232,9 @@ def test_a_pec_mailbox_without_its_own_account_is_refused(tmp_path):
             "smpt: unknown table (did you mean [smtp]?)",
         ),
         (
-            lambda t: t.replace('timezone = "Europe/Rome"', 'timezone = "Europe/Rome"\ntimezon = 1'),
+            lambda t: t.replace(
+                'timezone = "Europe/Rome"', 'timezone = "Europe/Rome"\ntimezon = 1'
+            ),
             "timezon: unknown key (did you mean timezone?)",
         ),
         (
@@ -245,7 +247,7 @@ def test_a_pec_mailbox_without_its_own_account_is_refused(tmp_path):
             "database.ulr: unknown key (did you mean url?)",
         ),
         (
-            lambda t: t.replace("[smtp]", '[smtp]\nprot = 26'),
+            lambda t: t.replace("[smtp]", "[smtp]\nprot = 26"),
             "smtp.prot: unknown key (did you mean port?)",
         ),
     ],

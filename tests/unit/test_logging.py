@@ -21,8 +21,8 @@ import structlog
 from mailbot import log
 from mailbot.models import OutboundMessage
 
-from support.clock import today_is
 from support.app import REPO, complaint, make_services, rows, write_config
+from support.clock import today_is
 
 CODICE = "RSSMRA80A01H501U"
 
@@ -233,8 +233,7 @@ def test_no_color_reaches_a_command_on_a_terminal(tmp_path):
     primary, secondary = pty.openpty()
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mailbot", "--config", config, "--log-level", "INFO", "run",
-             "--once"],  # fmt: skip
+            [sys.executable, "-m", "mailbot", "--config", config, "run", "--once"],
             cwd=REPO,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
