@@ -170,11 +170,13 @@ def _show_entry(entry: InboundMessage, settings: Settings, raw: bool) -> bool:
     if raw:
         sys.stdout.buffer.write(Store(settings.storage.path).get(entry.raw_sha256))
         return False
-    where = entry.uid or entry.source_ref
+    where = entry.uid or entry.source_ref or "-"
     echo(f"id {entry.id}  status {entry.status}  mailbox {entry.mailbox}  uid {where}")
     when = local_iso(entry.received_at, settings)
     echo(f"received {when}  {entry.raw_size} bytes  sha256 {entry.raw_sha256}")
-    echo(f"from: {entry.sender}\nsubject: {entry.subject}\nmessage-id: {entry.message_id}")
+    for label, value in (("from", entry.sender), ("subject", entry.subject),
+                         ("message-id", entry.message_id)):  # fmt: skip
+        echo(f"{label}: {value or '(none)'}")
     return True
 
 

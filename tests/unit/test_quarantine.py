@@ -140,3 +140,15 @@ def test_show_of_a_filed_message_tells_its_outcome_not_none(config, process):
     other = mb(config, "quarantine", "show", str(ignored.inbound_id)).stdout
     assert "outcome: ignored: " in other and "Auto-Submitted" in other
     assert "None" not in other
+
+
+def test_show_of_a_message_without_message_id_or_subject_prints_no_none(config, process):
+    raw = (
+        b"From: Anna Verdi <anna.verdi@example.net>\r\nTo: suggerimenti@comune.example.it\r\n"
+        b"\r\nLampione spento in via Roma.\r\n"
+    )
+    filed = process(raw)
+    shown = mb(config, "quarantine", "show", str(filed.inbound_id))
+    assert shown.returncode == 0, shown.stderr
+    assert "None" not in shown.stdout
+    assert "message-id: (none)" in shown.stdout and "subject: (none)" in shown.stdout
