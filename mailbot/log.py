@@ -1,5 +1,9 @@
 """structlog set-up and the masking of personal data in logs.
 
+Off a terminal (journald, files) every line is JSON with a UTC timestamp, as services have
+always logged. On a terminal the lines are readable text, timed in the configured time zone
+(`use_timezone`, once the config is read), in colour unless NO_COLOR is set to anything
+(https://no-color.org).
 Only entry points call `configure`. Everything else gets a logger with `get_logger` and binds
 mailbox, UID and Message-ID through structlog's contextvars, so every line carries them.
 Email addresses and codici fiscali are masked by a processor, whatever key they sit under.
@@ -9,9 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import sys
 from collections.abc import MutableMapping
+from datetime import datetime, tzinfo
 from typing import Any
 
 import structlog
@@ -67,23 +73,25 @@ def _masked(value: Any) -> Any:
 
 
 _configured: list[tuple[str, bool | None]] = [("INFO", None)]  # the last `configure` call
+_console_zone: list[tzinfo | None] = [None]  # None: the machine's own, until the config says
 
 
 def configure(level: str = "INFO", json: bool | None = None) -> None:
     """JSON lines when not on a terminal (journald, files), readable console output otherwise."""
     _configured[0] = (level, json)
+    on_terminal = sys.stderr.isatty()
     if json is None:
-        json = not sys.stderr.isatty()
+        json = not on_terminal
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(colors=on_terminal and not os.environ.get("NO_COLOR"))
     )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.TimeStamper(fmt="iso", utc=True) if json else _local_time,
             structlog.processors.format_exc_info,
             _mask_processor,
             renderer,
@@ -94,6 +102,19 @@ def configure(level: str = "INFO", json: bool | None = None) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+def use_timezone(zone: tzinfo) -> None:
+    """Console lines are timed in this zone from now on (the config's `timezone`)."""
+    _console_zone[0] = zone
+
+
+def _local_time(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    now = datetime.now(_console_zone[0]) if _console_zone[0] else datetime.now().astimezone()
+    event["timestamp"] = now.strftime("%Y-%m-%d %H:%M:%S")
+    return event
 
 
 def configuration() -> tuple[str, bool | None]:

@@ -5,6 +5,7 @@ and `contact export` (an access request).
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -148,33 +149,63 @@ def purge(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what would go; change nothing.")
     ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask (for scripts and timers).")
+    ] = False,
     by: ActorOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Remove the personal data of closed cases past retention; keep their figures."""
+    """Remove the personal data of closed cases past retention; keep their figures.
+
+    On a terminal it says what would go and asks first; elsewhere it needs --yes."""
     from mailbot.admin import purge
     from mailbot.models import utcnow
 
     settings = load_settings()
     age = older_than or settings.retention.cases
     before = purge.cutoff(utcnow(), age, "--older-than" if older_than else "retention.cases")
+    when = before.astimezone(settings.timezone).date().isoformat()
     services = services_for(settings, open_engine(settings))
+    if not (dry_run or yes):
+        _confirm_purge(purge.purge(services, before, dry_run=True).cases, when)
     report = purge.purge(services, before, dry_run=dry_run, actor=actor_name(by))
     if as_json:
         print_json(report.as_dict())
         return
-    when = before.astimezone(settings.timezone).date().isoformat()
     verb = "would be purged" if dry_run else "purged"
     echo(f"cases closed before {when}: {len(report.cases)} {verb}")
     if report.cases:
-        shown = ", ".join(report.cases[:20]) + (" …" if len(report.cases) > 20 else "")
-        echo(f"  {shown}")
+        echo(f"  {_some(report.cases)}")
     echo(f"messages scrubbed: {report.messages}")
     if not dry_run:
         echo(
             f"stored objects removed: {report.objects_removed}; "
             f"contacts removed: {report.contacts_removed}"
         )
+
+
+def _confirm_purge(cases: list[str], when: str) -> None:
+    """Nothing is deleted unasked: on a terminal the admin sees how many cases, up to which
+    day, and says yes; with no terminal to ask on, --yes must say it."""
+    if not sys.stdin.isatty():
+        raise InputError(
+            "purge: not on a terminal, so there is no one to ask: give --yes to purge "
+            "(or --dry-run to see what would go)"
+        )
+    if not cases:
+        return
+    echo(
+        f"{len(cases)} case(s) closed before {when} will lose their personal data for good "
+        f"(texts, originals, attachments, contacts; the figures stay):\n  {_some(cases)}",
+        err=True,
+    )
+    if not typer.confirm("Purge them?", default=False, err=True):
+        echo("nothing purged", err=True)
+        raise typer.Exit(1)
+
+
+def _some(numbers: list[str]) -> str:
+    return ", ".join(numbers[:20]) + (" …" if len(numbers) > 20 else "")
 
 
 @contact_app.command("export")

@@ -105,12 +105,23 @@ def _version(value: bool) -> None:
         raise typer.Exit
 
 
+# Services log what they do; an interactive command's own output is what its user reads, so
+# only warnings and errors join it unless --log-level asks for more.
+SERVICES = frozenset({"run", "web"})
+
+
 @app.callback()
 def _root(
+    ctx: typer.Context,
     config: ConfigOption = None,
     log_level: Annotated[
-        LogLevel, typer.Option(case_sensitive=False, help="How much to log.")
-    ] = LogLevel.INFO,
+        LogLevel | None,
+        typer.Option(
+            case_sensitive=False,
+            help="How much to log (default: INFO for run and web, WARNING for the rest).",
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(
@@ -119,11 +130,16 @@ def _root(
     ] = False,
 ) -> None:
     State.config = config
+    if log_level is None:
+        service = ctx.invoked_subcommand in SERVICES
+        log_level = LogLevel.INFO if service else LogLevel.WARNING
     log.configure(log_level.value)
 
 
 def load_settings() -> Settings:
-    return config_module.load(config_module.config_path(State.config))
+    settings = config_module.load(config_module.config_path(State.config))
+    log.use_timezone(settings.timezone)
+    return settings
 
 
 def open_engine(

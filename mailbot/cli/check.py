@@ -1,5 +1,6 @@
 """`mailbot check`: loads the config, then prints each of admin.doctor's checks as one line;
-exit 1 when any failed.
+exit 2 when the config cannot be read
+(as for every command), 1 when any check failed.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from mailbot import config as config_module
+from mailbot import log
 from mailbot.cli.app import (
     State,
     app,
@@ -26,7 +28,8 @@ def check() -> None:
         settings = config_module.load(path)
     except ConfigError as exc:
         echo(f"FAIL  config: {exc}")
-        raise typer.Exit(1) from None
+        raise typer.Exit(ConfigError.exit_code) from None
+    log.use_timezone(settings.timezone)
     results.append(
         (
             True,

@@ -50,6 +50,7 @@ def inbound_list(
         )
     rows: list[dict[str, Any]] = [
         {
+            "id": entry.id,
             "mailbox": entry.mailbox,
             "uid": ledger.position(entry),
             "message_id": entry.message_id,
@@ -57,7 +58,7 @@ def inbound_list(
             "subject": entry.subject,
             "received_at": local_iso(entry.received_at, settings),
             "status": entry.status,
-            "reason": entry.reason,
+            "reason": _reason(entry.reason),
             "case": number,
         }
         for entry, number in found
@@ -65,14 +66,22 @@ def inbound_list(
     if as_json:
         print_json(rows)
         return
-    columns = [("RECEIVED", 16), ("MAILBOX", 14), ("STATUS", 11), ("CASE", 12), ("FROM", 40),
-               ("SUBJECT", 50)]  # fmt: skip
+    columns = [("ID", None), ("RECEIVED", 16), ("MAILBOX", 14), ("STATUS", 11), ("CASE", 12),
+               ("FROM", 36), ("SUBJECT", 40), ("REASON", 60)]  # fmt: skip
     cells = [
-        (r["received_at"][:16], r["mailbox"], r["status"], r["case"] or "-", r["from"],
-         r["subject"])
+        (r["id"], r["received_at"][:16], r["mailbox"], r["status"], r["case"] or "-", r["from"],
+         r["subject"], r["reason"] or "-")
         for r in rows
     ]  # fmt: skip
     print_table(columns, cells, f"{len(rows)} message(s)")
+
+
+def _reason(reason: str | None) -> str | None:
+    """Why a mail was not filed, as the ledger says, its addresses and codici fiscali masked
+    as in the logs: a spam verdict or a loop quotes headers."""
+    from mailbot.log import mask_text
+
+    return mask_text(reason) if reason else None
 
 
 @quarantine_app.command("list")
@@ -89,7 +98,7 @@ def quarantine_list(as_json: JsonOption = False) -> None:
             "mailbox": entry.mailbox,
             "uid": ledger.position(entry),
             "message_id": entry.message_id,
-            "reason": entry.reason,
+            "reason": _reason(entry.reason),
             "received_at": local_iso(entry.received_at, settings),
             "status": entry.status,
         }
@@ -115,7 +124,7 @@ def quarantine_show(
     if entry is None:
         raise NotFoundError(f"no inbound message {inbound_id}")
     if _show_entry(entry, settings, raw):
-        echo(f"reason: {entry.reason}")
+        echo(_outcome_line(settings, entry))
         if entry.error_detail:
             echo(f"\n{entry.error_detail}")
 
@@ -126,6 +135,27 @@ def _report_outcome(inbound_id: int, outcome: Outcome) -> None:
         + (f" ({outcome.work_order_number})" if outcome.work_order_number else "")
         + (f": {outcome.reason}" if outcome.reason else "")
     )
+
+
+def _outcome_line(settings: Settings, entry: InboundMessage) -> str:
+    """Why it is in the quarantine, or, for a message that is not, what became of it: never
+    a bare "None"."""
+    from mailbot.models import WorkOrder
+
+    if entry.status in (LedgerStatus.QUARANTINED, LedgerStatus.REJECTED):
+        return f"reason: {entry.reason or 'not recorded'}"
+    number = None
+    if entry.work_order_id is not None:
+        with db.unit_of_work(open_engine(settings)) as session:
+            case = session.get(WorkOrder, entry.work_order_id)
+            number = case.number if case else None
+    if entry.status == LedgerStatus.FILED and number:
+        return f"outcome: filed as case {number}"
+    if number:
+        return f"outcome: {entry.status}, case {number}" + (
+            f" ({entry.reason})" if entry.reason else ""
+        )
+    return f"outcome: {entry.status}" + (f": {entry.reason}" if entry.reason else "")
 
 
 def _entry(settings: Settings, inbound_id: int) -> InboundMessage | None:
@@ -140,11 +170,13 @@ def _show_entry(entry: InboundMessage, settings: Settings, raw: bool) -> bool:
     if raw:
         sys.stdout.buffer.write(Store(settings.storage.path).get(entry.raw_sha256))
         return False
-    where = entry.uid or entry.source_ref
+    where = entry.uid or entry.source_ref or "-"
     echo(f"id {entry.id}  status {entry.status}  mailbox {entry.mailbox}  uid {where}")
     when = local_iso(entry.received_at, settings)
     echo(f"received {when}  {entry.raw_size} bytes  sha256 {entry.raw_sha256}")
-    echo(f"from: {entry.sender}\nsubject: {entry.subject}\nmessage-id: {entry.message_id}")
+    for label, value in (("from", entry.sender), ("subject", entry.subject),
+                         ("message-id", entry.message_id)):  # fmt: skip
+        echo(f"{label}: {value or '(none)'}")
     return True
 
 
@@ -190,7 +222,7 @@ def spam_list(
             "from": entry.sender,
             "subject": entry.subject,
             "score": entry.spam_score,
-            "reason": entry.reason,
+            "reason": _reason(entry.reason),
         }
         for entry, _ in found
     ]

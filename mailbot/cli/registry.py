@@ -41,7 +41,10 @@ def registry_import(
         bool, typer.Option("--dry-run", help="Report what would change; change nothing.")
     ] = False,
 ) -> None:
-    """Add, update (and with --prune retire) taxpayers from a registry export."""
+    """Add, update (and with --prune retire) taxpayers from a registry export.
+
+    The good rows are imported whatever the others hold; each rejected row is printed with its
+    line and why, and the exit code is then 1 (0 when every row was taken)."""
     from mailbot.matching import registry_import
 
     settings = load_settings()
@@ -73,6 +76,9 @@ def registry_import(
     )
     for line, reason in report.rejected:
         echo(f"  line {line}: {reason}")
+    if report.rejected:
+        echo(f"mailbot: {len(report.rejected)} row(s) rejected (see above)", err=True)
+        raise typer.Exit(1)
 
 
 def _count_lines(path: Path) -> int:

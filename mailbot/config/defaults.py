@@ -1,4 +1,4 @@
-"""Domain data the settings start from: the water utility's complaint categories, the
+"""Domain data the settings start from: a municipality's general complaint categories, the
 OAuth2 providers' token endpoints and scopes, and the fixed choices of several keys.
 """
 
@@ -48,27 +48,20 @@ class Category:
     no_refund: bool = False
 
 
-# The complaint categories of a water utility's form (ARERA's quality regulation), the default.
+# The categories of a municipality's complaints when the config sets none: general ones,
+# with Italian ids (what operators type after #categoria) and names (what people read), no
+# keywords and no refunds, which are the institution's to decide. A water utility's list
+# (ARERA) is in config.example.toml, commented out.
 DEFAULT_CATEGORIES = (
-    Category(
-        "late_reply", "Ritardo nella risposta a richieste scritte", "Late reply to written requests"
-    ),
-    Category(
-        "missed_appointment",
-        "Mancato rispetto della fascia di appuntamento",
-        "Missed appointment window",
-    ),
-    Category("late_works", "Ritardo nell'esecuzione di lavori programmati", "Late scheduled works"),
-    Category("late_emergency", "Ritardo nel pronto intervento", "Late emergency response"),
-    Category("late_quote", "Ritardo nel preventivo", "Late quote"),
-    Category("late_connection", "Ritardo nell'allacciamento", "Late connection"),
-    Category("late_activation", "Ritardo nell'attivazione della fornitura", "Late activation"),
-    Category(
-        "late_termination", "Ritardo nella disattivazione della fornitura", "Late termination"
-    ),
-    Category("water_quality", "Qualità dell'acqua", "Water quality"),
-    Category("billing_error", "Errore di fatturazione", "Billing error"),
-    Category("other", "Altro", "Other"),
+    Category("ritardo", "Ritardo o mancata risposta", "Late or missing reply"),
+    Category("personale", "Comportamento del personale", "Staff behaviour"),
+    Category("informazioni", "Informazioni non chiare o errate", "Unclear or wrong information"),
+    Category("accesso", "Orari, accesso e accessibilità", "Opening hours, access, accessibility"),
+    Category("strade", "Strade, marciapiedi e illuminazione", "Roads, pavements and lighting"),
+    Category("rifiuti", "Rifiuti e pulizia urbana", "Waste and street cleaning"),
+    Category("verde", "Verde pubblico e parchi", "Public green spaces and parks"),
+    Category("tributi", "Tributi e pagamenti", "Local taxes and payments"),
+    Category("altro", "Altro", "Other"),
 )
 
 

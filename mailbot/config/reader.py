@@ -38,6 +38,16 @@ from mailbot.types import looks_like_address
 
 CONFIG_ENV = "MAILBOT_CONFIG"
 
+# The top-level keys and tables: anything else is named as unknown before any table is read,
+# so a misspelt `[smpt]` is not reported as a missing `[smtp]`.
+TOP_LEVEL = frozenset(
+    {
+        "timezone", "language", "templates_path", "database", "storage", "smtp", "outbox",
+        "conversations", "limits", "pec", "matching", "registry", "charter", "metrics",
+        "retention", "spam", "offices", "mailboxes", "web", "categories",
+    }
+)  # fmt: skip
+
 
 def config_path(explicit: str | None) -> Path:
     """The config file to read: --config, else $MAILBOT_CONFIG, else ./mailbot.toml."""
@@ -64,6 +74,7 @@ def load(path: Path) -> Settings:
 
 def parse(data: Mapping[str, Any]) -> Settings:
     root = Table(data, "")
+    root.known(TOP_LEVEL)
     tz_name = root.text("timezone", "Europe/Rome")
     try:
         timezone = ZoneInfo(tz_name)

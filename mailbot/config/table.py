@@ -4,8 +4,9 @@ check that no unknown key is left.
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,10 @@ class Table:
         self.used.add(name)
         if name not in self.data:
             if default is _REQUIRED:
+                # `[smpt]` or `ulr = …` is a misspelling, not a missing table or key.
+                strays = [k for k in self.data if k not in self.used]
+                for stray in difflib.get_close_matches(name, strays, 1, _CLOSE):
+                    raise self._unknown(stray, (name,))
                 raise ConfigError(f"{self._key(name)}: missing (required)")
             return default
         value = self.data[name]
@@ -133,9 +138,34 @@ class Table:
         return Secret(self.where, env, file, name)
 
     def done(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
+        """Every key was read: the first one left over is unknown (a misspelling, most often)."""
+        self.known(self.used)
+
+    def known(self, names: Iterable[str]) -> None:
+        """No key but these: the first other one is named as unknown, with the closest of
+        these as a suggestion."""
+        names = set(names)
+        unknown = sorted(set(self.data) - names)
         if unknown:
-            raise ConfigError(f"{self._key(unknown[0])}: unknown key")
+            raise self._unknown(unknown[0], names)
+
+    def _unknown(self, name: str, known: Iterable[str]) -> ConfigError:
+        value = self.data.get(name)
+        brackets = ("[", "]") if isinstance(value, dict) else ("[[", "]]")
+        is_table = isinstance(value, dict) or _is_table_list(value)
+        close = difflib.get_close_matches(name, sorted(known), 1, _CLOSE)
+        hint = ""
+        if close:
+            shown = f"{brackets[0]}{close[0]}{brackets[1]}" if is_table else close[0]
+            hint = f" (did you mean {shown}?)"
+        return ConfigError(f"{self._key(name)}: unknown {'table' if is_table else 'key'}{hint}")
+
+
+_CLOSE = 0.6  # difflib's ratio from which a name is taken for a misspelling of another
+
+
+def _is_table_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
 
 _REQUIRED = object()

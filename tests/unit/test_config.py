@@ -104,7 +104,7 @@ def test_every_key_the_code_reads_is_documented_in_the_example():
             "offices[0].response_days: must be between 1 and 365, got 0",
         ),
         (
-            lambda t: t.replace("[database]\nurl", "[database]\nuri"),
+            lambda t: t.replace("[database]\nurl", "[database]\nlease_seconds = 20\n#url"),
             "database.url: missing (required)",
         ),
         (
@@ -222,3 +222,88 @@ def test_a_pec_mailbox_without_its_own_account_is_refused(tmp_path):
     text = base_toml(tmp_path).replace('office = "urp"\n', 'office = "urp"\npec = true\n', 1)
     with pytest.raises(ConfigError, match=r"^mailboxes\[0\]\.smtp: missing \(required with pec"):
         load_text(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda t: t.replace("[smtp]", "[smpt]"),
+            "smpt: unknown table (did you mean [smtp]?)",
+        ),
+        (
+            lambda t: t.replace(
+                'timezone = "Europe/Rome"', 'timezone = "Europe/Rome"\ntimezon = 1'
+            ),
+            "timezon: unknown key (did you mean timezone?)",
+        ),
+        (
+            lambda t: t + "\n[limts]\nper_case = 3\n",
+            "limts: unknown table (did you mean [limits]?)",
+        ),
+        (lambda t: t + "\n[frobnicate]\nx = 1\n", "frobnicate: unknown table"),
+        (
+            lambda t: t.replace("[database]\nurl", "[database]\nulr"),
+            "database.ulr: unknown key (did you mean url?)",
+        ),
+        (
+            lambda t: t.replace("[smtp]", "[smtp]\nprot = 26"),
+            "smtp.prot: unknown key (did you mean port?)",
+        ),
+    ],
+)
+def test_a_misspelt_table_or_key_is_named_as_unknown_with_a_suggestion(tmp_path, change, message):
+    with pytest.raises(ConfigError) as caught:
+        load_text(tmp_path, change(base_toml(tmp_path)))
+    assert str(caught.value) == message
+
+
+def test_check_and_run_refuse_a_misspelt_table_the_same_way_with_exit_code_2(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(base_toml(tmp_path).replace("[smtp]", "[smpt]"))
+    checked = run_cli("--config", str(path), "check")
+    assert checked.returncode == 2
+    assert "smpt: unknown table (did you mean [smtp]?)" in checked.stdout
+    assert "missing" not in checked.stdout
+    ran = run_cli("--config", str(path), "run", "--once")
+    assert ran.returncode == 2
+    assert ran.stderr.strip() == "mailbot: smpt: unknown table (did you mean [smtp]?)"
+
+
+def test_default_categories_are_a_municipalitys_with_italian_ids_and_names(tmp_path):
+    categories = load_text(tmp_path, base_toml(tmp_path)).charter.categories
+    ids = [c.id for c in categories]
+    assert ids == [
+        "ritardo",
+        "personale",
+        "informazioni",
+        "accesso",
+        "strade",
+        "rifiuti",
+        "verde",
+        "tributi",
+        "altro",
+    ]
+    water = {"late_reply", "billing_error", "water_quality", "missed_appointment", "other"}
+    assert not water & set(ids)
+    by_id = {c.id: c for c in categories}
+    assert by_id["altro"].name == "Altro" and by_id["altro"].name_en == "Other"
+    assert by_id["strade"].name == "Strade, marciapiedi e illuminazione"
+    for c in categories:  # a label for people, never the id again
+        assert c.name[0].isupper() and c.name != c.id and c.name_en != c.name
+        assert c.keywords == () and c.refund_eur == 0  # nothing decided for the institution
+
+
+def test_the_example_water_utility_categories_switched_on_are_valid(tmp_path):
+    """config.example.toml carries a water utility's categories, commented out."""
+    text = (REPO / "config.example.toml").read_text()
+    block = text[text.index("# BEGIN water utility") : text.index("# END water utility")]
+    switched_on = "\n".join(line.removeprefix("# ") for line in block.splitlines()[1:])
+    categories = load_text(tmp_path, base_toml(tmp_path) + "\n" + switched_on).charter.categories
+    assert len(categories) == 11
+    assert [c.id for c in categories][:2] == ["ritardo_risposta", "appuntamento"]
+    billing = next(c for c in categories if c.id == "fatturazione")
+    assert billing.name == "Errore di fatturazione" and "bolletta" in billing.keywords
+    example = config.load(REPO / "config.example.toml")
+    assert [c.id for c in example.charter.categories] == ["strade", "tributi", "altro"]
+    assert example.office("urp").terms["tributi"].days == 15

@@ -3,13 +3,17 @@ its mailbox, UID, Message-ID and case; addresses and codici fiscali never appear
 
 from __future__ import annotations
 
+import io
 import json
 import mailbox
 import os
 import pty
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import structlog
@@ -18,6 +22,7 @@ from mailbot import log
 from mailbot.models import OutboundMessage
 
 from support.app import REPO, complaint, make_services, rows, write_config
+from support.clock import today_is
 
 CODICE = "RSSMRA80A01H501U"
 
@@ -150,3 +155,103 @@ def test_console_output_on_a_terminal(tmp_path):
     assert "inbound processed" in text
     assert '"event":' not in text  # not JSON
     assert "mailbox=suggerimenti" in text or "suggerimenti" in text
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def terminal(monkeypatch) -> _Terminal:
+    """A stderr that says it is a terminal, for `log.configure` to write to (set in the test
+    itself: pytest's capture puts its own stderr back between set-up and call)."""
+    screen = _Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    return screen
+
+
+@pytest.mark.parametrize(("no_color", "coloured"), [(None, True), ("1", False), ("", True)])
+def test_console_colour_follows_no_color(monkeypatch, json_logs, no_color, coloured):
+    screen = terminal(monkeypatch)
+    if no_color is None:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    else:
+        monkeypatch.setenv("NO_COLOR", no_color)
+    log.configure("INFO")
+    log.get_logger("test").warning("mailbox slow", mailbox="suggerimenti")
+    text = screen.getvalue()
+    assert "mailbox=suggerimenti" in re.sub(r"\x1b\[[0-9;]*m", "", text)
+    assert ("\x1b[" in text) is coloured
+
+
+def test_console_times_are_in_the_configured_time_zone_and_json_stays_utc(monkeypatch, json_logs):
+    screen = terminal(monkeypatch)
+    monkeypatch.setenv("NO_COLOR", "1")
+    with today_is(datetime(2026, 3, 11, 9, 15, tzinfo=UTC)):
+        log.configure("INFO")
+        log.use_timezone(ZoneInfo("Europe/Rome"))
+        log.get_logger("test").warning("in winter")
+        log.configure("INFO", json=True)
+        log.get_logger("test").warning("as json")
+    with today_is(datetime(2026, 7, 1, 9, 15, tzinfo=UTC)):
+        log.configure("INFO")
+        log.get_logger("test").warning("in summer")
+    console_winter, line, console_summer = screen.getvalue().splitlines()
+    assert console_winter.startswith("2026-03-11 10:15:")
+    assert json.loads(line)["timestamp"].startswith("2026-03-11T09:15:")  # services keep UTC
+    assert console_summer.startswith("2026-07-01 11:15:")
+
+
+def test_interactive_commands_log_warnings_only_unless_asked_and_run_keeps_info(tmp_path):
+    mailbox.Maildir(tmp_path / "maildir", create=True)
+    config = str(write_config(tmp_path / "mailbot.toml", transport="directory"))
+    args = ("--config", config)
+
+    def mb(*more):
+        return subprocess.run(
+            [sys.executable, "-m", "mailbot", *more],
+            cwd=REPO,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            timeout=120,
+        )
+
+    assert mb(*args, "db", "upgrade").returncode == 0
+    quiet = mb(*args, "purge", "--yes")
+    assert quiet.returncode == 0, quiet.stderr
+    assert "purge done" not in quiet.stderr and quiet.stderr == ""
+    told = mb(*args, "--log-level", "INFO", "purge", "--yes")
+    assert "purge done" in told.stderr
+    ran = mb(*args, "run", "--once")
+    assert '"level": "info"' in ran.stderr  # a service still logs what it does
+
+
+def test_no_color_reaches_a_command_on_a_terminal(tmp_path):
+    mailbox.Maildir(tmp_path / "maildir", create=True)
+    config = str(write_config(tmp_path / "mailbot.toml", transport="directory"))
+    primary, secondary = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mailbot", "--config", config, "run", "--once"],
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=secondary,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+        os.close(secondary)
+        chunks = []
+        while True:
+            try:
+                data = os.read(primary, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        os.close(primary)
+    text = b"".join(chunks).decode(errors="replace")
+    assert "[info" in text and "\x1b[" not in text

@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import mailbox
 import os
+import pty
 import stat
+import subprocess
+import sys
 import zipfile
 from datetime import timedelta
 
@@ -24,7 +27,16 @@ from mailbot.models import (
     utcnow,
 )
 
-from support.app import complaint, fixture_bytes, make_services, rows, run_cli, write_config
+from support import clock
+from support.app import (
+    REPO,
+    complaint,
+    fixture_bytes,
+    make_services,
+    rows,
+    run_cli,
+    write_config,
+)
 
 OPERATOR = "mario.rossi@comune.example.it"
 
@@ -86,7 +98,7 @@ def test_purge_removes_the_person_and_keeps_the_figures(office):
     digests = [i.raw_sha256 for i in inbound] + [a.sha256 for a in attachments]
     assert attachments and all(store_path(services, d).exists() for d in digests)
 
-    done = mb(config, "purge", "--older-than", "5y", "--by", "dpo@comune.example.it")
+    done = mb(config, "purge", "--older-than", "5y", "--yes", "--by", "dpo@comune.example.it")
     assert done.returncode == 0, done.stderr
     assert "cases closed before" in done.stdout and "1 purged" in done.stdout
 
@@ -128,7 +140,7 @@ def test_purge_removes_the_person_and_keeps_the_figures(office):
         if event.work_order_id == old.id:
             assert "anna" not in event.data.lower()
     # Idempotent: nothing left to purge.
-    again = json.loads(mb(config, "purge", "--older-than", "5y", "--json").stdout)
+    again = json.loads(mb(config, "purge", "--older-than", "5y", "--yes", "--json").stdout)
     assert again["cases"] == []
     # The case file of a purged case still exports (figures only).
     assert mb(config, "workorders", "show", "2026/000001", "--json").returncode == 0
@@ -140,7 +152,7 @@ def test_retention_from_config_and_bad_ages(office):
     config.write_text(text)
     report = json.loads(mb(config, "purge", "--dry-run", "--json").stdout)
     assert report["cases"] == []  # six years is within ten
-    bad = mb(config, "purge", "--older-than", "five years")
+    bad = mb(config, "purge", "--older-than", "five years", "--yes")
     assert bad.returncode == 2
     assert "--older-than: expected an age like 5y or 400d, got 'five years'" in bad.stderr
     assert "Traceback" not in bad.stderr
@@ -201,7 +213,7 @@ def test_contact_export_of_nobody_or_a_purged_person_is_a_clear_error(office, tm
     assert nobody.returncode != 0
     assert "nothing is held about 'nessuno@example.net'" in nobody.stderr
     assert "Traceback" not in nobody.stderr
-    assert mb(config, "purge", "--older-than", "5y").returncode == 0
+    assert mb(config, "purge", "--older-than", "5y", "--yes").returncode == 0
     gone = mb(config, "contact", "export", "anna.romano@example.net", "--out", str(tmp_path / "y"))
     assert gone.returncode != 0 and "nothing is held" in gone.stderr
     assert not (tmp_path / "y").exists()
@@ -241,3 +253,49 @@ def test_an_access_request_by_codice_returns_only_the_persons_own_cases(tmp_path
     assert [c["match_state"] for c in data["unconfirmed_claims"]] == ["to_confirm"]
     assert b"SEGRETO DELLO SCRIVENTE" not in everything
     assert b"estraneo@example.org" not in everything
+
+
+def mb_with(config, stdin, *args):
+    """The CLI with this stdin (a terminal, or none), whatever the test runner's own is."""
+    return subprocess.run(
+        [sys.executable, "-m", "mailbot", "--config", str(config), *args],
+        stdin=stdin,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env={**os.environ, **clock.subprocess_env()},
+    )
+
+
+def on_a_terminal(config, answer, *args):
+    """The CLI with a terminal as stdin, answering its question with `answer`."""
+    primary, secondary = pty.openpty()
+    try:
+        os.write(primary, answer.encode())
+        return mb_with(config, secondary, *args)
+    finally:
+        os.close(secondary)
+        os.close(primary)
+
+
+def test_purge_without_a_terminal_or_yes_refuses_and_changes_nothing(office):
+    config, services = office
+    refused = mb_with(config, subprocess.DEVNULL, "purge", "--older-than", "5y")
+    assert refused.returncode == 2
+    assert "--yes" in refused.stderr and "not on a terminal" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert case(services, "2026/000001").purged_at is None
+
+
+def test_purge_on_a_terminal_asks_first_and_a_no_changes_nothing(office):
+    config, services = office
+    declined = on_a_terminal(config, "n\n", "purge", "--older-than", "5y")
+    assert declined.returncode == 1
+    assert "1 case(s) closed before" in declined.stderr and "2026/000001" in declined.stderr
+    assert "nothing purged" in declined.stderr
+    assert case(services, "2026/000001").purged_at is None
+    accepted = on_a_terminal(config, "y\n", "purge", "--older-than", "5y")
+    assert accepted.returncode == 0, accepted.stderr
+    assert "1 purged" in accepted.stdout
+    assert case(services, "2026/000001").purged_at is not None

@@ -79,6 +79,7 @@ def test_inbound_list_tells_what_became_of_each_mail(config, process):
     assert [r["status"] for r in rows] == ["rejected", "ignored", "filed"]  # newest first
     filed = rows[-1]
     assert set(filed) == {
+        "id",
         "mailbox",
         "uid",
         "message_id",
@@ -95,3 +96,59 @@ def test_inbound_list_tells_what_became_of_each_mail(config, process):
     only = json.loads(mb(config, "inbound", "list", "--json", "--status", "ignored").stdout)
     assert [r["subject"] for r in only] == ["Risposta automatica: Fuori sede"]
     assert "Auto-Submitted" in only[0]["reason"]
+
+
+def test_inbound_list_shows_why_each_mail_was_not_filed_with_addresses_masked(config, process):
+    filed = process("citizen_plain.eml")
+    process("autoreply_fuori_sede.eml")
+    rejected = process("malformed_no_from.eml")
+    rows = json.loads(mb(config, "inbound", "list", "--json").stdout)
+    assert [r["id"] for r in rows] == sorted((r["id"] for r in rows), reverse=True)
+    assert rows[0]["id"] == rejected.inbound_id and rows[-1]["id"] == filed.inbound_id
+    assert rows[0]["reason"] and rows[-1]["reason"] is None
+    table = mb(config, "inbound", "list").stdout.splitlines()
+    header = table[0].split()
+    assert header[0] == "ID" and "REASON" in header
+    [ignored] = [line for line in table if "ignored" in line]
+    assert "Auto-Submitted" in ignored
+    assert ignored.split()[0] == str(rows[1]["id"])
+
+
+def test_a_reason_quoting_an_address_is_masked_in_inbound_list(config, services, process):
+    from sqlmodel import Session
+
+    from mailbot.models import InboundMessage
+
+    outcome = process("autoreply_fuori_sede.eml")
+    with Session(services.engine) as session:
+        entry = session.get(InboundMessage, outcome.inbound_id)
+        entry.reason = "loop: mail from mario.rossi@example.net, RSSMRA80A01H501U"
+        session.add(entry)
+        session.commit()
+    [row] = json.loads(mb(config, "inbound", "list", "--json").stdout)
+    assert row["reason"] == "loop: mail from m***@example.net, RSS**********01U"
+    assert "mario.rossi@" not in mb(config, "inbound", "list").stdout
+
+
+def test_show_of_a_filed_message_tells_its_outcome_not_none(config, process):
+    filed = process("citizen_plain.eml")
+    ignored = process("autoreply_fuori_sede.eml")
+    shown = mb(config, "quarantine", "show", str(filed.inbound_id))
+    assert shown.returncode == 0, shown.stderr
+    assert "outcome: filed as case 2026/000001" in shown.stdout
+    assert "None" not in shown.stdout
+    other = mb(config, "quarantine", "show", str(ignored.inbound_id)).stdout
+    assert "outcome: ignored: " in other and "Auto-Submitted" in other
+    assert "None" not in other
+
+
+def test_show_of_a_message_without_message_id_or_subject_prints_no_none(config, process):
+    raw = (
+        b"From: Anna Verdi <anna.verdi@example.net>\r\nTo: suggerimenti@comune.example.it\r\n"
+        b"\r\nLampione spento in via Roma.\r\n"
+    )
+    filed = process(raw)
+    shown = mb(config, "quarantine", "show", str(filed.inbound_id))
+    assert shown.returncode == 0, shown.stderr
+    assert "None" not in shown.stdout
+    assert "message-id: (none)" in shown.stdout and "subject: (none)" in shown.stdout

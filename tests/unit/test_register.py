@@ -146,7 +146,7 @@ def test_a_mailbox_sets_the_kind_of_its_cases(tmp_path):
         bad.read_text().replace('office = "urp"\n', 'office = "urp"\nkind = "idea"\n', 1)
     )
     checked = run_cli("--config", str(bad), "check")
-    assert checked.returncode == 1 and "mailboxes[0].kind: must be one of" in checked.stdout
+    assert checked.returncode == 2 and "mailboxes[0].kind: must be one of" in checked.stdout
 
 
 def test_a_nameless_sender_is_asked_for_a_name_and_the_term_waits(tmp_path):

@@ -205,7 +205,7 @@ def test_cli_import_and_show(tmp_path):
     path = tmp_path / "anagrafe.csv"
     path.write_text(CSV)
     dry = run_cli("--config", config, "registry", "import", str(path), "--dry-run")
-    assert dry.returncode == 0, dry.stderr
+    assert dry.returncode == 1, dry.stderr  # rows would be rejected
     assert dry.stdout.startswith("dry run, nothing changed: added 2, updated 0")
     done = run_cli("--config", config, "registry", "import", str(path), "--prune")
     assert "added 2, updated 0, unchanged 0, pruned 0, rejected 5" in done.stdout
@@ -224,3 +224,24 @@ def test_cli_import_and_show(tmp_path):
     missing = run_cli("--config", config, "registry", "import", str(tmp_path / "nope.csv"))
     assert missing.returncode != 0 and "nope.csv: cannot read" in missing.stderr
     assert "Traceback" not in missing.stderr + nobody.stderr
+
+
+def test_cli_import_exits_1_when_a_row_is_rejected_and_still_imports_the_good_ones(tmp_path):
+    (tmp_path / "maildir").mkdir()
+    config = str(write_config(tmp_path / "mailbot.toml", transport="directory"))
+    assert run_cli("--config", config, "db", "upgrade").returncode == 0
+    path = tmp_path / "anagrafe.csv"
+    path.write_text(CSV)
+    done = run_cli("--config", config, "registry", "import", str(path))
+    assert done.returncode == 1
+    assert "added 2, updated 0, unchanged 0, rejected 5" in done.stdout
+    assert "  line 5: empty name" in done.stdout
+    assert "  line 8: RSSMRA80A41H501Y already on line 2" in done.stdout
+    assert "5 row(s) rejected" in done.stderr and "Traceback" not in done.stderr
+    services = make_services(tmp_path / "mailbot.toml")
+    assert len(rows(services, Taxpayer)) == 2  # the good rows are in
+    clean = tmp_path / "clean.csv"
+    clean.write_text("codice_fiscale,name,email,pec\nRSSMRA80A41H501Y,Rossi Maria,,\n")
+    again = run_cli("--config", config, "registry", "import", str(clean))
+    assert again.returncode == 0, again.stderr
+    assert "rejected 0" in again.stdout
