@@ -26,7 +26,8 @@ if command -v uv >/dev/null 2>&1; then
   uv=(uv)
 else
   tools=".tools/uv"
-  if [ ! -x "$tools/bin/uv" ] || [ "$("$tools/bin/uv" --version 2>/dev/null)" != "uv $UV_VERSION" ]; then
+  installed="$("$tools/bin/uv" --version 2>/dev/null || true)"  # "uv 0.13.8 (x86_64-…)"
+  if [ "${installed%% (*}" != "uv $UV_VERSION" ]; then
     command -v python3 >/dev/null 2>&1 || _apt_install python3
     probe="$(mktemp -d)"
     if ! python3 -m venv "$probe/venv" >/dev/null 2>&1; then
