@@ -21,8 +21,16 @@ from mailbot.models import CorrectiveAction, Refund, WorkOrder
 
 from support.app import complaint, make_process, make_services, run_cli, write_config
 from support.browser import chromium
+from support.clock import today_is
 
 CATEGORIES = ("billing_error", "late_reply", "water_quality", "missed_appointment", "other")
+TODAY = datetime(2027, 1, 15, 9, tzinfo=UTC)  # the report is written after the year's end
+
+
+@pytest.fixture(autouse=True)
+def _after_the_year():
+    with today_is(TODAY):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +42,11 @@ def year_of_cases(tmp_path_factory):
     services = make_services(config)
     process = make_process(services)
     rng = random.Random(2026)
-    for n in range(140):
-        year = 2025 if n < 40 else 2026
-        when = datetime(year, 1, 5, 9, tzinfo=UTC) + timedelta(days=rng.randrange(0, 330))
-        process(complaint(n), received_at=when)
+    with today_is(TODAY):
+        for n in range(140):
+            year = 2025 if n < 40 else 2026
+            when = datetime(year, 1, 5, 9, tzinfo=UTC) + timedelta(days=rng.randrange(0, 330))
+            process(complaint(n), received_at=when)
     with Session(services.engine) as session:
         for wo in session.exec(select(WorkOrder)):
             wo.category = rng.choice(CATEGORIES)
