@@ -19,6 +19,7 @@ matplotlib.use("Agg")  # no display on a server
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from mailbot.admin import italian
 
@@ -38,6 +39,7 @@ def months(year: int, per_month: Sequence[int], previous: Sequence[int]) -> str:
     ax.bar([i + 0.2 for i in x], per_month, 0.4, color=BLUE, label=str(year))
     ax.set_xticks(list(x), MONTHS)
     ax.legend(frameon=False)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no "2.5" (an English decimal)
     _tidy(ax)
     rows = [
         [name, str(before), str(now)]
@@ -59,6 +61,7 @@ def categories(by_category: Sequence[tuple[str, int]], cases: int) -> str:
     ax.barh([name for name, _ in items], [n for _, n in items], color=BLUE)
     for i, (_, n) in enumerate(items):
         ax.text(n, i, f" {n}", va="center", fontsize=9)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     _tidy(ax)
     return _figure(
         fig,
@@ -75,6 +78,7 @@ def offices(by_office: Sequence[OfficeRow]) -> str:
     ax.barh(names, [o[1] for o in by_office][::-1], color=GREY, label="ricevuti")
     ax.barh(names, [o[3] for o in by_office][::-1], color=GREEN, label="risposti entro il termine")
     ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     _tidy(ax)
     return _figure(
         fig,

@@ -107,6 +107,9 @@ def test_each_chart_is_a_figure_with_its_caption_and_data_table(office):
     assert '<th scope="row">gennaio</th><td>0</td><td>1</td>' in months
     assert '<th scope="row">Errore di fatturazione</th><td>1</td><td>50%</td>' in categories
     assert "Ufficio Relazioni con il Pubblico" in offices and ">urp<" not in page
+    # axes count cases: whole ticks, never an English "0.2" (matplotlib names each label)
+    assert re.findall(r"<!-- (\d+) -->", months)
+    assert not re.findall(r"<!-- \d+\.\d+ -->", page)
     assert '<html lang="it">' in page and "<title>Relazione annuale sui reclami 2026" in page
 
 
