@@ -5,8 +5,8 @@ the same (every table, the same Italian figures) and gives the PDF the page's st
 (headings, tables, figures with their captions), its `<title>` and its `lang`.
 
 WeasyPrint is imported here, when a PDF is asked for, not when the CLI starts: it loads Pango
-through cffi, which costs a quarter of a second and needs Debian's libpango-1.0-0,
-libpangoft2-1.0-0 and libharfbuzz-subset0 (and a font: fonts-dejavu-core). Without them the
+through cffi (over two seconds on a busy 2-core machine) and needs Debian's libpango-1.0-0,
+libpangoft2-1.0-0 and libharfbuzz-subset0, and a font (fonts-dejavu-core). Without them the
 admin is told what to install, not shown a traceback.
 """
 
