@@ -106,6 +106,10 @@ def _percentile(values: Sequence[int], share: float) -> float | None:
     return float(values[int(rank) - 1])
 
 
+def _cases(n: int) -> str:
+    return f"{n} pratica" if n == 1 else f"{n} pratiche"
+
+
 def _days(value: float | None) -> str:
     return f"{italian.number(value)} giorni" if value is not None else NONE
 
@@ -131,7 +135,7 @@ def _tiles(f: Figures) -> str:
             f"{italian.decimal(f.satisfaction)} / 5" if f.satisfaction is not None else NONE,
             f"{f.ratings} risposte",
         ),
-        ("Rimborsi dovuti", italian.money(f.refunds_eur), f"{f.refunds} pratiche"),
+        ("Rimborsi dovuti", italian.money(f.refunds_eur), _cases(f.refunds)),
     ]
     return "".join(
         f'<div class="tile"><dt class="label">{html.escape(a)}</dt>'

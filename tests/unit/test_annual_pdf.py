@@ -129,7 +129,7 @@ def test_the_pdf_is_the_page_tagged_in_italian_with_office_names(office, tmp_pat
     text = " ".join(" ".join(p.extract_text().replace("\xa0", " ").split()) for p in reader.pages)
     assert "Relazione annuale sui reclami 2026" in text
     assert "Ufficio Relazioni con il Pubblico" in text  # the office's name, not its id
-    assert "1.234,50 €" in text and "EUR" not in text  # Italian money
+    assert "1.234,50 € 1 pratica " in text and "EUR" not in text  # Italian money
     assert "Per canale" in text and "sportello" in text and "e-mail" in text  # detail tables
     assert "Reclami per categoria" in text and "Errore di fatturazione" in text
     assert "marzo 0 1" in text  # the months chart's data table
