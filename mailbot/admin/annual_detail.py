@@ -4,7 +4,9 @@ and the questionnaire's mean score per question.
 
 Kept apart from `annual` (the headline tiles and charts) so each stays one job. The figures
 come from the register rows (`reports.register`) and, for what the register folds into one
-cell, from the refund, action and survey tables of the same year's cases.
+cell, from the refund, action and survey tables of the same year's cases; voided cases (opened
+in error) count in none of them. Kinds, channels and outcomes are the register's Italian names;
+numbers are Italian (`italian`).
 """
 
 from __future__ import annotations
@@ -17,10 +19,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from mailbot.admin import italian
 from mailbot.cases import refunds, register, survey
-
-OUTCOME_NAMES = {"fondato": "fondato", "infondato": "infondato", "parziale": "in parte fondato"}
-CHANNEL_NAMES = {"email": "e-mail", "pec": "PEC", "web": "modulo web"}
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,9 @@ class Detail:
 def detail(
     session: Session, year: int, rows: Sequence[dict[str, Any]], users: int | None = None
 ) -> Detail:
-    owed = [r for case in refunds.by_case(session, year).values() for r in case]
+    rows = [r for r in rows if not r["voided"]]
+    kept, numbers = {r["id"] for r in rows}, {r["number"] for r in rows}
+    owed = [r for i, case in refunds.by_case(session, year).items() if i in kept for r in case]
     paid = [r for r in owed if r.state == refunds.PAID]
     due = [r for r in owed if r.state == refunds.DUE]
     per_question, comments, answers = survey.figures(session, year)
@@ -58,22 +60,18 @@ def detail(
         users=users,
         cases=len(rows),
         by_kind=Counter(r["kind"] for r in rows).most_common(),
-        by_channel=Counter(
-            CHANNEL_NAMES.get(r["channel"], r["channel"]) for r in rows
-        ).most_common(),
-        outcomes=Counter(
-            OUTCOME_NAMES.get(r["outcome"], r["outcome"]) for r in rows if r["outcome"]
-        ).most_common(),
+        by_channel=Counter(r["channel"] for r in rows).most_common(),
+        outcomes=Counter(r["outcome"] for r in rows if r["outcome"]).most_common(),
         refunds_paid_eur=sum(r.paid_eur or 0.0 for r in paid),
         refunds_paid=len(paid),
         refunds_due_eur=sum(r.amount_eur for r in due),
         refunds_due=len(due),
         refunds_refused=sum(r.state == refunds.REFUSED for r in owed),
-        suggestions=[(r["number"], r["subject"]) for r in rows if r["kind"] == "suggerimento"],
+        suggestions=[(r["number"], r["subject"]) for r in rows if r["kind_id"] == "suggerimento"],
         actions=[
             (number, a.text, a.verified_at is not None)
             for a, number in register.actions(session)
-            if number.startswith(prefix)
+            if number.startswith(prefix) and number in numbers
         ],
         survey=per_question,
         survey_answers=answers,
@@ -81,41 +79,41 @@ def detail(
     )
 
 
-def _eur(value: float) -> str:
-    return f"{value:.2f} €".replace(".", ",")
-
-
-def _score(value: float) -> str:
-    return f"{value:.1f}".replace(".", ",")
-
-
-def _counts(title: str, items: list[tuple[str, int]], whole: int) -> str:
+def _counts(title: str, items: list[tuple[str, int]], whole: int, what: str) -> str:
     body = "".join(
-        f"<tr><td>{html.escape(name)}</td><td>{n}</td><td>{100 * n / whole:.0f}%</td></tr>"
+        f'<tr><th scope="row">{html.escape(name)}</th><td>{n}</td>'
+        f"<td>{italian.share(n, whole)}</td></tr>"
         for name, n in items
     )
     return (
-        f"<h3>{html.escape(title)}</h3><table><tr><th></th><th>pratiche</th><th>quota</th></tr>"
-        f"{body or '<tr><td colspan=3>nessuna</td></tr>'}</table>"
+        f'<h3>{html.escape(title)}</h3><table><thead><tr><th scope="col">{what}</th>'
+        '<th scope="col">pratiche</th><th scope="col">quota</th></tr></thead>'
+        f"<tbody>{body or '<tr><td colspan=3>nessuna</td></tr>'}</tbody></table>"
     )
 
 
 def render_html(d: Detail) -> str:
     """The detail as an HTML section for the annual page."""
     rate = (
-        f"<p>{_score(d.per_thousand)} reclami ogni 1.000 utenti ({d.users} utenti).</p>"
+        f"<p>{italian.decimal(d.per_thousand)} reclami ogni 1.000 utenti "
+        f"({italian.number(d.users or 0)} utenti).</p>"
         if d.per_thousand is not None
         else ""
     )
     outcomes = sum(n for _, n in d.outcomes)
     refunds_text = (
-        f"<p>Rimborsi pagati: {_eur(d.refunds_paid_eur)} ({d.refunds_paid} pratiche); "
-        f"ancora dovuti: {_eur(d.refunds_due_eur)} ({d.refunds_due}); "
-        f"rifiutati: {d.refunds_refused}.</p>"
+        '<table><thead><tr><th scope="col">rimborsi</th><th scope="col">pratiche</th>'
+        '<th scope="col">importo</th></tr></thead><tbody>'
+        f'<tr><th scope="row">pagati</th><td>{d.refunds_paid}</td>'
+        f"<td>{italian.money(d.refunds_paid_eur)}</td></tr>"
+        f'<tr><th scope="row">ancora dovuti</th><td>{d.refunds_due}</td>'
+        f"<td>{italian.money(d.refunds_due_eur)}</td></tr>"
+        f'<tr><th scope="row">rifiutati</th><td>{d.refunds_refused}</td><td></td></tr>'
+        "</tbody></table>"
     )
     questions = "".join(
-        f"<tr><td>{html.escape(q.question)}</td><td>{_score(q.mean)} / 5</td>"
-        f"<td>{q.answers}</td></tr>"
+        f'<tr><th scope="row">{html.escape(q.question)}</th>'
+        f"<td>{italian.decimal(q.mean)} / 5</td><td>{q.answers}</td></tr>"
         for q in d.survey
     )
     suggestions = "".join(
@@ -129,14 +127,15 @@ def render_html(d: Detail) -> str:
     return (
         '<section class="detail"><h2>Dettaglio</h2>'
         + rate
-        + _counts("Per tipo", d.by_kind, d.cases)
-        + _counts("Per canale", d.by_channel, d.cases)
-        + _counts("Esito dei reclami valutati", d.outcomes, outcomes)
+        + _counts("Per tipo", d.by_kind, d.cases, "tipo")
+        + _counts("Per canale", d.by_channel, d.cases, "canale")
+        + _counts("Esito dei reclami valutati", d.outcomes, outcomes, "esito")
         + "<h3>Rimborsi e indennizzi</h3>"
         + refunds_text
         + f"<h3>Questionario di soddisfazione ({d.survey_answers} risposte)</h3>"
         + (
-            f"<table><tr><th>domanda</th><th>media</th><th>risposte</th></tr>{questions}</table>"
+            '<table><thead><tr><th scope="col">domanda</th><th scope="col">media</th>'
+            f'<th scope="col">risposte</th></tr></thead><tbody>{questions}</tbody></table>'
             if questions
             else "<p>nessuna risposta</p>"
         )
@@ -146,24 +145,3 @@ def render_html(d: Detail) -> str:
         + (f"<ul>{actions}</ul>" if actions else "<p>nessuna</p>")
         + "</section>"
     )
-
-
-def pdf_lines(d: Detail) -> list[str]:
-    """The detail as the lines of the PDF's second text page."""
-    lines = ["Dettaglio", ""]
-    if d.per_thousand is not None:
-        lines.append(f"Reclami ogni 1.000 utenti: {_score(d.per_thousand)} ({d.users} utenti)")
-    lines.append("Per tipo: " + ", ".join(f"{k} {n}" for k, n in d.by_kind))
-    lines.append("Per canale: " + ", ".join(f"{k} {n}" for k, n in d.by_channel))
-    lines.append("Esiti: " + (", ".join(f"{k} {n}" for k, n in d.outcomes) or "nessuno"))
-    lines.append(
-        f"Rimborsi pagati: {d.refunds_paid_eur:.2f} EUR ({d.refunds_paid}); dovuti: "
-        f"{d.refunds_due_eur:.2f} EUR ({d.refunds_due}); rifiutati: {d.refunds_refused}"
-    )
-    lines.append(f"Questionario: {d.survey_answers} risposte")
-    lines += [f"  {q.question[:70]}: {_score(q.mean)}/5 ({q.answers})" for q in d.survey]
-    lines.append(f"Suggerimenti ricevuti: {len(d.suggestions)}")
-    lines += [f"  {n}: {s[:70]}" for n, s in d.suggestions[:10]]
-    lines.append(f"Azioni correttive: {len(d.actions)}")
-    lines += [f"  {n}: {t[:70]}" for n, t, _ in d.actions[:10]]
-    return lines

@@ -1,6 +1,11 @@
 """What the service charter asks an office to publish: the register of every complaint of a
-year, and the open cases against their terms (`report sla`). Rows are plain dicts so that CSV,
-XLSX and JSON share one source.
+year, and the open cases against their terms (`report sla`). Rows are plain dicts of typed
+values (dates, floats) so that CSV, XLSX and the annual report share one source; each medium
+writes them its own way: the CSV in Italian (semicolons, "11/03/2026", "12,50"), the
+spreadsheet as real dates and numbers.
+
+A voided case (opened in error) keeps its row, "annullata" with the reason, and carries
+`voided` so every statistic leaves it out; the SLA list never shows it.
 
 It sits beside the pipeline, read-only (DESIGN.md: entry points → pipeline/reconcile → stages).
 """
@@ -17,13 +22,13 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from mailbot import charter
+from mailbot.admin import italian
 from mailbot.cases import refunds
 from mailbot.cases.workorders import CLOSED
 from mailbot.charter import Clock
 from mailbot.config import Settings
 from mailbot.models import Contact, Taxpayer, WorkOrder
 
-KIND_NAMES = {"richiesta_rimborso": "richiesta di rimborso"}
 REGISTER_COLUMNS = (
     ("number", "Pratica"),
     ("filed_on", "Data di ricezione"),
@@ -37,6 +42,7 @@ REGISTER_COLUMNS = (
     ("kind", "Tipo"),
     ("channel", "Canale"),
     ("resolution", "Stato"),
+    ("void_reason", "Motivo dell'annullamento"),
     ("resolved_on", "Data chiusura"),
     ("outcome", "Esito"),
     ("solution", "Soluzione"),
@@ -88,31 +94,34 @@ def register(session: Session, settings: Settings, clock: Clock, year: int) -> l
             pauses=pauses,
         )
         category = settings.charter.category(wo.category) if wo.category else None
-        if wo.reasoned_reply_at is not None:
+        office = settings.offices.get(wo.office)
+        voided = wo.voided_at is not None
+        if voided:  # no term to keep: it counts in no statistic
+            within = ""
+        elif wo.reasoned_reply_at is not None:
             within = "sì" if wo.reasoned_reply_at <= wo.due_at else "no"
         else:  # no answer yet: late already, or still in time
             within = "no" if today > clock.local_day(wo.due_at) else ""
         rows.append(
             {
                 "number": wo.number,
-                "filed_on": received.isoformat(),
+                "filed_on": received,
                 "author": _author(wo, contact, taxpayer),
                 "codice_fiscale": taxpayer.codice_fiscale if taxpayer else "",
                 "category": category.name if category else "",
-                "office": wo.office,
-                "due_on": clock.local_day(wo.due_at).isoformat(),
-                "reasoned_reply_on": replied.isoformat() if replied else "",
+                "office": office.name if office else wo.office,
+                "due_on": clock.local_day(wo.due_at),
+                "reasoned_reply_on": replied,
                 "protocollo": wo.protocollo,
-                "resolution": {"open": "aperta", "suspended": "sospesa", CLOSED: "chiusa"}.get(
-                    wo.status, wo.status
-                ),
-                "resolved_on": d.isoformat() if (d := _local(wo.closed_at, clock)) else "",
-                "kind": KIND_NAMES.get(wo.kind, wo.kind),
-                "channel": wo.channel,
-                "outcome": wo.outcome or "",
+                "resolution": italian.status(wo.status, voided),
+                "void_reason": wo.void_reason if voided else "",
+                "resolved_on": _local(wo.closed_at, clock),
+                "kind": italian.kind(wo.kind),
+                "channel": italian.channel(wo.channel),
+                "outcome": italian.outcome(wo.outcome),
                 "solution": wo.solution,
-                "solution_due": wo.solution_due.isoformat() if wo.solution_due else "",
-                "days_taken": taken,
+                "solution_due": wo.solution_due,
+                "days_taken": "" if voided else taken,
                 "within_term": within,
                 "refund_eur": wo.refund_eur,
                 "refund_state": ", ".join(
@@ -122,10 +131,15 @@ def register(session: Session, settings: Settings, clock: Clock, year: int) -> l
                 ),
                 "refund_paid_eur": sum(r.paid_eur or 0.0 for r in case_refunds),
                 "satisfaction": wo.satisfaction if wo.satisfaction is not None else "",
-                "subject": wo.subject,  # not a register column: the annual report's list
+                # not register columns: what the annual report groups and lists by
+                "voided": voided,
+                "id": wo.id,
+                "subject": wo.subject,
                 "month": received.month,
                 "office_id": wo.office,
                 "category_id": wo.category,
+                "kind_id": wo.kind,
+                "channel_id": wo.channel,
             }
         )
     return rows
@@ -138,6 +152,7 @@ def sla(session: Session, clock: Clock) -> list[dict[str, Any]]:
         select(WorkOrder)
         .where(WorkOrder.status != CLOSED)
         .where(col(WorkOrder.reasoned_reply_at).is_(None))
+        .where(col(WorkOrder.voided_at).is_(None))
         .order_by(col(WorkOrder.due_at), col(WorkOrder.id))
     )
     return [
@@ -154,17 +169,39 @@ def sla(session: Session, clock: Clock) -> list[dict[str, Any]]:
     ]
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    """A text a spreadsheet would run as a formula ("=HYPERLINK(…)") is written as text."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return italian.day(value)
+    if isinstance(value, float):
+        return italian.plain_decimal(value)
+    if isinstance(value, str):
+        return neutralise(value)
+    return str(value)
+
+
 def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
-    """Semicolon-separated with a BOM: what an Italian spreadsheet opens without asking."""
+    """Semicolon-separated with a BOM, dates as 11/03/2026 and decimals with a comma
+    ("12,50"): what an Italian spreadsheet opens without asking and reads as numbers."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow([label for _, label in columns])
     for row in rows:
-        writer.writerow([row[key] for key, _ in columns])
+        writer.writerow([_csv_cell(row[key]) for key, _ in columns])
     return "\ufeff" + out.getvalue()
 
 
 def to_xlsx(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]], path: Path) -> None:
+    """Real dates (shown 11/03/2026) and numbers (shown 1.234,50 in an Italian Excel)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -176,9 +213,19 @@ def to_xlsx(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]], 
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([row[key] for key, _ in columns])
+        sheet.append([_xlsx_cell(row[key]) for key, _ in columns])
+    for cells in sheet.iter_rows(min_row=2):
+        for cell in cells:
+            if isinstance(cell.value, datetime | date):
+                cell.number_format = "DD/MM/YYYY"
+            elif isinstance(cell.value, float):
+                cell.number_format = "#,##0.00"
     for index, (key, label) in enumerate(columns, start=1):
-        width = max([len(label), *(len(str(r[key])) for r in rows)]) + 2
+        width = max([len(label), *(len(_csv_cell(r[key])) for r in rows)]) + 2
         sheet.column_dimensions[sheet.cell(1, index).column_letter].width = min(width, 60)
     sheet.freeze_panes = "A2"
     book.save(path)
+
+
+def _xlsx_cell(value: Any) -> Any:
+    return neutralise(value) if isinstance(value, str) else value

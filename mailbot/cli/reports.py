@@ -48,7 +48,9 @@ def report_register(
             sys.stdout.write(text)
         else:
             out.write_text(text, encoding="utf-8")
-    echo(f"{len(rows)} case(s) in the {year} register", err=True)
+    voided = sum(r["voided"] for r in rows)
+    also = f" ({voided} voided, left out of every figure)" if voided else ""
+    echo(f"{len(rows)} case(s) in the {year} register{also}", err=True)
 
 
 @report_app.command("annual")
@@ -90,11 +92,19 @@ def report_sla(as_json: JsonOption = False) -> None:
     if as_json:
         print_json(rows)
         return
+    if rows:  # a header over the columns, on stdout with them; the count goes to stderr
+        echo(_sla_line(("NUMBER", "STATUS", "OFFICE", "DUE", "LEFT", "SUBJECT")))
     for row in rows:
         left = row["days_left"]
         when = f"{left} day(s) left" if left >= 0 else f"LATE by {-left} day(s)"
         echo(
-            f"{row['number']}  {row['status']:<9} {row['office']:<10} due {row['due_on']}  "
-            f"{when:<18} {row['subject']}"
+            _sla_line(
+                (row["number"], row["status"], row["office"], row["due_on"], when, row["subject"])
+            )
         )
     echo(f"{len(rows)} case(s) waiting for a reasoned reply", err=True)
+
+
+def _sla_line(cells: tuple[str, str, str, str, str, str]) -> str:
+    number, status, office, due, left, subject = cells
+    return f"{number:<12}  {status:<9} {office:<10} {due:<10}  {left:<18} {subject}"

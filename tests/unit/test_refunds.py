@@ -163,6 +163,6 @@ def test_refunds_are_listed_paid_doubled_past_their_term_refused_and_in_the_regi
         for r in csv.DictReader(io.StringIO(register.stdout.lstrip("\ufeff")), delimiter=";")
     }
     assert lines[first]["Stato rimborso"] == "pagato"
-    assert lines[first]["Rimborso pagato (EUR)"] == "40.0"
+    assert lines[first]["Rimborso pagato (EUR)"] == "40,00"  # Italian decimals
     assert lines[second]["Stato rimborso"] == "rifiutato"
-    assert lines[second]["Rimborso dovuto (EUR)"] == "0.0"
+    assert lines[second]["Rimborso dovuto (EUR)"] == "0,00"

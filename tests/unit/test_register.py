@@ -96,9 +96,9 @@ def test_kind_outcome_solution_and_action_are_recorded_shown_and_in_the_register
 
     result = run_cli("--config", config, "report", "register", "--year", "2026")
     [line] = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff")), delimiter=";"))
-    assert line["Tipo"] == "segnalazione" and line["Canale"] == "email"
+    assert line["Tipo"] == "segnalazione" and line["Canale"] == "e-mail"  # Italian, not "email"
     assert line["Esito"] == "fondato" and line["Soluzione"] == "sostituzione del contatore"
-    assert line["Soluzione entro"] == "2026-04-30" and line["Stato"] == "aperta"
+    assert line["Soluzione entro"] == "30/04/2026" and line["Stato"] == "aperta"
 
 
 @pytest.mark.parametrize(
