@@ -42,15 +42,26 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"database: {TEST_DATABASE} (MAILBOT_TEST_DATABASE)"
 
 
+# The day a unit test runs at unless it states its own: a Wednesday in March 2026, a working
+# day far from holidays and clock changes. No unit test reads the real date; the tests about
+# awkward days (Saturdays, Easter, New Year's Eve, the clocks going back) say which day.
+UNIT_TEST_TODAY = "2026-03-11T09:00:00+00:00"
+
+
 @pytest.fixture(autouse=True)
 def now(request: pytest.FixtureRequest) -> Iterator[datetime | None]:
-    """The instant a test marked `@pytest.mark.today("2026-03-11T09:00+00:00")` runs at: its
-    clock and its subprocesses' start there (support/clock.py). None for unmarked tests."""
+    """The instant a test runs at: `@pytest.mark.today("2026-03-11T09:00+00:00")`, else
+    UNIT_TEST_TODAY for a unit test. Its clock and its subprocesses' start there
+    (support/clock.py); None for an unmarked integration test, which talks to real servers."""
     marker = request.node.get_closest_marker("today")
-    if marker is None:
+    if marker is not None:
+        instant = marker.args[0]
+    elif request.node.path.is_relative_to(Path(__file__).parent / "unit"):
+        instant = UNIT_TEST_TODAY
+    else:
         yield None
         return
-    with today_is(datetime.fromisoformat(marker.args[0])) as moment:
+    with today_is(datetime.fromisoformat(instant)) as moment:
         yield moment
 
 

@@ -30,14 +30,21 @@ def today_is(when: datetime) -> Iterator[datetime]:
 
 
 def subprocess_env() -> dict[str, str]:
-    """What a subprocess needs to start at the pinned instant: libfaketime preloaded with it,
+    """What a subprocess needs to start at the test's instant: libfaketime preloaded with it,
     or nothing when no test pinned the clock."""
     if not _pinned:
         return {}
+    # Where this process's clock has ticked to by now, not the instant it was pinned at: a
+    # subprocess must not start behind what the test already wrote (an outbox row due "now").
+    return faketime_env(datetime.now(UTC))
+
+
+def faketime_env(when: datetime) -> dict[str, str]:
+    """The environment that starts a subprocess's clock at `when` (libfaketime)."""
     libraries = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))
     if not libraries:
         raise RuntimeError("libfaketime is not installed: run scripts/test (Debian's faketime)")
-    stamp = _pinned[-1].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    stamp = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
     return {
         "LD_PRELOAD": libraries[0],
         "FAKETIME": f"@{stamp}",
