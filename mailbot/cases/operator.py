@@ -226,16 +226,16 @@ def operator_action(
         errors = problems(services, parsed, "en", work_order)
         if errors:
             raise InputError("; ".join(errors))
-        if work_order.voided_at is not None:
-            raise InputError(f"{number} is void ({work_order.void_reason}): nothing done")
-        if parsed.has("chiudi") and work_order.status == workorders.CLOSED:
-            raise InputError(f"{number} is already closed: nothing done, nothing sent")
         office = services.settings.office(work_order.office)
         address = operator.strip().lower()
         if address not in {*office.operators, office.email}:
             raise InputError(
                 f"{address} is not an operator of office {office.id} (see [[offices]] operators)"
             )
+        if work_order.voided_at is not None:
+            raise InputError(f"{number} is void ({work_order.void_reason}): nothing done")
+        if parsed.has("chiudi") and work_order.status == workorders.CLOSED:
+            raise InputError(f"{number} is already closed: nothing done, nothing sent")
         answered = work_order.reasoned_reply_at is not None
         stored = store_attachments(services, attachments)
         reason = apply_operator_message(
