@@ -196,8 +196,8 @@ def tell_office_of_failure(
     Never about mail that went to an office itself: a notice about a bounced notice to a
     bouncing office address would loop (offices are not rate-limited)."""
     work_order = session.get(WorkOrder, sent.work_order_id) if sent.work_order_id else None
-    if work_order is None or sent.kind in OFFICE_BOUND:
-        return False  # nobody else to tell: it is in the log and the event trail
+    if work_order is None or sent.kind in OFFICE_BOUND or work_order.voided_at is not None:
+        return False  # nobody else to tell (or a voided case): it is in the log and the trail
     notice = services.composer.bounce_notice(
         number=work_order.number,
         language=work_order.language,

@@ -12,7 +12,7 @@ from email.policy import default
 import pytest
 from sqlmodel import Session
 
-from mailbot.cases import refunds, voiding, workorders
+from mailbot.cases import notices, refunds, voiding, workorders
 from mailbot.cases.reminders import send_digests
 from mailbot.errors import InputError
 from mailbot.models import Event, InboundMessage, OutboundMessage, WorkOrder
@@ -268,3 +268,12 @@ def test_a_voided_case_is_in_no_digest(tmp_path):
         assert send_digests(services, now) == 1
     [digest] = sent(services, "digest")
     assert "2026/000001" in text_of(digest) and "2026/000002" not in text_of(digest)
+
+
+def test_a_voided_case_gets_no_notice_of_its_failed_mail(services, process, opened):
+    with Session(services.engine) as session, session.begin():
+        confirmation = session.get(OutboundMessage, outbound(services, "confirmation").id)
+        confirmation.status, confirmation.last_error = "failed", "550 no such user"
+    voiding.void_case(services, "2026/000001", "doppione", "admin")
+    assert notices.report_failures(services) == 0
+    assert sent(services, "notice") == []
