@@ -157,6 +157,7 @@ def test_citizen_operator_conversation_end_to_end(
         "notification",
         "operator_reply",
         "relay",
+        "notice",  # to the operator: the plain answer was recorded as the reasoned reply
         "citizen_followup",
         "forward",
         "note",
@@ -165,4 +166,5 @@ def test_citizen_operator_conversation_end_to_end(
         "closing",
     ]
     assert shown["messages"][3]["body_text"].startswith("Gentile signora Verdi")
-    assert "Messaggio originale" not in shown["messages"][7]["body_text"]
+    assert "Messaggio originale" not in shown["messages"][8]["body_text"]
+    assert shown["charter"]["reasoned_reply_at"] is not None  # the Outlook answer counted
