@@ -22,7 +22,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from mailbot.cases import certify, delivery_reports, intake, messages, operator
+from mailbot.cases import certify, delivery_reports, intake, messages, operator, staff_mail
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import Disposition, MailError, NotFoundError, disposition_for
 from mailbot.ingest import classify, ledger, parse, pec, spam
@@ -174,12 +174,12 @@ def _act(
     if verdict.kind not in (Kind.CITIZEN, Kind.CITIZEN_FOLLOWUP):
         record_event(session, "inbound.ignored", inbound_id=entry.id, reason=verdict.reason)
         return ledger.settle(
-            entry,
-            LedgerStatus.IGNORED,
-            kind=verdict.kind,
-            reason=verdict.reason,
+            entry, LedgerStatus.IGNORED, kind=verdict.kind, reason=verdict.reason,
             work_order=work_order,
-        )
+        )  # fmt: skip
+    named = staff_mail.case_named(services, session, mail, ref, work_order)
+    if named is not None:  # never a citizen's: no case, the writer is told how to answer
+        return staff_mail.refer_to_notification(services, session, mail, named, work_order)
     held = spam.header_verdict(raw, services.settings.spam) or screen.rspamd
     if screen.check and held is not None:
         return _hold(session, entry, held, verdict.kind)

@@ -25,8 +25,9 @@ from mailbot.models import (
 def mark_reply_sent(
     session: Session, work_order: WorkOrder, actor: str, settings: Settings
 ) -> None:
-    """The charter's "reasoned reply": the first reply marked #risposta, or one closing the
-    case (the caller decides); a late one owes the citizen the term's refund, when the charter
+    """The charter's "reasoned reply": the first relayed reply that is neither a question
+    (#sospendi) nor an interim message (#interlocutoria) (the caller decides); a late one owes
+    the citizen the term's refund, when the charter
     sets one (cases/refunds.py)."""
     if work_order.reasoned_reply_at is None:
         work_order.reasoned_reply_at = utcnow()
@@ -34,6 +35,22 @@ def mark_reply_sent(
         if work_order.reasoned_reply_at > work_order.due_at:
             case_event(session, work_order, "late", actor)
             refunds.owe(session, work_order, "late", settings, actor)
+
+
+def withdraw_reasoned_reply(session: Session, work_order: WorkOrder, actor: str) -> None:
+    """The reply recorded as the reasoned reply was an interim message (`#interlocutoria` alone):
+    the case waits for its answer again, and a late-reply refund it caused is withdrawn (the
+    real answer, when it comes, owes it again if it is late)."""
+    before = work_order.reasoned_reply_at
+    work_order.reasoned_reply_at = None
+    case_event(
+        session,
+        work_order,
+        "reasoned_reply_withdrawn",
+        actor,
+        was=before.isoformat() if before else "",
+    )
+    refunds.withdraw(session, work_order, "late", actor, "the reply was an interim message")
 
 
 def conversation(session: Session, work_order_id: int) -> list[ConversationMessage]:

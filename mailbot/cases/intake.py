@@ -93,8 +93,15 @@ def open_case(
 def add_followup(
     services: Services, session: Session, mail: Incoming, work_order: WorkOrder, match: Match
 ) -> Outcome:
-    """The citizen writes again: into the case (reopening it if closed recently), to the office."""
+    """The citizen writes again: into the case (reopening it if closed recently), to the office;
+    on a voided case it is only recorded."""
     actor = mail.sender.email
+    if work_order.voided_at is not None:  # opened in error: kept with it, nothing sent
+        record_inbound(services, session, work_order, mail, "citizen_followup")
+        return ledger.settle(
+            mail.entry, LedgerStatus.THREADED, kind=Kind.CITIZEN_FOLLOWUP,
+            reason="the case is void: recorded, nothing sent", work_order=work_order,
+        )  # fmt: skip
     if work_order.status == workorders.CLOSED and services.settings.charter.satisfaction_survey:
         asked = survey.questions(services.settings, work_order.language)
         answer = survey.parse_reply(quotes.new_text(mail.parsed.text), len(asked))

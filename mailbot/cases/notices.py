@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from mailbot.cases import conversation_log
+from mailbot.cases import conversation_log, refunds, survey
 from mailbot.cases.messages import (
     CITIZEN_SIDE,
     OFFICE_SIDE,
@@ -22,8 +22,8 @@ from mailbot.cases.messages import (
     thread_ids,
 )
 from mailbot.config import OfficeSettings
-from mailbot.db import unit_of_work
-from mailbot.models import Contact, OutboundMessage, WorkOrder
+from mailbot.db import record_event, unit_of_work
+from mailbot.models import Contact, Event, OutboundMessage, WorkOrder
 from mailbot.replies import outbox
 from mailbot.services import Services
 from mailbot.types import Address
@@ -55,6 +55,24 @@ def tell_citizen(
         from_address=mailbox.smtp.from_address if mailbox.smtp else None,
     )
     queue(session, work_order, kind, composed, route=mailbox)
+
+
+def closing_letter(services: Services, session: Session, work_order: WorkOrder) -> None:
+    """The citizen's letter that the case is closed: the survey, how to reopen, refunds due."""
+    settings = services.settings
+    due = [
+        {"reason": r.reason, "amount": r.amount_eur, "compensation": r.compensation,
+         "pay_by": r.pay_by}
+        for r, _ in refunds.refunds(session, refunds.DUE, work_order.id)
+    ]  # fmt: skip
+    values = {
+        "survey": settings.charter.satisfaction_survey,
+        "questions": survey.questions(settings, work_order.language),
+        "survey_url": survey.link(settings, work_order),
+        "reopen_days": settings.conversations.reopen_days,
+        "refunds": due,
+    }
+    tell_citizen(services, session, work_order, "closing", values)
 
 
 def notify_office(
@@ -122,9 +140,13 @@ def operator_notice(
     work_order: WorkOrder,
     *,
     operator: Address,
-    errors: Sequence[str],
+    errors: Sequence[str] = (),
     in_reply_to: str | None,
+    notice: str = "refused",
+    details: dict[str, Any] | None = None,
 ) -> None:
+    """A short message to an operator about what their mail did or could not do (`notice`:
+    replies/office_mail.NOTICES), with every command; answering it reaches the case."""
     composed = services.composer.operator_notice(
         number=work_order.number,
         language=work_order.language,
@@ -133,8 +155,28 @@ def operator_notice(
         errors=errors,
         reply_to=office_reply_to(services, work_order),
         in_reply_to=in_reply_to,
+        notice=notice,
+        details=details,
     )
     queue(session, work_order, "notice", composed)
+    record_event(
+        session,
+        f"operator_notice.{notice}",
+        work_order_id=work_order.id,
+        to=operator.email,
+    )
+
+
+def already_told(session: Session, work_order: WorkOrder, notice: str) -> bool:
+    """Whether the case's operators already had this notice (some are sent once a case)."""
+    return (
+        session.exec(
+            select(Event.id)
+            .where(Event.work_order_id == work_order.id)
+            .where(Event.kind == f"operator_notice.{notice}")
+        ).first()
+        is not None
+    )
 
 
 OFFICE_BOUND = frozenset({"notification", "forward", "notice", "transcript"})
@@ -154,8 +196,8 @@ def tell_office_of_failure(
     Never about mail that went to an office itself: a notice about a bounced notice to a
     bouncing office address would loop (offices are not rate-limited)."""
     work_order = session.get(WorkOrder, sent.work_order_id) if sent.work_order_id else None
-    if work_order is None or sent.kind in OFFICE_BOUND:
-        return False  # nobody else to tell: it is in the log and the event trail
+    if work_order is None or sent.kind in OFFICE_BOUND or work_order.voided_at is not None:
+        return False  # nobody else to tell (or a voided case): it is in the log and the trail
     notice = services.composer.bounce_notice(
         number=work_order.number,
         language=work_order.language,

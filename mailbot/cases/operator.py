@@ -10,9 +10,14 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from mailbot.cases import charter_commands, conversation_log, refunds, survey, workorders
+from mailbot.cases import charter_commands, conversation_log, workorders
 from mailbot.cases.messages import CITIZEN_SIDE, Incoming, queue, store_attachments, thread_ids
-from mailbot.cases.notices import notify_office_of_case, operator_notice, tell_citizen
+from mailbot.cases.notices import (
+    already_told,
+    closing_letter,
+    notify_office_of_case,
+    operator_notice,
+)
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import InputError
 from mailbot.ingest import ledger
@@ -63,13 +68,18 @@ def apply_operator_message(
     date: datetime | None = None,
 ) -> str | None:
     """Commands first, then the text: to the citizen, or kept as an internal note. Returns why
-    nothing was relayed, when nothing was."""
+    nothing was relayed, when nothing was. An operator's mail (`inbound_id`) is answered with a
+    notice when it cannot be carried out or did something the operator may not expect; the
+    command line (`operator_action`) checks the same first and refuses instead."""
     settings = services.settings
     parsed = commands.parse(text)
-    errors = problems(services, parsed, work_order.language)
+    by_mail = inbound_id is not None
+    errors = problems(services, parsed, work_order.language, work_order)
     assign_to = parsed.has("assegna")
 
     def record(kind: str, body: str) -> None:
+        if not body and not by_mail:
+            return  # a command from the command line is its event, not a message
         record_event(
             session,
             f"message.{kind}",
@@ -94,6 +104,14 @@ def apply_operator_message(
             attachments=stored,
         )
 
+    if work_order.voided_at is not None:
+        record("operator_reply", text)
+        details = {"void_reason": work_order.void_reason}
+        operator_notice(
+            services, session, work_order, operator=operator, in_reply_to=message_id,
+            notice="voided", details=details,
+        )  # fmt: skip
+        return "case voided: nothing carried out"
     if errors:
         record("operator_reply", text)
         operator_notice(
@@ -108,7 +126,10 @@ def apply_operator_message(
         )
         return "; ".join(errors)
 
-    keep_internal = parsed.has("nota") or assign_to
+    suspend = parsed.has("sospendi")
+    interim = parsed.has("interlocutoria") is not None
+    take_back = interim and not parsed.body and suspend is None
+    keep_internal = parsed.has("nota") or assign_to or take_back
     kind = "note" if keep_internal else "operator_reply"
     record(kind, parsed.body)
     if assign_to:
@@ -116,51 +137,75 @@ def apply_operator_message(
         workorders.assign(session, work_order, new_office, operator.email)
         notify_office_of_case(services, session, work_order, new_office)
     charter_commands.apply(services, session, work_order, parsed, operator.email)
-    suspend = parsed.has("sospendi")
+    if take_back:
+        conversation_log.withdraw_reasoned_reply(session, work_order, operator.email)
     body = parsed.body or (suspend.arg if suspend else "")
     relayed = False
     if not keep_internal and body:
         _relay(services, session, work_order, operator=operator, body=body, attachments=attachments)
         relayed = True
-        if parsed.has("risposta") or parsed.has("chiudi"):
+        explicit = parsed.has("risposta") or parsed.has("chiudi")
+        if suspend is None and not interim:  # a question or an interim message does not count
+            by_default = not explicit and work_order.reasoned_reply_at is None
             conversation_log.mark_reply_sent(session, work_order, operator.email, settings)
+            if by_default and by_mail and not already_told(session, work_order, "reasoned"):
+                operator_notice(
+                    services,
+                    session,
+                    work_order,
+                    operator=operator,
+                    in_reply_to=message_id,
+                    notice="reasoned",
+                )
     if suspend:
         workorders.suspend(session, work_order, suspend.arg, operator.email, services.clock)
     if parsed.has("chiudi"):
-        workorders.close(session, work_order, operator.email)
-        tell_citizen(
-            services,
-            session,
-            work_order,
-            "closing",
-            {
-                "survey": settings.charter.satisfaction_survey,
-                "questions": survey.questions(settings, work_order.language),
-                "survey_url": survey.link(settings, work_order),
-                "reopen_days": settings.conversations.reopen_days,
-                "refunds": [
-                    {
-                        "reason": r.reason,
-                        "amount": r.amount_eur,
-                        "compensation": r.compensation,
-                        "pay_by": r.pay_by,
-                    }
-                    for r, _ in refunds.refunds(session, refunds.DUE, work_order.id)
-                ],
-            },
-        )
+        _close(services, session, work_order, operator, relayed=relayed, message_id=message_id)
     if parsed.has("riapri"):
         workorders.reopen(session, work_order, operator.email)
     return None if relayed else f"not relayed ({kind})"
 
 
-def problems(services: Services, parsed: commands.Parsed, language: str = "it") -> list[str]:
+def _close(
+    services: Services,
+    session: Session,
+    work_order: WorkOrder,
+    operator: Address,
+    *,
+    relayed: bool,
+    message_id: str | None,
+) -> None:
+    """Closed once, with one closing letter: a second #chiudi tells the operator instead."""
+    if work_order.status == workorders.CLOSED:
+        details = {"closed_at": work_order.closed_at, "relayed": relayed}
+        workorders.case_event(session, work_order, "close_repeated", operator.email)
+        operator_notice(
+            services, session, work_order, operator=operator, in_reply_to=message_id,
+            notice="already_closed", details=details,
+        )  # fmt: skip
+        return
+    workorders.close(session, work_order, operator.email)
+    closing_letter(services, session, work_order)
+
+
+def problems(
+    services: Services,
+    parsed: commands.Parsed,
+    language: str = "it",
+    work_order: WorkOrder | None = None,
+) -> list[str]:
     """Why an operator's message cannot be carried out (empty list: it can), in `language`."""
     errors = list(parsed.errors)
     assign_to = parsed.has("assegna")
     if assign_to and assign_to.arg not in services.settings.offices:
         errors.append(commands.Problem("no_office", (assign_to.arg,)))
     errors += charter_commands.problems(services, parsed)
+    take_back = parsed.has("interlocutoria") and not parsed.body and not parsed.has("sospendi")
+    if take_back and work_order is not None and not parsed.errors:
+        if work_order.status == workorders.CLOSED:
+            errors.append(commands.Problem("closed_undo"))
+        elif work_order.reasoned_reply_at is None:
+            errors.append(commands.Problem("nothing_to_undo"))
     if not errors and not parsed.body and not parsed.commands:
         errors.append(commands.Problem("empty"))
     return [problem.text(language) for problem in errors]
@@ -176,17 +221,22 @@ def operator_action(
     """The command line's way to do what an operator's email does; refuses instead of
     answering with a notice. Returns what happened, for the admin."""
     parsed = commands.parse(text)
-    errors = problems(services, parsed, "en")
-    if errors:
-        raise InputError("; ".join(errors))
     with unit_of_work(services.engine) as session:
         work_order = workorders.by_number(session, number)
+        errors = problems(services, parsed, "en", work_order)
+        if errors:
+            raise InputError("; ".join(errors))
         office = services.settings.office(work_order.office)
         address = operator.strip().lower()
         if address not in {*office.operators, office.email}:
             raise InputError(
                 f"{address} is not an operator of office {office.id} (see [[offices]] operators)"
             )
+        if work_order.voided_at is not None:
+            raise InputError(f"{number} is void ({work_order.void_reason}): nothing done")
+        if parsed.has("chiudi") and work_order.status == workorders.CLOSED:
+            raise InputError(f"{number} is already closed: nothing done, nothing sent")
+        answered = work_order.reasoned_reply_at is not None
         stored = store_attachments(services, attachments)
         reason = apply_operator_message(
             services,
@@ -198,6 +248,8 @@ def operator_action(
             stored=stored,
         )
         status = work_order.status
+        if not answered and work_order.reasoned_reply_at is not None and not reason:
+            reason = "reply queued for the citizen, recorded as the reasoned reply"
     return f"{number}: {reason or 'reply queued for the citizen'}; status {status}"
 
 

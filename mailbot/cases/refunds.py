@@ -33,7 +33,9 @@ def owe(
     session: Session, work_order: WorkOrder, reason: str, settings: Settings, actor: str
 ) -> Refund | None:
     """The refund `reason` ("late" or "founded") gives the case, when the charter sets one;
-    once per case and reason."""
+    once per case and reason; never for a voided case."""
+    if work_order.voided_at is not None:
+        return None
     category = settings.charter.category(work_order.category) if work_order.category else None
     if category is not None and category.no_refund:
         return None

@@ -3,8 +3,8 @@ ones; overdue cases also go to the office's `manager` (escalation). At most one 
 per local day, whatever restarts or however many instances run: the `digest_sent` row and the
 outbox rows are written in one transaction, and the row's primary key refuses a second.
 
-Called by the daemon's outbox loop on every pass and by `run --once`: cheap when nothing is due
-(one SELECT per office).
+A voided case is in no digest and no escalation. Called by the daemon's outbox loop on every
+pass and by `run --once`: cheap when nothing is due (one SELECT per office).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def _digest(services: Services, session: Session, office: OfficeSettings, local:
     waiting = session.exec(
         select(WorkOrder)
         .where(WorkOrder.office == office.id, WorkOrder.status != CLOSED)
-        .where(col(WorkOrder.reasoned_reply_at).is_(None))
+        .where(col(WorkOrder.reasoned_reply_at).is_(None), col(WorkOrder.voided_at).is_(None))
         .order_by(col(WorkOrder.due_at), col(WorkOrder.id))
     )
     due_soon: list[dict[str, Any]] = []

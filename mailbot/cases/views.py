@@ -67,6 +67,11 @@ def _summary(
             "solution_due": wo.solution_due.isoformat() if wo.solution_due else None,
         },
         "message_count": count,
+        "void": (
+            {"reason": wo.void_reason, "by": wo.voided_by, "at": _iso(wo.voided_at, tz)}
+            if wo.voided_at
+            else None
+        ),
     }
 
 

@@ -1,5 +1,5 @@
-"""Work orders from the command line: list, show, link, export, and what an operator's email
-can do (reply, note, assign, close, reopen, category, protocollo, extend).
+"""Work orders from the command line: list, show, link, export, void, and what an operator's
+email can do (reply, note, assign, close, reopen, category, protocollo, extend).
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ import typer
 from mailbot import db
 from mailbot.cases import views
 from mailbot.cli.app import (
+    ActorOption,
     CaseStatus,
     JsonOption,
     OperatorOption,
+    actor_name,
     echo,
     load_settings,
     open_engine,
@@ -45,8 +47,8 @@ def workorders_list(
     columns = [("NUMBER", None), ("STATUS", 9), ("OFFICE", 12), ("DUE", 10), ("CONTACT", 34),
                ("SUBJECT", 60)]  # fmt: skip
     cells = [
-        (r["number"], r["status"], r["office"], r["due_at"][:10], r["contact"]["email"],
-         r["subject"])
+        (r["number"], "void" if r["void"] else r["status"], r["office"], r["due_at"][:10],
+         r["contact"]["email"], r["subject"])
         for r in rows
     ]  # fmt: skip
     print_table(columns, cells, f"{len(rows)} work order(s)")
@@ -65,6 +67,8 @@ def workorders_show(number: str, as_json: JsonOption = False) -> None:
         return
     contact = detail["contact"]
     echo(f"Pratica {detail['number']} — {detail['status']} — office {detail['office']}")
+    if void := detail["void"]:
+        echo(f"VOID (annullata) {void['at'][:10]} by {void['by']}: {void['reason']}")
     echo(f"Subject: {detail['subject']}")
     echo(
         f"Contact: {contact['name']} <{contact['email']}>"
@@ -193,6 +197,7 @@ def _act(number: str, operator: str, text: str, attach: list[Path] | None = None
 @workorders_app.command("reply")
 def workorders_reply(
     number: str,
+    *,
     operator: OperatorOption,
     file: Annotated[
         Path, typer.Option("--file", help="Text of the reply (UTF-8); may start with commands.")
@@ -204,13 +209,19 @@ def workorders_reply(
         bool,
         typer.Option("--answer", help="This is the charter's reasoned reply (#risposta)."),
     ] = False,
+    interim: Annotated[
+        bool, typer.Option("--interim", help="An interim message, not the reasoned reply.")
+    ] = False,
 ) -> None:
     """Write to the citizen, as if the operator had replied by email."""
+    if answer and interim:
+        raise InputError("--answer and --interim cannot go together")
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"--file {file}: cannot read: {exc}") from None
-    _act(number, operator, f"#risposta\n{text}" if answer else text, attach)
+    command = "#risposta\n" if answer else "#interlocutoria\n" if interim else ""
+    _act(number, operator, command + text, attach)
 
 
 @workorders_app.command("note")
@@ -227,8 +238,24 @@ def workorders_assign(number: str, operator: OperatorOption, office: str) -> Non
 
 @workorders_app.command("close")
 def workorders_close(number: str, operator: OperatorOption) -> None:
-    """Close the case."""
+    """Close the case (once: closing a closed case is refused, no second letter)."""
     _act(number, operator, "#chiudi")
+
+
+@workorders_app.command("void")
+def workorders_void(
+    number: str,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why it was opened in error (kept in the register).")
+    ],
+    by: ActorOption = None,
+) -> None:
+    """Void a case opened in error: it keeps its number, nothing more is sent for it."""
+    from mailbot.cases import voiding
+
+    settings = load_settings()
+    services = services_for(settings, open_engine(settings))
+    echo(voiding.void_case(services, number, reason, actor_name(by)))
 
 
 @workorders_app.command("reopen")

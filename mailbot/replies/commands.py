@@ -1,21 +1,11 @@
-"""Commands an operator writes on the first lines of a reply, removed before relaying:
+"""Commands an operator writes on the first lines of a reply, removed before relaying. The
+table `COMMANDS` is the one place they are listed: the parser reads it, and the office's
+notification and the operator's notices teach it line by line (`help_lines`).
 
-    #nota            the reply is an internal note: recorded, never sent to the citizen
-    #risposta        the reply is the charter's reasoned reply; the case stays open
-    #chiudi          close the case after relaying the reply (with a text: the reasoned reply)
-    #assegna UFFICIO hand the case to another office (the text goes with it as a note)
-    #sospendi MOTIVO ask the citizen for more information; the clock stops until they answer
-    #riapri          reopen a closed case
-    #categoria ID    set the case's category (and so its service-charter term)
-    #proroga GIORNI MOTIVO  extend the term; the citizen is told why and until when
-    #protocollo N    record the protocol number the correspondence was registered under
-    #tipo TIPO       reclamo, suggerimento, segnalazione or rimborso (richiesta di rimborso)
-    #esito ESITO     fondato, infondato or parziale
-    #soluzione [entro GG/MM/AAAA] TESTO   the solution, and the date it is promised by
-    #azione TESTO    a corrective action the case led to (listed by `mailbot actions`)
-
-Only a reply with #risposta or #chiudi counts as the reasoned reply the charter's term is
-about: a question (#sospendi) or an interim message does not stop the clock.
+A relayed reply is the charter's reasoned reply by default (an operator who never learns a
+command cannot leave an answered case late): only `#interlocutoria` (an interim message) and
+`#sospendi` (a question; the clock stops) are relayed without counting. `#interlocutoria` alone,
+in answer to the notice that says a reply was recorded as the reasoned reply, takes that back.
 
 Anything else starting with "#" on those lines is an error: nothing is relayed and the operator
 gets a short explanation.
@@ -26,22 +16,77 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+
+@dataclass(frozen=True)
+class Spec:
+    """One command: its argument's placeholder and one line of help, Italian and English."""
+
+    name: str
+    arg_it: str
+    arg_en: str
+    help_it: str
+    help_en: str
+
+    def usage(self, language: str) -> str:
+        arg = self.arg_it if language == "it" else self.arg_en
+        return f"#{self.name} {arg}".strip()
+
+    def help(self, language: str) -> str:
+        return self.help_it if language == "it" else self.help_en
+
+
+COMMANDS: tuple[Spec, ...] = (
+    Spec("risposta", "", "",
+         "è la risposta motivata (lo è già ogni risposta)",
+         "this is the reasoned reply (any reply is, by default)"),
+    Spec("interlocutoria", "", "",
+         "interlocutoria: inviata, ma non è la risposta motivata",
+         "interim: sent, but not the reasoned reply"),
+    Spec("nota", "", "",
+         "nota interna, mai inviata al cittadino",
+         "internal note, never sent to the citizen"),
+    Spec("chiudi", "", "",
+         "chiude la pratica dopo l'invio della risposta",
+         "close the case after sending the reply"),
+    Spec("riapri", "", "",
+         "riapre una pratica chiusa",
+         "reopen a closed case"),
+    Spec("assegna", "UFFICIO", "OFFICE",
+         "passa la pratica a un altro ufficio",
+         "hand the case to another office"),
+    Spec("sospendi", "MOTIVO", "REASON",
+         "chiede altre informazioni, sospende i termini",
+         "ask for more information, stop the clock"),
+    Spec("categoria", "CATEGORIA", "CATEGORY",
+         "imposta la categoria (e quindi il termine)",
+         "set the category (and so the term)"),
+    Spec("proroga", "GIORNI MOTIVO", "DAYS REASON",
+         "proroga il termine, dicendo perché al cittadino",
+         "extend the term, telling the citizen why"),
+    Spec("protocollo", "NUMERO", "NUMBER",
+         "registra il numero di protocollo",
+         "record the protocol number"),
+    Spec("tipo", "TIPO", "KIND",
+         "reclamo, suggerimento, segnalazione, rimborso",
+         "reclamo, suggerimento, segnalazione, rimborso"),
+    Spec("esito", "ESITO", "OUTCOME",
+         "fondato, infondato o parziale",
+         "fondato, infondato or parziale"),
+    Spec("soluzione", "[entro GG/MM/AAAA] TESTO", "[entro DD/MM/YYYY] TEXT",
+         "la soluzione, e la data promessa",
+         "the solution, and the date promised"),
+    Spec("azione", "TESTO", "TEXT",
+         "un'azione correttiva nata dalla pratica",
+         "a corrective action the case led to"),
+)  # fmt: skip
 _COMMAND = re.compile(r"^#(?P<name>[A-Za-zÀ-ÿ_]+)\b[ \t]*(?P<arg>.*)$")
-KNOWN = {
-    "nota": "",
-    "chiudi": "",
-    "riapri": "",
-    "assegna": "UFFICIO",
-    "sospendi": "MOTIVO",
-    "categoria": "CATEGORIA",
-    "proroga": "GIORNI MOTIVO",
-    "protocollo": "NUMERO",
-    "risposta": "",
-    "tipo": "TIPO",
-    "esito": "ESITO",
-    "soluzione": "TESTO",
-    "azione": "TESTO",
-}
+# name → what its argument is, "" for none (the Italian placeholder, as errors show it)
+KNOWN = {spec.name: spec.arg_it.split("]")[-1].strip() for spec in COMMANDS}
+
+
+def help_lines(language: str) -> list[tuple[str, str]]:
+    """(usage, one line of help) for every command, in `language`: what the templates list."""
+    return [(spec.usage(language), spec.help(language)) for spec in COMMANDS]
 
 
 def extension(arg: str) -> tuple[int, str] | None:
@@ -74,6 +119,22 @@ MESSAGES = {
     "answer_question": {
         "it": "#risposta e #sospendi non possono stare insieme: una domanda non è la risposta",
         "en": "#risposta and #sospendi cannot go together: a question is not the answer",
+    },
+    "interim_answer": {
+        "it": "#interlocutoria non può stare con #risposta o #chiudi: un messaggio interlocutorio "
+        "non è la risposta motivata",
+        "en": "#interlocutoria cannot go with #risposta or #chiudi: an interim message is not "
+        "the reasoned reply",
+    },
+    "nothing_to_undo": {
+        "it": "#interlocutoria da sola annulla la risposta motivata registrata, ma questa pratica "
+        "non ne ha; per un messaggio interlocutorio scrivetene il testo sotto il comando",
+        "en": "#interlocutoria alone takes back a recorded reasoned reply, but this case has "
+        "none; for an interim message write its text below the command",
+    },
+    "closed_undo": {
+        "it": "la pratica è chiusa: la sua risposta motivata resta (riapritela con #riapri)",
+        "en": "the case is closed: its reasoned reply stays (reopen it with #riapri)",
     },
     "answer_text": {
         "it": "#risposta richiede il testo della risposta al cittadino",
@@ -154,4 +215,6 @@ def parse(text: str) -> Parsed:
         errors.append(Problem("exclusive"))
     if {"risposta", "sospendi"} <= names:
         errors.append(Problem("answer_question"))
+    if "interlocutoria" in names and names & {"risposta", "chiudi"}:
+        errors.append(Problem("interim_answer"))
     return Parsed(tuple(commands), body, tuple(errors))

@@ -10,10 +10,15 @@ from datetime import datetime
 from typing import Any
 
 from mailbot.config import OfficeSettings
+from mailbot.replies import commands
 from mailbot.replies.render import Composed, Renderer
 from mailbot.types import Address, Attachment
 
 _YOUR_NAME = {"it": "il vostro nome", "en": "your name"}
+# What an operator's notice can say (templates/*/operator_notice.*): their message was refused
+# (`errors`); their plain reply was recorded as the reasoned reply; the case was already closed;
+# the case was voided; their mail named a case but answered nothing of ours.
+NOTICES = ("refused", "reasoned", "already_closed", "voided", "unthreaded")
 
 
 class OfficeMessages(Renderer):
@@ -41,6 +46,7 @@ class OfficeMessages(Renderer):
                 operator=_YOUR_NAME.get(language, _YOUR_NAME["en"]), office=office.name
             ),
             "attachments": [a.filename for a in attachments],
+            "commands": commands.help_lines(language),
         }
         return self._compose(
             kind,
@@ -85,12 +91,23 @@ class OfficeMessages(Renderer):
         errors: Sequence[str],
         reply_to: str,
         in_reply_to: str | None,
+        notice: str = "refused",
+        details: dict[str, Any] | None = None,
     ) -> Composed:
+        """`notice`: what the operator is told (`NOTICES`); every notice lists the commands."""
+        if notice not in NOTICES:
+            raise ValueError(f"no operator notice {notice!r}")
         values = {
+            "closed_at": None,
+            "relayed": False,
+            "void_reason": "",
+            **(details or {}),
             "number": number,
             "subject": subject,
             "errors": list(errors),
             "offices": sorted(self.settings.offices),
+            "notice": notice,
+            "commands": commands.help_lines(language),
         }
         return self._compose(
             "operator_notice",

@@ -46,7 +46,12 @@ def plain(msg):
 def test_citizen_operator_conversation_end_to_end(
     imap_config, dovecot, imap_user, fresh_imap_user, smtp
 ):
-    accounts = {INSTITUTION: imap_user, OFFICE: fresh_imap_user(), CITIZEN: fresh_imap_user()}
+    accounts = {
+        INSTITUTION: imap_user,
+        OFFICE: fresh_imap_user(),
+        CITIZEN: fresh_imap_user(),
+        OPERATOR: fresh_imap_user(),
+    }
     post = Post(dovecot, smtp, accounts)
 
     def run():
@@ -104,6 +109,8 @@ def test_citizen_operator_conversation_end_to_end(
     text = plain(answer)
     assert text.startswith("Gentile signora Verdi,\n\nla buca sarà chiusa entro venerdì.")
     assert "Inviato:" not in text and "buca profonda" not in text
+    [told] = post.inbox(OPERATOR)  # once: their plain answer is the reasoned reply
+    assert "registrata\ncome RISPOSTA MOTIVATA" in plain(told) and "#interlocutoria" in plain(told)
 
     # 3. The citizen answers from Thunderbird.
     thunderbird = (
@@ -157,6 +164,7 @@ def test_citizen_operator_conversation_end_to_end(
         "notification",
         "operator_reply",
         "relay",
+        "notice",  # to the operator: the plain answer was recorded as the reasoned reply
         "citizen_followup",
         "forward",
         "note",
@@ -165,4 +173,5 @@ def test_citizen_operator_conversation_end_to_end(
         "closing",
     ]
     assert shown["messages"][3]["body_text"].startswith("Gentile signora Verdi")
-    assert "Messaggio originale" not in shown["messages"][7]["body_text"]
+    assert "Messaggio originale" not in shown["messages"][8]["body_text"]
+    assert shown["charter"]["reasoned_reply_at"] is not None  # the Outlook answer counted

@@ -199,3 +199,51 @@ def test_export_html_and_eml_and_send(config, tmp_path):
     assert "Nota interna." in text and "work_order.opened" in text
     bad = mb(config, "workorders", "export", "2026/000001", "--format", "docx")
     assert bad.returncode == 2 and "--format: must be one of html, pdf, eml" in bad.stderr
+
+
+def test_closing_twice_is_refused_and_sends_one_closing_letter(config):
+    first = mb(config, "workorders", "close", "2026/000001", "--operator", OPERATOR)
+    assert first.returncode == 0, first.stderr
+    again = mb(config, "workorders", "close", "2026/000001", "--operator", OPERATOR)
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert "2026/000001 is already closed: nothing done, nothing sent" in again.stderr
+    closing = [m for m in sent(config) if "chius" in m["Subject"].lower()]
+    assert len(closing) == 1
+    # The close is an event, not a message: no empty operator reply in the conversation.
+    assert [m["kind"] for m in show(config)["messages"]][-1] == "closing"
+    assert not [m for m in show(config)["messages"] if m["kind"] == "operator_reply"]
+
+
+def test_reply_is_the_reasoned_reply_unless_interim(config, tmp_path):
+    body = tmp_path / "risposta.txt"
+    body.write_text("Stiamo verificando.\n", encoding="utf-8")
+    args = ("workorders", "reply", "2026/000001", "--operator", OPERATOR, "--file", str(body))
+    interim = mb(config, *args, "--interim")
+    assert interim.returncode == 0, interim.stderr
+    assert show(config)["charter"]["reasoned_reply_at"] is None
+    plain = mb(config, *args)
+    assert "recorded as the reasoned reply" in plain.stdout
+    assert show(config)["charter"]["reasoned_reply_at"] is not None
+    both = mb(config, *args, "--interim", "--answer")
+    assert both.returncode == 2 and "cannot go together" in both.stderr
+
+
+def test_void_keeps_the_number_marks_list_and_show_and_refuses_twice(config):
+    no_reason = mb(config, "workorders", "void", "2026/000001", "--reason", " ")
+    assert no_reason.returncode == 2 and "say why" in no_reason.stderr
+    done = mb(
+        config, "workorders", "void", "2026/000001", "--reason", "mail interna", "--by", "ada"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2026/000001: voided (mail interna)" in done.stdout
+    again = mb(config, "workorders", "void", "2026/000001", "--reason", "ancora")
+    assert again.returncode == 2 and "already void" in again.stderr
+    assert "Traceback" not in again.stderr + no_reason.stderr
+    listed = mb(config, "workorders", "list").stdout
+    assert "2026/000001  void" in listed
+    [row] = json.loads(mb(config, "workorders", "list", "--json").stdout)
+    assert row["void"]["reason"] == "mail interna" and row["void"]["by"] == "ada"
+    shown = mb(config, "workorders", "show", "2026/000001").stdout
+    assert "VOID (annullata)" in shown and "by ada: mail interna" in shown
+    closing = mb(config, "workorders", "close", "2026/000001", "--operator", OPERATOR)
+    assert closing.returncode == 2 and "is void (mail interna)" in closing.stderr

@@ -101,14 +101,17 @@ def test_operator_reply_is_stripped_and_relayed_from_the_institution(services, p
     text = msg.get_body(("plain",)).get_content()
     assert "la buca sarà riparata entro venerdì." in text
     assert "Inviato:" not in text and "segnalo una buca" not in text
-    assert kinds(services) == ["citizen", "confirmation", "notification", "operator_reply", "relay"]
-    assert case(services).reasoned_reply_at is None  # a message, not yet the answer (#risposta)
+    # A plain reply is the reasoned reply, and the operator is told so (once) with the way back.
+    assert kinds(services) == [
+        "citizen", "confirmation", "notification", "operator_reply", "relay", "notice",
+    ]  # fmt: skip
+    assert case(services).reasoned_reply_at is not None
 
 
 def test_only_an_answer_is_the_reasoned_reply_and_later_ones_do_not_move_it(
     services, process, opened
 ):
-    process(reply(opened, OPERATOR, "La stiamo verificando, le scriveremo."))  # interim
+    process(reply(opened, OPERATOR, "#interlocutoria\nLa stiamo verificando, le scriveremo."))
     process(reply(opened, OPERATOR, "#sospendi Ci serve il numero civico esatto."))  # a question
     assert case(services).reasoned_reply_at is None
     process(reply(opened, OPERATOR, "#risposta\nLa buca sarà chiusa lunedì."))
@@ -117,6 +120,7 @@ def test_only_an_answer_is_the_reasoned_reply_and_later_ones_do_not_move_it(
     process(reply(opened, OPERATOR, "#chiudi\nLavori finiti."))
     assert case(services).reasoned_reply_at == first
     assert len([o for o in rows(services, OutboundMessage) if o.kind == "relay"]) == 4
+    assert not [o for o in rows(services, OutboundMessage) if o.kind == "notice"]  # all explicit
 
 
 def test_a_closing_reply_is_the_reasoned_reply(services, process, opened):
@@ -223,12 +227,16 @@ def test_unknown_command_relays_nothing_and_explains(services, process, opened):
 
 
 def test_operator_address_without_a_signed_reference_is_not_an_operator(services, process, opened):
-    # Subject tag only, from the operator's address: anyone can forge a From line.
+    # Subject tag only, from the operator's address: anyone can forge a From line. Nothing is
+    # relayed, and (staff mail is never a citizen's) no case is opened either.
     forged = reply(None, OPERATOR, "Rimborso approvato.", subject="[Pratica 2026/000001] Buca")
     outcome = process(forged)
-    assert outcome.status == LedgerStatus.FILED  # a new case, not a relay on 2026/000001
-    assert outcome.work_order_number == "2026/000002"
-    assert not [o for o in rows(services, OutboundMessage) if o.kind == "relay"]
+    assert outcome.status == LedgerStatus.IGNORED and outcome.work_order_number == "2026/000001"
+    assert [w.number for w in rows(services, WorkOrder)] == ["2026/000001"]
+    assert [o.kind for o in rows(services, OutboundMessage)] == [
+        "confirmation", "notification", "notice",
+    ]  # fmt: skip
+    assert case(services).reasoned_reply_at is None
 
 
 def test_forged_signature_is_not_a_reference(services, process, opened):
@@ -236,7 +244,9 @@ def test_forged_signature_is_not_a_reference(services, process, opened):
     raw = reply(opened, OPERATOR, "Rimborso approvato.").replace(
         opened.message_id.encode(), forged.encode()
     )
-    assert process(raw).work_order_number == "2026/000002"
+    assert process(raw).status == LedgerStatus.IGNORED  # told to answer the notification
+    assert not [o for o in rows(services, OutboundMessage) if o.kind == "relay"]
+    assert [w.number for w in rows(services, WorkOrder)] == ["2026/000001"]
 
 
 def test_subject_tag_from_a_stranger_opens_a_new_case(services, process, opened):

@@ -121,7 +121,7 @@ def test_sla_lists_waiting_cases_soonest_first(office):
         process(complaint(2), received_at=now - timedelta(days=44))  # overdue
         process(complaint(3), received_at=now - timedelta(days=1))
         answered = rows(office, WorkOrder)[0]
-        operator_action(office, answered.number, OPERATOR, "Stiamo verificando.")  # interim
+        operator_action(office, answered.number, OPERATOR, "#interlocutoria\nStiamo verificando.")
         config = str(office.settings.source_path)
         assert len(run_cli("--config", config, "report", "sla").stdout.splitlines()) == 1 + 3
         operator_action(office, answered.number, OPERATOR, "#risposta\nEcco la risposta.")
