@@ -10,7 +10,14 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from mailbot.cases import charter_commands, conversation_log, refunds, survey, workorders
+from mailbot.cases import (
+    charter_commands,
+    conversation_log,
+    letters,
+    refunds,
+    survey,
+    workorders,
+)
 from mailbot.cases.messages import CITIZEN_SIDE, Incoming, queue, store_attachments, thread_ids
 from mailbot.cases.notices import notify_office_of_case, operator_notice, tell_citizen
 from mailbot.db import record_event, unit_of_work
@@ -198,7 +205,11 @@ def operator_action(
             stored=stored,
         )
         status = work_order.status
-    return f"{number}: {reason or 'reply queued for the citizen'}; status {status}"
+        contact = session.get(Contact, work_order.contact_id)
+        done = "reply queued for the citizen"
+        if reason is None and contact is not None and letters.needs_letter(contact):
+            done = letters.notice(session, work_order, services.settings.language)
+    return f"{number}: {reason or done}; status {status}"
 
 
 def _relay(
@@ -212,6 +223,20 @@ def _relay(
 ) -> None:
     contact = session.get(Contact, work_order.contact_id)
     assert contact is not None
+    office = services.settings.office(work_order.office)
+    if letters.needs_letter(contact):  # no e-mail address: the reply goes on paper
+        signature = services.settings.conversations.sender_format.format(
+            operator=operator.name, office=office.name
+        )
+        letters.write(
+            services,
+            session,
+            work_order,
+            author=operator.email,
+            signature=signature if operator.name else office.name,
+            body=body,
+        )
+        return
     thread = thread_ids(session, work_order, CITIZEN_SIDE)
     assert work_order.id is not None
     citizen_ids = [

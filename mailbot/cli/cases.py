@@ -66,10 +66,15 @@ def workorders_show(number: str, as_json: JsonOption = False) -> None:
     contact = detail["contact"]
     echo(f"Pratica {detail['number']} — {detail['status']} — office {detail['office']}")
     echo(f"Subject: {detail['subject']}")
+    reach = f"<{contact['email']}>" if contact["reachable"] else "(no e-mail address)"
     echo(
-        f"Contact: {contact['name']} <{contact['email']}>"
+        f"Contact: {contact['name']} {reach}"
         + (f" CF {contact['codice_fiscale']}" if contact["codice_fiscale"] else " (generic)")
     )
+    if contact["phone"]:
+        echo(f"Phone: {contact['phone']}")
+    if contact["postal_address"] or not contact["reachable"]:
+        echo(f"Postal address: {contact['postal_address'] or '(not recorded)'}")
     match = detail["match"]
     verified = "sender verified" if contact["verified"] else "sender UNVERIFIED"
     candidates = f", candidates {', '.join(match['candidates'])}" if match["candidates"] else ""
@@ -155,7 +160,18 @@ def workorders_export(
         report = runtime.deliver_now(services)
         echo(f"case file of {number} queued for {send_to}; outbox: {report.sent} sent")
         return
-    data = transcript.export(services, number, fmt)
+    if fmt == "pdf" and out is None:
+        _refuse_binary_on_terminal("a PDF", f"--out fascicolo-{number.replace('/', '-')}.pdf")
+    _write(transcript.export(services, number, fmt), out)
+
+
+def _refuse_binary_on_terminal(what: str, hint: str) -> None:
+    """A PDF written to a terminal is garbage on the screen (and may play with it)."""
+    if sys.stdout.isatty():
+        raise InputError(f"{what} is not for the terminal: write it to a file with {hint}")
+
+
+def _write(data: bytes, out: Path | None) -> None:
     if out is None:
         sys.stdout.buffer.write(data)
         return
@@ -164,6 +180,37 @@ def workorders_export(
     except OSError as exc:
         raise InputError(f"--out {out}: {exc.strerror}") from None
     echo(f"wrote {out} ({len(data)} bytes)")
+
+
+@workorders_app.command("letter")
+def workorders_letter(
+    number: str,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the PDF here.")] = None,
+    address: Annotated[
+        str,
+        typer.Option(
+            "--address",
+            help="Record the citizen's postal address (and make the last letter again for it).",
+        ),
+    ] = "",
+    operator: Annotated[
+        str, typer.Option("--operator", help="Who records the address (with --address).")
+    ] = "",
+) -> None:
+    """The letter to print and post for a citizen with no e-mail address (the office's reply)."""
+    from mailbot.cases import letters
+
+    settings = load_settings()
+    services = services_for(settings, open_engine(settings))
+    if out is None and not address.strip():
+        _refuse_binary_on_terminal("a letter (PDF)", f"--out {letters.file_name(number)}")
+    data = letters.latest(services, number, address, operator.strip().lower())
+    if not data:
+        echo(f"{number}: postal address recorded; the next letter goes to it")
+        return
+    if out is None and sys.stdout.isatty():
+        out = Path(letters.file_name(number))
+    _write(data, out)
 
 
 def _act(number: str, operator: str, text: str, attach: list[Path] | None = None) -> None:
