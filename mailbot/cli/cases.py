@@ -161,17 +161,17 @@ def workorders_export(
         echo(f"case file of {number} queued for {send_to}; outbox: {report.sent} sent")
         return
     if fmt == "pdf" and out is None:
-        _refuse_binary_on_terminal("a PDF", f"--out fascicolo-{number.replace('/', '-')}.pdf")
-    _write(transcript.export(services, number, fmt), out)
+        refuse_binary_on_terminal("a PDF", f"--out fascicolo-{number.replace('/', '-')}.pdf")
+    write_out(transcript.export(services, number, fmt), out)
 
 
-def _refuse_binary_on_terminal(what: str, hint: str) -> None:
+def refuse_binary_on_terminal(what: str, hint: str) -> None:
     """A PDF written to a terminal is garbage on the screen (and may play with it)."""
     if sys.stdout.isatty():
         raise InputError(f"{what} is not for the terminal: write it to a file with {hint}")
 
 
-def _write(data: bytes, out: Path | None) -> None:
+def write_out(data: bytes, out: Path | None) -> None:
     if out is None:
         sys.stdout.buffer.write(data)
         return
@@ -180,37 +180,6 @@ def _write(data: bytes, out: Path | None) -> None:
     except OSError as exc:
         raise InputError(f"--out {out}: {exc.strerror}") from None
     echo(f"wrote {out} ({len(data)} bytes)")
-
-
-@workorders_app.command("letter")
-def workorders_letter(
-    number: str,
-    out: Annotated[Path | None, typer.Option("--out", help="Write the PDF here.")] = None,
-    address: Annotated[
-        str,
-        typer.Option(
-            "--address",
-            help="Record the citizen's postal address (and make the last letter again for it).",
-        ),
-    ] = "",
-    operator: Annotated[
-        str, typer.Option("--operator", help="Who records the address (with --address).")
-    ] = "",
-) -> None:
-    """The letter to print and post for a citizen with no e-mail address (the office's reply)."""
-    from mailbot.cases import letters
-
-    settings = load_settings()
-    services = services_for(settings, open_engine(settings))
-    if out is None and not address.strip():
-        _refuse_binary_on_terminal("a letter (PDF)", f"--out {letters.file_name(number)}")
-    data = letters.latest(services, number, address, operator.strip().lower())
-    if not data:
-        echo(f"{number}: postal address recorded; the next letter goes to it")
-        return
-    if out is None and sys.stdout.isatty():
-        out = Path(letters.file_name(number))
-    _write(data, out)
 
 
 def _act(number: str, operator: str, text: str, attach: list[Path] | None = None) -> None:

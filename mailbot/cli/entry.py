@@ -1,8 +1,10 @@
 """`mailbot workorders open --channel …`: a case that came at the counter, by post, by fax or by
-phone, typed in by an operator and filed like a mail (mailbot/entry.py)."""
+phone, typed in by an operator and filed like a mail (mailbot/entry.py); `workorders letter`:
+the office's reply to such a citizen with no e-mail address, as a letter to print and post."""
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -86,6 +88,38 @@ def workorders_open(
 
     report = runtime.deliver_now(services)
     echo(f"outbox: {report.sent} sent, {report.retried} deferred, {report.failed} failed")
+
+
+@workorders_app.command("letter")
+def workorders_letter(
+    number: str,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the PDF here.")] = None,
+    address: Annotated[
+        str,
+        typer.Option(
+            "--address",
+            help="Record the citizen's postal address (and make the last letter again for it).",
+        ),
+    ] = "",
+    operator: Annotated[
+        str, typer.Option("--operator", help="Who records the address (with --address).")
+    ] = "",
+) -> None:
+    """The letter to print and post for a citizen with no e-mail address (the office's reply)."""
+    from mailbot.cases import letters
+    from mailbot.cli.cases import refuse_binary_on_terminal, write_out
+
+    settings = load_settings()
+    services = services_for(settings, open_engine(settings))
+    if out is None and not address.strip():
+        refuse_binary_on_terminal("a letter (PDF)", f"--out {letters.file_name(number)}")
+    data = letters.latest(services, number, address, operator.strip().lower())
+    if not data:
+        echo(f"{number}: postal address recorded; the next letter goes to it")
+        return
+    if out is None and sys.stdout.isatty():
+        out = Path(letters.file_name(number))
+    write_out(data, out)
 
 
 def _local_time(value: str, tz: Any) -> datetime:
