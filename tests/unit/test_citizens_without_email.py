@@ -255,3 +255,22 @@ def test_a_pdf_is_never_written_to_the_terminal(services):
     assert code == 2 and b"%PDF" not in shown
     piped = run_cli("--config", config, "workorders", "export", number, "--format", "html")
     assert piped.returncode == 0 and "<html" in piped.stdout  # a pipe still gets the document
+
+
+def test_purge_removes_the_phone_the_postal_address_and_the_letter(services):
+    from mailbot.admin.purge import purge
+    from mailbot.models import Contact, StoredAttachment
+
+    with today_is(datetime(2026, 3, 3, 10, tzinfo=UTC)):
+        number = _phoned(services, channel="posta")
+        operator_action(services, number, OPERATOR, "#chiudi\nAbbiamo sostituito la lampada.")
+    [letter] = rows(services, StoredAttachment)
+    assert services.store.path(letter.sha256).exists()
+    with today_is(datetime(2032, 3, 3, 10, tzinfo=UTC)):
+        purge(services, datetime(2031, 1, 1, tzinfo=UTC), actor="dpo@comune.example.it")
+    [case] = rows(services, WorkOrder)
+    [contact] = rows(services, Contact)
+    assert case.purged_at is not None and case.postal_address == ""
+    assert contact.phone == "" and contact.name == ""
+    assert rows(services, StoredAttachment) == []
+    assert not services.store.path(letter.sha256).exists()
