@@ -63,6 +63,8 @@ def workorders_show(number: str, as_json: JsonOption = False) -> None:
     if as_json:
         print_json(detail)
         return
+    from mailbot.types import deliverable
+
     contact = detail["contact"]
     echo(f"Pratica {detail['number']} — {detail['status']} — office {detail['office']}")
     echo(f"Subject: {detail['subject']}")
@@ -83,7 +85,8 @@ def workorders_show(number: str, as_json: JsonOption = False) -> None:
     _register_lines(detail)
     for message in detail["messages"]:
         arrow = "<-" if message["direction"] == "in" else "->"
-        echo(f"\n{arrow} {message['kind']} {message['date']} from {message['from']}")
+        sender = message["from"] if deliverable(message["from"]) else contact["name"]
+        echo(f"\n{arrow} {message['kind']} {message['date']} from {sender}")
         echo(f"   {message['subject']}")
         for attachment in message["attachments"]:
             echo(f"   [attachment] {attachment['filename']} ({attachment['size']} bytes)")

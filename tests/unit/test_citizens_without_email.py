@@ -108,7 +108,8 @@ def test_workorders_show_gives_the_phone_and_postal_address_in_text_and_json(ser
     assert text.returncode == 0, text.stderr
     assert "Phone: +39 0471 123456" in text.stdout
     assert "Postal address: Via Roma 1, 00100 Roma" in text.stdout
-    assert "nessun-indirizzo.invalid" not in text.stdout.split("\n<-")[0]  # the header lines
+    assert "nessun-indirizzo.invalid" not in text.stdout  # the placeholder is no address
+    assert "<- citizen 2026-03-03T10:30:00+01:00 from Giulia Verdi" in text.stdout
     as_json = run_cli("--config", config, "workorders", "show", number, "--json")
     assert json.loads(as_json.stdout)["contact"]["phone"] == "+39 0471 123456"
 
