@@ -24,6 +24,7 @@ def template_failures(composer: Composer) -> list[str]:
         for kind in (
             "confirmation",
             "notification",
+            "letter_ready",
             "relay",
             "operator_notice",
             *CITIZEN_KINDS,
@@ -55,7 +56,7 @@ def _sample(composer: Composer, kind: str, language: str) -> Composed:
             refused=[("a.exe", "type")],
             oversized=True,
         )
-    if kind == "notification":
+    if kind in ("notification", "letter_ready"):
         values: dict[str, Any] = {
             "contact_name": citizen.name,
             "contact_email": citizen.email,
@@ -81,7 +82,7 @@ def _sample(composer: Composer, kind: str, language: str) -> Composed:
             "name_address": "sindaco@comune.example.it",
         }
         return composer.to_office(
-            "notification", **common, office=office, values=values, reply_to=citizen.email
+            kind, **common, office=office, values=values, reply_to=citizen.email
         )
     if kind in OFFICE_REPORT_KINDS:
         item = {"number": "2026/000001", "subject": "Prova", "due_at": now, "days_left": 2}

@@ -2,8 +2,9 @@
 phone): the office's reply becomes a printable PDF (cases/pdf.py) with the case number, the
 office's name, the date, the citizen's name and postal address. It is kept in the store as the
 attachment of a conversation message of kind "letter" (recorded as a letter, never as mail
-sent: nothing goes to the outbox), so `mailbot workorders letter NUMBER` prints it again; given
-a new postal address, the same letter is made again for it.
+sent: nothing to the citizen goes to the outbox), so `mailbot workorders letter NUMBER` prints
+it again; given a new postal address, the same letter is made again for it. The office gets it
+by mail, to print (an operator who answered from a mail client never needs the command line).
 """
 
 from __future__ import annotations
@@ -14,6 +15,13 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from mailbot.cases import conversation_log, pdf, wording, workorders
+from mailbot.cases.messages import (
+    OFFICE_SIDE,
+    contact_values,
+    office_reply_to,
+    queue,
+    thread_ids,
+)
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import InputError, NotFoundError
 from mailbot.models import (
@@ -26,7 +34,7 @@ from mailbot.models import (
     utcnow,
 )
 from mailbot.services import Services
-from mailbot.types import deliverable
+from mailbot.types import Attachment, deliverable
 
 KIND = "letter"
 
@@ -106,7 +114,27 @@ def write(
         sha256=sha256,
         address_recorded=bool(postal_address(session, work_order)),
     )
+    _send_to_office(services, session, work_order, data)
     return notice(session, work_order, services.settings.language)
+
+
+def _send_to_office(
+    services: Services, session: Session, work_order: WorkOrder, data: bytes
+) -> None:
+    """The office gets the letter by mail to print: an operator who answered from a mail client
+    sees it without the command line."""
+    office = services.settings.office(work_order.office)
+    composed = services.composer.to_office(
+        "letter_ready",
+        number=work_order.number,
+        language=work_order.language,
+        office=office,
+        values={**contact_values(session, work_order), "subject": work_order.subject},
+        reply_to=office_reply_to(services, work_order),
+        attachments=[Attachment(file_name(work_order.number), "application/pdf", data)],
+        references=thread_ids(session, work_order, OFFICE_SIDE),
+    )
+    queue(session, work_order, "notice", composed)
 
 
 def notice(session: Session, work_order: WorkOrder, language: str) -> str:

@@ -167,6 +167,17 @@ def test_a_reply_to_a_citizen_without_e_mail_becomes_a_letter_to_print(services)
     assert "11 marzo 2026" in text
     assert "Gentile Giulia Verdi," in text
 
+    # The office gets the letter by mail, to print: an operator who answered from a mail
+    # client needs no command line.
+    [ready] = [o for o in rows(services, OutboundMessage) if o.kind == "notice"]
+    assert ready.recipients == "urp@comune.example.it"
+    mail = email.message_from_bytes(ready.raw, policy=default)
+    assert "Lettera da stampare e spedire" in str(mail["Subject"])
+    assert "Via Roma 1, 00100 Roma" in _text(ready)
+    [attached] = list(mail.iter_attachments())
+    assert attached.get_filename() == f"lettera-{number.replace('/', '-')}.pdf"
+    assert attached.get_content() == letters.latest(services, number)
+
 
 def test_a_letter_without_a_postal_address_says_so_and_gets_one_later(services, tmp_path):
     with today_is(datetime(2026, 3, 3, 10, tzinfo=UTC)):
