@@ -155,8 +155,12 @@ def latest(services: Services, number: str, new_address: str = "", actor: str = 
     with unit_of_work(services.engine) as session:
         work_order = workorders.by_number(session, number)
         if new_address.strip():
-            if not actor:
-                raise InputError("--address: say who records it with --operator")
+            office = services.settings.office(work_order.office)
+            if actor not in {*office.operators, office.email}:
+                raise InputError(
+                    f"--operator {actor!r}: not an operator of office {office.id}"
+                    " (see [[offices]] operators); it says who records the address"
+                )
             work_order.postal_address = " ".join(new_address.split())
             workorders.case_event(session, work_order, "postal_address", actor)
         message = session.exec(

@@ -187,6 +187,12 @@ def test_a_letter_without_a_postal_address_says_so_and_gets_one_later(services, 
     assert "--address" in said
     config = str(services.settings.source_path)
     out = tmp_path / "lettera.pdf"
+    stranger = run_cli(
+        "--config", config, "workorders", "letter", number, "--address", "Via X 1",
+        "--operator", "chiunque@example.net", "--out", str(out),
+    )  # fmt: skip
+    assert stranger.returncode == 2 and "not an operator of office urp" in stranger.stderr
+    assert not out.exists() and rows(services, WorkOrder)[0].postal_address == ""
     with today_is(datetime(2026, 3, 4, 10, tzinfo=UTC)):
         given = run_cli(
             "--config", config, "workorders", "letter", number, "--address",
