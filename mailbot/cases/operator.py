@@ -1,5 +1,6 @@
 """An operator answers: commands applied, the rest relayed to the citizen from the mailbox's
-address, or explained back when it cannot be carried out. The CLI's `workorders reply|note|
+address (for a citizen with no e-mail address, made into a letter to print: letters.py), or
+explained back when it cannot be carried out. The CLI's `workorders reply|note|
 assign|close|reopen` go through `apply_operator_message` too.
 """
 
@@ -10,14 +11,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from mailbot.cases import (
-    charter_commands,
-    conversation_log,
-    letters,
-    refunds,
-    survey,
-    workorders,
-)
+from mailbot.cases import charter_commands, conversation_log, letters, refunds, survey, workorders
 from mailbot.cases.messages import CITIZEN_SIDE, Incoming, queue, store_attachments, thread_ids
 from mailbot.cases.notices import notify_office_of_case, operator_notice, tell_citizen
 from mailbot.db import record_event, unit_of_work
@@ -223,8 +217,8 @@ def _relay(
 ) -> None:
     contact = session.get(Contact, work_order.contact_id)
     assert contact is not None
-    office = services.settings.office(work_order.office)
     if letters.needs_letter(contact):  # no e-mail address: the reply goes on paper
+        office = services.settings.office(work_order.office)
         signature = services.settings.conversations.sender_format.format(
             operator=operator.name, office=office.name
         )
