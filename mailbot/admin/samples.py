@@ -73,6 +73,7 @@ def _sample(composer: Composer, kind: str, language: str) -> Composed:
             "candidate_names": ["Rossi Maria (RSS**********62S)"],
             "subject": "Prova",
             "due_at": now,
+            "term_passed": True,
             "status_text": "open",
             "received_at": now,
             "body": "Testo",

@@ -206,6 +206,7 @@ def contact_values(session: Session, work_order: WorkOrder) -> dict[str, object]
         "candidate_names": _candidate_names(session, codes),
         "subject": work_order.subject,
         "due_at": work_order.due_at,
+        "term_passed": work_order.due_at <= utcnow(),  # a case entered after its term
         "status_text": wording.label("status", work_order.status, language),
         "sender_alert": work_order.sender_alert,
     }

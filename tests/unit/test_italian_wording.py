@@ -178,6 +178,11 @@ def test_a_back_dated_case_is_not_promised_a_day_already_gone(services):
         assert "riceverà una risposta motivata entro" not in text
     assert "riceverà una risposta motivata entro il 18 giugno 2026" in _text(recent)
     assert "già trascorso" not in _text(recent)
+    late_notice, recent_notice = _sent(services, "notification")
+    assert "Scadenza:  2 aprile 2026 (Carta dei servizi: 30 giorni): GIÀ TRASCORSA" in _text(
+        late_notice
+    )
+    assert "GIÀ TRASCORSA" not in _text(recent_notice)
 
 
 def test_a_back_dated_case_in_english_says_the_term_has_passed(tmp_path):
