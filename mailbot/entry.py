@@ -7,7 +7,9 @@ the confirmation sent when there is an address.
 The channel travels in the Origin, never in a header a sender could forge; what came by
 another channel is not screened for spam. A citizen with no email address gets a contact at
 `NO_ADDRESS_DOMAIN`, a reserved domain (RFC 2606) nothing is ever delivered to: no confirmation
-is queued for it, and the phone number given is kept on the contact.
+is queued for it; the phone number given is kept on the contact and the postal address on the
+case, both shown to the office, and the office's reply becomes a letter to print and post
+(cases/letters.py).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from mailbot.config import CHANNELS
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import InputError
 from mailbot.ingest.ledger import CHANNEL_REF
-from mailbot.models import Contact, InboundMessage, WorkOrder, utcnow
+from mailbot.models import InboundMessage, WorkOrder, utcnow
 from mailbot.services import Services
 from mailbot.types import NO_ADDRESS_DOMAIN, Origin, Outcome, looks_like_address
 
@@ -46,6 +48,7 @@ class Submission:
     name: str = ""
     email: str = ""
     phone: str = ""
+    postal_address: str = ""  # where a letter reaches a citizen with no email address
     received_at: datetime | None = None  # when it was presented; default now
     attachments: Sequence[tuple[str, bytes]] = ()  # (file name, bytes): the scanned letter…
     mailbox: str = ""  # whose cases these are; default the first mailbox
@@ -91,6 +94,8 @@ def file_submission(services: Services, submission: Submission, actor: str) -> O
         received_at=submission.received_at or utcnow(),
         source_ref=f"{CHANNEL_REF}{submission.channel}:{key}",
         channel=submission.channel,
+        phone=submission.phone.strip(),
+        postal_address=" ".join(submission.postal_address.split()),
     )
     outcome = pipeline.process_inbound(services, raw, origin)
     with unit_of_work(services.engine) as session:
@@ -104,10 +109,6 @@ def _after(session: Session, outcome: Outcome, submission: Submission, actor: st
         return
     work_order = session.get(WorkOrder, entry.work_order_id)
     assert work_order is not None
-    if submission.phone:
-        contact = session.get(Contact, work_order.contact_id)
-        if contact is not None:
-            contact.phone = submission.phone
     record_event(
         session,
         "work_order.entered",

@@ -27,6 +27,10 @@ class Origin:
     # How it reached us: "email" for mail from a mailbox (a PEC box's cases say "pec"), or the
     # channel an operator typed it in from (`workorders open --channel`): never a header.
     channel: str = "email"
+    # What an operator took down beside the text (`workorders open --phone/--address`): the
+    # office's notification shows them, and a letter goes to the postal address.
+    phone: str = ""
+    postal_address: str = ""
 
 
 # Someone who came to the counter or phoned, with no email address, gets a contact here: a

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from datetime import datetime
 from typing import Any
@@ -31,7 +32,7 @@ from mailbot.models import (
     utcnow,
 )
 from mailbot.services import Services
-from mailbot.types import MatchState, normalise_address
+from mailbot.types import MatchState, deliverable, normalise_address
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -42,7 +43,8 @@ _OWN = frozenset({MatchState.LINKED, MatchState.UNVERIFIED, MatchState.CONFIRMED
 
 
 def export_person(services: Services, who: str, actor: str = "mailbot") -> tuple[bytes, str]:
-    """Everything held about the person with this address or codice fiscale / partita IVA:
+    """Everything held about the person with this address, phone number (a citizen who came at
+    the counter or phoned) or codice fiscale / partita IVA:
     (ZIP bytes, a one-line summary). NotFoundError when nothing is held."""
     with unit_of_work(services.engine) as session:
         taxpayer, contacts = _find_person(session, who)
@@ -69,8 +71,9 @@ def export_person(services: Services, who: str, actor: str = "mailbot") -> tuple
             "taxpayer": _taxpayer(session, taxpayer) if taxpayer else None,
             "contacts": [
                 {
-                    "email": c.email,
+                    "email": c.email if deliverable(c.email) else None,
                     "name": c.name,
+                    "phone": c.phone or None,
                     "pec_verified": c.pec_verified,
                     "first_seen": _iso(c.created_at),
                 }
@@ -124,7 +127,7 @@ def _find_person(session: Session, who: str) -> tuple[Taxpayer | None, list[Cont
         taxpayer = session.exec(select(Taxpayer).where(Taxpayer.codice_fiscale == code)).first()
         if taxpayer is not None:
             contacts = list(session.exec(select(Contact).where(Contact.taxpayer_id == taxpayer.id)))
-    else:
+    elif not _looks_like_phone(who):
         address = normalise_address(who)
         contact = session.exec(select(Contact).where(Contact.email == address)).first()
         contacts = [contact] if contact else []
@@ -135,9 +138,40 @@ def _find_person(session: Session, who: str) -> tuple[Taxpayer | None, list[Cont
                 select(TaxpayerAddress).where(TaxpayerAddress.address == address)
             ).first()
             taxpayer = session.get(Taxpayer, registered.taxpayer_id) if registered else None
+    if taxpayer is None and not contacts and _looks_like_phone(who):
+        # Eleven digits can pass for a partita IVA: a number is looked up as a phone as well.
+        contacts = _by_phone(session, who)
+        linked = {c.taxpayer_id for c in contacts if c.taxpayer_id is not None}
+        taxpayer = session.get(Taxpayer, linked.pop()) if len(linked) == 1 else None
     if taxpayer is None and not contacts:
-        raise NotFoundError(f"nothing is held about {who!r} (no contact, no registry entry)")
+        raise NotFoundError(
+            f"nothing is held about {who!r} (no contact, phone number or registry entry)"
+        )
     return taxpayer, contacts
+
+
+def _by_phone(session: Session, who: str) -> list[Contact]:
+    wanted = _phone_digits(who)
+    given = session.exec(select(Contact).where(Contact.phone != "").order_by(col(Contact.id)))
+    return [c for c in given if _phone_digits(c.phone) == wanted]
+
+
+_PHONE = re.compile(r"^\+?[\d\s./()-]{6,}$")
+
+
+def _looks_like_phone(who: str) -> bool:
+    return "@" not in who and bool(_PHONE.match(who.strip()))
+
+
+def _phone_digits(phone: str) -> str:
+    """+39 0471 123456, 0039 0471/123456 and 0471123456 are one number: the digits, without
+    Italy's country code."""
+    digits = re.sub(r"\D", "", phone)
+    if phone.strip().startswith("+") and digits.startswith("39"):
+        return digits[2:]
+    if digits.startswith("0039"):
+        return digits[4:]
+    return digits
 
 
 def _taxpayer(session: Session, taxpayer: Taxpayer) -> dict[str, Any]:
@@ -162,6 +196,8 @@ def _case(session: Session, wo: WorkOrder) -> dict[str, Any]:
         "status": wo.status,
         "office": wo.office,
         "subject": wo.subject,
+        "channel": wo.channel,
+        "postal_address": wo.postal_address or None,
         "category": wo.category,
         "received_at": _iso(wo.received_at),
         "due_at": _iso(wo.due_at),

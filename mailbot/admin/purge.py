@@ -5,9 +5,10 @@ mailbox, category, dates, deadline, term, pauses, refund, rating, protocollo, ho
 matched) and removes what identifies or quotes the person: message texts and subjects, original
 messages and attachments (objects in the store, unless another kept message holds the same
 bytes), sent messages' bytes and recipients, PEC receipts' recipients and originals, the text
-of audit events, the link to the taxpayer, and the contact itself once none of its cases is
-kept. The taxpayer registry is the institution's own register, imported from its source, and
-is not touched here. Every purged case gets a `case.purged` event and the run a `purge.run`.
+of audit events, the link to the taxpayer, the postal address letters went to (the letters
+go as attachments), and the contact itself (name, phone) once none of its cases is kept. The
+taxpayer registry is the institution's own register, imported from its source, and is not
+touched here. Every purged case gets a `case.purged` event and the run a `purge.run`.
 """
 
 from __future__ import annotations
@@ -157,6 +158,7 @@ def _purge_case(session: Session, work_order_id: int, actor: str) -> tuple[set[s
     for event in session.exec(select(Event).where(Event.work_order_id == work_order_id)):
         event.data = _figures_only(event.data)
     work_order.subject = ""
+    work_order.postal_address = ""  # where letters went (a citizen with no e-mail address)
     work_order.taxpayer_id = None
     work_order.match_candidates = "[]"
     work_order.purged_at = utcnow()
@@ -190,6 +192,7 @@ def _forget_contact(session: Session, contact_id: int) -> int:
         return 0
     contact.email = f"contact-{contact_id}@purged.invalid"  # unique, and never deliverable
     contact.name = ""
+    contact.phone = ""
     contact.taxpayer_id = None
     return 1
 

@@ -24,6 +24,7 @@ def template_failures(composer: Composer) -> list[str]:
         for kind in (
             "confirmation",
             "notification",
+            "letter_ready",
             "relay",
             "operator_notice",
             *CITIZEN_KINDS,
@@ -55,17 +56,24 @@ def _sample(composer: Composer, kind: str, language: str) -> Composed:
             refused=[("a.exe", "type")],
             oversized=True,
         )
-    if kind == "notification":
+    if kind in ("notification", "letter_ready"):
         values: dict[str, Any] = {
             "contact_name": citizen.name,
             "contact_email": citizen.email,
+            "contact_reachable": True,
+            "contact_phone": "0471 123456",
+            "postal_address": "Via Roma 1, 00100 Roma",
+            "channel_text": "e-mail",
             "codice_fiscale": "RSSMRA85T10A562S",
             "registry_name": "Rossi Mario",
             "match_rule": "registry_address",
+            "match_rule_text": "indirizzo registrato in anagrafe",
             "match_state": "unverified",
             "candidates": [],
+            "candidate_names": ["Rossi Maria (RSS**********62S)"],
             "subject": "Prova",
             "due_at": now,
+            "term_passed": True,
             "status_text": "open",
             "received_at": now,
             "body": "Testo",
@@ -75,7 +83,7 @@ def _sample(composer: Composer, kind: str, language: str) -> Composed:
             "name_address": "sindaco@comune.example.it",
         }
         return composer.to_office(
-            "notification", **common, office=office, values=values, reply_to=citizen.email
+            kind, **common, office=office, values=values, reply_to=citizen.email
         )
     if kind in OFFICE_REPORT_KINDS:
         item = {"number": "2026/000001", "subject": "Prova", "due_at": now, "days_left": 2}

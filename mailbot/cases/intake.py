@@ -53,6 +53,11 @@ def open_case(
     work_order.kind = mailbox.kind
     channel = mail.origin.channel
     work_order.channel = "pec" if channel == "email" and mailbox.pec else channel
+    work_order.postal_address = mail.origin.postal_address
+    if mail.origin.phone:
+        contact = session.get(Contact, work_order.contact_id)
+        if contact is not None:
+            contact.phone = mail.origin.phone
     # A charter that takes no anonymous reports: the term runs from the citizen's name.
     incomplete = (
         mailbox.anonymous == "ask" and not mail.sender.name.strip() and match.taxpayer_id is None

@@ -9,13 +9,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from mailbot.cases import conversation_log
+from mailbot.cases import conversation_log, wording
 from mailbot.config import LimitSettings, MailboxSettings
 from mailbot.db import record_event
 from mailbot.errors import MailError
 from mailbot.ingest import classify
+from mailbot.log import mask_text
 from mailbot.matching import matcher
 from mailbot.models import Contact, InboundMessage, Taxpayer, WorkOrder, utcnow
 from mailbot.replies import outbox, threading
@@ -180,22 +181,45 @@ def thread_ids(session: Session, work_order: WorkOrder, kinds: Sequence[str]) ->
 
 
 def contact_values(session: Session, work_order: WorkOrder) -> dict[str, object]:
+    """What the office's messages say of the citizen and the case, in the case's language: a
+    citizen with no e-mail address (counter, post, phone) is shown by name, phone and how the
+    reply reaches them, never by the placeholder address; similar names by name, codes masked."""
     contact = session.get(Contact, work_order.contact_id)
     assert contact is not None
     taxpayer = session.get(Taxpayer, work_order.taxpayer_id) if work_order.taxpayer_id else None
+    language = work_order.language
+    reachable = deliverable(contact.email)
+    codes = [c for c in work_order.match_candidates.split(",") if c]
     return {
-        "contact_name": contact.name or contact.email,
+        "contact_name": contact.name or (contact.email if reachable else ""),
         "contact_email": contact.email,
+        "contact_reachable": reachable,
+        "contact_phone": contact.phone,
+        "postal_address": work_order.postal_address,
+        "channel_text": wording.label("channel", work_order.channel, language),
         "codice_fiscale": taxpayer.codice_fiscale if taxpayer else None,
         "registry_name": taxpayer.name if taxpayer else None,
         "match_rule": work_order.match_rule,
+        "match_rule_text": wording.label("match_rule", work_order.match_rule, language),
         "match_state": work_order.match_state,
-        "candidates": [c for c in work_order.match_candidates.split(",") if c],
+        "candidates": codes,
+        "candidate_names": _candidate_names(session, codes),
         "subject": work_order.subject,
         "due_at": work_order.due_at,
-        "status_text": work_order.status,
+        "term_passed": work_order.due_at <= utcnow(),  # a case entered after its term
+        "status_text": wording.label("status", work_order.status, language),
         "sender_alert": work_order.sender_alert,
     }
+
+
+def _candidate_names(session: Session, codes: Sequence[str]) -> list[str]:
+    """ "Mario Rossi (RSS**********12A)": whom the office may mean, without a stranger's code
+    in full in a mail (`mailbot workorders show` has it)."""
+    names = {
+        t.codice_fiscale: t.name
+        for t in session.exec(select(Taxpayer).where(col(Taxpayer.codice_fiscale).in_(codes)))
+    }
+    return [f"{names[c]} ({mask_text(c)})" if names.get(c) else mask_text(c) for c in codes]
 
 
 def internal_addresses(services: Services) -> frozenset[str]:

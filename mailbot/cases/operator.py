@@ -1,5 +1,6 @@
 """An operator answers: commands applied, the rest relayed to the citizen from the mailbox's
-address, or explained back when it cannot be carried out. The CLI's `workorders reply|note|
+address (for a citizen with no e-mail address, made into a letter to print: letters.py), or
+explained back when it cannot be carried out. The CLI's `workorders reply|note|
 assign|close|reopen` go through `apply_operator_message` too.
 """
 
@@ -10,7 +11,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from mailbot.cases import charter_commands, conversation_log, workorders
+from mailbot.cases import charter_commands, conversation_log, letters, workorders
 from mailbot.cases.messages import CITIZEN_SIDE, Incoming, queue, store_attachments, thread_ids
 from mailbot.cases.notices import (
     already_told,
@@ -248,9 +249,13 @@ def operator_action(
             stored=stored,
         )
         status = work_order.status
+        contact = session.get(Contact, work_order.contact_id)
+        done = "reply queued for the citizen"
+        if reason is None and contact is not None and letters.needs_letter(contact):
+            done = letters.notice(session, work_order, services.settings.language)
         if not answered and work_order.reasoned_reply_at is not None and not reason:
-            reason = "reply queued for the citizen, recorded as the reasoned reply"
-    return f"{number}: {reason or 'reply queued for the citizen'}; status {status}"
+            done += ", recorded as the reasoned reply"
+    return f"{number}: {reason or done}; status {status}"
 
 
 def _relay(
@@ -264,6 +269,20 @@ def _relay(
 ) -> None:
     contact = session.get(Contact, work_order.contact_id)
     assert contact is not None
+    if letters.needs_letter(contact):  # no e-mail address: the reply goes on paper
+        office = services.settings.office(work_order.office)
+        signature = services.settings.conversations.sender_format.format(
+            operator=operator.name, office=office.name
+        )
+        letters.write(
+            services,
+            session,
+            work_order,
+            author=operator.email,
+            signature=signature if operator.name else office.name,
+            body=body,
+        )
+        return
     thread = thread_ids(session, work_order, CITIZEN_SIDE)
     assert work_order.id is not None
     citizen_ids = [

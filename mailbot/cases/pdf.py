@@ -1,6 +1,8 @@
-"""The case file as a PDF: the only importer of reportlab. It renders plain values (the JSON
-view of `workorders show` and the event log) with the fonts reportlab ships (Bitstream Vera,
-which covers Italian text, "—", "€" and typographic quotes), so no system fonts are needed.
+"""The case file and the letters to citizens with no e-mail address as PDFs: the only importer
+of reportlab. It renders plain values (the view of `workorders show` and the event log, in
+words and local dates: transcript.readable; a letter's words) with the fonts reportlab ships
+(Bitstream Vera, which covers Italian text, "—", "€" and typographic quotes), so no system
+fonts are needed.
 The HTML and .eml formats remain the exact record; this is the readable copy for a paper file
 or an access request."""
 
@@ -30,8 +32,6 @@ LABELS = {
         "opened": "Aperta",
         "due": "Scadenza",
         "messages": "Messaggi",
-        "in": "ricevuto",
-        "out": "inviato",
         "from": "da",
         "to": "a",
         "attachments": "Allegati",
@@ -46,8 +46,6 @@ LABELS = {
         "opened": "Opened",
         "due": "Due",
         "messages": "Messages",
-        "in": "received",
-        "out": "sent",
         "from": "from",
         "to": "to",
         "attachments": "Attachments",
@@ -78,17 +76,13 @@ def render(case: dict[str, Any], events: list[dict[str, Any]], language: str, au
         "heading", parent=bold, fontSize=11.5, leading=15, spaceBefore=8, spaceAfter=4
     )
 
-    contact = case["contact"]
-    who = f"{contact['name']} <{contact['email']}>"
-    if contact.get("codice_fiscale"):
-        who += f", {contact['codice_fiscale']}"
     fields = [
         (label["subject"], case["subject"]),
-        (label["status"], case["status"]),
-        (label["office"], case["office"]),
-        (label["contact"], who),
-        (label["opened"], case["opened_at"]),
-        (label["due"], case["due_at"]),
+        (label["status"], case["status_text"]),
+        (label["office"], case["office_name"]),
+        (label["contact"], case["contact_text"]),
+        (label["opened"], case["opened_text"]),
+        (label["due"], case["due_text"]),
     ]
     story: list[Any] = [
         Paragraph(_text(f"{label['case']} {case['number']}"), title),
@@ -100,11 +94,10 @@ def render(case: dict[str, Any], events: list[dict[str, Any]], language: str, au
         Paragraph(_text(label["messages"]), heading),
     ]
     for message in case["messages"]:
-        direction = label[message["direction"]]
-        line = f"{message['date']} — {message['kind']} ({direction})"
-        line += f" — {label['from']} {message['from']}"
-        if message["to"]:
-            line += f" {label['to']} {', '.join(message['to'])}"
+        line = f"{message['date_text']} — {message['kind_text']}"
+        line += f" — {label['from']} {message['from_text']}"
+        if message["to_text"]:
+            line += f" {label['to']} {', '.join(message['to_text'])}"
         story += [Paragraph(_text(line), meta), Paragraph(_text(message["subject"]), bold)]
         story.append(Paragraph(_text(message["body_text"]), body))
         if message["attachments"]:
@@ -117,8 +110,8 @@ def render(case: dict[str, Any], events: list[dict[str, Any]], language: str, au
             Table(
                 [
                     [
-                        Paragraph(_text(e["at"]), meta),
-                        Paragraph(_text(e["kind"]), body),
+                        Paragraph(_text(e["at_text"]), meta),
+                        Paragraph(_text(e["kind_text"]), body),
                         Paragraph(_text(e["actor"]), body),
                     ]
                     for e in events
@@ -138,4 +131,96 @@ def render(case: dict[str, Any], events: list[dict[str, Any]], language: str, au
         bottomMargin=18 * mm,
     )
     document.build(story)
+    return out.getvalue()
+
+
+LETTER_LABELS = {
+    "it": {
+        "subject": "Oggetto",
+        "case": "Pratica n.",
+        "dear": "Gentile",
+        "dear_unknown": "Gentile cittadina, gentile cittadino,",
+        "regards": "Cordiali saluti",
+        "responsible": "Responsabile",
+        "phone": "Telefono",
+        "no_address": "(indirizzo postale non registrato)",
+        "quote": "Per ogni comunicazione su questa pratica citi il numero",
+    },
+    "en": {
+        "subject": "Subject",
+        "case": "Case no.",
+        "dear": "Dear",
+        "dear_unknown": "Dear citizen,",
+        "regards": "Kind regards",
+        "responsible": "Responsible",
+        "phone": "Phone",
+        "no_address": "(no postal address recorded)",
+        "quote": "Please quote this case number in any communication",
+    },
+}
+
+
+def letter(values: dict[str, str], language: str) -> bytes:
+    """A reply on paper, for a citizen with no e-mail address: the institution and the office
+    at the top, the citizen's name and postal address where a window envelope shows them, the
+    date, the case number as the subject, the reply, the signature. `values` are the letter's
+    words, already in the reader's language: institution, office_name, responsible,
+    office_phone, name, postal_address, date, number, subject, body, signature."""
+    _fonts()
+    label = LETTER_LABELS.get(language, LETTER_LABELS["it"])
+    body = ParagraphStyle("letter", fontName="Vera", fontSize=10.5, leading=14.5)
+    small = ParagraphStyle("small", parent=body, fontSize=8.5, leading=11)
+    bold = ParagraphStyle("letter-bold", parent=body, fontName="VeraBd")
+    right = ParagraphStyle("right", parent=body, alignment=2)
+    office = [values["office_name"]]
+    if values.get("responsible"):
+        office.append(f"{label['responsible']}: {values['responsible']}")
+    if values.get("office_phone"):
+        office.append(f"{label['phone']}: {values['office_phone']}")
+    address = values.get("postal_address") or label["no_address"]
+    recipient = "<br/>".join(
+        _text(line) for line in [values.get("name", ""), *address.split(", ")] if line
+    )
+    name = values.get("name", "")
+    greeting = f"{label['dear']} {name}," if name else label["dear_unknown"]
+    number = values["number"]
+    story: list[Any] = [
+        Paragraph(_text(values["institution"]), bold),
+        Paragraph(_text("\n".join(office)), small),
+        Spacer(1, 14 * mm),
+        Table(
+            [["", Paragraph(recipient, body)]],
+            colWidths=[95 * mm, 75 * mm],
+            style=TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]),
+        ),
+        Spacer(1, 12 * mm),
+        Paragraph(_text(values["date"]), right),
+        Spacer(1, 6 * mm),
+        Paragraph(
+            _text(f"{label['subject']}: {label['case']} {number} — {values['subject']}"), bold
+        ),
+        Spacer(1, 5 * mm),
+        Paragraph(_text(greeting), body),
+        Spacer(1, 3 * mm),
+    ]
+    for paragraph in values["body"].split("\n\n"):
+        story += [Paragraph(_text(paragraph.strip()), body), Spacer(1, 3 * mm)]
+    story += [
+        Spacer(1, 4 * mm),
+        Paragraph(_text(label["regards"]), body),
+        Paragraph(_text(f"{values['signature']}\n{values['institution']}"), body),
+        Spacer(1, 12 * mm),
+        Paragraph(_text(f"{label['quote']}: {number}."), small),
+    ]
+    out = io.BytesIO()
+    SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        title=f"{label['case']} {number}",
+        author=values["institution"],
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+    ).build(story)
     return out.getvalue()

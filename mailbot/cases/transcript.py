@@ -9,12 +9,14 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from mailbot.cases import pdf, views, workorders
+from mailbot.cases import pdf, views, wording, workorders
+from mailbot.config import Settings
 from mailbot.db import record_event, unit_of_work
 from mailbot.models import ConversationMessage, Event, InboundMessage, OutboundMessage
 from mailbot.replies import outbox
 from mailbot.replies.render import Composed
 from mailbot.services import Services
+from mailbot.types import deliverable
 
 FORMATS = ("html", "pdf", "eml")
 
@@ -56,7 +58,54 @@ def case_file(
                 raw = sent.raw if sent else None
             if raw:
                 originals.append((f"{n:02d}-{message.kind}.eml", raw))
-    return work_order.language, case, events, originals
+    language = work_order.language
+    readable(case, events, services.settings, language)
+    return language, case, events, originals
+
+
+CONTACT_WORDS = {
+    "it": {"none": "nessun indirizzo e-mail", "phone": "tel.", "cf": "C.F."},
+    "en": {"none": "no e-mail address", "phone": "phone", "cf": "tax code"},
+}
+
+
+def readable(
+    case: dict[str, Any], events: list[dict[str, Any]], settings: Settings, language: str
+) -> None:
+    """Add to the view what a reader of the case file sees (`*_text`): statuses, kinds and
+    events in words, dates as 11/03/2026 10:15 in local time, the office by name, and a citizen
+    with no e-mail address by name, channel, phone and postal address (never the placeholder
+    address). The ids and ISO dates stay for machines."""
+    tz = settings.timezone
+    words = CONTACT_WORDS.get(language, CONTACT_WORDS["it"])
+    office = settings.offices.get(case["office"])
+    case["office_name"] = office.name if office is not None else case["office"]
+    case["status_text"] = wording.label("status", case["status"], language)
+    case["opened_text"] = wording.when(wording.parse_iso(case["opened_at"]), tz, language)
+    case["due_text"] = wording.when(wording.parse_iso(case["due_at"]), tz, language)
+    contact = case["contact"]
+    channel = wording.label("channel", case["charter"]["channel"], language)
+    parts = [contact["name"] or ""]
+    if contact["reachable"]:
+        parts[0] = f"{parts[0]} <{contact['email']}>".strip()
+    else:
+        parts.append(f"{words['none']} ({channel})")
+    if contact.get("phone"):
+        parts.append(f"{words['phone']} {contact['phone']}")
+    if contact.get("postal_address"):
+        parts.append(contact["postal_address"])
+    if contact.get("codice_fiscale"):
+        parts.append(f"{words['cf']} {contact['codice_fiscale']}")
+    case["contact_text"] = ", ".join(p for p in parts if p)
+    citizen = contact["name"] or words["none"]
+    for message in case["messages"]:
+        message["kind_text"] = wording.label("message_kind", message["kind"], language)
+        message["date_text"] = wording.when(wording.parse_iso(message["date"]), tz, language)
+        message["from_text"] = message["from"] if deliverable(message["from"]) else citizen
+        message["to_text"] = [a if deliverable(a) else citizen for a in message["to"]]
+    for event in events:
+        event["at_text"] = wording.when(wording.parse_iso(event["at"]), tz, language)
+        event["kind_text"] = wording.label("event", event["kind"], language)
 
 
 def export(services: Services, number: str, fmt: str, to: str | None = None) -> bytes:

@@ -22,6 +22,7 @@ from mailbot.models import (
     Taxpayer,
     WorkOrder,
 )
+from mailbot.types import deliverable
 
 
 def _iso(value: datetime, tz: ZoneInfo) -> str:
@@ -40,6 +41,13 @@ def _summary(
         "due_at": _iso(wo.due_at, tz),
         "contact": {
             "email": contact.email,
+            # No e-mail address (counter, post, fax, phone): the placeholder is not one to
+            # write to; replies become letters to the postal address.
+            "reachable": deliverable(contact.email),
+            "phone": contact.phone or None,
+            "postal_address": wo.postal_address
+            or (taxpayer.postal_address if taxpayer else "")
+            or None,
             "name": taxpayer.name if taxpayer else contact.name,
             "generic": taxpayer is None,
             "codice_fiscale": taxpayer.codice_fiscale if taxpayer else None,

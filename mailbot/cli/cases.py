@@ -65,15 +65,22 @@ def workorders_show(number: str, as_json: JsonOption = False) -> None:
     if as_json:
         print_json(detail)
         return
+    from mailbot.types import deliverable
+
     contact = detail["contact"]
     echo(f"Pratica {detail['number']} — {detail['status']} — office {detail['office']}")
     if void := detail["void"]:
         echo(f"VOID (annullata) {void['at'][:10]} by {void['by']}: {void['reason']}")
     echo(f"Subject: {detail['subject']}")
+    reach = f"<{contact['email']}>" if contact["reachable"] else "(no e-mail address)"
     echo(
-        f"Contact: {contact['name']} <{contact['email']}>"
+        f"Contact: {contact['name']} {reach}"
         + (f" CF {contact['codice_fiscale']}" if contact["codice_fiscale"] else " (generic)")
     )
+    if contact["phone"]:
+        echo(f"Phone: {contact['phone']}")
+    if contact["postal_address"] or not contact["reachable"]:
+        echo(f"Postal address: {contact['postal_address'] or '(not recorded)'}")
     match = detail["match"]
     verified = "sender verified" if contact["verified"] else "sender UNVERIFIED"
     candidates = f", candidates {', '.join(match['candidates'])}" if match["candidates"] else ""
@@ -82,7 +89,8 @@ def workorders_show(number: str, as_json: JsonOption = False) -> None:
     _register_lines(detail)
     for message in detail["messages"]:
         arrow = "<-" if message["direction"] == "in" else "->"
-        echo(f"\n{arrow} {message['kind']} {message['date']} from {message['from']}")
+        sender = message["from"] if deliverable(message["from"]) else contact["name"]
+        echo(f"\n{arrow} {message['kind']} {message['date']} from {sender}")
         echo(f"   {message['subject']}")
         for attachment in message["attachments"]:
             echo(f"   [attachment] {attachment['filename']} ({attachment['size']} bytes)")
@@ -159,7 +167,18 @@ def workorders_export(
         report = runtime.deliver_now(services)
         echo(f"case file of {number} queued for {send_to}; outbox: {report.sent} sent")
         return
-    data = transcript.export(services, number, fmt)
+    if fmt == "pdf" and out is None:
+        refuse_binary_on_terminal("a PDF", f"--out fascicolo-{number.replace('/', '-')}.pdf")
+    write_out(transcript.export(services, number, fmt), out)
+
+
+def refuse_binary_on_terminal(what: str, hint: str) -> None:
+    """A PDF written to a terminal is garbage on the screen (and may play with it)."""
+    if sys.stdout.isatty():
+        raise InputError(f"{what} is not for the terminal: write it to a file with {hint}")
+
+
+def write_out(data: bytes, out: Path | None) -> None:
     if out is None:
         sys.stdout.buffer.write(data)
         return

@@ -1,8 +1,10 @@
 """`mailbot workorders open --channel …`: a case that came at the counter, by post, by fax or by
-phone, typed in by an operator and filed like a mail (mailbot/entry.py)."""
+phone, typed in by an operator and filed like a mail (mailbot/entry.py); `workorders letter`:
+the office's reply to such a citizen with no e-mail address, as a letter to print and post."""
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,6 +37,14 @@ def workorders_open(
     name: Annotated[str, typer.Option("--name", help="The citizen's name.")] = "",
     email: Annotated[str, typer.Option("--email", help="Where to confirm and answer.")] = "",
     phone: Annotated[str, typer.Option("--phone", help="A phone number.")] = "",
+    address: Annotated[
+        str,
+        typer.Option(
+            "--address",
+            help='Postal address, for a citizen with no e-mail ("Via Roma 1, 00100 Roma"): '
+            "the office's reply becomes a letter to it.",
+        ),
+    ] = "",
     received: Annotated[
         str, typer.Option("--received", help="When it was presented: YYYY-MM-DD[THH:MM].")
     ] = "",
@@ -62,6 +72,7 @@ def workorders_open(
         name=name,
         email=email.strip().lower(),
         phone=phone,
+        postal_address=" ".join(address.split()),
         received_at=_local_time(received, settings.timezone) if received else None,
         attachments=read_attachments(attach or []),
         mailbox=mailbox,
@@ -71,10 +82,44 @@ def workorders_open(
     if outcome.work_order_number is None:
         raise InputError(f"not filed: {outcome.status} ({outcome.reason})")
     echo(f"{outcome.work_order_number}: opened ({channel.value})")
+    if not submission.email:
+        echo(_by_letter(outcome.work_order_number, " ".join(address.split()), settings.language))
     from mailbot import runtime
 
     report = runtime.deliver_now(services)
     echo(f"outbox: {report.sent} sent, {report.retried} deferred, {report.failed} failed")
+
+
+@workorders_app.command("letter")
+def workorders_letter(
+    number: str,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the PDF here.")] = None,
+    address: Annotated[
+        str,
+        typer.Option(
+            "--address",
+            help="Record the citizen's postal address (and make the last letter again for it).",
+        ),
+    ] = "",
+    operator: Annotated[
+        str, typer.Option("--operator", help="Who records the address (with --address).")
+    ] = "",
+) -> None:
+    """The letter to print and post for a citizen with no e-mail address (the office's reply)."""
+    from mailbot.cases import letters
+    from mailbot.cli.cases import refuse_binary_on_terminal, write_out
+
+    settings = load_settings()
+    services = services_for(settings, open_engine(settings))
+    if out is None and not address.strip():
+        refuse_binary_on_terminal("a letter (PDF)", f"--out {letters.file_name(number)}")
+    data = letters.latest(services, number, address, operator.strip().lower())
+    if not data:
+        echo(f"{number}: postal address recorded; the next letter goes to it")
+        return
+    if out is None and sys.stdout.isatty():
+        out = Path(letters.file_name(number))
+    write_out(data, out)
 
 
 def _local_time(value: str, tz: Any) -> datetime:
@@ -83,3 +128,18 @@ def _local_time(value: str, tz: Any) -> datetime:
     except ValueError:
         raise InputError(f"--received {value!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
     return when.replace(tzinfo=tz) if when.tzinfo is None else when
+
+
+def _by_letter(number: str, address: str, language: str) -> str:
+    """What the desk is told of a citizen with no e-mail address: the reply will be a letter."""
+    if language == "en":
+        return "No e-mail address: the reply will be a letter to print and post" + (
+            f" to {address}." if address else
+            f" (no postal address recorded: give it with mailbot workorders letter {number}"
+            " --address ...)."
+        )  # fmt: skip
+    return "Nessun indirizzo e-mail: la risposta sarà una lettera da stampare e spedire" + (
+        f" a {address}." if address else
+        " (indirizzo postale non registrato: indicarlo con"
+        f" mailbot workorders letter {number} --address ...)."
+    )  # fmt: skip

@@ -7,7 +7,7 @@ rendering, headers and encoding are `Renderer`'s.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from mailbot.config import OfficeSettings
@@ -69,6 +69,8 @@ class Composer(OfficeMessages):
             "subject": subject,
             "received_at": received_at,
             "due_at": due_at,
+            # Back-dated (entered after the term): no promise of a day already gone.
+            "term_passed": due_at <= datetime.now(UTC),
             "office_name": office.name,
             "response_days": office.response_days,
             "institution": self.institution,
@@ -154,6 +156,7 @@ class Composer(OfficeMessages):
             **self._office_values(office),
             "number": number,
             "subject": subject,
+            "citizen_name": citizen.name,
             "office_name": office.name,
             "institution": self.institution,
             **values,

@@ -146,7 +146,7 @@ def test_export_html_and_eml_and_send(config, tmp_path):
     assert html.returncode == 0, html.stderr
     assert "<h1>Pratica n. 2026/000001</h1>" in html.stdout
     assert "segnalo una buca profonda" in html.stdout and "Nota interna." in html.stdout
-    assert "work_order.opened" in html.stdout  # the event log
+    assert "pratica aperta" in html.stdout  # the event log, in words (issue 27)
     out = tmp_path / "fascicolo.eml"
     eml = mb(
         config,
@@ -196,7 +196,7 @@ def test_export_html_and_eml_and_send(config, tmp_path):
     text = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
     assert "Pratica n. 2026/000001" in text
     assert "segnalo una buca profonda" in text and "ciclista è caduto" in text
-    assert "Nota interna." in text and "work_order.opened" in text
+    assert "Nota interna." in text and "pratica aperta" in text
     bad = mb(config, "workorders", "export", "2026/000001", "--format", "docx")
     assert bad.returncode == 2 and "--format: must be one of html, pdf, eml" in bad.stderr
 

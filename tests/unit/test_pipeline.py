@@ -83,6 +83,9 @@ def test_conversation_holds_the_citizen_mail_and_the_confirmation(services, proc
         "generic": True,
         "codice_fiscale": None,
         "verified": False,
+        "reachable": True,
+        "phone": None,
+        "postal_address": None,
     }
     assert detail["match"] == {
         "rule": "generic_contact",
