@@ -1,6 +1,6 @@
 """The commands of an operator's message that act on the case's charter record: #categoria
 (and so its term), #protocollo, #proroga (whose notice tells the citizen why and until when),
-#tipo, #esito, #soluzione and #azione; and what is wrong with them, before anything is done.
+#tipo, #esito, #soluzione and #azione; and what is wrong with an operator's message (any command), before anything is done.
 """
 
 from __future__ import annotations
@@ -14,8 +14,14 @@ from mailbot.replies import commands
 from mailbot.services import Services
 
 
-def problems(services: Services, parsed: commands.Parsed) -> list[commands.Problem]:
-    errors = []
+def problems(
+    services: Services, parsed: commands.Parsed, work_order: WorkOrder | None = None
+) -> list[commands.Problem]:
+    """Why an operator's message cannot be carried out, every command's check (none: it can)."""
+    errors = list(parsed.errors)
+    assign_to = parsed.has("assegna")
+    if assign_to and assign_to.arg not in services.settings.offices:
+        errors.append(commands.Problem("no_office", (assign_to.arg,)))
     category = parsed.has("categoria")
     if category and services.settings.charter.category(category.arg.lower()) is None:
         known = ", ".join(c.id for c in services.settings.charter.categories)
@@ -34,6 +40,14 @@ def problems(services: Services, parsed: commands.Parsed) -> list[commands.Probl
         errors.append(commands.Problem("solution"))
     if parsed.has("risposta") and not parsed.body:
         errors.append(commands.Problem("answer_text"))
+    take_back = parsed.has("interlocutoria") and not parsed.body and not parsed.has("sospendi")
+    if take_back and work_order is not None and not parsed.errors:
+        if work_order.status == workorders.CLOSED:
+            errors.append(commands.Problem("closed_undo"))
+        elif work_order.reasoned_reply_at is None:
+            errors.append(commands.Problem("nothing_to_undo"))
+    if not errors and not parsed.body and not parsed.commands:
+        errors.append(commands.Problem("empty"))
     return errors
 
 

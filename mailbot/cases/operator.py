@@ -196,20 +196,8 @@ def problems(
     work_order: WorkOrder | None = None,
 ) -> list[str]:
     """Why an operator's message cannot be carried out (empty list: it can), in `language`."""
-    errors = list(parsed.errors)
-    assign_to = parsed.has("assegna")
-    if assign_to and assign_to.arg not in services.settings.offices:
-        errors.append(commands.Problem("no_office", (assign_to.arg,)))
-    errors += charter_commands.problems(services, parsed)
-    take_back = parsed.has("interlocutoria") and not parsed.body and not parsed.has("sospendi")
-    if take_back and work_order is not None and not parsed.errors:
-        if work_order.status == workorders.CLOSED:
-            errors.append(commands.Problem("closed_undo"))
-        elif work_order.reasoned_reply_at is None:
-            errors.append(commands.Problem("nothing_to_undo"))
-    if not errors and not parsed.body and not parsed.commands:
-        errors.append(commands.Problem("empty"))
-    return [problem.text(language) for problem in errors]
+    found = charter_commands.problems(services, parsed, work_order)
+    return [problem.text(language) for problem in found]
 
 
 def operator_action(

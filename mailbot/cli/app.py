@@ -4,9 +4,11 @@ database, build the services and print (safely, see terminal.py)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from enum import StrEnum
 from importlib.metadata import version as package_version
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -16,7 +18,7 @@ from mailbot import config as config_module
 from mailbot import db, log, terminal
 from mailbot.cases import workorders
 from mailbot.config import Settings
-from mailbot.errors import ConfigError, TransientError
+from mailbot.errors import ConfigError, InputError, TransientError
 from mailbot.storage import Store, load_or_create_secret
 from mailbot.types import LedgerStatus
 
@@ -216,3 +218,20 @@ def echo(message: object = "", err: bool = False) -> None:
     """Everything the CLI prints goes through here: nothing from a stranger's mail acts on
     the admin's terminal (see terminal.py)."""
     typer.echo(terminal.safe(str(message)), err=err)
+
+
+def refuse_binary_on_terminal(what: str, hint: str) -> None:
+    """A PDF written to a terminal is garbage on the screen (and may play with it)."""
+    if sys.stdout.isatty():
+        raise InputError(f"{what} is not for the terminal: write it to a file with {hint}")
+
+
+def write_out(data: bytes, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.buffer.write(data)
+        return
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise InputError(f"--out {out}: {exc.strerror}") from None
+    echo(f"wrote {out} ({len(data)} bytes)")

@@ -4,7 +4,6 @@ email can do (reply, note, assign, close, reopen, category, protocollo, extend).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,8 +22,10 @@ from mailbot.cli.app import (
     open_engine,
     print_json,
     print_table,
+    refuse_binary_on_terminal,
     services_for,
     workorders_app,
+    write_out,
 )
 from mailbot.errors import InputError
 
@@ -170,23 +171,6 @@ def workorders_export(
     if fmt == "pdf" and out is None:
         refuse_binary_on_terminal("a PDF", f"--out fascicolo-{number.replace('/', '-')}.pdf")
     write_out(transcript.export(services, number, fmt), out)
-
-
-def refuse_binary_on_terminal(what: str, hint: str) -> None:
-    """A PDF written to a terminal is garbage on the screen (and may play with it)."""
-    if sys.stdout.isatty():
-        raise InputError(f"{what} is not for the terminal: write it to a file with {hint}")
-
-
-def write_out(data: bytes, out: Path | None) -> None:
-    if out is None:
-        sys.stdout.buffer.write(data)
-        return
-    try:
-        out.write_bytes(data)
-    except OSError as exc:
-        raise InputError(f"--out {out}: {exc.strerror}") from None
-    echo(f"wrote {out} ({len(data)} bytes)")
 
 
 def _act(number: str, operator: str, text: str, attach: list[Path] | None = None) -> None:

@@ -107,7 +107,7 @@ def workorders_letter(
 ) -> None:
     """The letter to print and post for a citizen with no e-mail address (the office's reply)."""
     from mailbot.cases import letters
-    from mailbot.cli.cases import refuse_binary_on_terminal, write_out
+    from mailbot.cli.app import refuse_binary_on_terminal, write_out
 
     settings = load_settings()
     services = services_for(settings, open_engine(settings))
