@@ -1,6 +1,7 @@
 """The commands of an operator's message that act on the case's charter record: #categoria
 (and so its term), #protocollo, #proroga (whose notice tells the citizen why and until when),
-#tipo, #esito, #soluzione and #azione; and what is wrong with an operator's message (any command), before anything is done.
+#tipo, #esito, #soluzione and #azione; and what is wrong with an operator's message (any of
+its commands), before anything is done.
 """
 
 from __future__ import annotations
