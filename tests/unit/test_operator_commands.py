@@ -129,7 +129,10 @@ def test_taking_back_a_late_reply_withdraws_its_refund(tmp_path):
 def test_every_command_is_taught_in_the_notification_and_the_notices(services, process, opened):
     process(reply(opened, OPERATOR, "#archivia\nChiudiamo."))
     [refused] = sent(services, "notice")
-    for row in (opened, refused):
+    confirmation = outbound(services, "confirmation")
+    process(reply(confirmation, CITIZEN, "Aggiungo una foto.", name="Mario Bianchi"))
+    forward = outbound(services, "forward")  # the citizen's follow-up, shown to the office
+    for row in (opened, refused, forward):
         plain, html = text_of(row), text_of(row, "html")
         for spec in commands.COMMANDS:
             assert f"#{spec.name}" in plain and spec.help_it[:30] in plain, (row.kind, spec.name)
