@@ -12,11 +12,9 @@ import typer
 from mailbot import db
 from mailbot.cases import views
 from mailbot.cli.app import (
-    ActorOption,
     CaseStatus,
     JsonOption,
     OperatorOption,
-    actor_name,
     echo,
     load_settings,
     open_engine,
@@ -49,10 +47,18 @@ def workorders_list(
                ("SUBJECT", 60)]  # fmt: skip
     cells = [
         (r["number"], "void" if r["void"] else r["status"], r["office"], r["due_at"][:10],
-         r["contact"]["email"], r["subject"])
+         _reach(r["contact"]), r["subject"])
         for r in rows
     ]  # fmt: skip
     print_table(columns, cells, f"{len(rows)} work order(s)")
+
+
+def _reach(contact: dict[str, Any]) -> str:
+    """The address, or for a citizen with none (counter, post, phone) the name and phone."""
+    if contact["reachable"]:
+        return str(contact["email"])
+    phone = f"tel. {contact['phone']}" if contact["phone"] else "no e-mail"
+    return ", ".join(part for part in (contact["name"], phone) if part)
 
 
 @workorders_app.command("show")
@@ -243,22 +249,6 @@ def workorders_assign(number: str, operator: OperatorOption, office: str) -> Non
 def workorders_close(number: str, operator: OperatorOption) -> None:
     """Close the case (once: closing a closed case is refused, no second letter)."""
     _act(number, operator, "#chiudi")
-
-
-@workorders_app.command("void")
-def workorders_void(
-    number: str,
-    reason: Annotated[
-        str, typer.Option("--reason", help="Why it was opened in error (kept in the register).")
-    ],
-    by: ActorOption = None,
-) -> None:
-    """Void a case opened in error: it keeps its number, nothing more is sent for it."""
-    from mailbot.cases import voiding
-
-    settings = load_settings()
-    services = services_for(settings, open_engine(settings))
-    echo(voiding.void_case(services, number, reason, actor_name(by)))
 
 
 @workorders_app.command("reopen")

@@ -1,6 +1,7 @@
 """`mailbot workorders open --channel …`: a case that came at the counter, by post, by fax or by
 phone, typed in by an operator and filed like a mail (mailbot/entry.py); `workorders letter`:
-the office's reply to such a citizen with no e-mail address, as a letter to print and post."""
+the office's reply to such a citizen with no e-mail address, as a letter to print and post;
+`workorders void`: a case opened in error, kept with its number."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from typing import Annotated, Any
 import typer
 
 from mailbot.cli.app import (
+    ActorOption,
     EntryChannel,
     OperatorOption,
+    actor_name,
     echo,
     load_settings,
     open_engine,
@@ -143,3 +146,19 @@ def _by_letter(number: str, address: str, language: str) -> str:
         " (indirizzo postale non registrato: indicarlo con"
         f" mailbot workorders letter {number} --address ...)."
     )  # fmt: skip
+
+
+@workorders_app.command("void")
+def workorders_void(
+    number: str,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why it was opened in error (kept in the register).")
+    ],
+    by: ActorOption = None,
+) -> None:
+    """Void a case opened in error: it keeps its number, nothing more is sent for it."""
+    from mailbot.cases import voiding
+
+    settings = load_settings()
+    services = services_for(settings, open_engine(settings))
+    echo(voiding.void_case(services, number, reason, actor_name(by)))

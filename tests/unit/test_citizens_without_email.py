@@ -112,6 +112,10 @@ def test_workorders_show_gives_the_phone_and_postal_address_in_text_and_json(ser
     assert "<- citizen 2026-03-03T10:30:00+01:00 from Giulia Verdi" in text.stdout
     as_json = run_cli("--config", config, "workorders", "show", number, "--json")
     assert json.loads(as_json.stdout)["contact"]["phone"] == "+39 0471 123456"
+    listed = run_cli("--config", config, "workorders", "list")
+    assert listed.returncode == 0, listed.stderr
+    [line] = [ln for ln in listed.stdout.splitlines() if ln.startswith(number)]
+    assert "Giulia Verdi, tel. +39 0471 123456" in line and ".invalid" not in line
 
 
 @pytest.mark.parametrize("asked", ["+39 0471 123456", "0471 123456", "0039 0471/123456"])
