@@ -142,6 +142,7 @@ def figures(session: Session, year: int) -> tuple[list[QuestionFigures], list[st
         .join(WorkOrder, col(WorkOrder.id) == SurveyResponse.work_order_id)
         .where(col(WorkOrder.number).startswith(f"{year}/"))
         .where(col(WorkOrder.purged_at).is_(None))
+        .where(col(WorkOrder.voided_at).is_(None))  # opened in error: no citizen's verdict
         .order_by(col(SurveyResponse.id))
     )
     responses = list(session.exec(query))

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from sqlmodel import Session, select
 
 from mailbot.admin import annual, annual_detail, pdf_render, reports
-from mailbot.models import WorkOrder
+from mailbot.models import SurveyResponse, WorkOrder
 
 from support.app import complaint, make_process, make_services, run_cli, write_config
 from support.clock import today_is
@@ -88,10 +88,19 @@ def test_a_voided_case_counts_in_no_figure_of_the_report(office):
             void_reason="aperta per errore",
             refund_eur=20.0,
         )
+        with Session(office.engine) as session:  # the questionnaire answered before voiding
+            session.add(
+                SurveyResponse(
+                    work_order_id=overdue.id, questions='["Soddisfatto?"]', scores="[1]",
+                    comment="mai scritto a voi",
+                )
+            )  # fmt: skip
+            session.commit()
         f, detail = _figures(office)
     assert (f.cases, f.decided, f.within_term, f.refunds) == (1, 1, 1, 0)
     assert sum(f.per_month) == 1 and [o[1] for o in f.by_office] == [1]
     assert detail.cases == 1 and sum(n for _, n in detail.by_channel) == 1
+    assert detail.survey_answers == 0 and detail.survey == []
 
 
 def test_each_chart_is_a_figure_with_its_caption_and_data_table(office):
