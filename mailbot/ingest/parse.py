@@ -122,7 +122,7 @@ def _addresses(pairs: Iterable[Any]) -> list[Address]:
         name, email = str(pair[0]), normalise_address(str(pair[1]))
         if "@" not in email:
             # mail-parser keeps unparsable values as they are; try the stdlib's reading once.
-            parsed = getaddresses([email])
+            parsed = _lenient_addresses(email)
             email = normalise_address(parsed[0][1]) if parsed else ""
         if email.count("@") == 1 and not any(ch.isspace() for ch in email):
             result.append(Address(name=limits.cap(header_text(name), limits.MAX_NAME), email=email))
@@ -268,7 +268,7 @@ def _safe_name(name: str) -> str:
 def _fallback_sender(value: str) -> Address | None:
     """mail-parser gives up on some From lines (an encoded name holding "<" or ">"); the
     address is still there: read it with the standard library."""
-    pairs = getaddresses([value])
+    pairs = _lenient_addresses(value)
     if not pairs:
         return None
     name, address = pairs[-1]
@@ -276,6 +276,18 @@ def _fallback_sender(value: str) -> Address | None:
     if address.count("@") != 1 or any(ch.isspace() for ch in address):
         return None
     return Address(name=limits.cap(header_text(name), limits.MAX_NAME), email=address)
+
+
+def _lenient_addresses(value: str) -> list[tuple[str, str]]:
+    """The standard library's reading of an address header, leniently: since the fix for
+    CVE-2023-27043 (Python 3.11.10, 3.12.6, and backported to Debian's 3.11.2) it is strict by
+    default and gives ('', '') for a malformed line, where the address is still plain to see
+    (an encoded name with "<" in it). Who sent a mail is judged by DMARC/DKIM/SPF and PEC, not
+    by this parse, so the lenient reading costs nothing and keeps the case."""
+    try:
+        return getaddresses([value], strict=False)
+    except TypeError:  # a Python from before the strict parameter
+        return getaddresses([value])
 
 
 def _raw_header(mail: Any, name: str) -> str:
