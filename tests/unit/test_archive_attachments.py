@@ -14,6 +14,8 @@ import zipfile
 from datetime import UTC, datetime
 from email.policy import default
 
+from openpyxl import Workbook
+
 from mailbot.entry import Submission, file_submission
 from mailbot.ingest import archives, limits
 from mailbot.models import Event, OutboundMessage, StoredAttachment
@@ -163,7 +165,12 @@ def test_a_declared_size_is_never_believed():
         assert time.process_time() - started < 2
 
 
-def test_plain_files_are_no_archives():
+def test_plain_files_and_office_documents_are_not_refused_as_archives(tmp_path):
+    book = Workbook()
+    book.active["A1"] = "Relazione"
+    book.save(tmp_path / "relazione.xlsx")  # an Office file is a zip of XML parts
+    document = (tmp_path / "relazione.xlsx").read_bytes()
+    assert archives.archive_problem("relazione.xlsx", document, BLOCKED) is None
     assert archives.archive_problem("foto.jpg", b"\xff\xd8\xff\xe0", BLOCKED) is None
     assert archives.archive_problem("relazione.pdf", b"%PDF-1.7", BLOCKED) is None
 
