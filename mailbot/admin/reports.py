@@ -12,8 +12,6 @@ It sits beside the pipeline, read-only (DESIGN.md: entry points → pipeline/rec
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -21,7 +19,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from mailbot import charter
+from mailbot import charter, spreadsheet
 from mailbot.admin import italian
 from mailbot.cases import refunds
 from mailbot.cases.workorders import CLOSED
@@ -169,63 +167,33 @@ def sla(session: Session, clock: Clock) -> list[dict[str, Any]]:
     ]
 
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(text: str) -> str:
-    """A text a spreadsheet would run as a formula ("=HYPERLINK(…)") is written as text."""
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
+def _render(value: Any) -> str:
+    """The program's own values in Italian: dates 11/03/2026, decimals 12,50."""
     if isinstance(value, date):
         return italian.day(value)
     if isinstance(value, float):
         return italian.plain_decimal(value)
-    if isinstance(value, str):
-        return neutralise(value)
     return str(value)
 
 
 def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
     """Semicolon-separated with a BOM, dates as 11/03/2026 and decimals with a comma
-    ("12,50"): what an Italian spreadsheet opens without asking and reads as numbers."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([label for _, label in columns])
-    for row in rows:
-        writer.writerow([_csv_cell(row[key]) for key, _ in columns])
-    return "\ufeff" + out.getvalue()
+    ("12,50"): what an Italian spreadsheet opens without asking and reads as numbers. Every
+    text is neutralised (mailbot/spreadsheet.py)."""
+    return spreadsheet.csv_text(
+        [label for _, label in columns],
+        ([row[key] for key, _ in columns] for row in rows),
+        _render,
+    )
 
 
 def to_xlsx(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]], path: Path) -> None:
-    """Real dates (shown 11/03/2026) and numbers (shown 1.234,50 in an Italian Excel)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "Registro reclami"
-    sheet.append([label for _, label in columns])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append([_xlsx_cell(row[key]) for key, _ in columns])
-    for cells in sheet.iter_rows(min_row=2):
-        for cell in cells:
-            if isinstance(cell.value, datetime | date):
-                cell.number_format = "DD/MM/YYYY"
-            elif isinstance(cell.value, float):
-                cell.number_format = "#,##0.00"
-    for index, (key, label) in enumerate(columns, start=1):
-        width = max([len(label), *(len(_csv_cell(r[key])) for r in rows)]) + 2
-        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = min(width, 60)
-    sheet.freeze_panes = "A2"
-    book.save(path)
-
-
-def _xlsx_cell(value: Any) -> Any:
-    return neutralise(value) if isinstance(value, str) else value
+    """Real dates (shown 11/03/2026) and numbers (shown 1.234,50 in an Italian Excel); every
+    text a string cell, never a formula (mailbot/spreadsheet.py)."""
+    spreadsheet.write_xlsx(
+        path,
+        "Registro reclami",
+        [label for _, label in columns],
+        [[row[key] for key, _ in columns] for row in rows],
+        _render,
+    )

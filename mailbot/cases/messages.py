@@ -16,6 +16,7 @@ from mailbot.config import LimitSettings, MailboxSettings
 from mailbot.db import record_event
 from mailbot.errors import MailError
 from mailbot.ingest import classify
+from mailbot.ingest.limits import cap_filename
 from mailbot.log import mask_text
 from mailbot.matching import matcher
 from mailbot.models import Contact, InboundMessage, Taxpayer, WorkOrder, utcnow
@@ -67,7 +68,10 @@ def store_attachments(
 ) -> list[conversation_log.NewAttachment]:
     return [
         conversation_log.NewAttachment(
-            a.filename, a.content_type, len(a.payload), services.store.put(a.payload)
+            cap_filename(a.filename),
+            a.content_type,
+            len(a.payload),
+            services.store.put(a.payload),
         )
         for a in attachments
     ]

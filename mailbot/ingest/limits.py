@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import html as html_module
 import re
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 TRIM_ABOVE = 4 * 1024 * 1024
@@ -25,6 +27,8 @@ LIFT_PART_BYTES = 64 * 1024
 MAX_BODY_CHARS = 1_000_000
 MAX_SUBJECT = 250  # RFC 5322 allows 998 per line; a subject is echoed into our own
 MAX_NAME = 100
+MAX_FILENAME = 255  # what a case file records; the whole name is judged before (blocked_name)
+MAX_EXTENSION = 16  # a longer "extension" is no file type: cut like the rest of the name
 MAX_HTML_DEPTH = 200
 TRUNCATED_NOTE = (
     "\n\n[testo troncato da mailbot / text truncated: il messaggio originale completo è "
@@ -60,6 +64,49 @@ class Trimmed:
 
 def cap(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def cap_filename(name: str, limit: int = MAX_FILENAME) -> str:
+    """A file name cut to `limit` characters in its middle, its extension kept:
+    "aaaa….exe", never "aaaa" (which would hide the file's type)."""
+    if len(name) <= limit:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem or len(extension) > MAX_EXTENSION:
+        return name[: limit - 1] + "…"
+    return stem[: limit - len(extension) - 2] + "…." + extension
+
+
+# Cyrillic and Greek letters that look like Latin ones: a name ending in Cyrillic "exe" is
+# not ".exe" to a naive policy, but is to a reader and, once renamed, to Windows.
+_LOOK_ALIKES = str.maketrans(
+    "\u0430\u0432\u0441\u0435\u0456\u0458\u043a\u043c\u043d\u043e\u0440\u0441\u0442\u0443\u0445\u0410\u0412\u0421\u0415\u0406\u0408\u041a\u041c\u041d"
+    "\u041e\u0420\u0421\u0422\u0425\u0423\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7\u03bf\u03b5\u03b9\u03b1\u03bd",
+    "abceijkmhopctyxABCEIJKMHOPCTXYABEZHIKMNOPTYXoeiav",
+)
+
+
+def read_name(filename: str) -> str:
+    """A file name as Windows and macOS would read it, lowered: NFKC-folded, invisible
+    characters gone, look-alike letters read as Latin."""
+    name = "".join(ch for ch in unicodedata.normalize("NFKC", filename) if ch.isprintable())
+    return name.translate(_LOOK_ALIKES).lower()
+
+
+def name_extensions(filename: str) -> list[str]:
+    """The extension of every part of the name (".exe"), read as Windows would: trailing dots
+    and blanks dropped, every part of an alternate data stream name ("a.pdf:x.exe")."""
+    found = []
+    for piece in read_name(filename).split(":"):
+        clean = piece.strip().rstrip(". ")
+        if "." in clean:
+            found.append("." + clean.rsplit(".", 1)[-1].strip())
+    return found
+
+
+def blocked_name(filename: str, blocked: Sequence[str]) -> bool:
+    """Whether the policy refuses this name (the WHOLE name: judge before any cut)."""
+    return any(extension in blocked for extension in name_extensions(filename))
 
 
 def cap_body(text: str) -> str:

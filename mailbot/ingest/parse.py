@@ -202,7 +202,7 @@ def _attachments(items: Iterable[dict[str, Any]]) -> Iterable[Attachment]:
         name = _safe_name(item.get("filename") or "")
         disposition = (item.get("content-disposition") or "").lower()
         yield Attachment(
-            filename=name[:255],
+            filename=name,  # whole: judged whole by the policy, then cut
             content_type=(item.get("mail_content_type") or "application/octet-stream")[:255],
             payload=data,
             inline=bool(item.get("content-id")) and not disposition.startswith("attachment"),
@@ -221,7 +221,7 @@ def _lifted(part: tuple[bytes, bytes]) -> Attachment:
     else:
         data = body.removesuffix(b"\r\n").removesuffix(b"\n")
     return Attachment(
-        filename=_safe_name(header_text(headers.get_filename() or ""))[:255],
+        filename=_safe_name(header_text(headers.get_filename() or "")),
         content_type=headers.get_content_type()[:255],
         payload=data,
         inline=bool(headers.get("Content-ID"))
