@@ -13,6 +13,7 @@ from mailbot.cases.messages import Incoming, internal_addresses, queue, record_i
 from mailbot.cases.notices import notify_office
 from mailbot.db import record_event
 from mailbot.ingest import ledger
+from mailbot.ingest.addresses import shown_address
 from mailbot.models import Contact, WorkOrder, utcnow
 from mailbot.replies import quotes
 from mailbot.services import Services
@@ -62,6 +63,7 @@ def open_case(
             actor="web",
             name=mail.sender.name,
             phone=mail.origin.phone,
+            email=shown_address(mail.sender.email),
         )
     if mail.origin.phone and (match.new_contact or not mail.origin.unverified):
         contact = session.get(Contact, work_order.contact_id)

@@ -167,15 +167,15 @@ def show_work_order(
 
 
 def _submitted(session: Session, work_order_id: int) -> dict[str, str] | None:
-    """The name and phone typed into the web form for this case (never written on the
-    contact, which someone else may own), or None."""
+    """The name, phone and address (an internationalised domain as typed) given on the web
+    form for this case, never written on the contact, which someone else may own; or None."""
     event = session.exec(
         select(Event).where(Event.work_order_id == work_order_id).where(Event.kind == SUBMITTER)
     ).first()
     if event is None:
         return None
     data = json.loads(event.data)
-    return {"name": str(data.get("name", "")), "phone": str(data.get("phone", ""))}
+    return {key: str(data.get(key, "")) for key in ("name", "phone", "email")}
 
 
 def _pec_views(session: Session, outbound_ids: list[int], tz: ZoneInfo) -> dict[int, Any]:

@@ -59,3 +59,12 @@ def typed_address(value: str) -> str | None:
         if sender is None or sender.email != address:
             return None
     return address
+
+
+def shown_address(address: str) -> str:
+    """An IDNA-encoded domain as it was typed (`utente@dominio-è.it`), for people to read."""
+    local, _, domain = address.rpartition("@")
+    try:
+        return f"{local}@{domain.encode('ascii').decode('idna')}"
+    except UnicodeError:
+        return address

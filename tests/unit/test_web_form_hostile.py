@@ -23,7 +23,7 @@ from mailbot.models import (
 )
 from mailbot.web.app import create_app
 
-from support.app import complaint, make_process, make_services, rows, write_config
+from support.app import complaint, make_process, make_services, rows, run_cli, write_config
 
 OPERATOR = "mario.rossi@comune.example.it"
 
@@ -87,7 +87,7 @@ def test_a_subject_tag_and_a_citizens_address_open_a_new_case_not_a_follow_up(de
     assert "citizen_followup" not in [m.kind for m in mine]  # nothing added to his case
 
 
-def test_a_known_address_with_another_name_and_phone_changes_no_contact(desk):
+def test_a_known_address_with_another_name_and_phone_changes_no_contact(desk, tmp_path):
     services, client = desk
     citizen_case(services)
     submit(client, email="cittadino1@example.net", name="Mallory Stranger", phone="333 999")
@@ -96,13 +96,20 @@ def test_a_known_address_with_another_name_and_phone_changes_no_contact(desk):
     web_case = rows(services, WorkOrder)[-1]
     with unit_of_work(services.engine) as session:
         shown = views.show_work_order(session, web_case.number, services.settings.timezone)
-    assert shown["submitted"] == {"name": "Mallory Stranger", "phone": "333 999"}
+    assert shown["submitted"] == {
+        "name": "Mallory Stranger",
+        "phone": "333 999",
+        "email": "cittadino1@example.net",
+    }
     notification = next(
         o for o in rows(services, OutboundMessage)
         if o.kind == "notification" and o.work_order_id == web_case.id
     )  # fmt: skip
     text = notification.raw.decode()
     assert "Mallory Stranger" in text and "333 999" in text and "0471 111111" not in text
+    cli = run_cli("--config", str(tmp_path / "mailbot.toml"), "workorders", "show", web_case.number)
+    assert "Contact: Cittadino 1" in cli.stdout
+    assert "Web form (unverified): Mallory Stranger, cittadino1@example.net, 333 999" in cli.stdout
 
 
 @pytest.mark.parametrize(
@@ -132,7 +139,9 @@ def test_an_internationalised_address_is_accepted_and_mailed_idna_encoded(desk):
     [case] = rows(services, WorkOrder)
     confirmation = next(o for o in rows(services, OutboundMessage) if o.kind == "confirmation")
     assert confirmation.recipients == "utente@xn--dominio--80a.it"
-    assert case.number
+    with unit_of_work(services.engine) as session:
+        shown = views.show_work_order(session, case.number, services.settings.timezone)
+    assert shown["submitted"]["email"] == "utente@dominio-è.it"  # as typed, for people
 
 
 @pytest.mark.parametrize(
