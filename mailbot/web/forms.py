@@ -7,7 +7,6 @@ from functools import cache
 from typing import Any
 
 from flask_wtf import FlaskForm
-from werkzeug.datastructures import FileStorage
 from wtforms import (
     BooleanField,
     EmailField,
@@ -146,7 +145,7 @@ class _Files:
         self.message = message
 
     def __call__(self, form: Any, field: Any) -> None:
-        if any(not isinstance(item, FileStorage) for item in field.data or ()):
+        if any(not hasattr(item, "filename") for item in field.data or ()):
             raise ValidationError(self.message)
 
 
