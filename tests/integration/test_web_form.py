@@ -213,8 +213,8 @@ def test_the_pages_keep_their_style_under_the_content_security_policy(desk, brow
     assert policy == "nonced"
     fill(browser, url)
     send(browser)
+    number = browser.find_element(By.ID, "number").text  # waits for the page
     assert browser.current_url == url + "/ricevuta"  # Post/Redirect/Get
-    number = browser.find_element(By.ID, "number").text
     browser.refresh()  # a refresh posts nothing
     assert browser.find_element(By.ID, "number").text == number
 
