@@ -24,7 +24,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from mailbot import pipeline
 from mailbot.config import CHANNELS
@@ -52,6 +52,9 @@ class Submission:
     received_at: datetime | None = None  # when it was presented; default now
     attachments: Sequence[tuple[str, bytes]] = ()  # (file name, bytes): the scanned letter…
     mailbox: str = ""  # whose cases these are; default the first mailbox
+    # The web form's submission id: its Message-ID, so the same form posted twice is one case
+    # (the ledger is unique per Message-ID). Default a new one.
+    key: str = ""
 
 
 def message_of(submission: Submission, mailbox_address: str, key: str) -> bytes:
@@ -63,13 +66,29 @@ def message_of(submission: Submission, mailbox_address: str, key: str) -> bytes:
     msg["To"] = mailbox_address
     msg["Subject"] = submission.subject
     msg["Date"] = format_datetime(submission.received_at or utcnow())
-    msg["Message-ID"] = f"<{submission.channel}-{key}@{NO_ADDRESS_DOMAIN}>"
+    msg["Message-ID"] = message_id_of(submission.channel, key)
     msg.set_content(submission.text)
     for name, payload in submission.attachments:
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
         maintype, _, subtype = kind.partition("/")
         msg.add_attachment(payload, maintype=maintype, subtype=subtype, filename=name)
     return msg.as_bytes()
+
+
+def message_id_of(channel: str, key: str) -> str:
+    return f"<{channel}-{key}@{NO_ADDRESS_DOMAIN}>"
+
+
+def filed_case(services: Services, channel: str, key: str) -> str | None:
+    """The number of the case the submission `key` opened, if it opened one: the same form
+    posted again is answered with it."""
+    message_id = message_id_of(channel, key)
+    with unit_of_work(services.engine) as session:
+        return session.exec(
+            select(WorkOrder.number)
+            .join(InboundMessage, col(InboundMessage.work_order_id) == WorkOrder.id)
+            .where(InboundMessage.message_id == message_id)
+        ).first()
 
 
 def file_submission(services: Services, submission: Submission, actor: str) -> Outcome:
@@ -87,7 +106,7 @@ def file_submission(services: Services, submission: Submission, actor: str) -> O
             f"--mailbox: no mailbox {submission.mailbox!r} (known: {', '.join(names)})"
         )
     mailbox = settings.mailbox(submission.mailbox or names[0])
-    key = secrets.token_hex(8)
+    key = submission.key or secrets.token_hex(8)
     raw = message_of(submission, mailbox.address, key)
     origin = Origin(
         mailbox=mailbox.name,

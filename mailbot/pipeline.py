@@ -157,7 +157,8 @@ def _act(
             services, session, entry, certified, parsed=parsed, raw=raw
         )
     mailbox = services.settings.mailbox(origin.mailbox)
-    ref = threading.resolve(session, services.secret, parsed, mailbox.address)
+    web = origin.unverified  # the web form: a new case, whatever its subject or address says
+    ref = None if web else threading.resolve(session, services.secret, parsed, mailbox.address)
     work_order = session.get(WorkOrder, ref.work_order_id) if ref else None
     if work_order is not None:
         bind_case(work_order.number)
@@ -177,15 +178,14 @@ def _act(
             entry, LedgerStatus.IGNORED, kind=verdict.kind, reason=verdict.reason,
             work_order=work_order,
         )  # fmt: skip
-    named = staff_mail.case_named(services, session, mail, ref, work_order)
+    named = None if web else staff_mail.case_named(services, session, mail, ref, work_order)
     if named is not None:  # never a citizen's: no case, the writer is told how to answer
         return staff_mail.refer_to_notification(services, session, mail, named, work_order)
     held = spam.header_verdict(raw, services.settings.spam) or screen.rspamd
     if screen.check and held is not None:
         return _hold(session, entry, held, verdict.kind)
-    match = matcher.match_sender(
-        session, sender_evidence(services, parsed, mail.sender, trust_from=mailbox.trust_from)
-    )
+    trust = {"trust_from": mailbox.trust_from, "web": web}
+    match = matcher.match_sender(session, sender_evidence(services, parsed, mail.sender, **trust))
     if verdict.kind is Kind.CITIZEN_FOLLOWUP and work_order is not None:
         return intake.add_followup(services, session, mail, work_order, match)
     return intake.open_case(services, session, mail, match)
@@ -198,16 +198,14 @@ def opened(raw: bytes, certified: pec.Pec | None) -> ParsedMessage:
 
 
 def sender_evidence(
-    services: Services, parsed: ParsedMessage, sender: Address, *, trust_from: bool
-) -> matcher.Evidence:
+    services: Services, parsed: ParsedMessage, sender: Address, *, trust_from: bool,
+    web: bool = False,
+) -> matcher.Evidence:  # fmt: skip
     matching = services.settings.matching
     return matcher.evidence(
-        parsed,
-        sender,
-        trust_from=trust_from,
-        trusted_ids=matching.trusted_authserv_ids,
-        name_similarity=matching.name_similarity,
-    )
+        parsed, sender, trust_from=trust_from, unverified=web,
+        trusted_ids=matching.trusted_authserv_ids, name_similarity=matching.name_similarity,
+    )  # fmt: skip
 
 
 def _hold(session: Session, entry: InboundMessage, held: spam.Verdict, kind: Kind) -> Outcome:

@@ -32,6 +32,12 @@ class Origin:
     phone: str = ""
     postal_address: str = ""
 
+    @property
+    def unverified(self) -> bool:
+        """Typed into the online desk by anyone on the internet: it threads on no case (tag,
+        reference or address) and changes no known contact; it opens a case of its own."""
+        return self.channel == "web"
+
 
 # Someone who came to the counter or phoned, with no email address, gets a contact here: a
 # reserved domain (RFC 2606) that nothing is ever delivered to.
@@ -157,6 +163,7 @@ class Match:
     verified: bool = False  # the sender's address is authentic
     evidence: str = ""  # why: which authentication result, which code, which score
     forged: str = ""  # why the sender is very likely forged: nothing automatic goes to it
+    new_contact: bool = False  # the sender's contact was made for this message
 
 
 @dataclass(frozen=True, slots=True)

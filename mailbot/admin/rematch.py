@@ -104,7 +104,9 @@ def _evidence(
         trust_from = services.settings.mailbox(work_order.mailbox).trust_from
     except KeyError:  # the mailbox is gone from the configuration
         trust_from = False
-    return pipeline.sender_evidence(services, parsed, sender, trust_from=trust_from)
+    return pipeline.sender_evidence(
+        services, parsed, sender, trust_from=trust_from, web=work_order.channel == "web"
+    )
 
 
 def link(services: Services, number: str, code: str, operator: str) -> str:

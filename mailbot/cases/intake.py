@@ -7,17 +7,19 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from mailbot.cases import survey, workorders
+from mailbot.cases import survey, views, workorders
 from mailbot.cases.attachments import note_refused, screen_attachments
 from mailbot.cases.messages import Incoming, internal_addresses, queue, record_inbound
 from mailbot.cases.notices import notify_office
 from mailbot.db import record_event
 from mailbot.ingest import ledger
-from mailbot.log import bind_case
+from mailbot.ingest.addresses import shown_address
 from mailbot.models import Contact, WorkOrder, utcnow
 from mailbot.replies import quotes
 from mailbot.services import Services
 from mailbot.types import Kind, LedgerStatus, Match, Outcome
+
+SUBMITTER = views.SUBMITTER  # the name and phone an unverified web submission gave
 
 
 def open_case(
@@ -48,13 +50,22 @@ def open_case(
             f"{mail.parsed.subject}\n{mail.parsed.text[:5000]}", settings.charter.categories
         ),
     )
-    bind_case(work_order.number)
     work_order.sender_alert = match.forged
     work_order.kind = mailbox.kind
     channel = mail.origin.channel
     work_order.channel = "pec" if channel == "email" and mailbox.pec else channel
     work_order.postal_address = mail.origin.postal_address
-    if mail.origin.phone:
+    if mail.origin.unverified:  # what the web form was given stays on this case
+        record_event(
+            session,
+            SUBMITTER,
+            work_order_id=work_order.id,
+            actor="web",
+            name=mail.sender.name,
+            phone=mail.origin.phone,
+            email=shown_address(mail.sender.email),
+        )
+    if mail.origin.phone and (match.new_contact or not mail.origin.unverified):
         contact = session.get(Contact, work_order.contact_id)
         if contact is not None:
             contact.phone = mail.origin.phone

@@ -93,6 +93,10 @@ def notify_office(
         "other_from": list(mail.parsed.other_from),
         "name_address": mail.parsed.name_address,
     }
+    if mail.origin.unverified:  # the web form: what this submission gave, not the contact's
+        reachable = bool(values["contact_reachable"])
+        shown = mail.sender.name or (str(values["contact_email"]) if reachable else "")
+        values |= {"contact_name": shown, "contact_phone": mail.origin.phone}
     composed = services.composer.to_office(
         kind,
         number=work_order.number,

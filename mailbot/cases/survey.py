@@ -90,6 +90,12 @@ def _comment(lines: Sequence[str]) -> str:
     return "\n".join(line for line in lines if not line.startswith(">")).strip()[:MAX_COMMENT]
 
 
+def answered(session: Session, work_order: WorkOrder) -> bool:
+    """The case's questionnaire has an answer already (the web page takes one, no more)."""
+    found = select(SurveyResponse.id).where(SurveyResponse.work_order_id == work_order.id)
+    return session.exec(found).first() is not None
+
+
 def record(
     session: Session,
     work_order: WorkOrder,

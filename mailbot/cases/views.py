@@ -4,6 +4,7 @@ conversation, PEC receipts and events for `workorders show`. Read-only.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ from mailbot.errors import NotFoundError
 from mailbot.models import (
     Contact,
     ConversationMessage,
+    Event,
     OutboundMessage,
     PecReceipt,
     StoredAttachment,
@@ -23,6 +25,8 @@ from mailbot.models import (
     WorkOrder,
 )
 from mailbot.types import deliverable
+
+SUBMITTER = "work_order.submitter"  # the event keeping what the web form was given
 
 
 def _iso(value: datetime, tz: ZoneInfo) -> str:
@@ -151,6 +155,7 @@ def show_work_order(
         for m in messages
     ]
     assert wo.id is not None
+    result["submitted"] = _submitted(session, wo.id)
     result["actions"] = [
         register.action_view(a, n, tz) for a, n in register.actions(session, wo.id)
     ]
@@ -159,6 +164,18 @@ def show_work_order(
         for r, n in refunds.refunds(session, work_order_id=wo.id)
     ]
     return result
+
+
+def _submitted(session: Session, work_order_id: int) -> dict[str, str] | None:
+    """The name, phone and address (an internationalised domain as typed) given on the web
+    form for this case, never written on the contact, which someone else may own; or None."""
+    event = session.exec(
+        select(Event).where(Event.work_order_id == work_order_id).where(Event.kind == SUBMITTER)
+    ).first()
+    if event is None:
+        return None
+    data = json.loads(event.data)
+    return {key: str(data.get(key, "")) for key in ("name", "phone", "email")}
 
 
 def _pec_views(session: Session, outbound_ids: list[int], tz: ZoneInfo) -> dict[int, Any]:

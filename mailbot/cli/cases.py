@@ -86,6 +86,9 @@ def workorders_show(number: str, as_json: JsonOption = False) -> None:
     )
     if contact["phone"]:
         echo(f"Phone: {contact['phone']}")
+    if given := detail["submitted"]:  # typed into the web form: nobody proved it
+        typed = [given["name"] or "(no name)", given["email"], given["phone"]]
+        echo("Web form (unverified): " + ", ".join(part for part in typed if part))
     if contact["postal_address"] or not contact["reachable"]:
         echo(f"Postal address: {contact['postal_address'] or '(not recorded)'}")
     match = detail["match"]

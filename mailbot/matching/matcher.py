@@ -40,6 +40,8 @@ class Evidence:
     text: str = ""  # subject and body, where a code may be written
     name_similarity: int = 90
     forged: str = ""  # why the From address is very likely forged (DMARC fail, p=reject)
+    # Typed into the web form by anyone: never authentic, and a known contact stays as it is.
+    unverified: bool = False
 
 
 def evidence(
@@ -49,9 +51,12 @@ def evidence(
     trust_from: bool,
     trusted_ids: Collection[str],
     name_similarity: int = 90,
+    unverified: bool = False,
 ) -> Evidence:
     forged = ""
-    if parsed.pec_verified:
+    if unverified:
+        authentic, why = False, "typed into the web form"
+    elif parsed.pec_verified:
         authentic, why = True, "PEC: valid provider signature, certified sender"
     elif trust_from:
         authentic, why = True, "mailbox trust_from"
@@ -67,6 +72,7 @@ def evidence(
         text=f"{parsed.subject}\n{parsed.text[:20_000]}",
         name_similarity=name_similarity,
         forged=forged,
+        unverified=unverified,
     )
 
 
@@ -163,7 +169,8 @@ def find(session: Session, ev: Evidence) -> tuple[Rule, Found]:
 
 def match_sender(session: Session, ev: Evidence) -> Match:
     rule, found = find(session, ev)
-    contact = contact_for(session, ev.sender, found.taxpayer_id if found.links_contact else None)
+    linked = found.taxpayer_id if found.links_contact else None
+    contact, new = contact_for(session, ev.sender, linked, keep_known=ev.unverified)
     assert contact.id is not None
     return Match(
         contact_id=contact.id,
@@ -175,19 +182,25 @@ def match_sender(session: Session, ev: Evidence) -> Match:
         verified=ev.authentic,
         evidence=found.evidence,
         forged=ev.forged,
+        new_contact=new,
     )
 
 
-def contact_for(session: Session, sender: Address, taxpayer_id: int | None) -> Contact:
+def contact_for(
+    session: Session, sender: Address, taxpayer_id: int | None, *, keep_known: bool = False
+) -> tuple[Contact, bool]:
     """The address's contact, linked to the taxpayer the address belongs to (as the registry
-    says now), or to nobody."""
+    says now), or to nobody; and whether it is new. `keep_known`: a known contact is left
+    as it is (name, link), whatever the message says."""
     contact = session.exec(select(Contact).where(Contact.email == sender.email)).first()
     if contact is None:
         contact = Contact(email=sender.email, name=sender.name, taxpayer_id=taxpayer_id)
         session.add(contact)
-    else:
+        session.flush()
+        return contact, True
+    if not keep_known:
         contact.taxpayer_id = taxpayer_id
         if sender.name:
             contact.name = sender.name
-    session.flush()
-    return contact
+        session.flush()
+    return contact, False

@@ -20,7 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, g, render_template, request
+from flask import Flask, g, redirect, render_template, request, session
+from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -33,11 +34,14 @@ from mailbot.cases import survey
 from mailbot.cases.workorders import CLOSED
 from mailbot.db import unit_of_work
 from mailbot.errors import InputError
+from mailbot.ingest.addresses import typed_address
 from mailbot.log import get_logger
 from mailbot.models import WorkOrder
 from mailbot.replies.render import templates_root
 from mailbot.services import Services
+from mailbot.types import Outcome
 from mailbot.web.forms import MAX_FILES, complaint_form, survey_form, words
+from mailbot.web.guards import SubmissionIds, protect
 
 log = get_logger(__name__)
 
@@ -66,14 +70,16 @@ def create_app(current: Callable[[], Services]) -> Flask:
     if settings.web.trusted_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     CSRFProtect(app)
+    protect(app)
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
-    desk = _Desk(current, cap, root)
+    desk = _Desk(current, cap, root, SubmissionIds(app.config["SECRET_KEY"]))
     limited = limiter.limit(
         lambda: current().settings.web.rate_limit,
         methods=["POST"],
         deduct_when=lambda response: bool(g.get("filed")),
     )
     app.add_url_rule("/", view_func=limited(desk.complaint), methods=["GET", "POST"])
+    app.add_url_rule("/ricevuta", view_func=desk.filed)
     app.add_url_rule("/questionario/<token>", view_func=desk.questionnaire, methods=["GET", "POST"])
     app.register_error_handler(CSRFError, lambda e: desk.error(400, "expired"))
     app.register_error_handler(413, lambda e: desk.error(413, "too_large"))
@@ -86,9 +92,12 @@ def create_app(current: Callable[[], Services]) -> Flask:
 class _Desk:
     """The pages, in the configured language."""
 
-    def __init__(self, current: Callable[[], Services], cap: int, root: Path) -> None:
+    def __init__(
+        self, current: Callable[[], Services], cap: int, root: Path, ids: SubmissionIds
+    ) -> None:
         settings = current().settings
         self.current = current
+        self.ids = ids
         self.cap = cap
         self.language = settings.language
         shipped = self.language if (root / self.language / "web").is_dir() else "it"
@@ -115,10 +124,15 @@ class _Desk:
         log.error("web request failed", error=type(cause).__name__, detail=str(cause)[:200])
         return self.error(503, "unavailable")
 
-    def complaint(self) -> tuple[str, int]:
+    def complaint(self) -> ResponseReturnValue:
         form: Any = complaint_form(self.language)()
+        if request.method == "GET":
+            form.submission.data = self.ids.issue()
         if not form.validate_on_submit():
             return self.page("form.html", 400 if request.method == "POST" else 200, form=form)
+        key = self.ids.read(form.submission.data)
+        if key is None:  # no id, or one this site did not sign
+            return self.error(400, "expired")
         files = [(f.filename or "allegato", f.read()) for f in form.files.data if f and f.filename]
         if len(files) > MAX_FILES:
             form.files.errors = [self.text["too_many_files"].format(max=MAX_FILES)]
@@ -132,10 +146,11 @@ class _Desk:
             subject=form.subject.data.strip(),
             text=form.text.data,
             name=(form.name.data or "").strip(),
-            email=(form.email.data or "").strip().lower(),
+            email=typed_address(form.email.data or "") or "",  # the form checked it
             phone=(form.phone.data or "").strip(),
             attachments=files,
             mailbox=services.settings.web.mailbox,
+            key=key,
         )
         try:
             outcome = entry.file_submission(services, submission, actor="web")
@@ -143,36 +158,58 @@ class _Desk:
             log.warning("web submission refused", error=str(exc))
             form.text.errors = [self.text["not_filed"]]
             return self.page("form.html", 400, form=form)
-        g.filed = True
-        log.info("web submission filed", work_order=outcome.work_order_number)
-        number = outcome.work_order_number
-        return self.page("filed.html", number=number, email=bool(submission.email))
+        return self._filed(services, outcome, submission)
 
-    def questionnaire(self, token: str) -> tuple[str, int]:
+    def _filed(
+        self, services: Services, outcome: Outcome, submission: entry.Submission
+    ) -> ResponseReturnValue:
+        """Post/Redirect/Get: the thank-you page is a page of its own, so a refresh posts
+        nothing; the same form posted again is answered with the case it opened."""
+        if outcome.duplicate:
+            number = entry.filed_case(services, submission.channel, submission.key)
+            log.info("web submission posted again", work_order=number)
+        else:
+            g.filed = True  # committed: the number is the case's for good
+            number = outcome.work_order_number
+            log.info("web submission filed", status=outcome.status, work_order=number)
+        session["filed"] = {"number": number, "email": bool(submission.email)}
+        return redirect("/ricevuta", code=303)
+
+    def filed(self) -> ResponseReturnValue:
+        done = session.get("filed")
+        if not isinstance(done, dict):
+            return redirect("/", code=303)
+        return self.page("filed.html", number=done.get("number"), email=done.get("email"))
+
+    def questionnaire(self, token: str) -> ResponseReturnValue:
+        """One answer per closed case. An unknown token, a case not closed and a survey not
+        offered get the same page: the token is a secret, the page confirms nothing."""
         services = self.current()
         if not services.settings.charter.satisfaction_survey or not _TOKEN.fullmatch(token):
-            abort(404)
-        with unit_of_work(services.engine) as session:
-            case = session.exec(
+            return self.error(404, "no_survey")
+        posted = request.method == "POST"
+        with unit_of_work(services.engine) as db:
+            query = (
                 select(WorkOrder)
                 .where(WorkOrder.reply_token == token)
                 .where(col(WorkOrder.purged_at).is_(None))
-            ).first()
-            if case is None:
-                abort(404)
-            if case.status != CLOSED:
-                return self.error(409, "not_closed", title=case.number)
+            )
+            case = db.exec(query.with_for_update() if posted else query).first()
+            if case is None or case.status != CLOSED:
+                return self.error(404, "no_survey")
+            if survey.answered(db, case):
+                return self.error(409 if posted else 200, "answered")
             asked = survey.questions(services.settings, self.language)
             form: Any = survey_form(len(asked), self.language)()
             if not form.validate_on_submit():
                 fields = [(question, form[f"q{n}"]) for n, question in enumerate(asked)]
-                status = 400 if request.method == "POST" else 200
+                status = 400 if posted else 200
                 return self.page(
                     "survey.html", status, form=form, fields=fields, number=case.number
                 )
             scores = tuple(int(form[f"q{n}"].data) for n in range(len(asked)))
             answer = survey.Answer(scores, (form.comment.data or "").strip())
-            survey.record(session, case, answer, asked, channel="web", actor="web")
+            survey.record(db, case, answer, asked, channel="web", actor="web")
             number = case.number
         log.info("web questionnaire answered", work_order=number)
         return self.page("thanks.html", number=number)

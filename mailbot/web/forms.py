@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    HiddenField,
     MultipleFileField,
     RadioField,
     SelectChoice,
@@ -19,7 +20,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from mailbot.cases.survey import MAX_COMMENT
-from mailbot.types import looks_like_address
+from mailbot.ingest.addresses import breaks_a_line, typed_address
 
 MAX_FILES = 10
 MAX_TEXT = 20_000
@@ -53,7 +54,11 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found": "La pagina richiesta non esiste.",
         "not_filed": "La segnalazione non è stata registrata: controlli i dati e la invii di"
         " nuovo, oppure scriva all'indirizzo indicato sotto.",
-        "not_closed": "Il questionario sarà disponibile quando la pratica sarà chiusa.",
+        "no_survey": "Il questionario non è disponibile a questo indirizzo.",
+        "answered": "Il questionario di questa pratica è già stato compilato: grazie.",
+        "line_break": "Questo campo non può contenere a capo o caratteri di controllo.",
+        "not_a_file": "Gli allegati devono essere file.",
+        "control_chars": "Il testo contiene caratteri di controllo non ammessi.",
         "unavailable": "Il servizio non è disponibile in questo momento: riprovi più tardi,"
         " oppure scriva all'indirizzo indicato sotto.",
     },
@@ -85,7 +90,11 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found": "There is no such page.",
         "not_filed": "Your submission was not filed: check what you entered and send it"
         " again, or write to the address below.",
-        "not_closed": "The questionnaire will be available once the case is closed.",
+        "no_survey": "There is no questionnaire at this address.",
+        "answered": "The questionnaire of this case has already been answered: thank you.",
+        "line_break": "This field cannot hold line breaks or control characters.",
+        "not_a_file": "Attachments must be files.",
+        "control_chars": "The text holds control characters that are not allowed.",
         "unavailable": "The service is not available right now: please try again later, or"
         " write to the address below.",
     },
@@ -97,11 +106,46 @@ def words(language: str) -> dict[str, str]:
 
 
 class _Address:
+    """An address the pipeline reads back as one sender's (ingest.addresses)."""
+
     def __init__(self, message: str) -> None:
         self.message = message
 
     def __call__(self, form: Any, field: Any) -> None:
-        if field.data and not looks_like_address(field.data.strip()):
+        if field.data and typed_address(field.data) is None:
+            raise ValidationError(self.message)
+
+
+class _OneLine:
+    """No CR, LF, control character or U+2028/U+2029: the value goes into a header."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if field.data and breaks_a_line(field.data):
+            raise ValidationError(self.message)
+
+
+class _Text(_OneLine):
+    """Lines and tabs, but no other control character (NUL cannot even be stored)."""
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if field.data and breaks_a_line(field.data.translate(_LINE_ENDS)):
+            raise ValidationError(self.message)
+
+
+_LINE_ENDS = str.maketrans("", "", "\r\n\t\u2028\u2029")
+
+
+class _Files:
+    """Only uploaded files: a text field called `files` is not one."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if any(not hasattr(item, "filename") for item in field.data or ()):
             raise ValidationError(self.message)
 
 
@@ -109,16 +153,23 @@ class _Address:
 def complaint_form(language: str) -> type[FlaskForm]:
     w = words(language)
     required = DataRequired(w["required"])
+    one_line = _OneLine(w["line_break"])
 
     class ComplaintForm(FlaskForm):  # type: ignore[misc]
-        name = StringField(w["name"], [Length(max=200)])
+        name = StringField(w["name"], [Length(max=200), one_line])
         email = EmailField(w["email"], [Optional(), Length(max=254), _Address(w["bad_email"])])
-        phone = StringField(w["phone"], [Length(max=40)])
-        subject = StringField(w["subject"], [required, Length(max=200)])
+        phone = StringField(w["phone"], [Length(max=40), one_line])
+        subject = StringField(w["subject"], [required, Length(max=200), one_line])
         text = TextAreaField(
-            w["text"], [required, Length(max=MAX_TEXT, message=w["too_long"].format(max=MAX_TEXT))]
+            w["text"],
+            [
+                required,
+                Length(max=MAX_TEXT, message=w["too_long"].format(max=MAX_TEXT)),
+                _Text(w["control_chars"]),
+            ],
         )
-        files = MultipleFileField(w["files"])
+        files = MultipleFileField(w["files"], [_Files(w["not_a_file"])])
+        submission = HiddenField()  # the signed submission id (web.submissions)
         privacy = BooleanField(w["privacy"], [DataRequired(w["privacy_required"])])
 
     return ComplaintForm

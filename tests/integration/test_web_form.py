@@ -175,7 +175,8 @@ def test_the_questionnaire_of_a_closed_case_is_answered_on_its_page(desk, browse
     browser.find_element(By.ID, "number")  # the filed page: the case is there
     [case] = rows(services, WorkOrder)
     browser.get(f"{url}/questionario/{case.reply_token}")
-    assert "sarà disponibile quando la pratica sarà chiusa" in browser.page_source
+    assert "Il questionario non è disponibile" in browser.page_source  # confirms nothing
+    assert case.number not in browser.page_source
 
     operator_action(services, case.number, OPERATOR, "#esito fondato\n#chiudi\nRiparato.")
     browser.get(f"{url}/questionario/{case.reply_token}")
@@ -194,8 +195,28 @@ def test_the_questionnaire_of_a_closed_case_is_answered_on_its_page(desk, browse
         closed = session.exec(select(WorkOrder)).one()
         assert closed.satisfaction == 3 and closed.status == "closed"
 
+    browser.get(f"{url}/questionario/{case.reply_token}")
+    assert "già stato compilato" in browser.find_element(By.ID, "message").text
     browser.get(f"{url}/questionario/{'x' * 24}")
-    assert "La pagina richiesta non esiste" in browser.find_element(By.ID, "message").text
+    assert "Il questionario non è disponibile" in browser.find_element(By.ID, "message").text
+
+
+def test_the_pages_keep_their_style_under_the_content_security_policy(desk, browser):
+    _, url = desk
+    browser.get(url + "/")
+    # The inline style holds the page's nonce: refused, the button would keep the UA's margin.
+    margin = browser.find_element(By.ID, "send").value_of_css_property("margin-top")
+    assert margin == "24px"  # 1.5rem, from the style sheet
+    policy = browser.execute_script(
+        "return document.querySelector('style').nonce ? 'nonced' : 'bare'"
+    )
+    assert policy == "nonced"
+    fill(browser, url)
+    send(browser)
+    number = browser.find_element(By.ID, "number").text  # waits for the page
+    assert browser.current_url == url + "/ricevuta"  # Post/Redirect/Get
+    browser.refresh()  # a refresh posts nothing
+    assert browser.find_element(By.ID, "number").text == number
 
 
 def test_the_daemon_serves_the_form_and_sends_the_confirmation(tmp_path, browser, smtp):
