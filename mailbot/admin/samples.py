@@ -55,6 +55,7 @@ def _sample(composer: Composer, kind: str, language: str) -> Composed:
             references=(),
             refused=[("a.exe", "type")],
             oversized=True,
+            channel="email",
         )
     if kind in ("notification", "letter_ready"):
         values: dict[str, Any] = {
