@@ -4,8 +4,10 @@ its own, kept in the store as the case's original (with the scanned letter attac
 byte), and filed through `pipeline.process_inbound` like any mail: one numbering, one register,
 the confirmation sent when there is an address.
 
-The channel travels in the Origin, never in a header a sender could forge; what came by
-another channel is not screened for spam. A citizen with no email address gets a contact at
+The channel travels in the Origin, never in a header a sender could forge. A web submission
+is screened for spam like mail (rspamd, when configured, reads the message written for it; a
+spam verdict holds it with the held mail: no case, no confirmation); what an operator took
+down at the counter, by post, fax or phone is not. A citizen with no email address gets a contact at
 `NO_ADDRESS_DOMAIN`, a reserved domain (RFC 2606) nothing is ever delivered to: no confirmation
 is queued for it; the phone number given is kept on the contact and the postal address on the
 case, both shown to the office, and the office's reply becomes a letter to print and post
