@@ -17,6 +17,7 @@ case, both shown to the office, and the office's reply becomes a letter to print
 from __future__ import annotations
 
 import mimetypes
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from mailbot.models import InboundMessage, WorkOrder, utcnow
 from mailbot.services import Services
 from mailbot.types import NO_ADDRESS_DOMAIN, Origin, Outcome, looks_like_address
 
+_KEY = re.compile(r"[0-9a-f]{16,64}")
 OTHER_CHANNELS = tuple(c for c in CHANNELS if c not in ("email", "pec"))
 
 
@@ -54,6 +56,9 @@ class Submission:
     received_at: datetime | None = None  # when it was presented; default now
     attachments: Sequence[tuple[str, bytes]] = ()  # (file name, bytes): the scanned letter…
     mailbox: str = ""  # whose cases these are; default the first mailbox
+    # The door's own key (hex), when it has one: a submission whose key was filed before is
+    # not filed again (the ledger's unique Message-ID), e.g. a web challenge solved once.
+    key: str = ""
 
 
 def message_of(submission: Submission, mailbox_address: str, key: str) -> bytes:
@@ -89,7 +94,9 @@ def file_submission(services: Services, submission: Submission, actor: str) -> O
             f"--mailbox: no mailbox {submission.mailbox!r} (known: {', '.join(names)})"
         )
     mailbox = settings.mailbox(submission.mailbox or names[0])
-    key = secrets.token_hex(8)
+    if submission.key and not _KEY.fullmatch(submission.key):
+        raise InputError(f"the submission's key {submission.key!r} is not 16-64 hex digits")
+    key = submission.key or secrets.token_hex(8)
     raw = message_of(submission, mailbox.address, key)
     origin = Origin(
         mailbox=mailbox.name,

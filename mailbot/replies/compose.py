@@ -41,7 +41,7 @@ ADDRESS_SOURCE = {
 }
 PROVED = frozenset({"delivered", "taken down"})
 SHORT_NAME = 40  # characters of a name an unproved confirmation may repeat
-_NAME_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*\.?")
+_NAME_WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*\.?")
 
 
 def address_proved(channel: str) -> bool:
@@ -51,7 +51,7 @@ def address_proved(channel: str) -> bool:
 def short_name(name: str) -> str:
     """A name as a letter to an unproved address may repeat it: words of letters only (no
     digits, URLs, domains, line breaks or symbols), at most `SHORT_NAME` characters."""
-    words = []
+    words: list[str] = []
     for word in unicodedata.normalize("NFKC", name).split():
         found = _NAME_WORD.fullmatch(word)
         if found is None:  # "evil.example", "https://…", "0612345", "<b>"

@@ -37,6 +37,7 @@ from mailbot.log import get_logger
 from mailbot.models import WorkOrder
 from mailbot.replies.render import templates_root
 from mailbot.services import Services
+from mailbot.web import challenge
 from mailbot.web.forms import MAX_FILES, complaint_form, survey_form, words
 
 log = get_logger(__name__)
@@ -68,6 +69,7 @@ def create_app(current: Callable[[], Services]) -> Flask:
     CSRFProtect(app)
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
     desk = _Desk(current, cap, root)
+    challenge.install(app, desk.challenge)  # [web] challenge: the proof of work, if any
     limited = limiter.limit(
         lambda: current().settings.web.rate_limit,
         methods=["POST"],
@@ -94,6 +96,9 @@ class _Desk:
         shipped = self.language if (root / self.language / "web").is_dir() else "it"
         self.folder = f"{shipped}/web"
         self.text = words(self.language)
+        self.challenge = challenge.Challenge(
+            settings.web.challenge, current().secret, self.language
+        )
         self.common = {
             "w": self.text,
             "language": shipped,
@@ -119,6 +124,9 @@ class _Desk:
         form: Any = complaint_form(self.language)()
         if not form.validate_on_submit():
             return self.page("form.html", 400 if request.method == "POST" else 200, form=form)
+        key = self.challenge.verify(request.form.get(challenge.FIELD, ""))
+        if key is None:  # no proof of work, or a forged or expired one: the form back
+            return self.page("form.html", 400, form=form)
         files = [(f.filename or "allegato", f.read()) for f in form.files.data if f and f.filename]
         if len(files) > MAX_FILES:
             form.files.errors = [self.text["too_many_files"].format(max=MAX_FILES)]
@@ -136,6 +144,7 @@ class _Desk:
             phone=(form.phone.data or "").strip(),
             attachments=files,
             mailbox=services.settings.web.mailbox,
+            key=key,  # one solved challenge, one case
         )
         try:
             outcome = entry.file_submission(services, submission, actor="web")
