@@ -47,18 +47,24 @@ def _ascii_domain(domain: str) -> str:
 
 def count_to(session: Session, since: datetime, address: str, kinds: Collection[str]) -> int:
     """Mail of `kinds` queued since `since` to the same mailbox as `address`, however each was
-    spelled. The database narrows by time, kind and the start of the local part (addresses are
-    stored in lower case, the plus-suffix and the dots come after its first character); the
-    key decides."""
+    spelled. Addresses are stored in lower case (types.Address), so every spelling starts with
+    the key's local part (only a plus-suffix may follow), or at a dotless provider with its
+    first letter: the database narrows to that prefix on the recipients index; the key decides."""
     key = recipient_key(address)
-    first = key[:1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    local, _, domain = key.rpartition("@")
+    prefix = local[:1] if domain in DOTLESS else local
     table = OutboundMessage.__table__  # type: ignore[attr-defined]
-    query = (
-        sa.select(table.c.recipients)
-        .where(table.c.created_at >= since)
-        .where(table.c.kind.in_(list(kinds)))
-        .where(sa.func.lower(table.c.recipients).like(f"{first}%", escape="\\"))
+    column = table.c.recipients
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":  # code-point order, as SQLite's BINARY compares
+        column = column.collate("C")
+    query = sa.select(table.c.recipients).where(
+        table.c.created_at >= since, table.c.kind.in_(list(kinds))
     )
+    if prefix and prefix[-1] != chr(
+        0x10FFFF
+    ):  # every string that starts with `prefix`, as a range an index can serve
+        query = query.where(column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1))
     return sum(
         1
         for (recipients,) in session.execute(query)

@@ -65,3 +65,16 @@ def test_spelling_variants_share_the_per_recipient_limit(tmp_path, spellings):
     suppressed = [e for e in rows(services, Event) if e.kind == "message.suppressed"]
     assert len(suppressed) == 3
     services.engine.dispose()
+
+
+def test_an_address_that_only_begins_alike_has_its_own_count(tmp_path):
+    (tmp_path / "maildir").mkdir()
+    services = make_services(write_config(tmp_path / "mailbot.toml", transport="directory"))
+    process = make_process(services)
+    senders = [f"victim+{n}@example.org" for n in range(6)] + ["victimized@example.org"]
+    with today_is(datetime(2026, 3, 2, 9, 5, tzinfo=UTC)):
+        for n, sender in enumerate(senders):
+            process(mail(n, sender), received_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    confirmed = [o.recipients for o in rows(services, OutboundMessage) if o.kind == "confirmation"]
+    assert len(confirmed) == 6 and confirmed[-1] == "victimized@example.org"
+    services.engine.dispose()
