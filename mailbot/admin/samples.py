@@ -123,6 +123,7 @@ def _sample(composer: Composer, kind: str, language: str) -> Composed:
             reply_to=citizen.email,
             in_reply_to=None,
             references=(),
+            channel="email",
         )
     if kind == "relay":
         return composer.relay(

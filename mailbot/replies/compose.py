@@ -197,9 +197,14 @@ class Composer(OfficeMessages):
         in_reply_to: str | None,
         references: tuple[str, ...],
         from_address: str | None = None,
+        channel: str,
     ) -> Composed:
         """A message mailbot writes to the citizen for the office (an extension notice, the
-        closing message): signed by the office, from the mailbox."""
+        closing message): signed by the office, from the mailbox. To an unproved address (the
+        case's `channel`) without the subject or the full name the submitter chose."""
+        if not address_proved(channel):
+            citizen = Address(short_name(citizen.name), citizen.email)
+            subject = ""
         full = {
             **self._office_values(office),
             "number": number,

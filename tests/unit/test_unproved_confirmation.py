@@ -123,3 +123,24 @@ def test_every_channel_says_how_its_address_reached_us():
 )
 def test_a_short_name_holds_words_of_letters_only(given, kept):
     assert short_name(given) == kept
+
+
+def test_the_closing_letter_to_a_web_address_does_not_repeat_the_subject(services):
+    from sqlmodel import Session
+
+    from mailbot.cases.notices import closing_letter
+
+    submission = entry.Submission(
+        channel="web", subject=LURE, text=LURE, name=NAME, email="vittima@example.org"
+    )
+    entry.file_submission(services, submission, actor="web")
+    with Session(services.engine) as session:
+        case = session.get(WorkOrder, rows(services, WorkOrder)[0].id)
+        closing_letter(services, session, case)
+        session.commit()
+    row = next(o for o in rows(services, OutboundMessage) if o.kind == "closing")
+    message = email.message_from_bytes(row.raw, policy=default)
+    plain, html = text_of(message)
+    assert str(message["Subject"]).endswith("Pratica chiusa")
+    for part in (str(message["Subject"]), str(message["To"]), plain, html):
+        assert "IRPEF" not in part and "example.com" not in part and "https" not in part
