@@ -4,8 +4,10 @@ its own, kept in the store as the case's original (with the scanned letter attac
 byte), and filed through `pipeline.process_inbound` like any mail: one numbering, one register,
 the confirmation sent when there is an address.
 
-The channel travels in the Origin, never in a header a sender could forge; what came by
-another channel is not screened for spam. A citizen with no email address gets a contact at
+The channel travels in the Origin, never in a header a sender could forge. A web submission
+is screened for spam like mail (rspamd, when configured, reads the message written for it; a
+spam verdict holds it with the held mail: no case, no confirmation); what an operator took
+down at the counter, by post, fax or phone is not. A citizen with no email address gets a contact at
 `NO_ADDRESS_DOMAIN`, a reserved domain (RFC 2606) nothing is ever delivered to: no confirmation
 is queued for it; the phone number given is kept on the contact and the postal address on the
 case, both shown to the office, and the office's reply becomes a letter to print and post
@@ -15,6 +17,7 @@ case, both shown to the office, and the office's reply becomes a letter to print
 from __future__ import annotations
 
 import mimetypes
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +38,7 @@ from mailbot.models import InboundMessage, WorkOrder, utcnow
 from mailbot.services import Services
 from mailbot.types import NO_ADDRESS_DOMAIN, Origin, Outcome, looks_like_address
 
+_KEY = re.compile(r"[0-9a-f]{16,64}")
 OTHER_CHANNELS = tuple(c for c in CHANNELS if c not in ("email", "pec"))
 
 
@@ -52,8 +56,9 @@ class Submission:
     received_at: datetime | None = None  # when it was presented; default now
     attachments: Sequence[tuple[str, bytes]] = ()  # (file name, bytes): the scanned letter…
     mailbox: str = ""  # whose cases these are; default the first mailbox
-    # The web form's submission id: its Message-ID, so the same form posted twice is one case
-    # (the ledger is unique per Message-ID). Default a new one.
+    # The door's own key (hex): its Message-ID, so a submission whose key was filed before is
+    # not filed again (the ledger is unique per Message-ID): the web form's submission id, or
+    # its solved challenge. Default a new one.
     key: str = ""
 
 
@@ -106,6 +111,8 @@ def file_submission(services: Services, submission: Submission, actor: str) -> O
             f"--mailbox: no mailbox {submission.mailbox!r} (known: {', '.join(names)})"
         )
     mailbox = settings.mailbox(submission.mailbox or names[0])
+    if submission.key and not _KEY.fullmatch(submission.key):
+        raise InputError(f"the submission's key {submission.key!r} is not 16-64 hex digits")
     key = submission.key or secrets.token_hex(8)
     raw = message_of(submission, mailbox.address, key)
     origin = Origin(

@@ -121,8 +121,8 @@ def _file(
 
 
 def _screen(services: Services, raw: bytes, origin: Origin) -> spam.Screen:
-    """Mail is screened for spam; what an operator typed in from the counter is not."""
-    if origin.channel != "email":
+    """Mail and web submissions are screened for spam; what an operator typed in is not."""
+    if origin.channel not in spam.SCREENED_CHANNELS:
         return spam.Screen(check=False)
     recipient = services.settings.mailbox(origin.mailbox).address
     return spam.screen(raw, services.settings.spam, recipient)

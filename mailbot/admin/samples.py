@@ -55,6 +55,7 @@ def _sample(composer: Composer, kind: str, language: str) -> Composed:
             references=(),
             refused=[("a.exe", "type")],
             oversized=True,
+            channel="email",
         )
     if kind in ("notification", "letter_ready"):
         values: dict[str, Any] = {
@@ -122,6 +123,7 @@ def _sample(composer: Composer, kind: str, language: str) -> Composed:
             reply_to=citizen.email,
             in_reply_to=None,
             references=(),
+            channel="email",
         )
     if kind == "relay":
         return composer.relay(

@@ -91,6 +91,7 @@ def open_case(
         oversized=mail.oversized,
         incomplete=incomplete,
         from_address=mailbox.smtp.from_address if mailbox.smtp else None,
+        channel=mail.origin.channel,  # a typed address gets none of the sender's words back
     )
     note_refused(session, work_order, mail, refused)
     queue(

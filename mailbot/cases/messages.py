@@ -20,7 +20,7 @@ from mailbot.ingest.limits import cap_filename
 from mailbot.log import mask_text
 from mailbot.matching import matcher
 from mailbot.models import Contact, InboundMessage, Taxpayer, WorkOrder, utcnow
-from mailbot.replies import outbox, threading
+from mailbot.replies import outbox, recipients, threading
 from mailbot.replies.render import Composed
 from mailbot.replies.threading import plus_address
 from mailbot.services import Services
@@ -247,10 +247,8 @@ def _over_limit(
         domain = "@" + recipient.rsplit("@", 1)[-1]
         if recipient in internal or recipient in limits.allow or domain in limits.allow:
             continue
-        if (
-            outbox.count_since(session, since, recipient=recipient, kinds=AUTOMATIC)
-            >= limits.per_recipient
-        ):
+        # However the address is spelled (victim+1@, V.ictim@gmail): one mailbox, one count.
+        if recipients.count_to(session, since, recipient, AUTOMATIC) >= limits.per_recipient:
             window = limits.window_minutes
             return f"{limits.per_recipient} automatic messages to {recipient} in {window} min"
         if (

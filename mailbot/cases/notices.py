@@ -53,6 +53,7 @@ def tell_citizen(
         in_reply_to=thread[-1] if thread else None,
         references=thread[:-1],
         from_address=mailbox.smtp.from_address if mailbox.smtp else None,
+        channel=work_order.channel,  # a typed address gets none of the sender's words back
     )
     queue(session, work_order, kind, composed, route=mailbox)
 

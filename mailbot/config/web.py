@@ -10,6 +10,7 @@ from mailbot.config.table import Table
 from mailbot.errors import ConfigError
 
 _LISTEN = re.compile(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^:\[\]\s]+):(\d{1,5})")
+CHALLENGES = ("", "altcha")
 _RATE = re.compile(r"\d+\s*(?:/|per)\s*(?:\d+\s*)?(?:second|minute|hour|day)s?", re.IGNORECASE)
 
 
@@ -22,6 +23,7 @@ class WebSettings:
     max_upload_mb: int = 10  # the attachments of one submission, together
     rate_limit: str = "5 per hour"  # submissions per client address
     trusted_proxy: bool = False  # take the client's address from X-Forwarded-For
+    challenge: str = ""  # "altcha": a proof of work the browser solves (web/challenge.py)
 
     @property
     def enabled(self) -> bool:
@@ -45,6 +47,9 @@ def read_web(t: Table, mailboxes: tuple[str, ...]) -> WebSettings:
     max_mb = t.integer("max_upload_mb", 10, 1, 100)
     rate = t.text("rate_limit", "5 per hour").strip()
     proxy = t.flag("trusted_proxy", False)
+    challenge = t.text("challenge", "").strip().lower()
+    if challenge not in CHALLENGES:
+        raise ConfigError(f'web.challenge: "altcha" or "" (none), got {challenge!r}')
     t.done()
     if not listen:
         return WebSettings(public_url=public_url)
@@ -57,4 +62,6 @@ def read_web(t: Table, mailboxes: tuple[str, ...]) -> WebSettings:
         raise ConfigError(
             f"web.rate_limit: expected like '5 per hour' or '10/minute', got {rate!r}"
         )
-    return WebSettings(host, port, public_url or f"http://{listen}", mailbox, max_mb, rate, proxy)
+    return WebSettings(
+        host, port, public_url or f"http://{listen}", mailbox, max_mb, rate, proxy, challenge
+    )

@@ -42,6 +42,10 @@ _FOREFRONT_SPAM_CAT = frozenset(
     {"SPM", "HSPM", "PHSH", "HPHSH", "HPHISH", "MALW", "OSPM", "AMP", "SAP", "DIMP", "GIMP"}
 )
 SPAM_ACTIONS = frozenset({"reject", "add header", "rewrite subject"})
+# What anyone can send is screened: mail, and the online desk's submissions (as the message
+# mailbot writes for each, entry.message_of). What an operator typed in (counter, post, fax,
+# phone) is not: the office has read it.
+SCREENED_CHANNELS = frozenset({"email", "web"})
 FILTERS = ("spamassassin", "rspamd", "microsoft")
 
 log = get_logger(__name__)

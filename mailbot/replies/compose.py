@@ -6,6 +6,8 @@ rendering, headers and encoding are `Renderer`'s.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +22,44 @@ def _megabytes(size: int) -> int | float:
     """25 MB, not 25.0 MB; 0.5 MB stays 0.5."""
     value = round(size / 1024 / 1024, 1)
     return int(value) if value.is_integer() else value
+
+
+# How the address a confirmation goes to reached us, by channel. "delivered": the sender's own
+# mail server delivered the mail (mail, PEC); "taken down": an operator took it down from the
+# citizen (counter, post, fax, phone). "typed": whoever filled in the web form typed it and
+# nobody has proved it is theirs, so the letter repeats nothing they chose but a short name:
+# no subject, no text, no file names (the institution's address would carry a stranger's words
+# to anyone). A channel not listed is "typed".
+ADDRESS_SOURCE = {
+    "email": "delivered",
+    "pec": "delivered",
+    "sportello": "taken down",
+    "posta": "taken down",
+    "fax": "taken down",
+    "telefono": "taken down",
+    "web": "typed",
+}
+PROVED = frozenset({"delivered", "taken down"})
+SHORT_NAME = 40  # characters of a name an unproved confirmation may repeat
+_NAME_WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*\.?")
+
+
+def address_proved(channel: str) -> bool:
+    return ADDRESS_SOURCE.get(channel, "typed") in PROVED
+
+
+def short_name(name: str) -> str:
+    """A name as a letter to an unproved address may repeat it: words of letters only (no
+    digits, URLs, domains, line breaks or symbols), at most `SHORT_NAME` characters."""
+    words: list[str] = []
+    for word in unicodedata.normalize("NFKC", name).split():
+        found = _NAME_WORD.fullmatch(word)
+        if found is None:  # "evil.example", "https://…", "0612345", "<b>"
+            continue
+        if len(" ".join([*words, word])) > SHORT_NAME:
+            break
+        words.append(word)
+    return " ".join(words)
 
 
 CITIZEN_KINDS = ("extension", "closing")  # written by mailbot to the citizen, via `to_citizen`
@@ -54,9 +94,16 @@ class Composer(OfficeMessages):
         oversized: bool = False,
         incomplete: bool = False,
         from_address: str | None = None,
+        channel: str,
     ) -> Composed:
         """`incomplete`: the sender gave no name and the charter wants one; they are asked for
-        it, and told the term runs from their answer."""
+        it, and told the term runs from their answer. `channel`: how the case came, which says
+        whether the address is proved (`ADDRESS_SOURCE`); to an unproved one the letter holds
+        the case number, the office, the term and a short name, nothing else the sender wrote."""
+        proved = address_proved(channel)
+        if not proved:
+            citizen = Address(short_name(citizen.name), citizen.email)
+            subject, refused = "", ()
         values = {
             **self._office_values(office),
             "incomplete": incomplete,
@@ -74,6 +121,7 @@ class Composer(OfficeMessages):
             "office_name": office.name,
             "response_days": office.response_days,
             "institution": self.institution,
+            "address_proved": proved,
         }
         return self._compose(
             "confirmation",
@@ -149,9 +197,14 @@ class Composer(OfficeMessages):
         in_reply_to: str | None,
         references: tuple[str, ...],
         from_address: str | None = None,
+        channel: str,
     ) -> Composed:
         """A message mailbot writes to the citizen for the office (an extension notice, the
-        closing message): signed by the office, from the mailbox."""
+        closing message): signed by the office, from the mailbox. To an unproved address (the
+        case's `channel`) without the subject or the full name the submitter chose."""
+        if not address_proved(channel):
+            citizen = Address(short_name(citizen.name), citizen.email)
+            subject = ""
         full = {
             **self._office_values(office),
             "number": number,

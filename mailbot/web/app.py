@@ -40,6 +40,7 @@ from mailbot.models import WorkOrder
 from mailbot.replies.render import templates_root
 from mailbot.services import Services
 from mailbot.types import Outcome
+from mailbot.web import challenge
 from mailbot.web.forms import MAX_FILES, complaint_form, survey_form, words
 from mailbot.web.guards import SubmissionIds, protect
 
@@ -73,6 +74,7 @@ def create_app(current: Callable[[], Services]) -> Flask:
     protect(app)
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
     desk = _Desk(current, cap, root, SubmissionIds(app.config["SECRET_KEY"]))
+    challenge.install(app, desk.challenge)  # [web] challenge: the proof of work, if any
     limited = limiter.limit(
         lambda: current().settings.web.rate_limit,
         methods=["POST"],
@@ -103,6 +105,9 @@ class _Desk:
         shipped = self.language if (root / self.language / "web").is_dir() else "it"
         self.folder = f"{shipped}/web"
         self.text = words(self.language)
+        self.challenge = challenge.Challenge(
+            settings.web.challenge, current().secret, self.language
+        )
         self.common = {
             "w": self.text,
             "language": shipped,
@@ -133,6 +138,11 @@ class _Desk:
         key = self.ids.read(form.submission.data)
         if key is None:  # no id, or one this site did not sign
             return self.error(400, "expired")
+        solved = self.challenge.verify(request.form.get(challenge.FIELD, ""))
+        if solved is None:  # no proof of work, or a forged or expired one: the form back
+            return self.page("form.html", 400, form=form)
+        if self.challenge.enabled:  # one solved challenge, one case, whatever form it came in
+            key = solved
         files = [(f.filename or "allegato", f.read()) for f in form.files.data if f and f.filename]
         if len(files) > MAX_FILES:
             form.files.errors = [self.text["too_many_files"].format(max=MAX_FILES)]

@@ -18,7 +18,7 @@ from flask import Flask, Response, g
 from itsdangerous import BadSignature, URLSafeSerializer
 
 CSP = (
-    "default-src 'self'; style-src 'self' 'nonce-{nonce}'; script-src 'none'; img-src 'self';"
+    "default-src 'self'; style-src 'self' 'nonce-{nonce}'; script-src 'self'; img-src 'self';"
     " object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 

@@ -70,6 +70,7 @@ def test_html_is_sanitised_for_operators_and_escaped_in_templates(services, proc
         reply_to="suggerimenti@comune.example.it",
         in_reply_to=None,
         references=(),
+        channel="email",  # a proved address: the subject is repeated, escaped
     )
     html = email.message_from_bytes(composed.raw, policy=default).get_body(("html",)).get_content()
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
