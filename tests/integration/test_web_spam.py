@@ -46,16 +46,18 @@ def desk(tmp_path, rspamd):
 def submit(client, text: str, subject: str = "Buca in via Roma"):
     page = client.get("/").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    assert token is not None
+    submission = re.search(r'name="submission" type="hidden" value="([^"]+)"', page)
+    assert token is not None and submission is not None
     form = {
         "csrf_token": token.group(1),
+        "submission": submission.group(1),
         "name": "Anna Verdi",
         "email": "anna.verdi@example.net",
         "subject": subject,
         "text": text,
         "privacy": "y",
     }
-    return client.post("/", data=form)
+    return client.post("/", data=form, follow_redirects=True)
 
 
 def test_a_spam_submission_is_held_like_spam_mail(desk):
