@@ -1,41 +1,69 @@
-"""The waitress server of the online desk: on a thread of the daemon (`start`/`stop`), or in
-the foreground for `mailbot web` (`serve`, until SIGTERM or Ctrl-C)."""
+"""The waitress server of the online desk: in the web process of `mailbot run`
+(runtime/web_process.py, `run`/`stop`), or in the foreground for `mailbot web` (`serve`, until
+SIGTERM or Ctrl-C).
+
+Its limits hold before the application sees a request: a body larger than the upload cap
+plus the form's fields is refused with a 413 page before it is read (waitress stops reading at
+the declared Content-Length, or where a chunked body passes the limit); a client (the peer, or
+for a trusted proxy nobody) holds at most `[web] connections_per_client` connections, more are
+closed at once; a request not sent whole within `[web] request_timeout` (a byte every few
+seconds) is cut, and an idle connection after `_IDLE_SECONDS`.
+"""
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
-from waitress.server import create_server
+from flask import Flask
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, create_server
+from waitress.task import ErrorTask
 
 from mailbot.errors import ConfigError
 from mailbot.log import get_logger
 from mailbot.services import Services
-from mailbot.web.app import create_app
+from mailbot.web.app import body_limit, create_app, refusal_page
+from mailbot.web.clients import is_trusted, networks
 
 log = get_logger(__name__)
 
 THREADS = 4  # requests served at once; each holds at most one database connection
+CONNECTIONS = 100  # open at once, from everyone
+_IDLE_SECONDS = 30  # a kept-alive connection with no request
 
 
 class WebServer:
     def __init__(self, current: Callable[[], Services]) -> None:
         web = current().settings.web
+        app = create_app(current)
         try:
             self._server = create_server(
-                create_app(current),
+                app,
                 host=web.host,
                 port=web.port,
                 threads=THREADS,
                 ident="mailbot",
                 clear_untrusted_proxy_headers=False,
+                max_request_body_size=body_limit(web.max_upload_mb),
+                connection_limit=CONNECTIONS,
+                channel_timeout=_IDLE_SECONDS,
+                cleanup_interval=5,
             )
         except OSError as exc:
             raise ConfigError(
                 f"web.listen: cannot listen on {web.host}:{web.port}: {exc.strerror}"
             ) from None
+        channel = _channel_class(app, web.connections_per_client, web.request_timeout)
+        channel.trusted = networks(web.trusted_proxies)
+        listeners: Any = getattr(self._server, "map", None) or self._server._map
+        for listener in list(listeners.values()):
+            if isinstance(listener, BaseWSGIServer):
+                listener.channel_class = channel
         self._thread: threading.Thread | None = None
         self._closed = False
 
@@ -79,3 +107,68 @@ def serve(services: Services) -> None:
         signal.signal(signal.SIGTERM, previous)
         server.stop()
     log.info("web form stopped")
+
+
+class _Channel(HTTPChannel):  # type: ignore[misc]
+    """A connection that counts its client's others and the time its request takes."""
+
+    per_client = 10
+    request_seconds = 60.0
+    trusted: tuple[Any, ...] = ()
+
+    def __init__(self, server: Any, sock: Any, addr: Any, adj: Any, map: Any = None) -> None:
+        super().__init__(server, sock, addr, adj, map)
+        self.began: float | None = None
+        peer = str(addr[0]) if isinstance(addr, tuple) else ""
+        if peer and not is_trusted(peer, self.trusted) and self._others(peer) >= self.per_client:
+            log.warning("web connection refused: too many from one client")
+            self.will_close = True
+
+    def _others(self, peer: str) -> int:
+        return sum(
+            1
+            for other in list((self._map or {}).values())
+            if other is not self
+            and isinstance(other, HTTPChannel)
+            and not other.will_close
+            and isinstance(other.addr, tuple)
+            and other.addr[0] == peer
+        )
+
+    def received(self, data: bytes) -> bool:
+        if self.began is None and data:
+            self.began = time.monotonic()
+        done: bool = super().received(data)
+        if self.request is None:  # nothing half-received: the next request's clock starts anew
+            self.began = None
+        return done
+
+    def readable(self) -> bool:
+        if self.began is not None and time.monotonic() - self.began > self.request_seconds:
+            log.warning("web request cut: not sent within the time allowed")
+            self.began = None
+            self.will_close = True
+        readable: bool = super().readable()
+        return readable
+
+
+class _Refusal(ErrorTask):  # type: ignore[misc]
+    """waitress's own error answers, with the desk's page for a body over the limit."""
+
+    page = b""
+
+    def execute(self) -> None:
+        if getattr(self.request.error, "code", 0) != 413 or not self.page:
+            super().execute()
+            return
+        self.status = "413 Request Entity Too Large"
+        self.response_headers.append(("Content-Type", "text/html; charset=utf-8"))
+        self.set_close_on_finish()
+        self.content_length = len(self.page)
+        self.write(self.page)
+
+
+def _channel_class(app: Flask, per_client: int, seconds: float) -> type[_Channel]:
+    refusal = type("Refusal", (_Refusal,), {"page": refusal_page(app).encode()})
+    values = {"per_client": per_client, "request_seconds": seconds, "error_task_class": refusal}
+    return type("Channel", (_Channel,), values)
