@@ -35,6 +35,7 @@ log = get_logger(__name__)
 THREADS = 4  # requests served at once; each holds at most one database connection
 CONNECTIONS = 100  # open at once, from everyone
 _IDLE_SECONDS = 30  # a kept-alive connection with no request
+_WARN_EVERY = 60.0
 
 
 class WebServer:
@@ -115,14 +116,17 @@ class _Channel(HTTPChannel):  # type: ignore[misc]
     per_client = 10
     request_seconds = 60.0
     trusted: tuple[Any, ...] = ()
+    warned = 0.0  # when a refusal was last logged
 
     def __init__(self, server: Any, sock: Any, addr: Any, adj: Any, map: Any = None) -> None:
         super().__init__(server, sock, addr, adj, map)
         self.began: float | None = None
         peer = str(addr[0]) if isinstance(addr, tuple) else ""
         if peer and not is_trusted(peer, self.trusted) and self._others(peer) >= self.per_client:
-            log.warning("web connection refused: too many from one client")
             self.will_close = True
+            if time.monotonic() - _Channel.warned > _WARN_EVERY:  # a flood is one line
+                _Channel.warned = time.monotonic()
+                log.warning("web connections refused: too many from one client")
 
     def _others(self, peer: str) -> int:
         return sum(
