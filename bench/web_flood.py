@@ -24,7 +24,9 @@ from common import cpu_seconds, filed_and_sent, fill_mailbox, mailbot_process, s
 FLOOD_BODY = b"x" * 200_000
 
 
-def flood(url: str, rate: float, stop: threading.Event, answers: collections.Counter[int]) -> None:
+def flood(
+    url: str, rate: float, stop: threading.Event, answers: collections.Counter[object]
+) -> None:
     """Forged forms at `rate` a second, from 4 workers, until `stop`."""
     boundary = "floodboundary"
     body = (
@@ -50,8 +52,8 @@ def flood(url: str, rate: float, stop: threading.Event, answers: collections.Cou
                     answers[answer.status] += 1
             except urllib.error.HTTPError as exc:
                 answers[exc.code] += 1
-            except OSError:
-                answers[0] += 1
+            except OSError as exc:
+                answers[type(exc).__name__] += 1
             stop.wait(max(0.0, interval - (time.perf_counter() - began)))
 
     workers = [threading.Thread(target=worker, daemon=True) for _ in range(4)]
@@ -67,12 +69,14 @@ def filing_time(
     """Seconds from the first case filed to the last, with a flood at `rate` (0: none)."""
     daemon = mailbot_process(config, "run")
     stop = threading.Event()
-    answers: collections.Counter[int] = collections.Counter()
+    answers: collections.Counter[object] = collections.Counter()
     flooder = threading.Thread(target=flood, args=(url, rate, stop, answers), daemon=True)
     first = last = 0.0
     try:
-        if rate:
-            time.sleep(0.5)
+        if rate:  # from the moment the form answers (before the mailbox loops start)
+            from support.servers import wait_for_port
+
+            wait_for_port(int(url.rsplit(":", 1)[1].strip("/")), timeout=60)
             flooder.start()
         while True:
             time.sleep(0.05)
@@ -92,7 +96,7 @@ def filing_time(
         daemon.wait(timeout=60)
         if rate:
             flooder.join(timeout=15)
-    seen = ", ".join(f"{n} × {code or 'error'}" for code, n in sorted(answers.items()))
+    seen = ", ".join(f"{n} {code}" for code, n in sorted(answers.items(), key=str))
     return last - first, f"daemon CPU {cpu:.1f} s" + (f"; flood answers: {seen}" if seen else "")
 
 

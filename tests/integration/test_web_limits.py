@@ -61,8 +61,7 @@ def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Ser
 
 
 def connect(port: int, source: str = "127.0.0.1") -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
-    return sock
+    return socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
 
 
 def answer(sock: socket.socket) -> bytes:
