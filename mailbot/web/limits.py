@@ -35,6 +35,7 @@ View = TypeVar("View", bound=Callable[..., Any])
 
 _RATE = re.compile(r"(\d+)\s*(?:/|per)\s*(\d+)?\s*(second|minute|hour|day)s?", re.IGNORECASE)
 _SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_SWEEP_EVERY = 100
 
 
 def parse_rate(text: str) -> tuple[int, timedelta]:
@@ -46,9 +47,17 @@ def parse_rate(text: str) -> tuple[int, timedelta]:
     return int(found.group(1)), timedelta(seconds=count * _SECONDS[found.group(3).lower()])
 
 
-def take(engine: Engine, key: str, rate: str, now: datetime | None = None) -> int | None:
+def take(
+    engine: Engine,
+    key: str,
+    rate: str,
+    now: datetime | None = None,
+    horizon: timedelta | None = None,
+) -> int | None:
     """Count one hit of `key` if it has had fewer than the rate allows in its window: the hit's
-    id (to `give_back`), or None when the limit is reached (nothing counted)."""
+    id (to `give_back`), or None when the limit is reached (nothing counted). Every
+    `_SWEEP_EVERY`th hit also removes every key's hits older than `horizon` (the longest
+    window in force), so clients that never come back leave nothing behind."""
     allowed, window = parse_rate(rate)
     now = now or utcnow()
     with unit_of_work(engine) as session:
@@ -65,6 +74,8 @@ def take(engine: Engine, key: str, rate: str, now: datetime | None = None) -> in
         hit = WebHit(key=key, at=now)
         session.add(hit)
         session.flush()
+        if horizon is not None and hit.id is not None and hit.id % _SWEEP_EVERY == 0:
+            session.exec(delete(WebHit).where(col(WebHit.at) <= now - horizon))
         return hit.id
 
 
@@ -83,8 +94,10 @@ def install(app: Flask, current: Callable[[], Services]) -> Callable[[View], Vie
         if request.method != "POST":
             return
         services = current()
+        web = services.settings.web
+        horizon = max(parse_rate(web.attempt_limit)[1], parse_rate(web.rate_limit)[1])
         key = f"attempt {request.remote_addr}"
-        if take(services.engine, key, services.settings.web.attempt_limit) is None:
+        if take(services.engine, key, web.attempt_limit, horizon=horizon) is None:
             abort(429)
 
     def filing(view: View) -> View:

@@ -17,13 +17,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from mailbot import db
-from mailbot.models import WorkOrder
+from mailbot.models import WebHit, WorkOrder
 from mailbot.runtime.web_process import WebProcess
 from mailbot.services import Services
 from mailbot.web.app import create_app
@@ -38,6 +38,7 @@ pytestmark = pytest.mark.integration
 
 MB = 1024 * 1024
 NOW = datetime(2026, 3, 11, 9, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 
 
 def desk_config(base: Path, web: str = "") -> Path:
@@ -289,3 +290,15 @@ def test_the_daemon_serves_the_form_from_a_process_of_its_own_replaced_when_it_d
         web.stop()
         services.engine.dispose()
     assert web.pid() is None
+
+
+def test_hits_older_than_every_window_are_swept_whoever_they_belong_to(tmp_path):
+    services = make_services(desk_config(tmp_path))
+    earlier = NOW.replace(hour=6)
+    try:
+        for n in range(99):  # clients that never came back
+            assert take(services.engine, f"attempt 203.0.113.{n}", "5 per hour", earlier)
+        assert take(services.engine, "attempt 198.51.100.9", "5 per hour", NOW, HOUR) == 100
+        assert [hit.key for hit in rows(services, WebHit)] == ["attempt 198.51.100.9"]
+    finally:
+        services.engine.dispose()
