@@ -12,7 +12,8 @@ are watched by other instances), feeds the watchdog while its loops answer, and 
 state in STATUS; with `[metrics] listen` it serves Prometheus metrics and /healthz, and with
 `[web] listen` the online complaint form and questionnaire (mailbot/web/, in a process of its
 own, runtime/web_process.py, so that visitors never slow mail intake; a reload hands it the new
-settings, but a changed `listen` takes a restart, as for metrics).
+settings, and restarts it when the `[web]` section changed; switching the form on or off takes
+a restart).
 
 Any number of instances may share one database: a mailbox is watched only while this instance
 holds its lease (runtime/leases.py), every message's transaction is fenced by it, and the

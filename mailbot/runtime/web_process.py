@@ -51,6 +51,7 @@ class WebProcess:
         self._first: tuple[str, Any] | None = None
         self._started = threading.Event()
         self._keeper: threading.Thread | None = None
+        self._restarting = False
         self.port = 0
 
     def start(self, services: Services) -> None:
@@ -65,11 +66,18 @@ class WebProcess:
         self.port = int(value)
 
     def update(self, services: Services) -> None:
+        """New settings: handed to the child; a changed `[web]` section (the server's limits
+        are set when it starts) restarts it."""
         with self._lock:
-            if self._services is not None and services.settings is self._services.settings:
+            old = self._services
+            if old is not None and services.settings is old.settings:
                 return
             self._services = services
-            self._tell(_SETTINGS, (services.settings, services.secret))
+            if old is not None and services.settings.web != old.settings.web:
+                self._restarting = True
+                self._tell(_STOP, None)
+            else:
+                self._tell(_SETTINGS, (services.settings, services.secret))
 
     def stop(self) -> None:
         self._stopping.set()
@@ -102,6 +110,10 @@ class WebProcess:
                     self._process.join(0.5)
             if self._stopping.is_set():
                 break
+            if self._restarting:  # stopped for new settings
+                self._restarting = False
+                self._process.join(10.0)
+                continue
             log.error(
                 "web process died, starting another",
                 exitcode=self._process.exitcode,
@@ -123,6 +135,8 @@ class WebProcess:
         process.start()
         child.close()
         with self._lock:
+            if self._conn is not None:  # the previous child's
+                self._conn.close()
             self._process, self._conn = process, parent
         try:
             if parent.poll(_START_SECONDS):

@@ -286,6 +286,31 @@ def test_the_daemon_serves_the_form_from_a_process_of_its_own_replaced_when_it_d
             time.sleep(0.2)
         else:
             pytest.fail("no new web process served the form")
+        second = web.pid()
+        # a reload with another [web] section: a child with the new limits takes over
+        (tmp_path / "mailbot.toml").write_text(
+            (tmp_path / "mailbot.toml")
+            .read_text()
+            .replace("max_upload_mb = 1\n", "max_upload_mb = 1\nconnections_per_client = 3\n")
+        )
+        reloaded = make_services(tmp_path / "mailbot.toml")
+        web.update(reloaded)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if web.pid() not in (None, second):
+                try:
+                    if get(web.port).startswith(b"HTTP/1.1 200"):
+                        break
+                except OSError:
+                    pass
+            time.sleep(0.2)
+        slow = [connect(web.port) for _ in range(3)]
+        try:
+            assert get(web.port) == b""  # a fourth connection from this client: closed
+        finally:
+            for sock in slow:
+                sock.close()
+        reloaded.engine.dispose()
     finally:
         web.stop()
         services.engine.dispose()
