@@ -79,14 +79,14 @@ def create_app(current: Callable[[], Services]) -> Flask:
     app.register_error_handler(429, lambda e: desk.error(429, "too_many"))
     app.register_error_handler(404, lambda e: desk.error(404, "not_found"))
     app.register_error_handler(InternalServerError, desk.failed)
-    app.extensions["mailbot.refusal"] = lambda: desk.error(413, "too_large")[0]
+    app.extensions["mailbot.refusal"] = lambda status, key: desk.error(status, key)[0]
     return app
 
 
-def refusal_page(app: Flask) -> str:
-    """The 413 page the server sends for a body over its limit, unread."""
+def refusal_page(app: Flask, status: int, key: str) -> str:
+    """A page the server sends itself, the request unread (413: too large, 429: too many)."""
     with app.test_request_context():
-        page: str = app.extensions["mailbot.refusal"]()
+        page: str = app.extensions["mailbot.refusal"](status, key)
     return page
 
 

@@ -7,7 +7,9 @@ plus the form's fields is refused with a 413 page before it is read (waitress st
 the declared Content-Length, or where a chunked body passes the limit); a client (the peer, or
 for a trusted proxy nobody) holds at most `[web] connections_per_client` connections, more are
 closed at once; a request not sent whole within `[web] request_timeout` (a byte every few
-seconds) is cut, and an idle connection after `_IDLE_SECONDS`.
+seconds) is cut, and an idle connection after `_IDLE_SECONDS`. A client the application
+refused with 429 (web/limits.py) has its posts refused at their headers for `_COOLDOWN`
+seconds, their bodies unread: a flood costs neither the upload nor the form's parsing.
 """
 
 from __future__ import annotations
@@ -17,18 +19,20 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import Any, ClassVar
 
 from flask import Flask
 from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
+from waitress.utilities import Error
 
 from mailbot.errors import ConfigError
 from mailbot.log import get_logger
 from mailbot.services import Services
 from mailbot.web.app import body_limit, create_app, refusal_page
-from mailbot.web.clients import is_trusted, networks
+from mailbot.web.clients import client_address, is_trusted, networks
 
 log = get_logger(__name__)
 
@@ -36,15 +40,18 @@ THREADS = 4  # requests served at once; each holds at most one database connecti
 CONNECTIONS = 100  # open at once, from everyone
 _IDLE_SECONDS = 30  # a kept-alive connection with no request
 _WARN_EVERY = 60.0
+_COOLDOWN = 60.0  # after a 429, posts from that client are refused unread this long
 
 
 class WebServer:
     def __init__(self, current: Callable[[], Services]) -> None:
         web = current().settings.web
         app = create_app(current)
+        trusted = networks(web.trusted_proxies)
+        self.refused = _Refused(app, trusted)
         try:
             self._server = create_server(
-                app,
+                self.refused,
                 host=web.host,
                 port=web.port,
                 threads=THREADS,
@@ -60,7 +67,8 @@ class WebServer:
                 f"web.listen: cannot listen on {web.host}:{web.port}: {exc.strerror}"
             ) from None
         channel = _channel_class(app, web.connections_per_client, web.request_timeout)
-        channel.trusted = networks(web.trusted_proxies)
+        channel.trusted = trusted
+        channel.refused = self.refused
         listeners: Any = getattr(self._server, "map", None) or self._server._map
         for listener in list(listeners.values()):
             if isinstance(listener, BaseWSGIServer):
@@ -116,12 +124,14 @@ class _Channel(HTTPChannel):  # type: ignore[misc]
     per_client = 10
     request_seconds = 60.0
     trusted: tuple[Any, ...] = ()
+    refused: _Refused
     warned = 0.0  # when a refusal was last logged
 
     def __init__(self, server: Any, sock: Any, addr: Any, adj: Any, map: Any = None) -> None:
         super().__init__(server, sock, addr, adj, map)
         self.began: float | None = None
         peer = str(addr[0]) if isinstance(addr, tuple) else ""
+        self.parser_class = lambda adj: _Parser(adj, peer, self.refused)
         if peer and not is_trusted(peer, self.trusted) and self._others(peer) >= self.per_client:
             self.will_close = True
             if time.monotonic() - _Channel.warned > _WARN_EVERY:  # a flood is one line
@@ -157,22 +167,95 @@ class _Channel(HTTPChannel):  # type: ignore[misc]
 
 
 class _Refusal(ErrorTask):  # type: ignore[misc]
-    """waitress's own error answers, with the desk's page for a body over the limit."""
+    """waitress's own error answers, with the desk's pages for a body over the limit (413) and
+    a client in its cooldown (429)."""
 
-    page = b""
+    pages: ClassVar[dict[int, bytes]] = {}
 
     def execute(self) -> None:
-        if getattr(self.request.error, "code", 0) != 413 or not self.page:
+        error = self.request.error
+        page = self.pages.get(getattr(error, "code", 0))
+        if page is None:
             super().execute()
             return
-        self.status = "413 Request Entity Too Large"
+        self.status = f"{error.code} {error.reason}"
         self.response_headers.append(("Content-Type", "text/html; charset=utf-8"))
         self.set_close_on_finish()
-        self.content_length = len(self.page)
-        self.write(self.page)
+        self.content_length = len(page)
+        self.write(page)
+
+
+class _TooMany(Error):  # type: ignore[misc]
+    code = 429
+    reason = "Too Many Requests"
+
+
+class _Refused:
+    """The application, noting which clients it answered 429 and until when they wait."""
+
+    def __init__(self, app: Any, trusted: tuple[Any, ...]) -> None:
+        self.app = app
+        self.trusted = trusted
+        self.until: dict[str, float] = {}
+
+    def client(self, peer: str, forwarded_for: str) -> str:
+        return client_address(peer, forwarded_for, self.trusted)
+
+    def waiting(self, client: str) -> bool:
+        until = self.until.get(client)
+        if until is not None and until < time.monotonic():
+            self.until.pop(client, None)
+            return False
+        return until is not None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        def noting(status: str, headers: Any, exc_info: Any = None) -> Any:
+            if status.startswith("429"):
+                if len(self.until) > 10_000:  # many clients: drop the expired
+                    now = time.monotonic()
+                    self.until = {c: t for c, t in self.until.items() if t > now}
+                client = self.client(
+                    environ.get("REMOTE_ADDR", ""), environ.get("HTTP_X_FORWARDED_FOR", "")
+                )
+                self.until[client] = time.monotonic() + _COOLDOWN
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, noting)
+
+
+class _Parser(HTTPRequestParser):  # type: ignore[misc]
+    """Refuses a post from a client in its cooldown as soon as its headers are in."""
+
+    completed: bool
+    error: Any
+
+    def __init__(self, adj: Any, peer: str, refused: _Refused) -> None:
+        super().__init__(adj)
+        self.peer = peer
+        self.refused = refused
+
+    def received(self, data: bytes) -> int:
+        consumed: int = super().received(data)
+        if (
+            self.headers_finished
+            and not self.completed
+            and self.error is None
+            and self.command == "POST"
+            and self.refused.waiting(
+                self.refused.client(self.peer, self.headers.get("X_FORWARDED_FOR", ""))
+            )
+        ):
+            self.error = _TooMany("refused for a while")
+            self.completed = True
+            return len(data)  # the rest of the body is not read
+        return consumed
 
 
 def _channel_class(app: Flask, per_client: int, seconds: float) -> type[_Channel]:
-    refusal = type("Refusal", (_Refusal,), {"page": refusal_page(app).encode()})
+    pages = {
+        413: refusal_page(app, 413, "too_large").encode(),
+        429: refusal_page(app, 429, "too_many").encode(),
+    }
+    refusal = type("Refusal", (_Refusal,), {"pages": pages})
     values = {"per_client": per_client, "request_seconds": seconds, "error_task_class": refusal}
     return type("Channel", (_Channel,), values)
