@@ -27,6 +27,7 @@ from mailbot.models.mail import (
     MailboxLease,
     OutboundMessage,
     PecReceipt,
+    WebHit,
 )
 from mailbot.models.registry import Contact, Taxpayer, TaxpayerAddress, TaxpayerToken
 
@@ -49,6 +50,7 @@ __all__ = [
     "TaxpayerAddress",
     "TaxpayerToken",
     "UTCDateTime",
+    "WebHit",
     "WorkOrder",
     "WorkOrderCounter",
     "utcnow",

@@ -134,3 +134,15 @@ class PecReceipt(SQLModel, table=True):
     recipient: str = Field(default="", max_length=320)  # daticert consegna, when per recipient
     error: str = Field(default="", sa_type=sa.Text)  # errore / errore-esteso
     signature: str = Field(default="", max_length=16)  # valid | invalid | unchecked
+
+
+class WebHit(SQLModel, table=True):
+    """One request the online desk counted against a limit (web/limits.py): `key` names the limit
+    and the client ("filed 203.0.113.9"); rows older than the limit's window are removed."""
+
+    __tablename__ = "web_hit"
+    __table_args__ = (sa.Index("ix_web_hit_key_at", "key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200)
+    at: datetime = utc_column()

@@ -152,7 +152,7 @@ class SenderProcess:
 def _child_main(
     conn: Connection, halt: Event, settings: Settings, logging: tuple[str, bool | None], parent: int
 ) -> None:
-    _die_with_parent(parent)
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logs.configure(*logging)
@@ -202,7 +202,7 @@ async def _pass(
         return DeliveryReport(errors=[f"outbox pass failed: {exc}"])
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """SIGKILL when the parent dies (Linux); elsewhere the child stops at the parent's EOF."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)

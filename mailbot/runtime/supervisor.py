@@ -10,9 +10,10 @@ is the same work done once, for cron, tests and the demo.
 Under systemd (`Type=notify`) the daemon says READY once a mailbox is connected (or all of them
 are watched by other instances), feeds the watchdog while its loops answer, and reports its
 state in STATUS; with `[metrics] listen` it serves Prometheus metrics and /healthz, and with
-`[web] listen` the online complaint form and questionnaire (mailbot/web/, on a thread of its
-own; it files cases with the services in force, so a reload reaches it, but a changed `listen`
-takes a restart, as for metrics).
+`[web] listen` the online complaint form and questionnaire (mailbot/web/, in a process of its
+own, runtime/web_process.py, so that visitors never slow mail intake; a reload hands it the new
+settings, and restarts it when the `[web]` section changed; switching the form on or off takes
+a restart).
 
 Any number of instances may share one database: a mailbox is watched only while this instance
 holds its lease (runtime/leases.py), every message's transaction is fenced by it, and the
@@ -27,7 +28,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from mailbot.log import get_logger
 from mailbot.runtime.control import Control, Signals
@@ -38,10 +38,8 @@ from mailbot.runtime.once import leases_for
 from mailbot.runtime.outbox_loop import run_outbox_loop
 from mailbot.runtime.sdnotify import Notifier, WatchdogFeeder
 from mailbot.runtime.sender_process import SenderProcess
+from mailbot.runtime.web_process import WebProcess
 from mailbot.services import Services
-
-if TYPE_CHECKING:
-    from mailbot.web.server import WebServer
 
 log = get_logger(__name__)
 
@@ -79,6 +77,8 @@ def _supervise(
             if fresh.engine is not services.engine:
                 services.engine.dispose()
             services = runtime.services = fresh
+            if web is not None:
+                web.update(fresh)
             runtime.health.reloading = False
     finally:
         runtime.notifier.stopping()
@@ -91,14 +91,12 @@ def _supervise(
         runtime.notifier.close()
 
 
-def _serve_web(runtime: Runtime) -> WebServer | None:
+def _serve_web(runtime: Runtime) -> WebProcess | None:
     if not runtime.services.settings.web.enabled:
         return None
-    from mailbot.web.server import WebServer  # flask and waitress only when the form is served
-
-    server = WebServer(lambda: runtime.services)
-    server.start()
-    return server
+    web = WebProcess()
+    web.start(runtime.services)
+    return web
 
 
 def _run_loops(

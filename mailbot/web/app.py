@@ -5,9 +5,10 @@ A submission is filed by `entry.file_submission` with channel "web" and the `[we
 so it is numbered, matched, confirmed and notified exactly like a mail; the daemon's outbox
 loop sends the confirmation. The form is protected against cross-site posts (a CSRF token
 signed with mailbot's secret, so every instance behind a balancer accepts the others' pages),
-limited to `[web] rate_limit` filed submissions per client address (X-Forwarded-For with
-`trusted_proxy`), and its attachments to `[web] max_upload_mb` in all: a larger upload gets
-the form back with its text and a message, a far larger body a 413 page.
+limited per client address (web/limits.py: `[web] attempt_limit` posts, `rate_limit` filed
+submissions; X-Forwarded-For only from `trusted_proxies`, web/clients.py), and its attachments
+to `[web] max_upload_mb` in all: a slightly larger upload gets the form back with its text and
+a message, a larger body a 413 page (from the server, before the body is read: server.py).
 """
 
 from __future__ import annotations
@@ -22,12 +23,9 @@ from typing import Any
 
 from flask import Flask, g, redirect, render_template, request, session
 from flask.typing import ResponseReturnValue
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlmodel import col, select
 from werkzeug.exceptions import InternalServerError
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mailbot import entry
 from mailbot.cases import survey
@@ -40,14 +38,21 @@ from mailbot.models import WorkOrder
 from mailbot.replies.render import templates_root
 from mailbot.services import Services
 from mailbot.types import Outcome
-from mailbot.web import challenge
-from mailbot.web.forms import MAX_FILES, complaint_form, survey_form, words
+from mailbot.web import challenge, limits
+from mailbot.web.clients import BehindProxies, networks
+from mailbot.web.forms import MAX_FILES, MAX_TEXT, complaint_form, survey_form, words
 from mailbot.web.guards import SubmissionIds, protect
 
 log = get_logger(__name__)
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")
-_SLACK = 64 * 1024  # the form's own fields, around the files
+# The form's own fields around the files (the text up to 4 bytes a character, the rest, the
+# multipart framing): a body larger than the cap plus this is refused by the server unread.
+SLACK = 4 * MAX_TEXT + 176 * 1024
+
+
+def body_limit(max_upload_mb: int) -> int:
+    return max_upload_mb * 1024 * 1024 + SLACK
 
 
 def create_app(current: Callable[[], Services]) -> Flask:
@@ -61,26 +66,19 @@ def create_app(current: Callable[[], Services]) -> Flask:
     app = Flask(__name__, template_folder=str(root), static_folder=None)
     app.config.update(
         SECRET_KEY=hmac.new(services.secret, b"mailbot web form", hashlib.sha256).digest(),
-        # Twice the cap: a moderately large upload gets the form back with a message.
-        MAX_CONTENT_LENGTH=2 * cap + _SLACK,
-        MAX_FORM_MEMORY_SIZE=2 * cap + _SLACK,
+        MAX_CONTENT_LENGTH=body_limit(settings.web.max_upload_mb),
+        MAX_FORM_MEMORY_SIZE=body_limit(settings.web.max_upload_mb),
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.web.public_url.startswith("https://"),
         WTF_CSRF_TIME_LIMIT=6 * 3600,  # a citizen may take a while over the text
     )
-    if settings.web.trusted_proxy:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    app.wsgi_app = BehindProxies(app.wsgi_app, networks(settings.web.trusted_proxies))  # type: ignore[method-assign]
+    filing = limits.install(app, current)  # before the CSRF check: a refused post counts too
     CSRFProtect(app)
     protect(app)
-    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
     desk = _Desk(current, cap, root, SubmissionIds(app.config["SECRET_KEY"]))
     challenge.install(app, desk.challenge)  # [web] challenge: the proof of work, if any
-    limited = limiter.limit(
-        lambda: current().settings.web.rate_limit,
-        methods=["POST"],
-        deduct_when=lambda response: bool(g.get("filed")),
-    )
-    app.add_url_rule("/", view_func=limited(desk.complaint), methods=["GET", "POST"])
+    app.add_url_rule("/", view_func=filing(desk.complaint), methods=["GET", "POST"])
     app.add_url_rule("/ricevuta", view_func=desk.filed)
     app.add_url_rule("/questionario/<token>", view_func=desk.questionnaire, methods=["GET", "POST"])
     app.register_error_handler(CSRFError, lambda e: desk.error(400, "expired"))
@@ -88,7 +86,15 @@ def create_app(current: Callable[[], Services]) -> Flask:
     app.register_error_handler(429, lambda e: desk.error(429, "too_many"))
     app.register_error_handler(404, lambda e: desk.error(404, "not_found"))
     app.register_error_handler(InternalServerError, desk.failed)
+    app.extensions["mailbot.refusal"] = lambda status, key: desk.error(status, key)[0]
     return app
+
+
+def refusal_page(app: Flask, status: int, key: str) -> str:
+    """A page the server sends itself, the request unread (413: too large, 429: too many)."""
+    with app.test_request_context():
+        page: str = app.extensions["mailbot.refusal"](status, key)
+    return page
 
 
 class _Desk:

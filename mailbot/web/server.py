@@ -1,41 +1,78 @@
-"""The waitress server of the online desk: on a thread of the daemon (`start`/`stop`), or in
-the foreground for `mailbot web` (`serve`, until SIGTERM or Ctrl-C)."""
+"""The waitress server of the online desk: in the web process of `mailbot run`
+(runtime/web_process.py, `run`/`stop`), or in the foreground for `mailbot web` (`serve`, until
+SIGTERM or Ctrl-C).
+
+Its limits hold before the application sees a request: a body larger than the upload cap
+plus the form's fields is refused with a 413 page before it is read (waitress stops reading at
+the declared Content-Length, or where a chunked body passes the limit); a client (the peer, or
+for a trusted proxy nobody) holds at most `[web] connections_per_client` connections, more are
+closed at once; a request not sent whole within `[web] request_timeout` (a byte every few
+seconds) is cut, and an idle connection after `_IDLE_SECONDS`. A client the application
+refused with 429 (web/limits.py) has its posts refused at their headers for `_COOLDOWN`
+seconds, their bodies unread: a flood costs neither the upload nor the form's parsing.
+"""
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
+from typing import Any, ClassVar
 
-from waitress.server import create_server
+from flask import Flask
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
+from waitress.server import BaseWSGIServer, create_server
+from waitress.task import ErrorTask
+from waitress.utilities import Error
 
 from mailbot.errors import ConfigError
 from mailbot.log import get_logger
 from mailbot.services import Services
-from mailbot.web.app import create_app
+from mailbot.web.app import body_limit, create_app, refusal_page
+from mailbot.web.clients import client_address, is_trusted, networks
 
 log = get_logger(__name__)
 
 THREADS = 4  # requests served at once; each holds at most one database connection
+CONNECTIONS = 100  # open at once, from everyone
+_IDLE_SECONDS = 30  # a kept-alive connection with no request
+_WARN_EVERY = 60.0
+_COOLDOWN = 60.0  # after a 429, posts from that client are refused unread this long
 
 
 class WebServer:
     def __init__(self, current: Callable[[], Services]) -> None:
         web = current().settings.web
+        app = create_app(current)
+        trusted = networks(web.trusted_proxies)
+        self.refused = _Refused(app, trusted)
         try:
             self._server = create_server(
-                create_app(current),
+                self.refused,
                 host=web.host,
                 port=web.port,
                 threads=THREADS,
                 ident="mailbot",
                 clear_untrusted_proxy_headers=False,
+                max_request_body_size=body_limit(web.max_upload_mb),
+                connection_limit=CONNECTIONS,
+                channel_timeout=_IDLE_SECONDS,
+                cleanup_interval=5,
             )
         except OSError as exc:
             raise ConfigError(
                 f"web.listen: cannot listen on {web.host}:{web.port}: {exc.strerror}"
             ) from None
+        channel = _channel_class(app, web.connections_per_client, web.request_timeout)
+        channel.trusted = trusted
+        channel.refused = self.refused
+        listeners: Any = getattr(self._server, "map", None) or self._server._map
+        for listener in list(listeners.values()):
+            if isinstance(listener, BaseWSGIServer):
+                listener.channel_class = channel
         self._thread: threading.Thread | None = None
         self._closed = False
 
@@ -79,3 +116,146 @@ def serve(services: Services) -> None:
         signal.signal(signal.SIGTERM, previous)
         server.stop()
     log.info("web form stopped")
+
+
+class _Channel(HTTPChannel):  # type: ignore[misc]
+    """A connection that counts its client's others and the time its request takes."""
+
+    per_client = 10
+    request_seconds = 60.0
+    trusted: tuple[Any, ...] = ()
+    refused: _Refused
+    warned = 0.0  # when a refusal was last logged
+
+    def __init__(self, server: Any, sock: Any, addr: Any, adj: Any, map: Any = None) -> None:
+        super().__init__(server, sock, addr, adj, map)
+        self.began: float | None = None
+        peer = str(addr[0]) if isinstance(addr, tuple) else ""
+        self.parser_class = lambda adj: _Parser(adj, peer, self.refused)
+        if peer and not is_trusted(peer, self.trusted) and self._others(peer) >= self.per_client:
+            self.will_close = True
+            if time.monotonic() - _Channel.warned > _WARN_EVERY:  # a flood is one line
+                _Channel.warned = time.monotonic()
+                log.warning("web connections refused: too many from one client")
+
+    def _others(self, peer: str) -> int:
+        return sum(
+            1
+            for other in list((self._map or {}).values())
+            if other is not self
+            and isinstance(other, HTTPChannel)
+            and not other.will_close
+            and isinstance(other.addr, tuple)
+            and other.addr[0] == peer
+        )
+
+    def received(self, data: bytes) -> bool:
+        if self.began is None and data:
+            self.began = time.monotonic()
+        done: bool = super().received(data)
+        if self.request is None:  # nothing half-received: the next request's clock starts anew
+            self.began = None
+        return done
+
+    def readable(self) -> bool:
+        if self.began is not None and time.monotonic() - self.began > self.request_seconds:
+            log.warning("web request cut: not sent within the time allowed")
+            self.began = None
+            self.will_close = True
+        readable: bool = super().readable()
+        return readable
+
+
+class _Refusal(ErrorTask):  # type: ignore[misc]
+    """waitress's own error answers, with the desk's pages for a body over the limit (413) and
+    a client in its cooldown (429)."""
+
+    pages: ClassVar[dict[int, bytes]] = {}
+
+    def execute(self) -> None:
+        error = self.request.error
+        page = self.pages.get(getattr(error, "code", 0))
+        if page is None:
+            super().execute()
+            return
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.append(("Content-Type", "text/html; charset=utf-8"))
+        self.set_close_on_finish()
+        self.content_length = len(page)
+        self.write(page)
+
+
+class _TooMany(Error):  # type: ignore[misc]
+    code = 429
+    reason = "Too Many Requests"
+
+
+class _Refused:
+    """The application, noting which clients it answered 429 and until when they wait."""
+
+    def __init__(self, app: Any, trusted: tuple[Any, ...]) -> None:
+        self.app = app
+        self.trusted = trusted
+        self.until: dict[str, float] = {}
+
+    def client(self, peer: str, forwarded_for: str) -> str:
+        return client_address(peer, forwarded_for, self.trusted)
+
+    def waiting(self, client: str) -> bool:
+        until = self.until.get(client)
+        if until is not None and until < time.monotonic():
+            self.until.pop(client, None)
+            return False
+        return until is not None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        def noting(status: str, headers: Any, exc_info: Any = None) -> Any:
+            if status.startswith("429"):
+                if len(self.until) > 10_000:  # many clients: drop the expired
+                    now = time.monotonic()
+                    self.until = {c: t for c, t in self.until.items() if t > now}
+                client = self.client(
+                    environ.get("REMOTE_ADDR", ""), environ.get("HTTP_X_FORWARDED_FOR", "")
+                )
+                self.until[client] = time.monotonic() + _COOLDOWN
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, noting)
+
+
+class _Parser(HTTPRequestParser):  # type: ignore[misc]
+    """Refuses a post from a client in its cooldown as soon as its headers are in."""
+
+    completed: bool
+    error: Any
+
+    def __init__(self, adj: Any, peer: str, refused: _Refused) -> None:
+        super().__init__(adj)
+        self.peer = peer
+        self.refused = refused
+
+    def received(self, data: bytes) -> int:
+        consumed: int = super().received(data)
+        if (
+            self.headers_finished
+            and not self.completed
+            and self.error is None
+            and self.command == "POST"
+            and self.refused.waiting(
+                self.refused.client(self.peer, self.headers.get("X_FORWARDED_FOR", ""))
+            )
+        ):
+            self.error = _TooMany("refused for a while")
+            self.completed = True
+            return len(data)  # the rest of the body is not read
+        return consumed
+
+
+def _channel_class(app: Flask, per_client: int, seconds: float) -> type[_Channel]:
+    pages = {
+        413: refusal_page(app, 413, "too_large").encode(),
+        429: refusal_page(app, 429, "too_many").encode(),
+    }
+    refusal = type("Refusal", (_Refusal,), {"pages": pages})
+    values = {"per_client": per_client, "request_seconds": seconds, "error_task_class": refusal}
+    return type("Channel", (_Channel,), values)

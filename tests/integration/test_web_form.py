@@ -134,7 +134,7 @@ def test_a_post_from_another_site_is_refused(desk):
 def test_attachments_over_the_cap_get_the_form_back_with_the_text(desk, browser, tmp_path):
     services, url = desk
     big = tmp_path / "scansione.pdf"
-    big.write_bytes(b"%PDF-1.4\n" + b"0" * (1536 * 1024))  # 1.5 MB against a 1 MB cap
+    big.write_bytes(b"%PDF-1.4\n" + b"0" * (1100 * 1024))  # 1.1 MB against a 1 MB cap
     fill(browser, url, text="Allego la scansione della bolletta.")
     browser.find_element(By.NAME, "files").send_keys(str(big))
     send(browser)

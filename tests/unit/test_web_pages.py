@@ -20,7 +20,7 @@ def desk(tmp_path, extra: str):
         tmp_path / "mailbot.toml",
         transport="directory",
         extra=f'{extra}\n[web]\nlisten = "127.0.0.1:8099"\nrate_limit = "1 per hour"\n'
-        "trusted_proxy = true\n",
+        'trusted_proxies = ["127.0.0.1"]\n',
     )
     services = make_services(config)
     return services, create_app(lambda: services).test_client()
