@@ -5,7 +5,6 @@ no confirmation, in `spam list`, releasable) and the visitor sees the neutral "r
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
@@ -15,6 +14,7 @@ from mailbot.web.app import create_app
 
 from support.app import make_services, rows, run_cli, write_config
 from support.servers import Rspamd
+from support.web import form_of
 
 pytestmark = pytest.mark.integration
 
@@ -45,18 +45,14 @@ def desk(tmp_path, rspamd):
 
 def submit(client, text: str, subject: str = "Buca in via Roma"):
     page = client.get("/").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    submission = re.search(r'name="submission" type="hidden" value="([^"]+)"', page)
-    assert token is not None and submission is not None
-    form = {
-        "csrf_token": token.group(1),
-        "submission": submission.group(1),
-        "name": "Anna Verdi",
-        "email": "anna.verdi@example.net",
-        "subject": subject,
-        "text": text,
-        "privacy": "y",
-    }
+    form = form_of(
+        page,
+        name="Anna Verdi",
+        email="anna.verdi@example.net",
+        subject=subject,
+        text=text,
+        privacy="y",
+    )
     return client.post("/", data=form, follow_redirects=True)
 
 

@@ -20,6 +20,7 @@ from mailbot.web.app import create_app
 
 from support.app import make_services, rows, write_config
 from support.clock import today_is
+from support.web import form_of
 
 NOON = datetime(2026, 3, 11, 12, tzinfo=UTC)
 
@@ -59,16 +60,7 @@ def solve(task: dict) -> str:
 
 
 def post(client, page: str, solution: str | None, subject: str = "Buca in via Roma"):
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    submission = re.search(r'name="submission" type="hidden" value="([^"]+)"', page)
-    assert token is not None and submission is not None
-    form = {
-        "csrf_token": token.group(1),
-        "submission": submission.group(1),
-        "subject": subject,
-        "text": "Buca.",
-        "privacy": "y",
-    }
+    form = form_of(page, subject=subject, text="Buca.", privacy="y")
     if solution is not None:
         form["altcha"] = solution
     return client.post("/", data=form, follow_redirects=True)

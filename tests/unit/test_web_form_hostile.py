@@ -24,6 +24,7 @@ from mailbot.models import (
 from mailbot.web.app import create_app
 
 from support.app import complaint, make_process, make_services, rows, run_cli, write_config
+from support.web import hidden
 
 OPERATOR = "mario.rossi@comune.example.it"
 
@@ -40,12 +41,6 @@ def desk(tmp_path):
     services = make_services(config)
     yield services, create_app(lambda: services).test_client()
     services.engine.dispose()
-
-
-def hidden(page: str, name: str) -> str:
-    found = re.search(rf'name="{name}" type="hidden" value="([^"]+)"', page)
-    assert found is not None, name
-    return found.group(1)
 
 
 def shown_form(client) -> dict[str, str]:

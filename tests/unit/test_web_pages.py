@@ -4,14 +4,13 @@ tests are tests/integration/test_web_form.py.)"""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from mailbot.models import WorkOrder
 from mailbot.web.app import create_app
 
 from support.app import make_services, rows, write_config
+from support.web import form_of
 
 
 def desk(tmp_path, extra: str):
@@ -28,11 +27,7 @@ def desk(tmp_path, extra: str):
 
 def post(client, client_address: str, subject: str):
     page = client.get("/", headers={"X-Forwarded-For": client_address}).get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    submission = re.search(r'name="submission" type="hidden" value="([^"]+)"', page)
-    assert token is not None and submission is not None
-    form = {"csrf_token": token.group(1), "subject": subject, "text": "Buca.", "privacy": "y"}
-    form["submission"] = submission.group(1)
+    form = form_of(page, subject=subject, text="Buca.", privacy="y")
     return client.post("/", data=form, headers={"X-Forwarded-For": client_address})
 
 
