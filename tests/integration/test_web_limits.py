@@ -267,6 +267,20 @@ def get(port: int) -> bytes:
     return answer(sock)
 
 
+def served_by_another(web: WebProcess, old: int | None) -> None:
+    """Wait until a process other than `old` serves the form."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if web.pid() not in (None, old):
+            try:
+                if get(web.port).startswith(b"HTTP/1.1 200"):
+                    return
+            except OSError:
+                pass
+        time.sleep(0.2)
+    pytest.fail("no new web process served the form")
+
+
 def test_the_daemon_serves_the_form_from_a_process_of_its_own_replaced_when_it_dies(tmp_path):
     services = make_services(desk_config(tmp_path))
     web = WebProcess()
@@ -276,17 +290,7 @@ def test_the_daemon_serves_the_form_from_a_process_of_its_own_replaced_when_it_d
         assert first is not None and first != os.getpid()
         assert get(web.port).startswith(b"HTTP/1.1 200")
         os.kill(first, signal.SIGKILL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if web.pid() not in (None, first):
-                try:
-                    if get(web.port).startswith(b"HTTP/1.1 200"):
-                        break
-                except OSError:
-                    pass
-            time.sleep(0.2)
-        else:
-            pytest.fail("no new web process served the form")
+        served_by_another(web, first)
         second = web.pid()
         # a reload with another [web] section: a child with the new limits takes over
         (tmp_path / "mailbot.toml").write_text(
@@ -296,15 +300,7 @@ def test_the_daemon_serves_the_form_from_a_process_of_its_own_replaced_when_it_d
         )
         reloaded = make_services(tmp_path / "mailbot.toml")
         web.update(reloaded)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if web.pid() not in (None, second):
-                try:
-                    if get(web.port).startswith(b"HTTP/1.1 200"):
-                        break
-                except OSError:
-                    pass
-            time.sleep(0.2)
+        served_by_another(web, second)
         slow = [connect(web.port) for _ in range(3)]
         try:
             assert get(web.port) == b""  # a fourth connection from this client: closed
