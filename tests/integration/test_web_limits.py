@@ -8,7 +8,6 @@ the form is served by a process of its own, replaced when it dies."""
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import threading
@@ -33,6 +32,7 @@ from mailbot.web.server import WebServer
 
 from support.app import make_services, rows, write_config
 from support.servers import free_port
+from support.web import form_of
 
 pytestmark = pytest.mark.integration
 
@@ -179,10 +179,9 @@ def submission(port: int) -> tuple[urllib.request.OpenerDirector, bytes]:
     """A visitor's cookie jar and a complete, valid form for the served page."""
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
     with opener.open(f"http://127.0.0.1:{port}/", timeout=10) as page:
-        found = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page.read())
-    assert found is not None
-    form = {"csrf_token": found.group(1).decode(), "subject": "Buca", "text": "Buca in via Roma."}
-    return opener, urllib.parse.urlencode(form | {"privacy": "y"}).encode()
+        shown = page.read().decode()
+    form = form_of(shown, subject="Buca", text="Buca in via Roma.", privacy="y")
+    return opener, urllib.parse.urlencode(form).encode()
 
 
 @pytest.mark.parametrize(
