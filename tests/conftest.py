@@ -25,7 +25,7 @@ from support.app import (
     write_config,
 )
 from support.clock import today_is
-from support.servers import Dovecot, SmtpServer, make_certificate
+from support.servers import Dovecot, Rspamd, SmtpServer, make_certificate
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -76,6 +76,15 @@ def services(tmp_path: Path) -> Iterator[Services]:
 @pytest.fixture
 def process(services: Services) -> Callable[..., Outcome]:
     return make_process(services)
+
+
+@pytest.fixture(scope="module")
+def rspamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rspamd]:
+    """A private rspamd on loopback (Debian's package, a config of its own)."""
+    server = Rspamd(tmp_path_factory.mktemp("rspamd"))
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ from support.app import (
     run_cli,
     write_config,
 )
-from support.servers import Rspamd, free_port
+from support.servers import free_port
 
 TRUSTED = '[spam]\ntrusted_hosts = ["imap.comune.example.it", "mx1.comune.example.it"]\n'
 HELD = {
@@ -191,14 +191,6 @@ def test_config_errors_name_the_key():
 
 
 # --- a real rspamd on loopback ------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def rspamd(tmp_path_factory):
-    server = Rspamd(tmp_path_factory.mktemp("rspamd"))
-    server.start()
-    yield server
-    server.stop()
 
 
 def rspamd_config(tmp_path, server_url: str, on_error: str = "defer"):

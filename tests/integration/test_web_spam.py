@@ -13,20 +13,11 @@ from mailbot.types import LedgerStatus
 from mailbot.web.app import create_app
 
 from support.app import make_services, rows, run_cli, write_config
-from support.servers import Rspamd
 from support.web import form_of
 
 pytestmark = pytest.mark.integration
 
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
-
-
-@pytest.fixture(scope="module")
-def rspamd(tmp_path_factory):
-    server = Rspamd(tmp_path_factory.mktemp("rspamd"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

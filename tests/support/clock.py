@@ -14,15 +14,15 @@ from datetime import UTC, datetime
 
 import time_machine
 
-_pinned: list[datetime] = []
+_pinned: list[time_machine.Traveller] = []
 
 
 @contextmanager
 def today_is(when: datetime) -> Iterator[datetime]:
     """Run the block as if the clock read `when` (aware; UTC when naive) at its start."""
     moment = when if when.tzinfo else when.replace(tzinfo=UTC)
-    with time_machine.travel(moment, tick=True):
-        _pinned.append(moment)
+    with time_machine.travel(moment, tick=True) as traveller:
+        _pinned.append(traveller)
         try:
             yield moment
         finally:
@@ -36,7 +36,7 @@ def subprocess_env() -> dict[str, str]:
         return {}
     # Where this process's clock has ticked to by now, not the instant it was pinned at: a
     # subprocess must not start behind what the test already wrote (an outbox row due "now").
-    return faketime_env(datetime.now(UTC))
+    return faketime_env(datetime.fromtimestamp(_pinned[-1].time_ns() / 1e9, UTC))
 
 
 def faketime_env(when: datetime) -> dict[str, str]:

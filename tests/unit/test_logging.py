@@ -127,16 +127,17 @@ def test_masking_reaches_nested_values_and_exceptions(capsys, json_logs):
     assert "ValueError: bad sender m***@example.net" in second["exception"]
 
 
-def test_console_output_on_a_terminal(tmp_path):
-    config = write_config(tmp_path / "mailbot.toml", transport="directory")
-    mailbox.Maildir(tmp_path / "maildir", create=True).add(complaint(1))
+def on_a_terminal(config: str, *args: str, env: dict[str, str] | None = None) -> str:
+    """What `mailbot --config CONFIG ARGS` writes to stderr when stderr is a terminal."""
     primary, secondary = pty.openpty()
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mailbot", "--config", str(config), "run", "--once"],
+            [sys.executable, "-m", "mailbot", "--config", config, *args],
             cwd=REPO,
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=secondary,
+            env=env,
         )
         os.close(secondary)
         chunks = []
@@ -151,7 +152,13 @@ def test_console_output_on_a_terminal(tmp_path):
         assert proc.wait(timeout=60) == 0
     finally:
         os.close(primary)
-    text = b"".join(chunks).decode(errors="replace")
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_console_output_on_a_terminal(tmp_path):
+    config = write_config(tmp_path / "mailbot.toml", transport="directory")
+    mailbox.Maildir(tmp_path / "maildir", create=True).add(complaint(1))
+    text = on_a_terminal(str(config), "run", "--once")
     assert "inbound processed" in text
     assert '"event":' not in text  # not JSON
     assert "mailbox=suggerimenti" in text or "suggerimenti" in text
@@ -230,28 +237,5 @@ def test_interactive_commands_log_warnings_only_unless_asked_and_run_keeps_info(
 def test_no_color_reaches_a_command_on_a_terminal(tmp_path):
     mailbox.Maildir(tmp_path / "maildir", create=True)
     config = str(write_config(tmp_path / "mailbot.toml", transport="directory"))
-    primary, secondary = pty.openpty()
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mailbot", "--config", config, "run", "--once"],
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=secondary,
-            env={**os.environ, "NO_COLOR": "1"},
-        )
-        os.close(secondary)
-        chunks = []
-        while True:
-            try:
-                data = os.read(primary, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
-        assert proc.wait(timeout=60) == 0
-    finally:
-        os.close(primary)
-    text = b"".join(chunks).decode(errors="replace")
+    text = on_a_terminal(config, "run", "--once", env={**os.environ, "NO_COLOR": "1"})
     assert "[info" in text and "\x1b[" not in text
