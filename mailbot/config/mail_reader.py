@@ -118,7 +118,10 @@ def _auth(t: Table, protocol: str) -> OAuthSettings | None:
 
 
 def read_mailboxes(
-    tables: list[Table], offices: Mapping[str, OfficeSettings], default_address: str
+    tables: list[Table],
+    offices: Mapping[str, OfficeSettings],
+    default_address: str,
+    desks: Mapping[str, object] | None = None,
 ) -> tuple[MailboxSettings, ...]:
     result: list[MailboxSettings] = []
     for t in tables:
@@ -146,7 +149,11 @@ def read_mailboxes(
             "trust_from": t.flag("trust_from", False),
             "kind": t.text("kind", "reclamo", SUBMISSION_KINDS),
             "anonymous": t.text("anonymous", "accept", ANONYMOUS_POLICIES),
+            "desk": t.text("desk", ""),
         }
+        if common["desk"] and common["desk"] not in (desks or {}):
+            known = ", ".join(desks or {}) or "none"
+            raise ConfigError(f"{t.where}.desk: no desk {common['desk']!r} (known: {known})")
         if "smtp" in t.data:
             common["smtp"] = read_smtp(t.table("smtp"), default_from=common["address"])
         elif common["pec"]:

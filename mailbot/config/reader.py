@@ -31,6 +31,7 @@ from mailbot.config.settings import (
     StorageSettings,
     Term,
 )
+from mailbot.config.staff_reader import read_desks, read_staff
 from mailbot.config.table import ID_PATTERN, Table, parse_age, show
 from mailbot.config.web import parse_listen, read_web
 from mailbot.errors import ConfigError
@@ -44,7 +45,7 @@ TOP_LEVEL = frozenset(
     {
         "timezone", "language", "templates_path", "database", "storage", "smtp", "outbox",
         "conversations", "limits", "pec", "matching", "registry", "charter", "metrics",
-        "retention", "spam", "offices", "mailboxes", "web", "categories",
+        "retention", "spam", "offices", "mailboxes", "web", "categories", "desks", "staff",
     }
 )  # fmt: skip
 
@@ -112,7 +113,9 @@ def parse(data: Mapping[str, Any]) -> Settings:
     retention_table.done()
     spam = read_spam(root.table("spam", required=False))
     offices = _offices(root.tables("offices"), charter)
-    mailboxes = read_mailboxes(root.tables("mailboxes"), offices, smtp.from_address)
+    desks = read_desks(root.tables("desks")) if "desks" in data else {}
+    staff = read_staff(root.tables("staff") if "staff" in data else [], offices, desks)
+    mailboxes = read_mailboxes(root.tables("mailboxes"), offices, smtp.from_address, desks)
     web = read_web(root.table("web", required=False), tuple(m.name for m in mailboxes))
     root.done()
     return Settings(
@@ -135,6 +138,8 @@ def parse(data: Mapping[str, Any]) -> Settings:
         retention=retention,
         spam=spam,
         web=web,
+        desks=desks,
+        staff=staff,
     )
 
 
@@ -287,6 +292,7 @@ def _offices(tables: list[Table], charter: CharterSettings) -> dict[str, OfficeS
             phone=t.text("phone", ""),
             copy_to=t.email("copy_to", ""),
             on_integration=t.text("on_integration", "pause", INTEGRATION_RULES),
+            approval=t.flag("approval", False),
         )
         t.done()
     return offices

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from mailbot.config.defaults import DEFAULT_CATEGORIES, REGISTRY_FIELDS, SPAM_FILTERS, Category
 from mailbot.config.secrets import Secret
 from mailbot.config.web import WebSettings
+from mailbot.roles import Directory, Member
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class MailboxSettings:
     oauth: OAuthSettings | None = None  # auth = "oauth2": XOAUTH2 instead of the password
     kind: str = "reclamo"  # what its cases are, until an operator says otherwise (#tipo)
     anonymous: str = "accept"  # or "ask": a sender without a name is asked for it first
+    desk: str = ""  # a desk's own mailbox: its cases are the desk's (it relays their answers)
 
 
 @dataclass(frozen=True)
@@ -189,12 +191,25 @@ class OfficeSettings:
     phone: str = ""  # the office's phone number, in the letters to citizens
     copy_to: str = ""  # an address (the URP) copied on every reply relayed to a citizen
     on_integration: str = "pause"  # the office's default for its terms (see Term)
+    # Operators' replies wait for the office's responsible (#approva) before they leave.
+    approval: bool = False
 
     def term(self, category: str | None) -> Term:
         """The term for a case of `category` (the office's own when it sets none for it)."""
         if category and category in self.terms:
             return self.terms[category]
         return Term(self.response_days, self.working_days, self.refund_eur, self.on_integration)
+
+
+@dataclass(frozen=True)
+class DeskSettings:
+    """A desk (sportello) of a network: it opens cases and remains the citizen's interface for
+    them; the competent office's answer reaches the citizen through it."""
+
+    id: str
+    name: str
+    email: str  # where the office's answers to relay arrive
+    phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -280,7 +295,16 @@ class Settings:
     retention: RetentionSettings = RetentionSettings()
     spam: SpamSettings = SpamSettings()
     web: WebSettings = WebSettings()
+    desks: Mapping[str, DeskSettings] = field(default_factory=dict)
+    # Everyone on the institution's side the configuration names: `[[staff]]`, then what the
+    # offices' operators, manager and copy_to imply (config/staff_reader.py).
+    staff: tuple[Member, ...] = ()
     source_path: Path | None = None
+
+    @property
+    def directory(self) -> Directory:
+        """The configured members (the database's are added by cases/staff.py)."""
+        return Directory(self.staff)
 
     def office(self, office_id: str) -> OfficeSettings:
         return self.offices[office_id]

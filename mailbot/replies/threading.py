@@ -34,9 +34,13 @@ KIND_CODES = {
     "operator_notice": "o",
     "transcript": "t",
     "bounce_notice": "b",
+    "approval": "a",  # an answer waiting for the responsible's or the desk's approval
+    "internal_note": "i",  # a staff member's note passed on to the office
 }
 # Messages that went to the office: replying to one of these is how an operator answers.
-OPERATOR_KINDS = frozenset({"n", "f", "o"})
+OPERATOR_KINDS = frozenset({"n", "f", "o", "i"})
+# Messages that went to the institution only (never to the citizen): a reply to one is staff's.
+STAFF_KINDS = OPERATOR_KINDS | {"a", "t", "b"}
 _TAG = re.compile(r"\[Pratica (\d{4}/\d{6})\]", re.IGNORECASE)
 
 
@@ -112,6 +116,7 @@ class ThreadRef:
     number: str
     via: str  # "signed" (our Message-ID), "token", "message_id" (a stored one), "subject"
     to_operators: bool  # it answers something we sent to the office (signed or by token)
+    code: str = ""  # the KIND_CODES code of the signed message it answers ("" if none)
 
 
 def resolve(
@@ -126,7 +131,7 @@ def resolve(
         if signed:
             work_order = _by_number(session, signed[0])
             if work_order is not None:
-                return _ref(work_order, "signed", signed[1] in OPERATOR_KINDS)
+                return _ref(work_order, "signed", signed[1] in OPERATOR_KINDS, signed[1])
     token = token_in([a.email for a in (*msg.to, *msg.cc)], mailbox_address)
     if token:
         work_order = session.exec(select(WorkOrder).where(WorkOrder.reply_token == token)).first()
@@ -169,16 +174,17 @@ def _by_provider_id(session: Session, referenced: Sequence[str]) -> ThreadRef | 
     work_order = session.get(WorkOrder, sent.work_order_id)
     if work_order is None:
         return None
-    return _ref(work_order, "pec_id", KIND_CODES.get(sent.kind, "") in OPERATOR_KINDS)
+    code = KIND_CODES.get(sent.kind, "")
+    return _ref(work_order, "pec_id", code in OPERATOR_KINDS, code)
 
 
 def _by_number(session: Session, number: str) -> WorkOrder | None:
     return session.exec(select(WorkOrder).where(WorkOrder.number == number)).first()
 
 
-def _ref(work_order: WorkOrder, via: str, to_operators: bool) -> ThreadRef:
+def _ref(work_order: WorkOrder, via: str, to_operators: bool, code: str = "") -> ThreadRef:
     assert work_order.id is not None
-    return ThreadRef(work_order.id, work_order.number, via, to_operators)
+    return ThreadRef(work_order.id, work_order.number, via, to_operators, code)
 
 
 def provider_key(message_id: str) -> str:
