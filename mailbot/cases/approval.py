@@ -1,0 +1,1 @@
+"""Placeholder for issue 29's desk and approval flow (filled by its part C)."""
