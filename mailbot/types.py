@@ -109,6 +109,7 @@ class Kind(StrEnum):
     CITIZEN = "citizen"
     CITIZEN_FOLLOWUP = "citizen_followup"
     OPERATOR_REPLY = "operator_reply"
+    STAFF_MAIL = "staff_mail"  # the institution's side, not speaking for the office here
     OWN_MAIL = "own_mail"
     AUTO_GENERATED = "auto_generated"
     BOUNCE = "bounce"

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
-from mailbot.cases import conversation_log, wording
+from mailbot.cases import conversation_log, staff, wording
 from mailbot.config import LimitSettings, MailboxSettings
 from mailbot.db import record_event
 from mailbot.errors import MailError
@@ -23,6 +23,7 @@ from mailbot.models import Contact, InboundMessage, Taxpayer, WorkOrder, utcnow
 from mailbot.replies import outbox, recipients, threading
 from mailbot.replies.render import Composed
 from mailbot.replies.threading import plus_address
+from mailbot.roles import Directory
 from mailbot.services import Services
 from mailbot.types import Address, Attachment, Origin, ParsedMessage, deliverable
 
@@ -226,12 +227,25 @@ def _candidate_names(session: Session, codes: Sequence[str]) -> list[str]:
     return [f"{names[c]} ({mask_text(c)})" if names.get(c) else mask_text(c) for c in codes]
 
 
+def speakers_for(services: Services, people: Directory, office_id: str) -> frozenset[str]:
+    """Who speaks for an office by mail: its address, its operators and responsible."""
+    office = services.settings.office(office_id)
+    return frozenset(
+        {office.email} | {a for m in people.members if m.speaks_for(office_id) for a in m.addresses}
+    )
+
+
 def internal_addresses(services: Services) -> frozenset[str]:
-    offices = services.settings.offices.values()
+    """The institution's own addresses: offices, desks, mailboxes and the configured staff
+    (never rate-limited as an outside recipient)."""
+    settings = services.settings
+    offices = settings.offices.values()
     return frozenset(
         {o.email for o in offices}
         | {op for o in offices for op in o.operators}
-        | {m.address for m in services.settings.mailboxes}
+        | {d.email for d in settings.desks.values()}
+        | {m.address for m in settings.mailboxes}
+        | settings.directory.addresses()
     )
 
 
@@ -269,16 +283,19 @@ def thread_of(
     parsed: ParsedMessage,
 ) -> classify.Thread | None:
     """What the classifier needs to know of the case a message threads into: who its contact
-    is, its office's operators, how it was threaded, and a forged-sender verdict."""
+    is, who speaks for its office, who is staff, how it was threaded, and a forged-sender
+    verdict."""
     if ref is None or work_order is None:
         return None
     trusted = services.settings.matching.trusted_authserv_ids
-    office = services.settings.office(work_order.office)
+    people = staff.directory(services, session)
     contact = session.get(Contact, work_order.contact_id)
     return classify.Thread(
         via=ref.via,
         to_operators=ref.to_operators,
-        operators=frozenset({*office.operators, office.email}),
+        operators=speakers_for(services, people, work_order.office),
         contact=contact.email if contact else "",
+        staff=people.addresses() | internal_addresses(services),
+        to_staff=ref.to_operators or ref.code in threading.STAFF_KINDS,
         forged=matcher.authentication_failure(parsed, trusted) or "",
     )

@@ -46,11 +46,10 @@ from mailbot.config.settings import (
     RetentionSettings,
     Settings,
     SmtpSettings,
-    SpamRule,
-    SpamSettings,
     StorageSettings,
     Term,
 )
+from mailbot.config.spam_settings import SpamRule, SpamSettings
 from mailbot.config.table import AGE, parse_age
 from mailbot.config.web import WebSettings
 from mailbot.errors import ConfigError

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from mailbot.config.defaults import DEFAULT_CATEGORIES, RSPAMD_ACTIONS, SPAM_FILTERS, Category
-from mailbot.config.settings import CharterSettings, SpamRule, SpamSettings
+from mailbot.config.settings import CharterSettings
+from mailbot.config.spam_settings import SpamRule, SpamSettings
 from mailbot.config.table import ID_PATTERN, Table
 from mailbot.errors import ConfigError
 

@@ -3,9 +3,10 @@
 Machine mail first (our own mail coming back, auto-replies, bounces, lists): it must never get
 an automatic answer, since answering machines with machines is how mail loops start. Then, for
 mail that continues a case (the pipeline resolves the thread and passes it in as a value), who
-is writing: an operator answering what we sent the office, or the citizen following up. A
-subject tag alone is trusted only from the case's contact; an operator's address alone is never
-enough to speak for the office.
+is writing: an operator answering what we sent the office, another member of the staff (never
+the citizen, whatever they answer), or the citizen following up. A subject tag alone is trusted
+only from the case's contact; an operator's address alone is never enough to speak for the
+office.
 """
 
 from __future__ import annotations
@@ -63,9 +64,13 @@ class Thread:
 
     via: str  # "signed", "token", "message_id" or "subject"
     to_operators: bool  # it answers a signed message (or token) we sent to the office
-    operators: frozenset[str]  # the case's office: configured operators and its own address
+    operators: frozenset[
+        str
+    ]  # who speaks for the case's office: its operators, responsible, address
     contact: str  # the case's contact address
     forged: str = ""  # a trusted server's DMARC/DKIM/SPF failure on this message's From
+    staff: frozenset[str] = frozenset()  # every address on the institution's side
+    to_staff: bool = False  # it answers a message of ours only the institution received
 
 
 @dataclass(frozen=True)
@@ -240,6 +245,20 @@ def is_operator_reply(msg: ParsedMessage, thread: Thread) -> str | None:
     return None
 
 
+def is_staff_mail(msg: ParsedMessage, thread: Thread) -> str | None:
+    """The institution's side writing on a case's thread is never the citizen: a member of
+    the staff (a Dirigente, the URP, a colleague, a desk) however they threaded, or anyone
+    answering a message of ours the citizen never received (a forwarded notification). The
+    case's own contact is its citizen, whoever else they are; a forged From is nobody."""
+    if thread.forged or msg.sender is None or msg.sender.email == thread.contact:
+        return None
+    if msg.sender.email in thread.staff or msg.sender.email in thread.operators:
+        return f"staff member writing on the case (by {thread.via} reference)"
+    if thread.to_staff:
+        return "answers a message only the institution received"
+    return None
+
+
 def is_citizen_followup(msg: ParsedMessage, thread: Thread) -> str | None:
     if thread.via == "subject":
         if msg.sender is not None and msg.sender.email == thread.contact:
@@ -250,6 +269,7 @@ def is_citizen_followup(msg: ParsedMessage, thread: Thread) -> str | None:
 
 CONVERSATION_RULES: tuple[tuple[Kind, Callable[[ParsedMessage, Thread], str | None]], ...] = (
     (Kind.OPERATOR_REPLY, is_operator_reply),
+    (Kind.STAFF_MAIL, is_staff_mail),
     (Kind.CITIZEN_FOLLOWUP, is_citizen_followup),
 )
 
