@@ -22,7 +22,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from mailbot.cases import certify, delivery_reports, intake, messages, operator, staff_mail
+from mailbot.cases import certify, delivery_reports, intake, messages, staff_mail
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import Disposition, MailError, NotFoundError, disposition_for
 from mailbot.ingest import classify, ledger, parse, pec, spam
@@ -171,7 +171,9 @@ def _act(
     if verdict.kind is Kind.BOUNCE:
         return delivery_reports.record_bounce(services, session, mail, raw)
     if verdict.kind is Kind.OPERATOR_REPLY and work_order is not None:
-        return operator.handle_operator_reply(services, session, mail, work_order)
+        return staff_mail.handle_operator_reply(services, session, mail, work_order)
+    if verdict.kind is Kind.STAFF_MAIL and ref is not None and work_order is not None:
+        return staff_mail.handle(services, session, mail, ref, work_order)
     if verdict.kind not in (Kind.CITIZEN, Kind.CITIZEN_FOLLOWUP):
         record_event(session, "inbound.ignored", inbound_id=entry.id, reason=verdict.reason)
         return ledger.settle(

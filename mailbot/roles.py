@@ -127,6 +127,22 @@ class Member:
     def may(self, permission: str) -> bool:
         return permission in self.permissions
 
+    def roles_on(self, office: str, desk: str = "") -> frozenset[str]:
+        """The roles that apply to a case of `office` (entered by `desk`): an operator's where
+        it is an operator, a supervisor's within its reach, a desk's on its desk's cases."""
+        return frozenset(
+            role
+            for role in self.roles
+            if role == "admin"
+            or (role in ("operator", "responsible") and office in self.offices)
+            or (role == "supervisor" and (not self.offices or office in self.offices))
+            or (role == "desk" and bool(desk) and desk in self.desks)
+        )
+
+    def may_on(self, permission: str, office: str, desk: str = "") -> bool:
+        """Whether the member may do `permission` on a case of `office` (entered by `desk`)."""
+        return any(permission in ROLES[role] for role in self.roles_on(office, desk))
+
     def speaks_for(self, office: str) -> bool:
         """An operator or responsible of `office` (an admin of every office)."""
         if "admin" in self.roles:
@@ -141,6 +157,23 @@ class Member:
         if "admin" in self.roles:
             return True
         return "supervisor" in self.roles and (not self.offices or office in self.offices)
+
+
+def refused_commands(
+    member: Member | None, names: Iterable[str], office: str, desk: str = ""
+) -> list[str]:
+    """The commands (replies/commands.py names) `member` may not give on a case of `office`
+    when not speaking for it: #nota always passes, the rest as COMMAND_PERMISSIONS says."""
+    return [
+        name
+        for name in names
+        if name != "nota"
+        and (
+            member is None
+            or name not in COMMAND_PERMISSIONS
+            or not member.may_on(COMMAND_PERMISSIONS[name], office, desk)
+        )
+    ]
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,13 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from mailbot.cases import conversation_log, pdf, wording, workorders
+from mailbot.cases import conversation_log, pdf, staff, wording, workorders
 from mailbot.cases.messages import (
     OFFICE_SIDE,
     contact_values,
     office_reply_to,
     queue,
+    speakers_for,
     thread_ids,
 )
 from mailbot.db import record_event, unit_of_work
@@ -155,11 +156,11 @@ def latest(services: Services, number: str, new_address: str = "", actor: str = 
     with unit_of_work(services.engine) as session:
         work_order = workorders.by_number(session, number)
         if new_address.strip():
-            office = services.settings.office(work_order.office)
-            if actor not in {*office.operators, office.email}:
+            people = staff.directory(services, session)
+            if actor not in speakers_for(services, people, work_order.office):
                 raise InputError(
-                    f"--operator {actor!r}: not an operator of office {office.id}"
-                    " (see [[offices]] operators); it says who records the address"
+                    f"--operator {actor!r}: not an operator of office {work_order.office}"
+                    " ([[offices]] operators, [[staff]]); it says who records the address"
                 )
             work_order.postal_address = " ".join(new_address.split())
             workorders.case_event(session, work_order, "postal_address", actor)

@@ -28,14 +28,8 @@ from mailbot.services import Services
 from mailbot.types import Address, Attachment, Origin, ParsedMessage, deliverable
 
 CITIZEN_SIDE = (
-    "citizen",
-    "citizen_followup",
-    "satisfaction",
-    "confirmation",
-    "relay",
-    "extension",
-    "closing",
-)
+    "citizen", "citizen_followup", "satisfaction", "confirmation", "relay", "extension", "closing",
+)  # fmt: skip
 
 
 AUTOMATIC = frozenset({"confirmation", "notice"})  # written by mailbot, not by a person

@@ -1,8 +1,6 @@
 """An operator answers: commands applied, the rest relayed to the citizen from the mailbox's
-address (for a citizen with no e-mail address, made into a letter to print: letters.py), or
-explained back when it cannot be carried out. The CLI's `workorders reply|note|
-assign|close|reopen` go through `apply_operator_message` too.
-"""
+address (no e-mail address: a letter to print, letters.py), or explained back when it cannot be
+carried out. The CLI's `workorders reply|note|assign|close|reopen` go through here too."""
 
 from __future__ import annotations
 
@@ -11,8 +9,14 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from mailbot.cases import charter_commands, conversation_log, letters, workorders
-from mailbot.cases.messages import CITIZEN_SIDE, Incoming, queue, store_attachments, thread_ids
+from mailbot.cases import charter_commands, conversation_log, letters, staff, workorders
+from mailbot.cases.messages import (
+    CITIZEN_SIDE,
+    queue,
+    speakers_for,
+    store_attachments,
+    thread_ids,
+)
 from mailbot.cases.notices import (
     already_told,
     closing_letter,
@@ -21,38 +25,11 @@ from mailbot.cases.notices import (
 )
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import InputError
-from mailbot.ingest import ledger
 from mailbot.models import Contact, WorkOrder, utcnow
-from mailbot.replies import commands, quotes
+from mailbot.replies import commands
+from mailbot.roles import refused_commands
 from mailbot.services import Services
-from mailbot.types import Address, Attachment, Kind, LedgerStatus, Outcome
-
-
-def handle_operator_reply(
-    services: Services, session: Session, mail: Incoming, work_order: WorkOrder
-) -> Outcome:
-    text = quotes.new_text(mail.parsed.text)
-    stored = store_attachments(services, mail.parsed.attachments)
-    relayable = [a for a in mail.parsed.attachments if not a.inline]
-    reason = apply_operator_message(
-        services,
-        session,
-        work_order,
-        operator=mail.sender,
-        text=text,
-        attachments=relayable,
-        stored=stored,
-        inbound_id=mail.entry.id,
-        message_id=mail.parsed.message_id,
-        date=mail.origin.received_at,
-    )
-    return ledger.settle(
-        mail.entry,
-        LedgerStatus.THREADED,
-        kind=Kind.OPERATOR_REPLY,
-        reason=reason,
-        work_order=work_order,
-    )
+from mailbot.types import Address, Attachment
 
 
 def apply_operator_message(
@@ -67,15 +44,18 @@ def apply_operator_message(
     inbound_id: int | None = None,
     message_id: str | None = None,
     date: datetime | None = None,
+    parsed: commands.Parsed | None = None,
 ) -> str | None:
     """Commands first, then the text: to the citizen, or kept as an internal note. Returns why
     nothing was relayed, when nothing was. An operator's mail (`inbound_id`) is answered with a
     notice when it cannot be carried out or did something the operator may not expect; the
-    command line (`operator_action`) checks the same first and refuses instead."""
+    command line (`operator_action`) checks the same first and refuses instead. `parsed`: the
+    commands already read and sifted (staff_mail: those the writer's role allows)."""
     settings = services.settings
-    parsed = commands.parse(text)
+    parsed = parsed or commands.parse(text)
     by_mail = inbound_id is not None
-    errors = problems(services, parsed, work_order.language, work_order)
+    found = charter_commands.problems(services, parsed, work_order)
+    errors = [problem.text(work_order.language) for problem in found]
     assign_to = parsed.has("assegna")
 
     def record(kind: str, body: str) -> None:
@@ -189,17 +169,6 @@ def _close(
     closing_letter(services, session, work_order)
 
 
-def problems(
-    services: Services,
-    parsed: commands.Parsed,
-    language: str = "it",
-    work_order: WorkOrder | None = None,
-) -> list[str]:
-    """Why an operator's message cannot be carried out (empty list: it can), in `language`."""
-    found = charter_commands.problems(services, parsed, work_order)
-    return [problem.text(language) for problem in found]
-
-
 def operator_action(
     services: Services,
     number: str,
@@ -212,15 +181,22 @@ def operator_action(
     parsed = commands.parse(text)
     with unit_of_work(services.engine) as session:
         work_order = workorders.by_number(session, number)
-        errors = problems(services, parsed, "en", work_order)
+        errors = [p.text("en") for p in charter_commands.problems(services, parsed, work_order)]
         if errors:
             raise InputError("; ".join(errors))
-        office = services.settings.office(work_order.office)
         address = operator.strip().lower()
-        if address not in {*office.operators, office.email}:
-            raise InputError(
-                f"{address} is not an operator of office {office.id} (see [[offices]] operators)"
-            )
+        people = staff.directory(services, session)
+        if address not in speakers_for(services, people, work_order.office):
+            # Not the office's voice: a note, and what the member's role allows on the case.
+            member, names = people.member(address), [c.name for c in parsed.commands]
+            desk = getattr(work_order, "desk", "") or ""
+            barred = refused_commands(member, names, work_order.office, desk)
+            if member is None or barred or (parsed.body and not parsed.has("nota")):
+                raise InputError(
+                    f"{address} is not an operator of office {work_order.office} (nor its "
+                    "responsible: [[offices]], [[staff]], mailbot staff): it may write #nota"
+                    + (f", not #{', #'.join(barred)}" if barred else "")
+                )
         if work_order.voided_at is not None:
             raise InputError(f"{number} is void ({work_order.void_reason}): nothing done")
         if parsed.has("chiudi") and work_order.status == workorders.CLOSED:

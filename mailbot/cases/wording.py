@@ -55,6 +55,7 @@ MESSAGE_KIND = {
         "forward": "inoltro all'ufficio",
         "operator_reply": "risposta dell'operatore",
         "note": "nota interna",
+        "internal_note": "nota interna inoltrata all'ufficio",
         "notice": "avviso all'operatore",
         "transcript": "fascicolo",
     },
@@ -71,6 +72,7 @@ MESSAGE_KIND = {
         "forward": "forward to the office",
         "operator_reply": "operator's reply",
         "note": "internal note",
+        "internal_note": "internal note passed on to the office",
         "notice": "notice to the operator",
         "transcript": "case file",
     },
@@ -144,7 +146,25 @@ EVENT = {
     },
 }
 
+ROLE = {
+    "it": {
+        "operator": "operatore",
+        "responsible": "responsabile",
+        "supervisor": "supervisore",
+        "desk": "sportello",
+        "admin": "amministratore",
+    },
+    "en": {
+        "operator": "operator",
+        "responsible": "responsible",
+        "supervisor": "supervisor",
+        "desk": "desk",
+        "admin": "admin",
+    },
+}
+
 TABLES = {
+    "role": ROLE,
     "status": STATUS,
     "match_rule": MATCH_RULE,
     "message_kind": MESSAGE_KIND,

@@ -18,7 +18,7 @@ _YOUR_NAME = {"it": "il vostro nome", "en": "your name"}
 # What an operator's notice can say (templates/*/operator_notice.*): their message was refused
 # (`errors`); their plain reply was recorded as the reasoned reply; the case was already closed;
 # the case was voided; their mail named a case but answered nothing of ours.
-NOTICES = ("refused", "reasoned", "already_closed", "voided", "unthreaded")
+NOTICES = ("refused", "reasoned", "already_closed", "voided", "unthreaded", "not_relayed")
 
 
 class OfficeMessages(Renderer):
@@ -101,6 +101,10 @@ class OfficeMessages(Renderer):
             "closed_at": None,
             "relayed": False,
             "void_reason": "",
+            "office_name": "",
+            "applied": [],
+            "refused": [],
+            "may_assign": False,
             **(details or {}),
             "number": number,
             "subject": subject,

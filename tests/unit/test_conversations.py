@@ -213,7 +213,9 @@ def test_assegna_hands_the_case_to_another_office_without_telling_the_citizen(
     assert next(o for o in rows(two, OutboundMessage) if o.kind == "relay").recipients == CITIZEN
     run(reply(notifications[0], OPERATOR, "Rispondo io, invece."))
     assert len([o for o in rows(two, OutboundMessage) if o.kind == "relay"]) == 1
-    assert kinds(two)[-2:] == ["citizen_followup", "forward"]  # shown to tributi, not relayed
+    # staff mail, never the citizen's: a note shown to tributi, the writer told (issue 29)
+    assert kinds(two)[-3:] == ["note", "internal_note", "notice"]
+    assert "citizen_followup" not in kinds(two)
 
 
 def test_unknown_command_relays_nothing_and_explains(services, process, opened):
@@ -273,10 +275,11 @@ def test_subject_tag_from_the_contact_is_a_follow_up(services, process, opened):
     assert kinds(services)[-2:] == ["citizen_followup", "forward"]
 
 
-def test_non_operator_answering_a_notification_is_forwarded_not_relayed(services, process, opened):
+def test_non_operator_answering_a_notification_is_a_note_not_relayed(services, process, opened):
+    # Only the institution received the notification: whoever answers it is not the citizen.
     process(reply(opened, "someone.else@comune.example.it", "Inoltro a voi.", name="Qualcuno"))
     assert not [o for o in rows(services, OutboundMessage) if o.kind == "relay"]
-    assert kinds(services)[-2:] == ["citizen_followup", "forward"]
+    assert kinds(services)[-3:] == ["note", "internal_note", "notice"]
 
 
 def test_auto_reply_to_our_mail_is_recorded_on_the_case_and_never_answered(
