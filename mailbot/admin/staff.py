@@ -25,7 +25,7 @@ from mailbot.db import record_event
 from mailbot.errors import ConfigError, InputError, NotFoundError
 from mailbot.log import get_logger, mask_address
 from mailbot.models import StaffAddress, StaffMember, utcnow
-from mailbot.roles import ROLES, Member
+from mailbot.roles import ROLES, Directory, Member
 from mailbot.types import looks_like_address, normalise_address
 
 log = get_logger(__name__)
@@ -146,10 +146,10 @@ def describe_holder(member: Member) -> str:
     return f"{who} ({SOURCES.get(member.source, member.source)})"
 
 
-def configured_holder(settings: Settings, addresses: Iterable[str]) -> tuple[str, Member] | None:
+def configured_holder(configured: Directory, addresses: Iterable[str]) -> tuple[str, Member] | None:
     """The first of `addresses` the configuration already names, and whose it is."""
     for address in addresses:
-        member = settings.directory.member(address)
+        member = configured.member(address)
         if member is not None:
             return address, member
     return None
@@ -163,7 +163,7 @@ def add(
 ) -> StaffMember:
     """Keep a new member (validated by `validate`). An address a configured or an active
     stored member has is refused, naming who has it; a disabled member's is taken over."""
-    taken = configured_holder(settings, member.addresses)
+    taken = configured_holder(settings.directory, member.addresses)
     if taken is not None:
         address, holder = taken
         raise InputError(f"--email: {address!r} already belongs to {describe_holder(holder)}")

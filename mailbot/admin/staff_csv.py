@@ -21,7 +21,7 @@ from mailbot.admin import staff
 from mailbot.config import Settings
 from mailbot.errors import InputError
 from mailbot.models import StaffMember
-from mailbot.roles import Member
+from mailbot.roles import Directory, Member
 
 MAX_BYTES = 5_000_000
 MAX_LINES = 50_000
@@ -117,6 +117,8 @@ def import_file(
     report = ImportReport()
     planned: list[tuple[int, Member, staff.Stored | None]] = []
     seen: dict[str, int] = {}
+    configured = settings.directory
+    held = {address: other for other in staff.stored(session) for address in other.addresses}
     for line, record in rows(read_text(path)):
         if isinstance(record, str):
             report.rejected.append((line, record))
@@ -127,7 +129,7 @@ def import_file(
             column = "email" if bad.field == "addresses" else bad.field
             report.rejected.append((line, f"{column}: {bad.reason}"))
             continue
-        problem = _clash(settings, session, member, line, seen)
+        problem = _clash(configured, held, member, line, seen)
         if isinstance(problem, str):
             report.rejected.append((line, problem))
             continue
@@ -149,18 +151,22 @@ def import_file(
 
 
 def _clash(
-    settings: Settings, session: Session, member: Member, line: int, seen: dict[str, int]
+    configured: Directory,
+    held: dict[str, staff.Stored],
+    member: Member,
+    line: int,
+    seen: dict[str, int],
 ) -> str | staff.Stored | None:
     """Why the line cannot be taken, or the stored member it updates (None: a new one)."""
     for address in member.addresses:
         if address in seen:
             return f"email: {address!r} already on line {seen[address]}"
         seen[address] = line
-    taken = staff.configured_holder(settings, member.addresses)
+    taken = staff.configured_holder(configured, member.addresses)
     if taken is not None:
         address, holder = taken
         return f"email: {address!r} already belongs to {staff.describe_holder(holder)}"
-    holders = staff.stored(session, member.addresses)
+    holders = list({id(h): h for a in member.addresses if (h := held.get(a))}.values())
     if len(holders) > 1:
         names = " and ".join(staff.describe_holder(h.member) for h in holders)
         return f"email: the addresses belong to two members: {names}"
