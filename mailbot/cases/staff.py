@@ -5,8 +5,9 @@ table is `mailbot/roles.py`; the flows ask here, never the settings' `operators`
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from mailbot.models import StaffAddress, StaffMember
 from mailbot.roles import Directory, Member
 from mailbot.services import Services
 
@@ -17,5 +18,33 @@ def directory(services: Services, session: Session) -> Directory:
 
 
 def stored_members(session: Session) -> tuple[Member, ...]:
-    """The members kept in the database (`mailbot staff add|import`)."""
-    return ()  # the staff_member table arrives with migration 0018 (issue 29, part A)
+    """The active members kept in the database (`mailbot staff add|import`), in the order
+    they were added, each with its addresses in theirs: one query over both tables (it runs
+    for every mail on a case's thread)."""
+    query = (
+        select(StaffMember, StaffAddress.address)
+        .join(StaffAddress, col(StaffAddress.member_id) == col(StaffMember.id))
+        .where(col(StaffMember.disabled_at).is_(None))
+        .order_by(col(StaffMember.id), col(StaffAddress.id))
+    )
+    found: dict[int, tuple[StaffMember, list[str]]] = {}
+    for row, address in session.exec(query):
+        assert row.id is not None
+        found.setdefault(row.id, (row, []))[1].append(address)
+    return tuple(as_member(row, addresses) for row, addresses in found.values())
+
+
+def as_member(row: StaffMember, addresses: list[str]) -> Member:
+    return Member(
+        addresses=tuple(addresses),
+        name=row.name,
+        roles=frozenset(ids(row.roles)),
+        offices=ids(row.offices),
+        desks=ids(row.desks),
+        source="database",
+    )
+
+
+def ids(text: str) -> tuple[str, ...]:
+    """ "a,b" → ("a", "b"): how the table keeps roles, offices and desks."""
+    return tuple(item for item in text.split(",") if item)

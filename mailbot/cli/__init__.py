@@ -24,6 +24,7 @@ from mailbot.cli import (  # noqa: F401
     refunds,
     registry,
     reports,
+    staff,
 )
 from mailbot.cli.app import app, echo
 from mailbot.errors import MailbotError

@@ -66,6 +66,10 @@ actions_app = _group("Corrective actions that cases led to (#azione), and their 
 app.add_typer(actions_app, name="actions")
 refunds_app = _group("What the charter owes citizens (late replies, founded complaints).")
 app.add_typer(refunds_app, name="refunds")
+staff_app = _group(
+    "The institution's people and their roles (operator, responsible, supervisor, desk, admin)."
+)
+app.add_typer(staff_app, name="staff")
 
 ConfigOption = Annotated[
     str | None,

@@ -307,3 +307,60 @@ def test_the_example_water_utility_categories_switched_on_are_valid(tmp_path):
     example = config.load(REPO / "config.example.toml")
     assert [c.id for c in example.charter.categories] == ["strade", "tributi", "altro"]
     assert example.office("urp").terms["tributi"].days == 15
+
+
+def _switched_on(name: str) -> str:
+    text = (REPO / "config.example.toml").read_text()
+    block = text[text.index(f"# BEGIN {name}") : text.index(f"# END {name}")]
+    return "\n".join(line.removeprefix("# ") for line in block.splitlines()[1:])
+
+
+def test_the_example_municipality_staff_switched_on_is_valid(tmp_path):
+    """config.example.toml's municipality: the URP over every office, a Dirigente who
+    approves, operators; the office's own address still speaks for it."""
+    settings = load_text(tmp_path, base_toml(tmp_path) + "\n" + _switched_on("municipality"))
+    found = settings.directory
+    assert settings.office("lavori_pubblici").approval is True
+    urp = found.member("marta.sala@comune.example.it")
+    assert urp is not None and urp.roles == {"supervisor"} and urp.oversees("lavori_pubblici")
+    boss = found.member("dirigente.lp@comune.example.it")
+    assert boss is not None and boss.name.startswith("ing. Paolo Bruni")
+    assert boss.speaks_for("lavori_pubblici") and boss.may("case.approve")
+    operators = found.of_office("lavori_pubblici", "operator")
+    assert {m.address for m in operators} == {
+        "giulia.costa@comune.example.it",
+        "luca.ferri@comune.example.it",
+        "lavori.pubblici@comune.example.it",  # the office's own address, as always
+    }
+    assert not any(m.may("case.approve") for m in operators)
+    archive = found.member("urp.archivio@comune.example.it")  # copy_to: a supervisor
+    assert archive is not None and archive.roles == {"supervisor"}
+
+
+def test_the_example_desk_network_switched_on_is_valid(tmp_path):
+    """config.example.toml's regional agency: a centre, two desks with members, the
+    competent office, a desk's own mailbox."""
+    settings = load_text(tmp_path, base_toml(tmp_path) + "\n" + _switched_on("desk network"))
+    found = settings.directory
+    assert set(settings.desks) == {"nord", "sud"}
+    assert settings.mailbox("sportello_nord").desk == "nord"
+    assert [m.name for m in found.of_desk("nord")] == ["Sportello Nord"]
+    assert found.member("marco.galli@agenzia.example.it").at_desk("nord")
+    riva = found.member("elena.riva@agenzia.example.it")
+    assert riva is not None and riva.at_desk("sud") and not riva.at_desk("nord")
+    assert not riva.speaks_for("servizio_tecnico") and riva.may("case.relay")
+    centre = found.member("centro@agenzia.example.it")
+    assert centre is not None and centre.may("case.see.all")
+    assert [m.address for m in found.supervisors_of("servizio_tecnico")] == [
+        "centro@agenzia.example.it"
+    ]
+    assert found.member("davide.conti@agenzia.example.it").speaks_for("servizio_tecnico")
+
+
+def test_the_example_names_its_dirigente_as_the_offices_responsible():
+    found = config.load(REPO / "config.example.toml").directory
+    boss = found.member("dirigente.urp@comune.example.it")
+    assert boss is not None and boss.source == "config" and boss.name == "dott.ssa Anna Neri"
+    assert boss.roles == {"responsible"} and boss.speaks_for("urp")
+    mario = found.member("mario.rossi@comune.example.it")  # the operators list, as always
+    assert mario is not None and mario.source == "operators" and mario.speaks_for("urp")
