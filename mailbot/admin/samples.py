@@ -82,6 +82,21 @@ def _sample(composer: Composer, kind: str, language: str) -> Composed:
             "sender_alert": "dmarc=fail (p=reject) at mx.example.it",
             "other_from": ["altro@example.it"],
             "name_address": "sindaco@comune.example.it",
+            "days_left": 3,
+            "term_days": 30,
+            "term_working": True,
+            "extension_days": 15,
+            "suspended_at": None,
+            "handover": {
+                "by": "Mario Rossi",
+                "at": now,
+                "reason": "Motivo",
+                "note": "Nota",
+                "from_office": "Ufficio Tributi",
+            },
+            "left_out": [{"filename": "foto.jpg", "size_mb": 30}],
+            "max_mb": 10,
+            "max_message_mb": 25,
         }
         return composer.to_office(
             kind, **common, office=office, values=values, reply_to=citizen.email

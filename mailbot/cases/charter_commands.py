@@ -21,8 +21,11 @@ def problems(
     """Why an operator's message cannot be carried out, every command's check (none: it can)."""
     errors = list(parsed.errors)
     assign_to = parsed.has("assegna")
-    if assign_to and assign_to.arg not in services.settings.offices:
-        errors.append(commands.Problem("no_office", (assign_to.arg,)))
+    office_id = commands.assignment(assign_to.arg)[0] if assign_to else ""
+    if assign_to and office_id not in services.settings.offices:
+        errors.append(commands.Problem("no_office", (office_id,)))
+    elif assign_to and work_order is not None and office_id == work_order.office:
+        errors.append(commands.Problem("same_office", (office_id,)))
     category = parsed.has("categoria")
     if category and services.settings.charter.category(category.arg.lower()) is None:
         known = ", ".join(c.id for c in services.settings.charter.categories)

@@ -23,6 +23,7 @@ from mailbot.cases.messages import (
     speakers_for,
     thread_ids,
 )
+from mailbot.cases.staff import directory
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import InputError, NotFoundError
 from mailbot.models import (
@@ -34,6 +35,7 @@ from mailbot.models import (
     WorkOrder,
     utcnow,
 )
+from mailbot.replies.compose import signer
 from mailbot.services import Services
 from mailbot.types import Attachment, deliverable
 
@@ -235,7 +237,7 @@ def _render(
     values = {
         "institution": services.composer.institution,
         "office_name": office.name,
-        "responsible": office.responsible,
+        "responsible": signer(office, directory(services, session)),
         "office_phone": office.phone,
         "name": contact.name if contact is not None else "",
         "postal_address": postal_address(session, work_order),

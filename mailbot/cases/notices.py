@@ -1,6 +1,7 @@
-"""Messages mailbot writes about a case: the office's notification and forwards, the notice
-to a newly assigned office, the citizen's extension and closing notices, an operator's
-explanation, and the office's notice of mail that did not arrive.
+"""Messages mailbot writes about a case: the office's notification and forwards (with the
+case's own deadline), the citizen's extension and closing notices (copied to the URP and the
+office's supervisors as a relayed reply is), an operator's explanation, and the office's
+notice of mail that did not arrive. The notice to a newly assigned office is handover.py's.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from mailbot.cases import conversation_log, refunds, survey
+from mailbot.cases import refunds, survey
 from mailbot.cases.messages import (
     CITIZEN_SIDE,
     OFFICE_SIDE,
@@ -21,6 +22,7 @@ from mailbot.cases.messages import (
     queue,
     thread_ids,
 )
+from mailbot.cases.staff import directory
 from mailbot.config import OfficeSettings
 from mailbot.db import record_event, unit_of_work
 from mailbot.models import Contact, Event, OutboundMessage, WorkOrder
@@ -54,7 +56,9 @@ def tell_citizen(
         references=thread[:-1],
         from_address=mailbox.smtp.from_address if mailbox.smtp else None,
         channel=work_order.channel,  # a typed address gets none of the sender's words back
+        staff=directory(services, session),  # who gets the copies, who signs for the office
     )
+    # No e-mail address (a printed letter): `queue` holds the message, copies and all.
     queue(session, work_order, kind, composed, route=mailbox)
 
 
@@ -76,6 +80,26 @@ def closing_letter(services: Services, session: Session, work_order: WorkOrder) 
     tell_citizen(services, session, work_order, "closing", values)
 
 
+def deadline_values(services: Services, work_order: WorkOrder) -> dict[str, Any]:
+    """What the office's messages say of the case's own term: the due day (after extensions
+    and pauses: `due_at`), the days left, the term with its extension, whether the clock
+    stands still (suspended); a handed-over case keeps them all."""
+    clock = services.clock
+    suspended = work_order.status == "suspended"
+    return {
+        "due_at": work_order.due_at,
+        "days_left": (clock.local_day(work_order.due_at) - clock.today()).days,
+        "term_days": work_order.term_days,
+        "term_working": work_order.term_working,
+        "extension_days": work_order.extension_days,
+        "suspended_at": work_order.suspended_at if suspended else None,
+    }
+
+
+# A notification that is not a handover (handover.py fills these in).
+NOT_HANDED_OVER: dict[str, Any] = {"handover": None, "left_out": []}
+
+
 def notify_office(
     services: Services,
     session: Session,
@@ -93,6 +117,8 @@ def notify_office(
         "body_html": mail.parsed.html,
         "other_from": list(mail.parsed.other_from),
         "name_address": mail.parsed.name_address,
+        **deadline_values(services, work_order),
+        **NOT_HANDED_OVER,
     }
     if mail.origin.unverified:  # the web form: what this submission gave, not the contact's
         reachable = bool(values["contact_reachable"])
@@ -109,34 +135,6 @@ def notify_office(
         references=thread_ids(session, work_order, OFFICE_SIDE),
     )
     queue(session, work_order, kind, composed)
-
-
-def notify_office_of_case(
-    services: Services, session: Session, work_order: WorkOrder, office: OfficeSettings
-) -> None:
-    """A newly assigned office gets the case as it stands: the citizen's first message."""
-    assert work_order.id is not None
-    first = next(
-        m for m in conversation_log.conversation(session, work_order.id) if m.direction == "in"
-    )
-    values = {
-        **contact_values(session, work_order),
-        "received_at": work_order.received_at,
-        "body": first.body_text,
-        "body_html": first.body_html,
-        "other_from": [],
-        "name_address": "",
-    }
-    composed = services.composer.to_office(
-        "notification",
-        number=work_order.number,
-        language=work_order.language,
-        office=office,
-        values=values,
-        reply_to=office_reply_to(services, work_order),
-        references=thread_ids(session, work_order, OFFICE_SIDE),
-    )
-    queue(session, work_order, "notification", composed)
 
 
 def operator_notice(

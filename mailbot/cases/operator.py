@@ -9,20 +9,9 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from mailbot.cases import charter_commands, conversation_log, letters, staff, workorders
-from mailbot.cases.messages import (
-    CITIZEN_SIDE,
-    queue,
-    speakers_for,
-    store_attachments,
-    thread_ids,
-)
-from mailbot.cases.notices import (
-    already_told,
-    closing_letter,
-    notify_office_of_case,
-    operator_notice,
-)
+from mailbot.cases import charter_commands, conversation_log, handover, letters, staff, workorders
+from mailbot.cases.messages import CITIZEN_SIDE, queue, speakers_for, store_attachments, thread_ids
+from mailbot.cases.notices import already_told, closing_letter, operator_notice
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import InputError
 from mailbot.models import Contact, WorkOrder, utcnow
@@ -113,10 +102,12 @@ def apply_operator_message(
     keep_internal = parsed.has("nota") or assign_to or take_back
     kind = "note" if keep_internal else "operator_reply"
     record(kind, parsed.body)
-    if assign_to:
-        new_office = settings.office(assign_to.arg)
-        workorders.assign(session, work_order, new_office, operator.email)
-        notify_office_of_case(services, session, work_order, new_office)
+    if assign_to:  # with the attachments and a covering note (handover.py)
+        office_id, reason = commands.assignment(assign_to.arg)
+        handover.hand_over(
+            services, session, work_order, office_id, operator.email, reason=reason,
+            note=parsed.body,
+        )  # fmt: skip
     charter_commands.apply(services, session, work_order, parsed, operator.email)
     if take_back:
         conversation_log.withdraw_reasoned_reply(session, work_order, operator.email)
@@ -272,5 +263,6 @@ def _relay(
         references=thread,
         attachments=attachments,
         from_address=mailbox.smtp.from_address if mailbox.smtp else None,
+        staff=staff.directory(services, session),  # the copies, and who signs for the office
     )
     queue(session, work_order, "relay", composed, route=mailbox)

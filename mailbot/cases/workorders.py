@@ -168,10 +168,16 @@ def case_event(session: Session, work_order: WorkOrder, kind: str, actor: str, *
     record_event(session, f"work_order.{kind}", work_order_id=work_order.id, actor=actor, **details)
 
 
-def assign(session: Session, work_order: WorkOrder, office: OfficeSettings, actor: str) -> None:
+def assign(
+    session: Session, work_order: WorkOrder, office: OfficeSettings, actor: str, reason: str = ""
+) -> None:
+    """The case moves to `office`; the term and the deadline stay the case's own."""
     previous = work_order.office
     work_order.office = office.id
-    case_event(session, work_order, "assigned", actor, office=office.id, previous=previous)
+    details = {"reason": reason} if reason else {}
+    case_event(
+        session, work_order, "assigned", actor, office=office.id, previous=previous, **details
+    )
 
 
 def suspend(session: Session, work_order: WorkOrder, reason: str, actor: str, clock: Clock) -> None:

@@ -243,9 +243,16 @@ def workorders_note(number: str, operator: OperatorOption, text: str) -> None:
 
 
 @workorders_app.command("assign")
-def workorders_assign(number: str, operator: OperatorOption, office: str) -> None:
-    """Hand the case to another office, which gets a notification."""
-    _act(number, operator, f"#assegna {office}")
+def workorders_assign(
+    number: str,
+    operator: OperatorOption,
+    office: str,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why: the new office reads it in the covering note.")
+    ] = "",
+) -> None:
+    """Hand the case to another office, which gets it with its attachments and a note."""
+    _act(number, operator, f"#assegna {office} {' '.join(reason.split())}".strip())
 
 
 @workorders_app.command("close")

@@ -51,9 +51,9 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("riapri", "", "",
          "riapre una pratica chiusa",
          "reopen a closed case"),
-    Spec("assegna", "UFFICIO", "OFFICE",
-         "passa la pratica a un altro ufficio",
-         "hand the case to another office"),
+    Spec("assegna", "UFFICIO [MOTIVO]", "OFFICE [REASON]",
+         "passa la pratica a un altro ufficio, con gli allegati e il motivo (facoltativo)",
+         "hand the case to another office, with its attachments and the reason (optional)"),
     Spec("sospendi", "MOTIVO", "REASON",
          "chiede altre informazioni, sospende i termini",
          "ask for more information, stop the clock"),
@@ -80,8 +80,9 @@ COMMANDS: tuple[Spec, ...] = (
          "a corrective action the case led to"),
 )  # fmt: skip
 _COMMAND = re.compile(r"^#(?P<name>[A-Za-zÀ-ÿ_]+)\b[ \t]*(?P<arg>.*)$")
-# name → what its argument is, "" for none (the Italian placeholder, as errors show it)
-KNOWN = {spec.name: spec.arg_it.split("]")[-1].strip() for spec in COMMANDS}
+# name → what its argument needs, "" for none (the Italian placeholder, as errors show it);
+# what is in [brackets] may be left out.
+KNOWN = {spec.name: re.sub(r"\[[^]]*\]", "", spec.arg_it).strip() for spec in COMMANDS}
 
 
 def help_lines(language: str) -> list[tuple[str, str]]:
@@ -97,6 +98,12 @@ def extension(arg: str) -> tuple[int, str] | None:
     return int(days), reason.strip()
 
 
+def assignment(arg: str) -> tuple[str, str]:
+    """`#assegna tributi è una questione di TARI` → ("tributi", "è una questione di TARI")."""
+    office, _, reason = arg.strip().partition(" ")
+    return office, reason.strip()
+
+
 # What is wrong with an operator's message, in the operator's language (the notice by
 # email) and in English (the command line).
 MESSAGES = {
@@ -108,6 +115,10 @@ MESSAGES = {
         "en": "#chiudi, #riapri and #sospendi cannot go together",
     },
     "no_office": {"it": "#assegna: nessun ufficio {0!r}", "en": "#assegna: no office {0!r}"},
+    "same_office": {
+        "it": "#assegna: la pratica è già dell'ufficio {0!r}",
+        "en": "#assegna: the case is already office {0!r}'s",
+    },
     "no_category": {
         "it": "#categoria: nessuna categoria {0!r} (disponibili: {1})",
         "en": "#categoria: no category {0!r} (known: {1})",

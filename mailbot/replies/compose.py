@@ -15,6 +15,7 @@ from typing import Any
 from mailbot.config import OfficeSettings
 from mailbot.replies.office_mail import OfficeMessages
 from mailbot.replies.render import Composed
+from mailbot.roles import Directory
 from mailbot.types import Address, Attachment
 
 
@@ -62,16 +63,42 @@ def short_name(name: str) -> str:
     return " ".join(words)
 
 
+def copies(office: OfficeSettings, staff: Directory, citizen: str = "") -> tuple[str, ...]:
+    """Who gets a copy of the office's letters to a citizen (the reply, an extension, the
+    closing letter): the office's `copy_to` (the URP) and every supervisor of the office whose
+    role gets the copies; each once, never the citizen themselves."""
+    found = [office.copy_to] if office.copy_to else []
+    found += [m.address for m in staff.supervisors_of(office.id) if m.may("case.copies")]
+    seen = {citizen.strip().lower()}
+    kept: list[str] = []
+    for address in found:
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            kept.append(address)
+    return tuple(kept)
+
+
+def signer(office: OfficeSettings, staff: Directory) -> str:
+    """Who the letters name as responsible for the office: its `responsible` text, else the
+    named member who holds the office's responsible role (the Dirigente)."""
+    if office.responsible:
+        return office.responsible
+    return next((m.name for m in staff.of_office(office.id, "responsible") if m.name), "")
+
+
 CITIZEN_KINDS = ("extension", "closing")  # written by mailbot to the citizen, via `to_citizen`
 OFFICE_REPORT_KINDS = ("digest", "escalation")  # about an office's cases, via `office_report`
 
 
 class Composer(OfficeMessages):
-    def _office_values(self, office: OfficeSettings) -> dict[str, Any]:
-        """What every letter to a citizen says of who answers for the office (the charter)."""
+    def _office_values(
+        self, office: OfficeSettings, staff: Directory | None = None
+    ) -> dict[str, Any]:
+        """What every letter to a citizen says of who answers for the office (the charter).
+        `staff`: the whole directory (cases/staff.py); default the configuration's members."""
         charter = self.settings.charter
         return {
-            "responsible": office.responsible,
+            "responsible": signer(office, self.settings.directory if staff is None else staff),
             "office_phone": office.phone,
             "privacy_notice": charter.privacy_notice,
             "redress": charter.redress,
@@ -151,8 +178,12 @@ class Composer(OfficeMessages):
         references: tuple[str, ...],
         attachments: Sequence[Attachment] = (),
         from_address: str | None = None,
+        staff: Directory | None = None,
     ) -> Composed:
-        """An operator's answer, sent to the citizen from the mailbox, never from the operator."""
+        """An operator's answer, sent to the citizen from the mailbox, never from the operator;
+        copied to the office's URP and supervisors (`copies`, from `staff`: the whole directory,
+        default the configuration's members). Replies to it, the copies' too, reach the mailbox."""
+        staff = self.settings.directory if staff is None else staff
         sender_name = (  # no name known (a CLI reply): the office alone, not "URP — URP"
             self.settings.conversations.sender_format.format(
                 operator=operator_name, office=office.name
@@ -161,7 +192,7 @@ class Composer(OfficeMessages):
             else office.name
         )
         values = {
-            **self._office_values(office),
+            **self._office_values(office, staff),
             "number": number,
             "subject": subject,
             "body": body,
@@ -180,7 +211,7 @@ class Composer(OfficeMessages):
             attachments=attachments,
             from_name=sender_name,
             from_address=from_address,
-            cc=office.copy_to,  # the URP, when the office keeps it informed
+            cc=copies(office, staff, citizen.email),
         )
 
     def to_citizen(
@@ -198,15 +229,18 @@ class Composer(OfficeMessages):
         references: tuple[str, ...],
         from_address: str | None = None,
         channel: str,
+        staff: Directory | None = None,
     ) -> Composed:
         """A message mailbot writes to the citizen for the office (an extension notice, the
-        closing message): signed by the office, from the mailbox. To an unproved address (the
-        case's `channel`) without the subject or the full name the submitter chose."""
+        closing message): signed by the office, from the mailbox, copied as a relayed reply is
+        (`copies`). To an unproved address (the case's `channel`) without the subject or the
+        full name the submitter chose."""
+        staff = self.settings.directory if staff is None else staff
         if not address_proved(channel):
             citizen = Address(short_name(citizen.name), citizen.email)
             subject = ""
         full = {
-            **self._office_values(office),
+            **self._office_values(office, staff),
             "number": number,
             "subject": subject,
             "citizen_name": citizen.name,
@@ -225,4 +259,5 @@ class Composer(OfficeMessages):
             references=references,
             from_name=office.name,
             from_address=from_address,
+            cc=copies(office, staff, citizen.email),
         )

@@ -112,10 +112,11 @@ class Renderer:
         from_name: str | None = None,
         html: str | None = None,
         from_address: str | None = None,
-        cc: str = "",
+        cc: Sequence[str] = (),
     ) -> Composed:
         """`from_address`: a mailbox's own account (a PEC box must send from its address);
-        default [smtp]'s. Never a Bcc or a read-receipt request: a PEC provider refuses both."""
+        default [smtp]'s. `cc`: the copies (visible to every recipient). Never a Bcc or a
+        read-receipt request: a PEC provider refuses both."""
         subject = self._render(language, kind, "subject", values).strip()
         if number:  # about a case: its tag; an office's digest has none
             subject = tagged_subject(number, subject)
@@ -124,14 +125,15 @@ class Renderer:
         message_id = make_message_id(self.secret, number or kind, kind, domain_of(sender))
         name = smtp.from_name if from_name is None else from_name
         try:  # refuse what is not an address before building anything
-            for display, address in ((name, sender), (to.name, to.email), ("", reply_to)):
+            checked = ((name, sender), (to.name, to.email), ("", reply_to), *(("", a) for a in cc))
+            for display, address in checked:
                 HeaderAddress(display, addr_spec=address)
         except (ValueError, IndexError) as exc:
             raise MailError(f"cannot address a message to {to.email!r}: {exc}") from exc
         headers_out = [
             ("From", address_header(name, sender)),
             ("To", address_header(to.name, to.email)),
-            *((("Cc", cc),) if cc else ()),
+            *((("Cc", ", ".join(cc)),) if cc else ()),
             ("Reply-To", address_header(smtp.from_name, reply_to)),
             ("Subject", subject),
             ("Date", format_datetime(datetime.now(UTC).astimezone(self.tz))),
@@ -157,6 +159,6 @@ class Renderer:
             subject=subject,
             text=text,
             sender=sender,
-            recipients=(to.email, cc) if cc else (to.email,),
+            recipients=(to.email, *cc),
             raw=raw,
         )
