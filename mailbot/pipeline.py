@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from mailbot.cases import certify, delivery_reports, intake, messages, operator, staff_mail
+from mailbot.cases.approving import answer_to_request  # issue 29 (part C)
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import Disposition, MailError, NotFoundError, disposition_for
 from mailbot.ingest import classify, ledger, parse, pec, spam
@@ -170,6 +171,9 @@ def _act(
     mail = messages.Incoming(entry, parsed, origin)
     if verdict.kind is Kind.BOUNCE:
         return delivery_reports.record_bounce(services, session, mail, raw)
+    answered = answer_to_request(services, session, mail, ref, work_order, kind=verdict.kind)
+    if answered is not None:  # issue 29: a staff member answered an approval request
+        return answered
     if verdict.kind is Kind.OPERATOR_REPLY and work_order is not None:
         return operator.handle_operator_reply(services, session, mail, work_order)
     if verdict.kind not in (Kind.CITIZEN, Kind.CITIZEN_FOLLOWUP):
@@ -262,12 +266,9 @@ def release(services: Services, inbound_id: int, actor: str) -> Outcome:
 
 
 def _again(
-    services: Services,
-    inbound_id: int,
-    allowed: tuple[LedgerStatus, ...],
-    event: str,
+    services: Services, inbound_id: int, allowed: tuple[LedgerStatus, ...], event: str,
     actor: str | None,
-) -> Outcome:
+) -> Outcome:  # fmt: skip
     with unit_of_work(services.engine) as session:
         entry = session.get(InboundMessage, inbound_id)
         if entry is None or entry.status not in allowed:

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from mailbot.cases import charter_commands, conversation_log, letters, workorders
+from mailbot.cases import approval, charter_commands, conversation_log, desk, letters, workorders
 from mailbot.cases.messages import CITIZEN_SIDE, Incoming, queue, store_attachments, thread_ids
 from mailbot.cases.notices import (
     already_told,
@@ -67,6 +67,7 @@ def apply_operator_message(
     inbound_id: int | None = None,
     message_id: str | None = None,
     date: datetime | None = None,
+    approved_by: str = "",  # issue 29: who approved it (the desk, the responsible): not held
 ) -> str | None:
     """Commands first, then the text: to the citizen, or kept as an internal note. Returns why
     nothing was relayed, when nothing was. An operator's mail (`inbound_id`) is answered with a
@@ -119,12 +120,9 @@ def apply_operator_message(
             services, session, work_order, operator=operator, errors=errors, in_reply_to=message_id
         )
         record_event(
-            session,
-            "operator_reply.refused",
-            work_order_id=work_order.id,
-            actor=operator.email,
+            session, "operator_reply.refused", work_order_id=work_order.id, actor=operator.email,
             errors=errors,
-        )
+        )  # fmt: skip
         return "; ".join(errors)
 
     suspend = parsed.has("sospendi")
@@ -132,6 +130,14 @@ def apply_operator_message(
     take_back = interim and not parsed.body and suspend is None
     keep_internal = parsed.has("nota") or assign_to or take_back
     kind = "note" if keep_internal else "operator_reply"
+    body = parsed.body or (suspend.arg if suspend else "")
+    approver = None if approved_by or keep_internal or not body else (  # issue 29: approval
+        approval.approver_of(services, session, work_order, operator.email))  # fmt: skip
+    if approver is not None:
+        return approval.hold(
+            services, session, work_order, approver, author=operator, text=text,
+            attachments=attachments, inbound_id=inbound_id, message_id=message_id, date=date,
+        )  # fmt: skip
     record(kind, parsed.body)
     if assign_to:
         new_office = settings.office(assign_to.arg)
@@ -140,7 +146,6 @@ def apply_operator_message(
     charter_commands.apply(services, session, work_order, parsed, operator.email)
     if take_back:
         conversation_log.withdraw_reasoned_reply(session, work_order, operator.email)
-    body = parsed.body or (suspend.arg if suspend else "")
     relayed = False
     if not keep_internal and body:
         _relay(services, session, work_order, operator=operator, body=body, attachments=attachments)
@@ -168,14 +173,9 @@ def apply_operator_message(
 
 
 def _close(
-    services: Services,
-    session: Session,
-    work_order: WorkOrder,
-    operator: Address,
-    *,
-    relayed: bool,
-    message_id: str | None,
-) -> None:
+    services: Services, session: Session, work_order: WorkOrder, operator: Address, *,
+    relayed: bool, message_id: str | None,
+) -> None:  # fmt: skip
     """Closed once, with one closing letter: a second #chiudi tells the operator instead."""
     if work_order.status == workorders.CLOSED:
         details = {"closed_at": work_order.closed_at, "relayed": relayed}
@@ -258,7 +258,7 @@ def _relay(
     contact = session.get(Contact, work_order.contact_id)
     assert contact is not None
     if letters.needs_letter(contact):  # no e-mail address: the reply goes on paper
-        office = services.settings.office(work_order.office)
+        office = desk.signing_office(services.settings, work_order)  # issue 29: a desk signs
         signature = services.settings.conversations.sender_format.format(
             operator=operator.name, office=office.name
         )
@@ -290,7 +290,7 @@ def _relay(
         subject=work_order.subject,
         body=body,
         operator_name=operator.name,
-        office=services.settings.office(work_order.office),
+        office=desk.signing_office(services.settings, work_order),  # issue 29: a desk signs
         reply_to=mailbox.address,
         in_reply_to=citizen_ids[-1] if citizen_ids else (thread[-1] if thread else None),
         references=thread,

@@ -57,6 +57,8 @@ MESSAGE_KIND = {
         "note": "nota interna",
         "notice": "avviso all'operatore",
         "transcript": "fascicolo",
+        "pending_reply": "risposta in attesa di approvazione",
+        "approval": "richiesta di approvazione",
     },
     "en": {
         "citizen": "citizen's message",
@@ -73,6 +75,8 @@ MESSAGE_KIND = {
         "note": "internal note",
         "notice": "notice to the operator",
         "transcript": "case file",
+        "pending_reply": "reply waiting for approval",
+        "approval": "approval request",
     },
 }
 
