@@ -147,6 +147,7 @@ def _after(
         return
     work_order = session.get(WorkOrder, entry.work_order_id)
     assert work_order is not None
+    work_order.desk = work_order.desk or desk_id  # also when filed again (retry drops the desk)
     record_event(
         session,
         "work_order.entered",

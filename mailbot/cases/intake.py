@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from mailbot.cases import desk, survey, views, workorders
+from mailbot.cases import survey, views, workorders
 from mailbot.cases.attachments import note_refused, screen_attachments
 from mailbot.cases.messages import Incoming, internal_addresses, queue, record_inbound
 from mailbot.cases.notices import notify_office
@@ -84,7 +84,7 @@ def open_case(
         subject=mail.parsed.subject,
         received_at=mail.origin.received_at,
         due_at=work_order.due_at,
-        office=desk.signing_office(settings, work_order),  # issue 29: a desk signs
+        office=office,
         reply_to=mailbox.address,
         in_reply_to=mail.parsed.message_id,
         references=mail.parsed.references,

@@ -123,6 +123,10 @@ EVENT = {
         "work_order.void": "annullata",
         "message.suppressed": "messaggio non inviato",
         "message.letter": "lettera prodotta",
+        "approval.requested": "risposta trattenuta in attesa di approvazione",
+        "approval.approved": "risposta approvata e inviata",
+        "approval.replaced": "risposta sostituita da chi approva",
+        "approval.rejected": "risposta respinta all'autore",
     },
     "en": {
         "work_order.opened": "case opened",
@@ -145,6 +149,10 @@ EVENT = {
         "work_order.void": "voided",
         "message.suppressed": "message not sent",
         "message.letter": "letter produced",
+        "approval.requested": "reply held for approval",
+        "approval.approved": "reply approved and sent",
+        "approval.replaced": "reply replaced by the approver",
+        "approval.rejected": "reply sent back to its author",
     },
 }
 

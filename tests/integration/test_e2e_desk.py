@@ -74,7 +74,7 @@ def test_a_desk_case_answered_by_the_office_relayed_and_closed_by_the_desk(
     )  # fmt: skip
     assert "2026/000001: opened (sportello)" in opened.stdout
     [confirmation] = post.inbox(CITIZEN)
-    assert "Sportello di Bari" in plain(confirmation)
+    assert "Ufficio competente: Ufficio Relazioni con il Pubblico" in plain(confirmation)
     [notification] = post.inbox(OFFICE)  # the competent office gets the case to answer
     assert "non è ancora stato erogato" in plain(notification)
 

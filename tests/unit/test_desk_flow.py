@@ -144,13 +144,13 @@ def held(desk_services):
     return before
 
 
-def test_a_case_typed_in_by_a_desk_member_is_the_desks_and_confirmed_by_it(desk_services):
+def test_a_case_typed_in_by_a_desk_member_is_the_desks(desk_services):
     open_at_desk(desk_services)
     assert case(desk_services).desk == "bari"
     [entered] = events(desk_services, "work_order.entered")
     assert '"desk": "bari"' in entered.data
-    [confirmation] = sent(desk_services, "confirmation")
-    assert "Sportello di Bari" in text_of(confirmation)
+    [confirmation] = sent(desk_services, "confirmation")  # naming the competent office
+    assert "Ufficio competente: Ufficio Relazioni con il Pubblico" in text_of(confirmation)
     [notification] = sent(desk_services, "notification")  # the office still gets the case
     assert notification.recipients == "urp@comune.example.it"
 
@@ -283,7 +283,6 @@ def test_mail_to_a_desks_own_mailbox_opens_a_desk_case(tmp_path):
     services = services_with(tmp_path, DESKS, mailbox_desk="bari")
     make_process(services)(complaint(1))
     assert case(services).desk == "bari"
-    assert "Sportello di Bari" in text_of(sent(services, "confirmation")[0])
     services.engine.dispose()
 
 
@@ -322,3 +321,41 @@ def test_the_responsibles_own_reply_leaves_directly(approval_services):
     [relay] = sent(approval_services, "relay")
     assert text_of(relay).startswith("Riparata oggi.")
     assert case(approval_services).status == "closed"
+
+
+def test_respingi_needs_a_reason_and_the_request_still_waits(desk_services, held):
+    [request] = sent(desk_services, "approval")
+    process = make_process(desk_services)
+    process(reply(request, DESK_MEMBER, "#respingi", name="Anna Bianchi"))
+    [told] = sent(desk_services, "notice")
+    assert told.recipients == DESK_MEMBER and "#respingi richiede il motivo" in text_of(told)
+    process(reply(request, DESK_MEMBER, "#approva", name="Anna Bianchi"))
+    assert len(sent(desk_services, "relay")) == 1  # still undecided, so approved now
+
+
+def test_an_approved_extension_is_carried_out_once_and_told_by_the_desk(desk_services):
+    open_at_desk(desk_services)
+    due = case(desk_services).due_at
+    [notification] = sent(desk_services, "notification")
+    process = make_process(desk_services)
+    process(
+        reply(
+            notification, OPERATOR, "#proroga 15 servono verifiche\n#interlocutoria\nVerifichiamo."
+        )
+    )
+    assert case(desk_services).due_at == due and sent(desk_services, "extension") == []
+    [request] = sent(desk_services, "approval")
+    process(reply(request, DESK_MEMBER, "#approva", name="Anna Bianchi"))
+    [extension] = sent(desk_services, "extension")
+    assert sender_name(extension) == "Sportello di Bari"
+    assert case(desk_services).extension_days == 15
+    assert case(desk_services).reasoned_reply_at is None  # an interim message does not count
+
+
+def test_an_office_reply_from_the_command_line_is_held_for_the_desk_too(desk_services):
+    from mailbot.cases.operator import operator_action
+
+    open_at_desk(desk_services)
+    done = operator_action(desk_services, NUMBER, OPERATOR, "La pratica è in lavorazione.")
+    assert "held for approval by desk bari (Sportello di Bari)" in done
+    assert sent(desk_services, "relay") == [] and len(sent(desk_services, "approval")) == 1
