@@ -55,8 +55,9 @@ TOLD = {
     },
 }
 # What a reply to an approval request can be classified as and still be a person's answer (an
-# auto-reply or a delivery report is not).
-ANSWERS = frozenset({Kind.CITIZEN, Kind.CITIZEN_FOLLOWUP, Kind.OPERATOR_REPLY})
+# auto-reply or a delivery report is not); "staff_mail" is the classifier's kind for the
+# institution's side on main (issue 29, part B).
+ANSWERS = frozenset({"citizen", "citizen_followup", "operator_reply", "staff_mail"})
 WORDS = {
     "approval.approved": {"it": "approvata", "en": "approved"},
     "approval.replaced": {"it": "sostituita", "en": "replaced"},
