@@ -147,6 +147,8 @@ def held(desk_services):
 def test_a_case_typed_in_by_a_desk_member_is_the_desks(desk_services):
     open_at_desk(desk_services)
     assert case(desk_services).desk == "bari"
+    [recorded] = events(desk_services, "work_order.desk")
+    assert '"desk": "bari"' in recorded.data
     [entered] = events(desk_services, "work_order.entered")
     assert '"desk": "bari"' in entered.data
     [confirmation] = sent(desk_services, "confirmation")  # naming the competent office
@@ -283,6 +285,7 @@ def test_mail_to_a_desks_own_mailbox_opens_a_desk_case(tmp_path):
     services = services_with(tmp_path, DESKS, mailbox_desk="bari")
     make_process(services)(complaint(1))
     assert case(services).desk == "bari"
+    assert len(events(services, "work_order.desk")) == 1
     services.engine.dispose()
 
 
