@@ -30,6 +30,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from mailbot import pipeline
+from mailbot.cases import desk, staff
 from mailbot.config import CHANNELS
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import InputError
@@ -60,6 +61,9 @@ class Submission:
     # not filed again (the ledger is unique per Message-ID): the web form's submission id, or
     # its solved challenge. Default a new one.
     key: str = ""
+    # The desk (sportello) typing it in: the case is the desk's, which remains the citizen's
+    # interface. Default: the desk of the operator, when a desk member enters it.
+    desk: str = ""
 
 
 def message_of(submission: Submission, mailbox_address: str, key: str) -> bytes:
@@ -110,7 +114,12 @@ def file_submission(services: Services, submission: Submission, actor: str) -> O
         raise InputError(
             f"--mailbox: no mailbox {submission.mailbox!r} (known: {', '.join(names)})"
         )
-    mailbox = settings.mailbox(submission.mailbox or names[0])
+    with unit_of_work(services.engine) as session:
+        directory = staff.directory(services, session)
+    desk_id = desk.desk_of_entry(settings, directory, actor.strip().lower(), submission.desk)
+    # A desk's case goes to the desk's own mailbox when it has one (its replies come back there).
+    own = [m.name for m in settings.mailboxes if desk_id and m.desk == desk_id]
+    mailbox = settings.mailbox(submission.mailbox or (own or names)[0])
     if submission.key and not _KEY.fullmatch(submission.key):
         raise InputError(f"the submission's key {submission.key!r} is not 16-64 hex digits")
     key = submission.key or secrets.token_hex(8)
@@ -122,19 +131,23 @@ def file_submission(services: Services, submission: Submission, actor: str) -> O
         channel=submission.channel,
         phone=submission.phone.strip(),
         postal_address=" ".join(submission.postal_address.split()),
+        desk=desk_id,
     )
     outcome = pipeline.process_inbound(services, raw, origin)
     with unit_of_work(services.engine) as session:
-        _after(session, outcome, submission, actor)
+        _after(session, outcome, submission, actor, desk_id)
     return outcome
 
 
-def _after(session: Session, outcome: Outcome, submission: Submission, actor: str) -> None:
+def _after(
+    session: Session, outcome: Outcome, submission: Submission, actor: str, desk_id: str
+) -> None:
     entry = session.get(InboundMessage, outcome.inbound_id) if outcome.inbound_id else None
     if entry is None or entry.work_order_id is None:
         return
     work_order = session.get(WorkOrder, entry.work_order_id)
     assert work_order is not None
+    work_order.desk = work_order.desk or desk_id  # also when filed again (retry drops the desk)
     record_event(
         session,
         "work_order.entered",
@@ -142,6 +155,7 @@ def _after(session: Session, outcome: Outcome, submission: Submission, actor: st
         actor=actor,
         channel=submission.channel,
         files=[name for name, _ in submission.attachments],
+        desk=desk_id,
     )
 
 

@@ -264,12 +264,9 @@ def release(services: Services, inbound_id: int, actor: str) -> Outcome:
 
 
 def _again(
-    services: Services,
-    inbound_id: int,
-    allowed: tuple[LedgerStatus, ...],
-    event: str,
+    services: Services, inbound_id: int, allowed: tuple[LedgerStatus, ...], event: str,
     actor: str | None,
-) -> Outcome:
+) -> Outcome:  # fmt: skip
     with unit_of_work(services.engine) as session:
         entry = session.get(InboundMessage, inbound_id)
         if entry is None or entry.status not in allowed:

@@ -31,6 +31,8 @@ class Origin:
     # office's notification shows them, and a letter goes to the postal address.
     phone: str = ""
     postal_address: str = ""
+    # The desk that typed it in (`workorders open` by a desk member, or --desk): its case.
+    desk: str = ""
 
     @property
     def unverified(self) -> bool:

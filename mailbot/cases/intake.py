@@ -55,6 +55,9 @@ def open_case(
     channel = mail.origin.channel
     work_order.channel = "pec" if channel == "email" and mailbox.pec else channel
     work_order.postal_address = mail.origin.postal_address
+    work_order.desk = mail.origin.desk or mailbox.desk  # issue 29: a desk's case
+    if work_order.desk:
+        workorders.case_event(session, work_order, "desk", "mailbot", desk=work_order.desk)
     if mail.origin.unverified:  # what the web form was given stays on this case
         record_event(
             session,

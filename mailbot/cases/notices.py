@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from mailbot.cases import refunds, survey
+from mailbot.cases import desk, refunds, survey
 from mailbot.cases.messages import (
     CITIZEN_SIDE,
     OFFICE_SIDE,
@@ -49,7 +49,7 @@ def tell_citizen(
         language=work_order.language,
         citizen=Address(contact.name, contact.email),
         subject=work_order.subject,
-        office=services.settings.office(work_order.office),
+        office=desk.signing_office(services.settings, work_order),  # issue 29: a desk signs
         values=values,
         reply_to=mailbox.address,
         in_reply_to=thread[-1] if thread else None,

@@ -9,7 +9,16 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from mailbot.cases import charter_commands, conversation_log, handover, letters, staff, workorders
+from mailbot.cases import (
+    approval,
+    charter_commands,
+    conversation_log,
+    desk,
+    handover,
+    letters,
+    staff,
+    workorders,
+)  # fmt: skip
 from mailbot.cases.messages import CITIZEN_SIDE, queue, speakers_for, store_attachments, thread_ids
 from mailbot.cases.notices import already_told, closing_letter, operator_notice
 from mailbot.db import record_event, unit_of_work
@@ -34,6 +43,7 @@ def apply_operator_message(
     message_id: str | None = None,
     date: datetime | None = None,
     parsed: commands.Parsed | None = None,
+    approved_by: str = "",  # who approved it (the desk, the responsible): not held again
 ) -> str | None:
     """Commands first, then the text: to the citizen, or kept as an internal note. Returns why
     nothing was relayed, when nothing was. An operator's mail (`inbound_id`) is answered with a
@@ -88,12 +98,9 @@ def apply_operator_message(
             services, session, work_order, operator=operator, errors=errors, in_reply_to=message_id
         )
         record_event(
-            session,
-            "operator_reply.refused",
-            work_order_id=work_order.id,
-            actor=operator.email,
+            session, "operator_reply.refused", work_order_id=work_order.id, actor=operator.email,
             errors=errors,
-        )
+        )  # fmt: skip
         return "; ".join(errors)
 
     suspend = parsed.has("sospendi")
@@ -101,6 +108,14 @@ def apply_operator_message(
     take_back = interim and not parsed.body and suspend is None
     keep_internal = parsed.has("nota") or assign_to or take_back
     kind = "note" if keep_internal else "operator_reply"
+    body = parsed.body or (suspend.arg if suspend else "")
+    approver = None if approved_by or keep_internal or not body else (  # issue 29: approval
+        approval.approver_of(services, session, work_order, operator.email))  # fmt: skip
+    if approver is not None:
+        return approval.hold(
+            services, session, work_order, approver, author=operator, text=text,
+            attachments=attachments, inbound_id=inbound_id, message_id=message_id, date=date,
+        )  # fmt: skip
     record(kind, parsed.body)
     if assign_to:  # with the attachments and a covering note (handover.py)
         office_id, reason = commands.assignment(assign_to.arg)
@@ -111,7 +126,6 @@ def apply_operator_message(
     charter_commands.apply(services, session, work_order, parsed, operator.email)
     if take_back:
         conversation_log.withdraw_reasoned_reply(session, work_order, operator.email)
-    body = parsed.body or (suspend.arg if suspend else "")
     relayed = False
     if not keep_internal and body:
         _relay(services, session, work_order, operator=operator, body=body, attachments=attachments)
@@ -139,14 +153,9 @@ def apply_operator_message(
 
 
 def _close(
-    services: Services,
-    session: Session,
-    work_order: WorkOrder,
-    operator: Address,
-    *,
-    relayed: bool,
-    message_id: str | None,
-) -> None:
+    services: Services, session: Session, work_order: WorkOrder, operator: Address, *,
+    relayed: bool, message_id: str | None,
+) -> None:  # fmt: skip
     """Closed once, with one closing letter: a second #chiudi tells the operator instead."""
     if work_order.status == workorders.CLOSED:
         details = {"closed_at": work_order.closed_at, "relayed": relayed}
@@ -180,8 +189,7 @@ def operator_action(
         if address not in speakers_for(services, people, work_order.office):
             # Not the office's voice: a note, and what the member's role allows on the case.
             member, names = people.member(address), [c.name for c in parsed.commands]
-            desk = getattr(work_order, "desk", "") or ""
-            barred = refused_commands(member, names, work_order.office, desk)
+            barred = refused_commands(member, names, work_order.office, work_order.desk)
             if member is None or barred or (parsed.body and not parsed.has("nota")):
                 raise InputError(
                     f"{address} is not an operator of office {work_order.office} (nor its "
@@ -225,7 +233,7 @@ def _relay(
     contact = session.get(Contact, work_order.contact_id)
     assert contact is not None
     if letters.needs_letter(contact):  # no e-mail address: the reply goes on paper
-        office = services.settings.office(work_order.office)
+        office = desk.signing_office(services.settings, work_order)  # issue 29: a desk signs
         signature = services.settings.conversations.sender_format.format(
             operator=operator.name, office=office.name
         )
@@ -257,7 +265,7 @@ def _relay(
         subject=work_order.subject,
         body=body,
         operator_name=operator.name,
-        office=services.settings.office(work_order.office),
+        office=desk.signing_office(services.settings, work_order),  # issue 29: a desk signs
         reply_to=mailbox.address,
         in_reply_to=citizen_ids[-1] if citizen_ids else (thread[-1] if thread else None),
         references=thread,

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from mailbot import roles
 from mailbot.cases import operator, staff, wording
+from mailbot.cases.approving import answer_to_request
 from mailbot.cases.messages import (
     OFFICE_SIDE,
     Incoming,
@@ -81,6 +82,10 @@ def handle(
     work_order: WorkOrder,
 ) -> Outcome:
     """Staff mail on a case's thread (never the office's reply: that is operator.py's)."""
+    if ref.code == "a":  # an answer to an approval request: approving.py's
+        answered = answer_to_request(services, session, mail, ref, work_order, kind=Kind.STAFF_MAIL)
+        if answered is not None:
+            return answered
     people = staff.directory(services, session)
     member = people.member(mail.sender.email)
     signed = ref.via not in UNSIGNED
@@ -116,7 +121,7 @@ def write_note(
     language = work_order.language
     role_text = ", ".join(
         wording.label("role", r, language)
-        for r in sorted(member.roles_on(work_order.office, _desk(work_order)) if member else ())
+        for r in sorted(member.roles_on(work_order.office, work_order.desk) if member else ())
     )
     if parsed.body or applied:
         _pass_on(
@@ -125,7 +130,7 @@ def write_note(
     if refused or not explicit:
         office = services.settings.office(work_order.office)
         may_assign = member is not None and member.may_on(
-            "case.assign", work_order.office, _desk(work_order)
+            "case.assign", work_order.office, work_order.desk
         )
         operator_notice(
             services, session, work_order, operator=mail.sender,
@@ -147,7 +152,7 @@ def sift(
     """(allowed, refused): a command is carried out only on a signed thread, from a member
     whose role on this case allows it (the role table's COMMAND_PERMISSIONS)."""
     names = [c.name for c in parsed.commands] if signed else []
-    barred = set(roles.refused_commands(member, names, work_order.office, _desk(work_order)))
+    barred = set(roles.refused_commands(member, names, work_order.office, work_order.desk))
     allowed = [c for c in parsed.commands if c.name == "nota" or (signed and c.name not in barred)]
     refused = [c for c in parsed.commands if c not in allowed]
     return allowed, refused
@@ -168,10 +173,6 @@ def _why(command: commands.Command, signed: bool, language: str) -> str:
             else ("the message answers no signed message of the case")
         )
     return f"{usage}: {reason}"
-
-
-def _desk(work_order: WorkOrder) -> str:
-    return str(getattr(work_order, "desk", "") or "")
 
 
 def _pass_on(

@@ -40,6 +40,7 @@ def _summary(
         "number": wo.number,
         "status": wo.status,
         "office": wo.office,
+        "desk": wo.desk or None,  # the desk that opened it and relays its answers (issue 29)
         "subject": wo.subject,
         "opened_at": _iso(wo.opened_at, tz),
         "due_at": _iso(wo.due_at, tz),

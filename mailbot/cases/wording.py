@@ -58,6 +58,8 @@ MESSAGE_KIND = {
         "internal_note": "nota interna inoltrata all'ufficio",
         "notice": "avviso all'operatore",
         "transcript": "fascicolo",
+        "pending_reply": "risposta in attesa di approvazione",
+        "approval": "richiesta di approvazione",
     },
     "en": {
         "citizen": "citizen's message",
@@ -75,6 +77,8 @@ MESSAGE_KIND = {
         "internal_note": "internal note passed on to the office",
         "notice": "notice to the operator",
         "transcript": "case file",
+        "pending_reply": "reply waiting for approval",
+        "approval": "approval request",
     },
 }
 
@@ -121,6 +125,11 @@ EVENT = {
         "work_order.void": "annullata",
         "message.suppressed": "messaggio non inviato",
         "message.letter": "lettera prodotta",
+        "work_order.desk": "pratica di uno sportello, che risponde al cittadino",
+        "approval.requested": "risposta trattenuta in attesa di approvazione",
+        "approval.approved": "risposta approvata e inviata",
+        "approval.replaced": "risposta sostituita da chi approva",
+        "approval.rejected": "risposta respinta all'autore",
     },
     "en": {
         "work_order.opened": "case opened",
@@ -143,6 +152,11 @@ EVENT = {
         "work_order.void": "voided",
         "message.suppressed": "message not sent",
         "message.letter": "letter produced",
+        "work_order.desk": "a desk's case: the desk answers the citizen",
+        "approval.requested": "reply held for approval",
+        "approval.approved": "reply approved and sent",
+        "approval.replaced": "reply replaced by the approver",
+        "approval.rejected": "reply sent back to its author",
     },
 }
 

@@ -58,6 +58,14 @@ def workorders_open(
         list[Path] | None,
         typer.Option("--attach", help="The scanned letter, or any document; repeatable."),
     ] = None,
+    desk: Annotated[
+        str,
+        typer.Option(
+            "--desk",
+            help="The desk (sportello, see [[desks]]) entering it: the case is the desk's, "
+            "which relays the office's answer (default: the operator's desk, if any).",
+        ),
+    ] = "",
 ) -> None:
     """Open a case that came by another channel (counter, post, fax, phone, web)."""
     from mailbot.entry import Submission, file_submission, read_attachments
@@ -79,6 +87,7 @@ def workorders_open(
         received_at=_local_time(received, settings.timezone) if received else None,
         attachments=read_attachments(attach or []),
         mailbox=mailbox,
+        desk=desk.strip(),
     )
     services = services_for(settings, open_engine(settings))
     outcome = file_submission(services, submission, actor=operator)

@@ -96,6 +96,11 @@ class WorkOrder(SQLModel, table=True):
     postal_address: str = Field(
         default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""}
     )
+    # The desk (sportello) that opened it and remains the citizen's interface: the office's
+    # answers reach the citizen through it, its letters are signed by it (issue 29).
+    desk: str = Field(
+        default="", max_length=64, index=True, sa_column_kwargs={"server_default": ""}
+    )
 
 
 class CorrectiveAction(SQLModel, table=True):
