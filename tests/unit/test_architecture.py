@@ -45,7 +45,9 @@ def test_upgrade_is_idempotent(tmp_path):
 LONGEST = 300
 LONGER_BY_DESIGN: dict[str, int] = {}
 MOST_SIBLINGS = 9
-MORE_SIBLINGS_BY_DESIGN = {"mailbot/pipeline.py": 10}
+# The pipeline orders the stages; operator.py carries out everything an office's message can
+# say (commands, approval, handover, a desk's signature): each leans on the actions it calls.
+MORE_SIBLINGS_BY_DESIGN = {"mailbot/pipeline.py": 10, "mailbot/cases/operator.py": 10}
 
 
 def _modules():
