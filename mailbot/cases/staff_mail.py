@@ -190,7 +190,7 @@ def _pass_on(
     if mail.sender.email == office.email:
         return  # the office's own address: it has the note already
     values = {
-        "subject": mail.parsed.subject or work_order.subject,
+        "subject": work_order.subject,
         "status_text": wording.label("status", work_order.status, work_order.language),
         "author": mail.sender.email,
         "author_name": (member.name if member else "") or mail.sender.name,

@@ -5,12 +5,15 @@ from __future__ import annotations
 import email
 import json
 import mailbox
+import re
 import subprocess
 from email.policy import default
 
 import pytest
 
 from support.app import REPO, fixture_bytes, run_cli, write_config
+
+CITIZEN_2 = "giulia.esposito@example.org"  # samples/complaints/02-raccolta-rifiuti.eml
 
 
 @pytest.mark.embedded
@@ -24,7 +27,7 @@ def test_demo_script_files_the_samples_and_writes_confirmations():
     assert "outbox: 16 sent, 0 deferred, 0 failed" in result.stdout  # confirmations + notifications
     assert "added 3, updated 0, unchanged 0, rejected 0" in result.stdout
     sent = sorted((REPO / "var" / "demo" / "sent").glob("*.eml"))
-    assert len(sent) == 18
+    assert len(sent) == 20
     messages = [email.message_from_bytes(p.read_bytes(), policy=default) for p in sent]
     subjects = [m["Subject"].strip() for m in messages]
     assert all(subject.startswith("[Pratica ") for subject in subjects)
@@ -47,6 +50,17 @@ def test_demo_script_files_the_samples_and_writes_confirmations():
         run_cli("--config", "samples/demo.toml", "workorders", "list", "--json").stdout
     )
     assert [c["status"] for c in closed][:2] == ["closed", "open"]
+
+    # A colleague of another office answered case 2's notification: an internal note to the
+    # office and a notice to him, nothing to the citizen (staff mail is never the citizen's).
+    note = [m for m in messages if "Nota interna di Luca Verdi" in m["Subject"]]
+    assert [m["To"].addresses[0].addr_spec for m in note] == ["urp@comune.example.it"]
+    told = [m for m in messages if "Messaggio non inviato al cittadino" in m["Subject"]]
+    assert [m["To"].addresses[0].addr_spec for m in told] == ["luca.verdi@comune.example.it"]
+    to_citizen = [m for m in messages if m["To"].addresses[0].addr_spec == CITIZEN_2]
+    assert len(to_citizen) == 1  # the confirmation only
+    assert all("giro straordinario" not in m.as_string() for m in to_citizen)
+    assert re.search(r"^supervisor +sees every case", result.stdout, re.MULTILINE)  # staff roles
 
 
 def test_maildir_messages_move_to_cur_and_are_not_processed_twice(tmp_path):
