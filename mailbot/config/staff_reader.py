@@ -1,7 +1,8 @@
 """The institution's people in the configuration: `[[desks]]` and `[[staff]]`, and the members
 today's office keys already name (an office's `operators` are its operators, its `manager` its
 responsible, its `copy_to` a supervisor of it), so a configuration written before roles existed
-means what it always meant. The role table itself is `mailbot/roles.py`.
+means what it always meant; a desk's own address is a member of that desk. The role table
+itself is `mailbot/roles.py`.
 """
 
 from __future__ import annotations
@@ -53,7 +54,14 @@ def read_staff(
                 )
             seen[address] = t.where
         members.append(member)
-    return (*members, *implied_members(offices, frozenset(seen)))
+    implied = implied_members(offices, frozenset(seen))
+    taken = frozenset(seen) | {a for m in implied for a in m.addresses}
+    desk_boxes = tuple(  # a desk's own address is the desk's voice, as an office's is
+        Member((d.email,), roles=frozenset({"desk"}), desks=(d.id,), source="operators")
+        for d in desks.values()
+        if d.email not in taken
+    )
+    return (*members, *implied, *desk_boxes)
 
 
 def read_member(

@@ -112,6 +112,14 @@ def test_offices_keys_imply_operators_a_responsible_and_a_supervisor(tmp_path):
     assert not found.is_staff("citizen@example.net")
 
 
+def test_a_desks_own_address_is_a_member_of_that_desk(tmp_path):
+    found = load(tmp_path).directory
+    box = found.member("Sportello.Nord@agenzia.example.it")
+    assert box is not None and box.roles == {"desk"} and box.at_desk("nord")
+    assert not box.at_desk("sud") and not box.speaks_for("tributi")
+    assert [m.address for m in found.of_desk("nord")] == ["sportello.nord@agenzia.example.it"]
+
+
 def test_a_config_with_only_operators_lists_means_what_it_always_meant(tmp_path):
     """The same offices written with [[staff]] entries give the same answers."""
     implied = load(tmp_path / "a").directory
@@ -336,26 +344,26 @@ def test_import_adds_then_updates_and_never_duplicates(cli_config, tmp_path):
     good.write_text(
         "\ufeffName;Email;Roles;Offices;Desks\r\n"
         "Paola Gialli;paola.gialli@comune.example.it, pg@comune.example.it;operator;tributi;\r\n"
-        '"Sportello, Nord";sportello.nord@agenzia.example.it;desk;;nord\r\n'
+        '"Sportello, Nord";anna.nord@agenzia.example.it;desk;;nord\r\n'
         "\r\n"
         "Centro;centro@agenzia.example.it;supervisor;;\r\n",
         encoding="utf-8",
     )
     dry = mb(cli_config, "import", str(good), "--dry-run")
     assert dry.stdout.strip() == "dry run, nothing changed: added 3, updated 0, unchanged 0"
-    assert len(listed(cli_config)) == 6  # only the configuration's
+    assert len(listed(cli_config)) == 7  # only the configuration's (the desk's own address too)
     first = mb(cli_config, "import", str(good))
     assert first.stdout.strip() == "added 3, updated 0, unchanged 0", first.stderr
     everyone = listed(cli_config)
-    assert everyone["sportello.nord@agenzia.example.it"]["name"] == "Sportello, Nord"
-    assert everyone["sportello.nord@agenzia.example.it"]["desks"] == ["nord"]
+    assert everyone["anna.nord@agenzia.example.it"]["name"] == "Sportello, Nord"
+    assert everyone["anna.nord@agenzia.example.it"]["desks"] == ["nord"]
     assert everyone["centro@agenzia.example.it"]["roles"] == ["supervisor"]
     good.write_text(good.read_text().replace("operator;tributi", "responsible;tributi,urp"))
     again = mb(cli_config, "import", str(good))
     assert again.stdout.strip() == "added 0, updated 1, unchanged 2", again.stderr
     paola = listed(cli_config, "--office", "urp")["paola.gialli@comune.example.it"]
     assert paola["roles"] == ["responsible"] and paola["offices"] == ["tributi", "urp"]
-    assert len(listed(cli_config)) == 9
+    assert len(listed(cli_config)) == 10
 
 
 def test_one_bad_line_and_nothing_is_imported_each_named_with_its_line(cli_config, tmp_path):
