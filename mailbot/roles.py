@@ -113,6 +113,9 @@ class Member:
     name: str = ""
     roles: frozenset[str] = frozenset()
     offices: tuple[str, ...] = ()  # where operator/responsible apply; a supervisor's reach
+    # A supervisor's reach when it differs from `offices` (an office's address that is another
+    # office's copy_to: operator of its own, supervisor of the other); empty: `offices`.
+    reach: tuple[str, ...] = ()
     desks: tuple[str, ...] = ()  # where desk applies
     source: str = "config"  # config | operators | database
 
@@ -135,7 +138,7 @@ class Member:
             for role in self.roles
             if role == "admin"
             or (role in ("operator", "responsible") and office in self.offices)
-            or (role == "supervisor" and (not self.offices or office in self.offices))
+            or (role == "supervisor" and self._reaches(office))
             or (role == "desk" and bool(desk) and desk in self.desks)
         )
 
@@ -156,7 +159,11 @@ class Member:
         """A supervisor whose reach covers `office` (none named: every office)."""
         if "admin" in self.roles:
             return True
-        return "supervisor" in self.roles and (not self.offices or office in self.offices)
+        return "supervisor" in self.roles and self._reaches(office)
+
+    def _reaches(self, office: str) -> bool:
+        scope = self.reach or self.offices
+        return not scope or office in scope
 
 
 def refused_commands(

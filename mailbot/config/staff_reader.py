@@ -87,6 +87,7 @@ def read_member(
         roles=roles,
         offices=_ids(t, "offices", offices),
         desks=_ids(t, "desks", desks),
+        reach=_ids(t, "oversees", offices),
     )
     t.done()
     check_scope(member, t.where)
@@ -117,15 +118,16 @@ def implied_members(
 ) -> tuple[Member, ...]:
     """What `operators`, `manager` and `copy_to` have always said, as members: one per
     address, with every office it is named for."""
-    found: dict[str, tuple[set[str], list[str]]] = {}
+    found: dict[str, tuple[set[str], list[str], list[str]]] = {}
 
     def add(address: str, role: str, office: str) -> None:
         if not address or address in taken:
             return
-        roles, names = found.setdefault(address, (set(), []))
+        roles, names, reach = found.setdefault(address, (set(), [], []))
         roles.add(role)
-        if office not in names:
-            names.append(office)
+        scope = reach if role == "supervisor" else names  # a copy_to oversees, never speaks
+        if office not in scope:
+            scope.append(office)
 
     for office in offices.values():
         for operator in office.operators:
@@ -134,6 +136,12 @@ def implied_members(
         add(office.manager, "responsible", office.id)
         add(office.copy_to, "supervisor", office.id)
     return tuple(
-        Member((address,), roles=frozenset(roles), offices=tuple(names), source="operators")
-        for address, (roles, names) in found.items()
+        Member(
+            (address,),
+            roles=frozenset(roles),
+            offices=tuple(names),
+            reach=tuple(reach),
+            source="operators",
+        )
+        for address, (roles, names, reach) in found.items()
     )

@@ -108,6 +108,9 @@ def test_offices_keys_imply_operators_a_responsible_and_a_supervisor(tmp_path):
     urp = found.member("urp@comune.example.it")  # urp's own address and tributi's copy_to
     assert urp is not None and urp.roles == {"operator", "supervisor"}
     assert urp.speaks_for("urp") and urp.oversees("tributi")
+    # tributi's copy_to oversees tributi; it does not speak for it, nor oversee its own urp
+    assert not urp.speaks_for("tributi") and not urp.oversees("urp")
+    assert urp.roles_on("tributi") == {"supervisor"} and urp.roles_on("urp") == {"operator"}
     assert [m.address for m in found.supervisors_of("tributi")] == ["urp@comune.example.it"]
     assert not found.is_staff("citizen@example.net")
 
@@ -148,7 +151,8 @@ offices = ["tributi"]
 [[staff]]
 email = "urp@comune.example.it"
 roles = ["operator", "supervisor"]
-offices = ["urp", "tributi"]
+offices = ["urp"]
+oversees = ["tributi"]
 """,
         bare,
     ).directory
@@ -156,7 +160,9 @@ offices = ["urp", "tributi"]
     for address in implied.addresses():
         a, b = implied.member(address), explicit.member(address)
         assert a is not None and b is not None
-        assert (a.roles, a.offices, a.permissions) == (b.roles, b.offices, b.permissions)
+        assert (a.roles, a.offices, a.reach) == (b.roles, b.offices, b.reach)
+        for office in ("urp", "tributi"):
+            assert a.roles_on(office) == b.roles_on(office)
     assert explicit.member("luca.verdi@comune.example.it").source == "config"
     for office in ("urp", "tributi"):
         for role in ROLES:
