@@ -435,11 +435,7 @@ def test_readme_shows_the_role_table_as_staff_roles_prints_it():
 
 
 def test_every_staff_command_answers_help_at_once():
-    from click.testing import CliRunner
-
-    from mailbot.cli import _command
-
-    command = _command()
+    # In a process of its own: the CLI sets up logging, which must not leak into other tests.
     for name, usage in (
         ("roles", "[OPTIONS]"),
         ("list", "[OPTIONS]"),
@@ -447,6 +443,6 @@ def test_every_staff_command_answers_help_at_once():
         ("remove", "[OPTIONS] ADDRESS"),
         ("import", "[OPTIONS] FILE"),
     ):
-        done = CliRunner().invoke(command, ["staff", name, "--help"], prog_name="mailbot")
-        assert done.exit_code == 0, done.output
-        assert f"Usage: mailbot staff {name} {usage}" in done.output
+        done = run_cli("staff", name, "--help")
+        assert done.returncode == 0, done.stderr
+        assert f"Usage: mailbot staff {name} {usage}" in done.stdout
