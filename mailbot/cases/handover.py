@@ -13,13 +13,9 @@ from sqlmodel import Session, col, select
 
 from mailbot.cases import conversation_log, workorders
 from mailbot.cases.messages import (
-    OFFICE_SIDE,
     contact_values,
-    office_reply_to,
-    queue,
-    thread_ids,
 )
-from mailbot.cases.notices import deadline_values
+from mailbot.cases.notices import deadline_values, to_office
 from mailbot.cases.staff import directory
 from mailbot.config import LimitSettings, OfficeSettings
 from mailbot.models import ConversationMessage, StoredAttachment, WorkOrder, utcnow
@@ -91,17 +87,8 @@ def notify_office_of_case(
         "max_mb": _megabytes(limits.max_attachment_bytes),
         "max_message_mb": _megabytes(limits.max_message_bytes),
     }
-    composed = services.composer.to_office(
-        "notification",
-        number=work_order.number,
-        language=work_order.language,
-        office=office,
-        values=values,
-        reply_to=office_reply_to(services, work_order),
-        attachments=attached,
-        references=thread_ids(session, work_order, OFFICE_SIDE),
-    )
-    queue(session, work_order, "notification", composed)
+    to_office(services, session, work_order, "notification", values, office=office,
+              attachments=attached)  # fmt: skip
 
 
 def case_attachments(

@@ -28,7 +28,7 @@ from mailbot.db import record_event, unit_of_work
 from mailbot.models import Contact, Event, OutboundMessage, WorkOrder
 from mailbot.replies import outbox
 from mailbot.services import Services
-from mailbot.types import Address
+from mailbot.types import Address, Attachment
 
 
 def tell_citizen(
@@ -124,6 +124,22 @@ def notify_office(
         reachable = bool(values["contact_reachable"])
         shown = mail.sender.name or (str(values["contact_email"]) if reachable else "")
         values |= {"contact_name": shown, "contact_phone": mail.origin.phone}
+    to_office(services, session, work_order, kind, values, office=office,
+              attachments=mail.parsed.attachments)  # fmt: skip
+
+
+def to_office(
+    services: Services,
+    session: Session,
+    work_order: WorkOrder,
+    kind: str,
+    values: dict[str, Any],
+    *,
+    office: OfficeSettings,
+    attachments: Sequence[Attachment] = (),
+) -> None:
+    """A message about the case to an office, threaded with the case's other office mail;
+    answering it comes back into the mailbox (a notification, a forward, a note, a handover)."""
     composed = services.composer.to_office(
         kind,
         number=work_order.number,
@@ -131,7 +147,7 @@ def notify_office(
         office=office,
         values=values,
         reply_to=office_reply_to(services, work_order),
-        attachments=mail.parsed.attachments,
+        attachments=attachments,
         references=thread_ids(session, work_order, OFFICE_SIDE),
     )
     queue(session, work_order, kind, composed)

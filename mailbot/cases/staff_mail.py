@@ -20,15 +20,11 @@ from mailbot import roles
 from mailbot.cases import operator, staff, wording
 from mailbot.cases.approving import answer_to_request
 from mailbot.cases.messages import (
-    OFFICE_SIDE,
     Incoming,
-    office_reply_to,
-    queue,
     speakers_for,
     store_attachments,
-    thread_ids,
 )
-from mailbot.cases.notices import operator_notice
+from mailbot.cases.notices import operator_notice, to_office
 from mailbot.db import record_event
 from mailbot.ingest import ledger
 from mailbot.models import Contact, WorkOrder
@@ -200,17 +196,9 @@ def _pass_on(
         "applied": applied,
         "body": quotes.new_text(mail.parsed.text),
     }
-    composed = services.composer.to_office(
-        "internal_note",
-        number=work_order.number,
-        language=work_order.language,
-        office=office,
-        values=values,
-        reply_to=office_reply_to(services, work_order),
-        attachments=[a for a in mail.parsed.attachments if not a.inline],
-        references=thread_ids(session, work_order, OFFICE_SIDE),
-    )
-    queue(session, work_order, "internal_note", composed)
+    attachments = [a for a in mail.parsed.attachments if not a.inline]
+    to_office(services, session, work_order, "internal_note", values, office=office,
+              attachments=attachments)  # fmt: skip
 
 
 def _settle(mail: Incoming, work_order: WorkOrder, reason: str) -> Outcome:

@@ -198,6 +198,13 @@ def citizen_reply(row: Any, body: str, n: int) -> bytes:
     return msg.as_bytes()
 
 
+def sent(services: Services, kind: str) -> list[Any]:
+    """The outbox rows of one kind (confirmation, relay, notice…), oldest first."""
+    from mailbot.models import OutboundMessage
+
+    return [o for o in rows(services, OutboundMessage) if o.kind == kind]
+
+
 def rows(services: Services, model: type[Any]) -> list[Any]:
     """Every row of a table in primary-key order (PostgreSQL promises no order without one)."""
     with Session(services.engine) as session:

@@ -20,7 +20,7 @@ from mailbot.models import ConversationMessage, Event, OutboundMessage, WorkOrde
 from mailbot.types import Attachment, LedgerStatus
 from unit.test_conversations import OPERATOR, reply
 
-from support.app import complaint, make_process, make_services, rows, write_config
+from support.app import complaint, make_process, make_services, rows, sent, write_config
 
 CITIZEN = "giulia.verdi@example.net"
 DESK = "sportello.bari@agenzia.example.it"
@@ -81,10 +81,6 @@ def approval_services(tmp_path):
     svc = services_with(tmp_path, APPROVAL, approval=True)
     yield svc
     svc.engine.dispose()
-
-
-def sent(services, kind: str) -> list[OutboundMessage]:
-    return [o for o in rows(services, OutboundMessage) if o.kind == kind]
 
 
 def parsed(row: OutboundMessage) -> email.message.EmailMessage:

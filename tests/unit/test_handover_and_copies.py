@@ -25,7 +25,7 @@ from mailbot.replies import commands
 from mailbot.types import LedgerStatus
 from unit.test_conversations import CITIZEN, OPERATOR, case, outbound, reply
 
-from support.app import make_process, make_services, rows, run_cli, write_config
+from support.app import make_process, make_services, rows, run_cli, sent, write_config
 
 MAILBOX = "suggerimenti@comune.example.it"
 URP_COPY = "protocollo.urp@comune.example.it"  # the office's copy_to
@@ -87,10 +87,6 @@ def services(tmp_path):
 @pytest.fixture
 def process(services):
     return make_process(services)
-
-
-def sent(services, kind: str) -> list[OutboundMessage]:
-    return [o for o in rows(services, OutboundMessage) if o.kind == kind]
 
 
 def message(row: OutboundMessage) -> EmailMessage:

@@ -20,7 +20,7 @@ from mailbot.replies import commands
 from mailbot.types import LedgerStatus
 from unit.test_conversations import CITIZEN, OPERATOR, case, kinds, outbound, reply
 
-from support.app import complaint, make_process, make_services, rows, write_config
+from support.app import complaint, make_process, make_services, rows, sent, write_config
 from support.clock import today_is
 
 OFFICE = "urp@comune.example.it"
@@ -30,10 +30,6 @@ OFFICE = "urp@comune.example.it"
 def opened(services, process):
     assert process("citizen_plain.eml").status == LedgerStatus.FILED
     return outbound(services, "notification")
-
-
-def sent(services, kind: str) -> list[OutboundMessage]:
-    return [o for o in rows(services, OutboundMessage) if o.kind == kind]
 
 
 def text_of(row: OutboundMessage, part: str = "plain") -> str:

@@ -11,9 +11,9 @@ from email.policy import default
 import pytest
 
 from mailbot.cases.reminders import send_digests
-from mailbot.models import DigestSent, OutboundMessage, WorkOrder
+from mailbot.models import DigestSent, WorkOrder
 
-from support.app import complaint, make_process, make_services, rows, write_config
+from support.app import complaint, make_process, make_services, rows, sent, write_config
 
 MANAGER = "dirigente@comune.example.it"
 
@@ -31,10 +31,6 @@ def config(tmp_path):
         )
     )
     return path
-
-
-def sent(services, kind):
-    return [o for o in rows(services, OutboundMessage) if o.kind == kind]
 
 
 def text(row):

@@ -18,7 +18,7 @@ from mailbot.cases import views, workorders
 from mailbot.models import ConversationMessage, Event, InboundMessage, OutboundMessage, WorkOrder
 from mailbot.types import Kind, LedgerStatus
 
-from support.app import make_process, make_services, rows, write_config
+from support.app import make_process, make_services, rows, sent, write_config
 
 CITIZEN = "mario.bianchi@example.net"
 OPERATOR = "mario.rossi@comune.example.it"
@@ -67,10 +67,6 @@ def services(tmp_path: Path):
 @pytest.fixture
 def process(services):
     return make_process(services)
-
-
-def sent(services, kind: str) -> list[OutboundMessage]:
-    return [o for o in rows(services, OutboundMessage) if o.kind == kind]
 
 
 def reply(to: OutboundMessage, sender: str, body: str, n: int, name: str = "") -> bytes:
