@@ -19,7 +19,7 @@ from mailbot.config.defaults import (
     SUBMISSION_KINDS,
 )
 from mailbot.config.settings import MailboxSettings, OAuthSettings, OfficeSettings, SmtpSettings
-from mailbot.config.table import ID_PATTERN, Table
+from mailbot.config.table import Table
 from mailbot.errors import ConfigError
 
 _IMAP_ONLY = (
@@ -125,13 +125,7 @@ def read_mailboxes(
 ) -> tuple[MailboxSettings, ...]:
     result: list[MailboxSettings] = []
     for t in tables:
-        name = t.text("name")
-        if not ID_PATTERN.match(name):
-            raise ConfigError(
-                f"{t.where}.name: {name!r} must be lower-case letters, digits, - or _"
-            )
-        if any(m.name == name for m in result):
-            raise ConfigError(f"{t.where}.name: mailbox {name!r} is defined twice")
+        name = t.identifier("name", "mailbox", [m.name for m in result])
         source = t.text("source", "imap", ("imap", "maildir"))
         office = t.text("office")
         if office not in offices:

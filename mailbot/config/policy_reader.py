@@ -7,7 +7,7 @@ import re
 from mailbot.config.defaults import DEFAULT_CATEGORIES, RSPAMD_ACTIONS, SPAM_FILTERS, Category
 from mailbot.config.settings import CharterSettings
 from mailbot.config.spam_settings import SpamRule, SpamSettings
-from mailbot.config.table import ID_PATTERN, Table
+from mailbot.config.table import Table
 from mailbot.errors import ConfigError
 
 
@@ -33,13 +33,7 @@ def read_charter(t: Table, root: Table) -> CharterSettings:
     categories: list[Category] = []
     if "categories" in root.data:
         for c in root.tables("categories"):
-            category_id = c.text("id")
-            if not ID_PATTERN.match(category_id):
-                raise ConfigError(
-                    f"{c.where}.id: {category_id!r} must be lower-case letters, digits, - or _"
-                )
-            if any(k.id == category_id for k in categories):
-                raise ConfigError(f"{c.where}.id: category {category_id!r} is defined twice")
+            category_id = c.identifier("id", "category", [k.id for k in categories])
             name = c.text("name")
             refund = c.number("refund_eur", 0.0)
             categories.append(

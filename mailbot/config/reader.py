@@ -32,7 +32,7 @@ from mailbot.config.settings import (
     Term,
 )
 from mailbot.config.staff_reader import read_desks, read_staff
-from mailbot.config.table import ID_PATTERN, Table, parse_age, show
+from mailbot.config.table import Table, parse_age, show
 from mailbot.config.web import parse_listen, read_web
 from mailbot.errors import ConfigError
 from mailbot.types import looks_like_address
@@ -245,13 +245,7 @@ def _outbox(t: Table) -> OutboxSettings:
 def _offices(tables: list[Table], charter: CharterSettings) -> dict[str, OfficeSettings]:
     offices: dict[str, OfficeSettings] = {}
     for t in tables:
-        office_id = t.text("id")
-        if not ID_PATTERN.match(office_id):
-            raise ConfigError(
-                f"{t.where}.id: {office_id!r} must be lower-case letters, digits, - or _"
-            )
-        if office_id in offices:
-            raise ConfigError(f"{t.where}.id: office {office_id!r} is defined twice")
+        office_id = t.identifier("id", "office", offices)
         operators = tuple(op.strip().lower() for op in t.str_list("operators"))
         for op in operators:
             if not looks_like_address(op):

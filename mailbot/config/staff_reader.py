@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mailbot.config.settings import DeskSettings, OfficeSettings
-from mailbot.config.table import ID_PATTERN, Table
+from mailbot.config.table import Table
 from mailbot.errors import ConfigError
 from mailbot.roles import ROLES, Member
 from mailbot.types import looks_like_address
@@ -19,13 +19,7 @@ from mailbot.types import looks_like_address
 def read_desks(tables: list[Table]) -> dict[str, DeskSettings]:
     desks: dict[str, DeskSettings] = {}
     for t in tables:
-        desk_id = t.text("id")
-        if not ID_PATTERN.match(desk_id):
-            raise ConfigError(
-                f"{t.where}.id: {desk_id!r} must be lower-case letters, digits, - or _"
-            )
-        if desk_id in desks:
-            raise ConfigError(f"{t.where}.id: desk {desk_id!r} is defined twice")
+        desk_id = t.identifier("id", "desk", desks)
         desks[desk_id] = DeskSettings(
             id=desk_id,
             name=t.text("name"),

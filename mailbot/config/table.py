@@ -63,6 +63,18 @@ class Table:
             )
         return value
 
+    def identifier(self, name: str, what: str, taken: Iterable[str]) -> str:
+        """An id (`id`, a mailbox's `name`): lower-case letters, digits, - or _, and not one
+        of `taken` (the ids of the same kind read before it)."""
+        value = self.text(name)
+        if not ID_PATTERN.match(value):
+            raise ConfigError(
+                f"{self._key(name)}: {value!r} must be lower-case letters, digits, - or _"
+            )
+        if value in taken:
+            raise ConfigError(f"{self._key(name)}: {what} {value!r} is defined twice")
+        return value
+
     def email(self, name: str, default: Any = None) -> str:
         value = self.text(name, default).strip().lower()
         if value and not looks_like_address(value):
