@@ -67,8 +67,11 @@ def _author(wo: WorkOrder, contact: Contact, taxpayer: Taxpayer | None) -> str:
     return (taxpayer.name if taxpayer else "") or contact.name or contact.email
 
 
-def register(session: Session, settings: Settings, clock: Clock, year: int) -> list[dict[str, Any]]:
-    """Every case received in `year` (local time), in number order."""
+def register(
+    session: Session, settings: Settings, clock: Clock, year: int, desk: str = ""
+) -> list[dict[str, Any]]:
+    """Every case received in `year` (local time), in number order; with `desk`, only the
+    cases that desk opened (a desk reports on its own clientele)."""
     rows: list[dict[str, Any]] = []
     query = (
         select(WorkOrder, Contact, Taxpayer)
@@ -77,6 +80,8 @@ def register(session: Session, settings: Settings, clock: Clock, year: int) -> l
         .where(col(WorkOrder.number).startswith(f"{year}/"))
         .order_by(col(WorkOrder.number))
     )
+    if desk:
+        query = query.where(WorkOrder.desk == desk)
     today = clock.today()
     owed = refunds.by_case(session, year)
     for wo, contact, taxpayer in session.exec(query):

@@ -26,6 +26,9 @@ def report_register(
     year: Annotated[int, typer.Option(help="Cases received in this year.")],
     fmt: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
     out: Annotated[Path | None, typer.Option(help="Write here (xlsx needs it).")] = None,
+    desk: Annotated[
+        str, typer.Option("--desk", help="Only the cases this desk opened ([[desks]] id).")
+    ] = "",
 ) -> None:
     """The register of every complaint of a year: filing, author, category, office, reasoned
     reply, protocol numbers, outcome, days taken, within term, refund due."""
@@ -36,9 +39,12 @@ def report_register(
     if fmt == "xlsx" and out is None:
         raise InputError("--format xlsx needs --out FILE.xlsx")
     settings = load_settings()
+    if desk and desk not in settings.desks:
+        known = ", ".join(settings.desks) or "none configured"
+        raise InputError(f"--desk: no desk {desk!r} (known: {known})")
     services = services_for(settings, open_engine(settings))
     with db.unit_of_work(services.engine) as session:
-        rows = reports.register(session, settings, services.clock, year)
+        rows = reports.register(session, settings, services.clock, year, desk)
     if fmt == "xlsx":
         assert out is not None
         reports.to_xlsx(rows, reports.REGISTER_COLUMNS, out)
@@ -50,7 +56,8 @@ def report_register(
             out.write_text(text, encoding="utf-8")
     voided = sum(r["voided"] for r in rows)
     also = f" ({voided} voided, left out of every figure)" if voided else ""
-    echo(f"{len(rows)} case(s) in the {year} register{also}", err=True)
+    whose = f" of desk {desk}" if desk else ""
+    echo(f"{len(rows)} case(s) in the {year} register{whose}{also}", err=True)
 
 
 @report_app.command("annual")

@@ -358,3 +358,17 @@ def test_an_office_reply_from_the_command_line_is_held_for_the_desk_too(desk_ser
     done = operator_action(desk_services, NUMBER, OPERATOR, "La pratica è in lavorazione.")
     assert "held for approval by desk bari (Sportello di Bari)" in done
     assert sent(desk_services, "relay") == [] and len(sent(desk_services, "approval")) == 1
+
+
+def test_a_desk_reports_on_its_own_clientele(desk_services):
+    from mailbot.admin import reports
+
+    open_at_desk(desk_services)  # the desk's case, 2026/000001
+    process = make_process(desk_services)
+    assert process(complaint(2)).status == LedgerStatus.FILED  # mailed to the office: no desk
+    settings, clock = desk_services.settings, desk_services.clock
+    with Session(desk_services.engine) as session:
+        everyone = reports.register(session, settings, clock, 2026)
+        own = reports.register(session, settings, clock, 2026, desk="bari")
+    assert [r["number"] for r in everyone] == [NUMBER, "2026/000002"]
+    assert [r["number"] for r in own] == [NUMBER]
