@@ -164,7 +164,29 @@ def show_work_order(
         refunds.view(r, n, tz, refund_factor)
         for r, n in refunds.refunds(session, work_order_id=wo.id)
     ]
+    result["views"] = [
+        {"at": _iso(e.at, tz), "by": e.actor, "via": json.loads(e.data).get("via", "")}
+        for e in session.exec(
+            select(Event)
+            .where(Event.work_order_id == wo.id)
+            .where(Event.kind == VIEWED)
+            .order_by(col(Event.id))
+        )
+    ]
     return result
+
+
+VIEWED = "work_order.viewed"
+
+
+def record_view(session: Session, number: str, actor: str, via: str) -> None:
+    """Who read the case's personal data, when and through which door (the brief's
+    accountability rule): `workorders show` records itself, the back office will too."""
+    work_order_id = session.exec(select(WorkOrder.id).where(WorkOrder.number == number)).first()
+    if work_order_id is None:
+        raise NotFoundError(f"no work order {number}")
+    session.add(Event(kind=VIEWED, actor=actor, work_order_id=work_order_id,
+                      data=json.dumps({"via": via})))  # fmt: skip
 
 
 def _submitted(session: Session, work_order_id: int) -> dict[str, str] | None:

@@ -1,6 +1,5 @@
-"""Work orders from the command line: list, show, link, export, void, and what an operator's
-email can do (reply, note, assign, close, reopen, category, protocollo, extend).
-"""
+"""Work orders from the command line: list, show, link, export, and what an operator's email
+can do (reply, note, assign, close, reopen, category, protocollo, extend)."""
 
 from __future__ import annotations
 
@@ -12,9 +11,11 @@ import typer
 from mailbot import db
 from mailbot.cases import views
 from mailbot.cli.app import (
+    ActorOption,
     CaseStatus,
     JsonOption,
     OperatorOption,
+    actor_name,
     echo,
     load_settings,
     open_engine,
@@ -62,10 +63,11 @@ def _reach(contact: dict[str, Any]) -> str:
 
 
 @workorders_app.command("show")
-def workorders_show(number: str, as_json: JsonOption = False) -> None:
-    """One work order with its whole conversation."""
+def workorders_show(number: str, as_json: JsonOption = False, by: ActorOption = None) -> None:
+    """One work order with its whole conversation; the view is recorded (who read it, when)."""
     settings = load_settings()
     with db.unit_of_work(open_engine(settings)) as session:
+        views.record_view(session, number, actor_name(by), "cli")
         detail = views.show_work_order(
             session, number, settings.timezone, settings.charter.refund_late_factor
         )
@@ -112,6 +114,10 @@ def workorders_show(number: str, as_json: JsonOption = False) -> None:
                 shown = ", ".join(d for d in details if d)
                 echo(f"   [PEC] {receipt['type']} {shown} (signature {receipt['signature']})")
         echo("   " + message["body_text"].replace("\n", "\n   "))
+    echo(
+        "\nViewed: "
+        + "; ".join(f"{v['at'][:16]} by {v['by']} ({v['via']})" for v in detail["views"])
+    )
 
 
 def _register_lines(detail: dict[str, Any]) -> None:
@@ -186,6 +192,7 @@ def _act(number: str, operator: str, text: str, attach: list[Path] | None = None
     """Carry out an operator's message from the command line, then try to send at once."""
     import mimetypes
 
+    from mailbot import runtime
     from mailbot.cases.operator import operator_action
     from mailbot.types import Attachment
 
@@ -200,8 +207,6 @@ def _act(number: str, operator: str, text: str, attach: list[Path] | None = None
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         files.append(Attachment(path.name, kind, payload))
     echo(operator_action(services, number, operator, text, files))
-    from mailbot import runtime
-
     report = runtime.deliver_now(services)
     echo(f"outbox: {report.sent} sent, {report.retried} deferred, {report.failed} failed")
 
@@ -218,12 +223,9 @@ def workorders_reply(
         list[Path] | None, typer.Option("--attach", help="A file to attach; repeatable.")
     ] = None,
     answer: Annotated[
-        bool,
-        typer.Option("--answer", help="This is the charter's reasoned reply (#risposta)."),
+        bool, typer.Option("--answer", help="The reasoned reply (#risposta).")
     ] = False,
-    interim: Annotated[
-        bool, typer.Option("--interim", help="An interim message, not the reasoned reply.")
-    ] = False,
+    interim: Annotated[bool, typer.Option("--interim", help="An interim message.")] = False,
 ) -> None:
     """Write to the citizen, as if the operator had replied by email."""
     if answer and interim:

@@ -247,3 +247,16 @@ def test_void_keeps_the_number_marks_list_and_show_and_refuses_twice(config):
     assert "VOID (annullata)" in shown and "by ada: mail interna" in shown
     closing = mb(config, "workorders", "close", "2026/000001", "--operator", OPERATOR)
     assert closing.returncode == 2 and "is void (mail interna)" in closing.stderr
+
+
+def test_every_view_of_a_case_is_recorded_and_shown(config):
+    # Who read a citizen's personal data, and when: the brief's accountability rule.
+    first = mb(config, "workorders", "show", "2026/000001", "--by", "anna.neri")
+    assert first.returncode == 0
+    assert first.stdout.rstrip().splitlines()[-1].endswith("by anna.neri (cli)")
+    detail = json.loads(
+        mb(config, "workorders", "show", "2026/000001", "--json", "--by", "luca").stdout
+    )
+    assert [(v["by"], v["via"]) for v in detail["views"]] == [("anna.neri", "cli"), ("luca", "cli")]
+    missing = mb(config, "workorders", "show", "2026/000999")
+    assert missing.returncode == 1 and "no work order 2026/000999" in missing.stderr
