@@ -34,6 +34,12 @@ class InputError(MailbotError):
     exit_code = 2
 
 
+class ForbiddenError(MailbotError):
+    """The member may see the case but not do this to it (the role table, cases/access.py)."""
+
+    exit_code = 2
+
+
 class MailError(MailbotError):
     """A permanent problem with one message: it is rejected with this reason and kept."""
 

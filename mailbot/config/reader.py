@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mailbot.config.backoffice import read_backoffice
 from mailbot.config.defaults import INTEGRATION_RULES, LANGUAGES, REGISTRY_FIELDS
 from mailbot.config.mail_reader import read_mailboxes, read_smtp
 from mailbot.config.policy_reader import read_charter, read_spam
@@ -45,7 +46,8 @@ TOP_LEVEL = frozenset(
     {
         "timezone", "language", "templates_path", "database", "storage", "smtp", "outbox",
         "conversations", "limits", "pec", "matching", "registry", "charter", "metrics",
-        "retention", "spam", "offices", "mailboxes", "web", "categories", "desks", "staff",
+        "retention", "spam", "offices", "mailboxes", "web", "backoffice", "categories", "desks",
+        "staff",
     }
 )  # fmt: skip
 
@@ -117,6 +119,7 @@ def parse(data: Mapping[str, Any]) -> Settings:
     staff = read_staff(root.tables("staff") if "staff" in data else [], offices, desks)
     mailboxes = read_mailboxes(root.tables("mailboxes"), offices, smtp.from_address, desks)
     web = read_web(root.table("web", required=False), tuple(m.name for m in mailboxes))
+    backoffice = read_backoffice(root.table("backoffice", required=False))
     root.done()
     return Settings(
         timezone=timezone,
@@ -138,6 +141,7 @@ def parse(data: Mapping[str, Any]) -> Settings:
         retention=retention,
         spam=spam,
         web=web,
+        backoffice=backoffice,
         desks=desks,
         staff=staff,
     )

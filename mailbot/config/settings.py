@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from mailbot.config.backoffice import BackOfficeSettings
 from mailbot.config.defaults import DEFAULT_CATEGORIES, REGISTRY_FIELDS, Category
 from mailbot.config.secrets import Secret
 from mailbot.config.spam_settings import SpamSettings
@@ -270,6 +271,7 @@ class Settings:
     retention: RetentionSettings = RetentionSettings()
     spam: SpamSettings = SpamSettings()
     web: WebSettings = WebSettings()
+    backoffice: BackOfficeSettings = BackOfficeSettings()
     desks: Mapping[str, DeskSettings] = field(default_factory=dict)
     # Everyone on the institution's side the configuration names: `[[staff]]`, then what the
     # offices' operators, manager and copy_to imply (config/staff_reader.py).

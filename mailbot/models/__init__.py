@@ -30,7 +30,7 @@ from mailbot.models.mail import (
     WebHit,
 )
 from mailbot.models.registry import Contact, Taxpayer, TaxpayerAddress, TaxpayerToken
-from mailbot.models.staff import StaffAddress, StaffMember
+from mailbot.models.staff import StaffAddress, StaffMember, StaffSession, StaffSignIn
 
 __all__ = [
     "Contact",
@@ -47,6 +47,8 @@ __all__ = [
     "Refund",
     "StaffAddress",
     "StaffMember",
+    "StaffSession",
+    "StaffSignIn",
     "StoredAttachment",
     "SurveyResponse",
     "Taxpayer",

@@ -33,3 +33,34 @@ class StaffAddress(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="staff_member.id", index=True)
     address: str = Field(max_length=320, unique=True)  # lower case
+
+
+class StaffSignIn(SQLModel, table=True):
+    """A one-time sign-in link sent to a member's address: only its hash is kept; good once,
+    until `expires_at` (backoffice/signin.py)."""
+
+    __tablename__ = "staff_sign_in"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    address: str = Field(max_length=320)  # lower case
+    next_path: str = Field(default="", max_length=200)  # the page asked for before signing in
+    created_at: datetime = utc_column(default_factory=utcnow)
+    expires_at: datetime = utc_column()
+    used_at: datetime | None = utc_column(default=None)
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in member's session, in the database so every instance behind a balancer
+    knows it; the cookie holds the token, the table its hash."""
+
+    __tablename__ = "staff_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    address: str = Field(max_length=320)  # lower case: the member it signed in
+    via: str = Field(default="link", max_length=16)  # link | oidc
+    created_at: datetime = utc_column(default_factory=utcnow)
+    expires_at: datetime = utc_column()
+    last_seen_at: datetime = utc_column(default_factory=utcnow)
+    ended_at: datetime | None = utc_column(default=None)
