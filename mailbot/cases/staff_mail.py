@@ -88,7 +88,9 @@ def handle(
     speaker = mail.sender.email in speakers_for(services, people, work_order.office)
     if speaker and ref.via == "subject":
         return refer_to_notification(services, session, mail, work_order.number, work_order)
-    return write_note(services, session, mail, work_order, member, signed=signed)
+    # A third party answering a forward (not staff) is not told how the office's mail works.
+    outsider = ref.code == threading.KIND_CODES["forward_external"] and member is None
+    return write_note(services, session, mail, work_order, member, signed=signed, tell=not outsider)
 
 
 def write_note(
@@ -99,8 +101,10 @@ def write_note(
     member: Member | None,
     *,
     signed: bool,
+    tell: bool = True,
 ) -> Outcome:
-    """The writer's text as an internal note, with the commands their role allows here."""
+    """The writer's text as an internal note, with the commands their role allows here;
+    `tell`: the writer gets a notice of what was not relayed or not carried out."""
     parsed = commands.parse(quotes.new_text(mail.parsed.text))
     allowed, refused = sift(parsed, member, work_order, signed=signed)
     explicit = parsed.has("nota") is not None
@@ -123,7 +127,7 @@ def write_note(
         _pass_on(
             services, session, mail, work_order, member=member, applied=applied, role_text=role_text
         )
-    if refused or not explicit:
+    if tell and (refused or not explicit):
         office = services.settings.office(work_order.office)
         may_assign = member is not None and member.may_on(
             "case.assign", work_order.office, work_order.desk

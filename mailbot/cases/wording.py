@@ -60,6 +60,7 @@ MESSAGE_KIND = {
         "transcript": "fascicolo",
         "pending_reply": "risposta in attesa di approvazione",
         "approval": "richiesta di approvazione",
+        "forward_external": "inoltro a terzi",
     },
     "en": {
         "citizen": "citizen's message",
@@ -79,6 +80,7 @@ MESSAGE_KIND = {
         "transcript": "case file",
         "pending_reply": "reply waiting for approval",
         "approval": "approval request",
+        "forward_external": "forward to a third party",
     },
 }
 
@@ -124,6 +126,7 @@ EVENT = {
         "work_order.satisfaction": "gradimento registrato",
         "work_order.void": "annullata",
         "work_order.viewed": "consultata",
+        "work_order.forwarded": "inoltrata a terzi",
         "message.suppressed": "messaggio non inviato",
         "message.letter": "lettera prodotta",
         "work_order.desk": "pratica di uno sportello, che risponde al cittadino",
@@ -152,6 +155,7 @@ EVENT = {
         "work_order.satisfaction": "satisfaction recorded",
         "work_order.void": "voided",
         "work_order.viewed": "viewed",
+        "work_order.forwarded": "forwarded to a third party",
         "message.suppressed": "message not sent",
         "message.letter": "letter produced",
         "work_order.desk": "a desk's case: the desk answers the citizen",

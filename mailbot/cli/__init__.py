@@ -20,6 +20,7 @@ from mailbot.cli import (  # noqa: F401
     cases,
     check,
     entry,
+    forward,
     inbound,
     refunds,
     registry,

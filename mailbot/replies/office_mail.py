@@ -181,3 +181,41 @@ class OfficeMessages(Renderer):
             to=Address(office.name, office.email),
             reply_to=reply_to,
         )
+
+    def forward_external(
+        self,
+        *,
+        number: str,
+        language: str,
+        to: Address,
+        subject: str,
+        body: str,
+        office: OfficeSettings,
+        received_at: datetime,
+        reply_to: str,
+        attachments: Sequence[Attachment] = (),
+        from_address: str | None = None,
+    ) -> Composed:
+        """A case forwarded to a third party by a member of staff (cases/forwarding.py): the
+        text, the case's number, the attachments; signed by the office, written by a person."""
+        values = {
+            "number": number,
+            "subject": subject,
+            "body": body,
+            "office_name": office.name,
+            "institution": self.institution,
+            "received_at": received_at,
+            "attachments": [a.filename for a in attachments],
+        }
+        return self._compose(
+            "forward_external",
+            number,
+            language,
+            values,
+            to=to,
+            reply_to=reply_to,
+            attachments=attachments,
+            auto_submitted="no",  # a person wrote it: the third party may answer
+            from_name=office.name,
+            from_address=from_address,
+        )
