@@ -61,7 +61,9 @@ def _reply() -> str:
     close = request.form.get("chiudi") == "1"
     if interim and close:
         raise FieldError("reply-close", "interim_close")
-    return ("#interlocutoria\n" if interim else "#risposta\n") + ("#chiudi\n" if close else "") + text
+    return (
+        ("#interlocutoria\n" if interim else "#risposta\n") + ("#chiudi\n" if close else "") + text
+    )
 
 
 def _note() -> str:
@@ -157,7 +159,9 @@ def _act(office: Office, number: str, slug: str, verb: str) -> ResponseReturnVal
         except access.ForbiddenError:
             abort(403)
     form: dict[str, Any] = {
-        "action": action, **request.form.to_dict(), "chosen": request.form.getlist("allegato")
+        "action": action,
+        **request.form.to_dict(),
+        "chosen": request.form.getlist("allegato"),
     }
     words = office.words()
     try:

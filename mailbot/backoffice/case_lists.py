@@ -102,6 +102,7 @@ def list_cases(
     total = int(session.exec(counted).one())
     pages = max(1, -(-total // PER_PAGE))
     page = min(filters.page, pages)
+    order: list[Any]
     if archive:
         order = [col(WorkOrder.closed_at).desc(), col(WorkOrder.id).desc()]
     else:
@@ -120,7 +121,9 @@ def _conditions(filters: Filters, archive: bool, late: Any) -> list[Any]:
     if archive:
         found.append(col(WorkOrder.status) == CLOSED)
     else:
-        found.append(col(WorkOrder.status).in_([filters.status] if filters.status else [OPEN, SUSPENDED]))
+        found.append(
+            col(WorkOrder.status).in_([filters.status] if filters.status else [OPEN, SUSPENDED])
+        )
     for column, value in (
         (WorkOrder.office, filters.office),
         (WorkOrder.kind, filters.kind),

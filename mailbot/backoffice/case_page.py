@@ -84,7 +84,9 @@ def render_case(
     )  # fmt: skip
 
 
-def case_values(office: Office, session: Session, member: Member, case: WorkOrder) -> dict[str, Any]:
+def case_values(
+    office: Office, session: Session, member: Member, case: WorkOrder
+) -> dict[str, Any]:
     services = office.services
     settings, clock, language = services.settings, services.clock, office.language()
     assert case.id is not None
@@ -113,17 +115,24 @@ def case_values(office: Office, session: Session, member: Member, case: WorkOrde
     return {
         "slug": case.number.replace("/", "-"),
         "messages": [
-            {"row": m, "files": files.get(m.id or 0, []),
-             "kind": wording.label("message_kind", m.kind, language),
-             "when": wording.when(m.date, tz, language)}
+            {
+                "row": m,
+                "files": files.get(m.id or 0, []),
+                "kind": wording.label("message_kind", m.kind, language),
+                "when": wording.when(m.date, tz, language),
+            }
             for m in messages
-        ],  # fmt: skip
+        ],
         "files": [f for m in messages for f in files.get(m.id or 0, []) if f.sha256],
         "events": [
-            {"when": wording.when(e.at, tz, language), "actor": e.actor,
-             "what": wording.label("event", e.kind, language), "data": _data(e.data)}
+            {
+                "when": wording.when(e.at, tz, language),
+                "actor": e.actor,
+                "what": wording.label("event", e.kind, language),
+                "data": _data(e.data),
+            }
             for e in events
-        ],  # fmt: skip
+        ],
         "status_text": wording.label("status", "void" if case.voided_at else case.status, language),
         "channel_text": wording.label("channel", case.channel, language),
         "due_text": wording.day(case.due_at, tz, language),

@@ -20,6 +20,7 @@ from mailbot.config import CHANNELS, SUBMISSION_KINDS
 from mailbot.db import unit_of_work
 from mailbot.models import utcnow
 
+
 def install(app: Flask, office: Office) -> None:
     """Adds this part's routes to `app`."""
 

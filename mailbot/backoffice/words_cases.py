@@ -122,7 +122,10 @@ _ACTIONS: Mapping[str, tuple[str, str]] = {
     "close_after": ("Chiudi la pratica dopo l'invio", "Close the case after sending"),
     "attachments": ("Allegati", "Attachments"),
     "send_reply": ("Invia la risposta", "Send the reply"),
-    "note_text": ("Testo della nota (mai inviata al cittadino)", "Note (never sent to the citizen)"),
+    "note_text": (
+        "Testo della nota (mai inviata al cittadino)",
+        "Note (never sent to the citizen)",
+    ),
     "save_note": ("Salva la nota", "Save the note"),
     "forward_to": ("Indirizzo del destinatario", "Recipient's address"),
     "forward_text": ("Testo", "Text"),

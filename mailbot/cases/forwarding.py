@@ -60,7 +60,9 @@ def forward(
             raise InputError(f"{number} is void ({work_order.void_reason}): nothing sent")
         kept = case_attachments(session, work_order, chosen)
         files = [*_payloads(services, kept), *attachments]
-        queue_forward(services, session, work_order, actor, address, body, files)
+        queue_forward(
+            services, session, work_order, actor=actor, address=address, body=body, files=files
+        )
     log.info("case forwarded", to=mask_address(address), files=len(files))
     return f"{number}: forward to {address} queued, {len(files)} attachment(s)"
 
@@ -96,6 +98,7 @@ def queue_forward(
     services: Services,
     session: Session,
     work_order: WorkOrder,
+    *,
     actor: str,
     address: str,
     body: str,

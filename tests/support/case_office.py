@@ -118,7 +118,9 @@ def slug(n: int) -> str:
     return f"2026-{n:06d}"
 
 
-def make_office_services(tmp_path: Path, *, smtp_port: int = 25, transport: str = "smtp") -> Services:
+def make_office_services(
+    tmp_path: Path, *, smtp_port: int = 25, transport: str = "smtp"
+) -> Services:
     (tmp_path / "maildir").mkdir(exist_ok=True)
     path = write_config(tmp_path / "mailbot.toml", smtp_port=smtp_port, transport=transport)
     path.write_text(path.read_text() + EXTRA)

@@ -13,17 +13,25 @@ from io import BytesIO
 from typing import Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from mailbot.backoffice import case_lists
 from mailbot.cases import views
-from mailbot.models import ConversationMessage, Event, OutboundMessage, WorkOrder
+from mailbot.models import ConversationMessage, Event, OutboundMessage
 
 from support.app import rows, sent
 from support.backoffice import csrf, office_client, sign_in
 from support.case_office import (
-    ADMIN, DESK, OPERATOR, OVERSEER, SUPERVISOR, case, make_office_services, number,
-    populate, slug,
+    ADMIN,
+    DESK,
+    OPERATOR,
+    OVERSEER,
+    SUPERVISOR,
+    case,
+    make_office_services,
+    number,
+    populate,
+    slug,
 )  # fmt: skip
 
 
@@ -62,7 +70,9 @@ def test_each_role_lists_the_open_cases_it_sees_late_and_suspended_first(office)
 
 def test_the_archive_lists_closed_cases_a_desk_sees_every_one(office) -> None:
     assert set(listed(client_for(office, DESK).get("/archivio").text)) == {
-        slug(4), slug(6), slug(9)
+        slug(4),
+        slug(6),
+        slug(9),
     }
     assert listed(client_for(office, OPERATOR).get("/archivio").text) == [slug(4)]
     assert set(listed(client_for(office, OVERSEER).get("/archivio").text)) == {slug(6), slug(9)}
@@ -129,9 +139,12 @@ def test_an_interim_reply_is_sent_but_does_not_count(office) -> None:
     done = post(client_for(office, OPERATOR), 1, "rispondi",
                 {"testo": "Stiamo verificando.", "modo": "interlocutoria"})  # fmt: skip
     assert done.status_code == 303
-    assert "Stiamo verificando" in email.message_from_bytes(
-        sent(office, "relay")[-1].raw, policy=default
-    ).get_body(("plain",)).get_content()
+    assert (
+        "Stiamo verificando"
+        in email.message_from_bytes(sent(office, "relay")[-1].raw, policy=default)
+        .get_body(("plain",))
+        .get_content()
+    )
     assert case(office, 1).reasoned_reply_at is None
 
 
@@ -187,7 +200,11 @@ def test_classify_and_outcome_are_the_mail_commands(office) -> None:
                                        "entro": "2026-04-30", "azione": "controlli mensili"})  # fmt: skip
     assert done.status_code == 303
     wo = case(office, 1)
-    assert (wo.outcome, wo.solution, str(wo.solution_due)) == ("fondato", "rifacimento", "2026-04-30")
+    assert (wo.outcome, wo.solution, str(wo.solution_due)) == (
+        "fondato",
+        "rifacimento",
+        "2026-04-30",
+    )
 
 
 def test_a_bad_input_brings_the_form_back_with_its_text(office) -> None:
