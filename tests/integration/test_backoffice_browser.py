@@ -25,7 +25,14 @@ from mailbot.runtime import deliver_now
 from support.backoffice import office_client, served, sign_in
 from support.browser import chromium
 from support.case_office import (
-    DESK, OPERATOR, SUPERVISOR, case, make_office_services, number, populate, slug,
+    DESK,
+    OPERATOR,
+    SUPERVISOR,
+    case,
+    make_office_services,
+    number,
+    populate,
+    slug,
 )  # fmt: skip
 
 pytestmark = pytest.mark.integration
