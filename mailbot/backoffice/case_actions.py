@@ -20,10 +20,11 @@ from flask.typing import ResponseReturnValue
 
 from mailbot.backoffice.case_page import number_of, render_case
 from mailbot.backoffice.context import Office, signed_in
-from mailbot.cases import access, forwarding, transcript
+from mailbot.cases import access, charter_commands, forwarding, transcript
 from mailbot.cases.operator import operator_action
 from mailbot.db import unit_of_work
 from mailbot.errors import InputError, MailError
+from mailbot.replies import commands
 from mailbot.types import Attachment
 
 
@@ -167,6 +168,7 @@ def _act(office: Office, number: str, slug: str, verb: str) -> ResponseReturnVal
     try:
         if verb in COMMANDS:
             text = COMMANDS[verb][1]()
+            _check(office, number, text)
             attachments = _uploads() if verb == "rispondi" else []
             operator_action(services, number, member.address, text, attachments)
         elif verb == "inoltra":
@@ -175,11 +177,21 @@ def _act(office: Office, number: str, slug: str, verb: str) -> ResponseReturnVal
             transcript.send(services, number, member.address, actor=member.address)
     except FieldError as exc:
         errors = {exc.field: words[f"error_{exc.key}"]}
-        return render_case(office, number, status=400, errors=errors, form=form, failed=action)
     except (InputError, MailError) as exc:
         errors = {field: f"{words['error_refused']} {exc}"}
-        return render_case(office, number, status=400, errors=errors, form=form, failed=action)
-    return redirect(f"/pratiche/{slug}?fatto={action}#esito", code=303)
+    else:
+        return redirect(f"/pratiche/{slug}?fatto={action}#esito", code=303)
+    return render_case(office, number, status=400, errors=errors, form=form, failed=action)
+
+
+def _check(office: Office, number: str, text: str) -> None:
+    """The checks operator_action makes first (charter_commands.problems), asked here only to
+    say what is wrong in the member's language; operator_action makes them again."""
+    with unit_of_work(office.services.engine) as session:
+        case = access.case_for(session, office.member(), number)
+        found = charter_commands.problems(office.services, commands.parse(text), case)
+    if found:
+        raise InputError("; ".join(p.text(office.language()) for p in found))
 
 
 def _forward(office: Office, number: str) -> None:

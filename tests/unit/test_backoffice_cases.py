@@ -215,6 +215,9 @@ def test_a_bad_input_brings_the_form_back_with_its_text(office) -> None:
     assert 'aria-describedby="extend-days-error"' in bad.text and 'role="alert"' in bad.text
     refused = post(operator, 1, "assegna", {"ufficio": "tributi", "motivo": "già suo"})
     assert refused.status_code == 403  # an operator may not assign: the role table
+    same = post(client_for(office, ADMIN), 1, "assegna", {"ufficio": "tributi", "motivo": "x"})
+    assert same.status_code == 400  # the command's own check, in the page's language
+    assert "la pratica è già dell&#39;ufficio" in same.text and 'value="x"' in same.text
     empty = post(operator, 1, "rispondi", {"testo": "  ", "modo": "motivata"})
     assert empty.status_code == 400 and 'id="reply-text-error"' in empty.text
     closing = post(operator, 4, "chiudi", {})  # already closed: operator_action refuses
