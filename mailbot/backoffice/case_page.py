@@ -88,6 +88,7 @@ def case_values(
     office: Office, session: Session, member: Member, case: WorkOrder
 ) -> dict[str, Any]:
     services = office.services
+    words = office.words()
     settings, clock, language = services.settings, services.clock, office.language()
     assert case.id is not None
     messages = list(
@@ -129,7 +130,7 @@ def case_values(
                 "when": wording.when(e.at, tz, language),
                 "actor": e.actor,
                 "what": wording.label("event", e.kind, language),
-                "data": _data(e.data),
+                "data": _data(e.data, words),
             }
             for e in events
         ],
@@ -152,17 +153,22 @@ def case_values(
     }
 
 
-def _data(text: str) -> str:
-    """An event's details in one line (reason, office, days…), no message ids."""
+# The details of an event a reader needs (the rest are ids and flags for machines).
+EVENT_DETAILS = ("reason", "office", "previous", "days", "to", "category", "number", "outcome")
+
+
+def _data(text: str, words: dict[str, str]) -> str:
+    """An event's details in one line (reason, office, days…), in the page's words."""
     try:
         data = json.loads(text)
     except ValueError:
         return ""
     if not isinstance(data, dict):
         return ""
-    shown = {k: v for k, v in data.items() if k not in ("message_id", "before", "via")}
+    shown = [(key, data[key]) for key in EVENT_DETAILS if data.get(key) not in (None, "", [])]
     return "; ".join(
-        f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in shown.items()
+        f"{words['event_' + key]}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+        for key, v in shown
     )
 
 

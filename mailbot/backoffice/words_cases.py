@@ -96,6 +96,14 @@ _PAGE: Mapping[str, tuple[str, str]] = {
     "who": ("Chi", "Who"),
     "details": ("Dettagli", "Details"),
     "via": ("Da dove", "Through"),
+    "event_reason": ("motivo", "reason"),
+    "event_office": ("ufficio", "office"),
+    "event_previous": ("prima", "before"),
+    "event_days": ("giorni", "days"),
+    "event_to": ("a", "to"),
+    "event_category": ("categoria", "category"),
+    "event_number": ("numero", "number"),
+    "event_outcome": ("esito", "outcome"),
 }
 
 _ACTIONS: Mapping[str, tuple[str, str]] = {

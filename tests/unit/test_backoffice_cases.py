@@ -254,3 +254,12 @@ def test_unknown_case_and_unknown_attachment_are_404(office) -> None:
     assert admin.get(f"/pratiche/{slug(1)}/allegati/99999").status_code == 404
     events = [e for e in rows(office, Event) if e.kind == views.VIEWED]
     assert events == []
+
+
+def test_the_pages_in_english(office) -> None:
+    admin = client_for(office, ADMIN)
+    admin.get("/lingua/en")
+    assert "My open cases" in admin.get("/").text
+    assert "Archive of closed cases" in admin.get("/archivio").text
+    page = admin.get(f"/pratiche/{slug(4)}")
+    assert page.status_code == 200 and "Reopen the case" in page.text and "None" not in page.text
