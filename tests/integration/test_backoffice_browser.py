@@ -54,7 +54,7 @@ def office(tmp_path_factory, smtp_session) -> Iterator[Office]:
     populate(services)
     deliver_now(services)  # the confirmations and notifications, out of the way
     smtp_session.reset()
-    with chromium() as driver, served(services) as base:
+    with served(services) as base, chromium() as driver:  # the browser quits first
         yield Office(services, base, driver, smtp_session)
     services.engine.dispose()
 
