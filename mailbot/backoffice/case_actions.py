@@ -128,6 +128,7 @@ COMMANDS: dict[str, tuple[str, Callable[[], str], str]] = {
     "nota": ("note", _note, "note-text"),
     "assegna": ("assign", _assign, "assign-office"),
     "sospendi": ("suspend", _suspend, "suspend-reason"),
+    "riprendi": ("resume", lambda: "#riprendi\n#nota", "resume-submit"),
     "proroga": ("extend", _extend, "extend-days"),
     "classifica": ("classify", _classify, "classify-kind"),
     "esito": ("outcome", _outcome, "outcome-outcome"),

@@ -113,6 +113,13 @@ _ACTIONS: Mapping[str, tuple[str, str]] = {
     "action_forward": ("Inoltra a terzi", "Forward to a third party"),
     "action_assign": ("Assegna a un altro ufficio", "Assign to another office"),
     "action_suspend": ("Sospendi: chiedi informazioni", "Suspend: ask for information"),
+    "action_resume": ("Riprendi i termini", "Resume the clock"),
+    "resume_hint": (
+        "Le informazioni chieste sono arrivate per altra via: il termine riparte da domani.",
+        "The information asked for came another way: the term runs again from tomorrow.",
+    ),
+    "do_resume": ("Riprendi", "Resume"),
+    "done_resume": ("Termini ripresi.", "Clock resumed."),
     "action_extend": ("Proroga il termine", "Extend the term"),
     "action_classify": ("Tipo, categoria, protocollo", "Kind, category, protocol number"),
     "action_outcome": ("Esito, soluzione, azione correttiva", "Outcome, solution, action"),

@@ -47,6 +47,7 @@ ACTIONS: Mapping[str, str] = {
     "close": "case.reply",
     "reopen": "case.reply",
     "suspend": "case.reply",
+    "resume": "case.reply",
     "extend": "case.reply",
     "outcome": "case.reply",  # #esito, #soluzione, #azione: what the register records
     "forward": "case.reply",  # to a third party: a contractor, another administration

@@ -44,15 +44,26 @@ def problems(
         errors.append(commands.Problem("solution"))
     if parsed.has("risposta") and not parsed.body:
         errors.append(commands.Problem("answer_text"))
-    take_back = parsed.has("interlocutoria") and not parsed.body and not parsed.has("sospendi")
-    if take_back and work_order is not None and not parsed.errors:
-        if work_order.status == workorders.CLOSED:
-            errors.append(commands.Problem("closed_undo"))
-        elif work_order.reasoned_reply_at is None:
-            errors.append(commands.Problem("nothing_to_undo"))
+    if work_order is not None:
+        errors.extend(_state_problems(parsed, work_order))
     if not errors and not parsed.body and not parsed.commands:
         errors.append(commands.Problem("empty"))
     return errors
+
+
+def _state_problems(parsed: commands.Parsed, work_order: WorkOrder) -> list[commands.Problem]:
+    """What the case's state makes impossible: taking back a reply it does not have or that
+    its closing made final, resuming a clock that is not stopped."""
+    found = []
+    take_back = parsed.has("interlocutoria") and not parsed.body and not parsed.has("sospendi")
+    if take_back and not parsed.errors:
+        if work_order.status == workorders.CLOSED:
+            found.append(commands.Problem("closed_undo"))
+        elif work_order.reasoned_reply_at is None:
+            found.append(commands.Problem("nothing_to_undo"))
+    if parsed.has("riprendi") and work_order.status != workorders.SUSPENDED:
+        found.append(commands.Problem("not_suspended"))
+    return found
 
 
 def apply(
@@ -74,6 +85,9 @@ def apply(
             actor=actor,
             clock=services.clock,
         )
+    if parsed.has("riprendi"):  # as when the citizen answers (intake.py)
+        restart = office.term(work_order.category or None).on_integration == "restart"
+        workorders.resume(session, work_order, actor, services.clock, restart=restart)
     protocollo = parsed.has("protocollo")
     if protocollo:
         workorders.set_protocollo(session, work_order, protocollo.arg, actor)

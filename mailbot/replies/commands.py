@@ -57,6 +57,9 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("sospendi", "MOTIVO", "REASON",
          "chiede altre informazioni, sospende i termini",
          "ask for more information, stop the clock"),
+    Spec("riprendi", "", "",
+         "riprende i termini di una pratica sospesa (le informazioni sono arrivate per altra via)",
+         "resume a suspended case's clock (the information came another way)"),
     Spec("categoria", "CATEGORIA", "CATEGORY",
          "imposta la categoria (e quindi il termine)",
          "set the category (and so the term)"),
@@ -111,8 +114,8 @@ MESSAGES = {
     "unknown": {"it": "comando sconosciuto: #{0}", "en": "unknown command: #{0}"},
     "needs": {"it": "#{0} richiede {1}", "en": "#{0} needs {1}"},
     "exclusive": {
-        "it": "#chiudi, #riapri e #sospendi non possono stare insieme",
-        "en": "#chiudi, #riapri and #sospendi cannot go together",
+        "it": "#chiudi, #riapri, #sospendi e #riprendi non possono stare insieme",
+        "en": "#chiudi, #riapri, #sospendi and #riprendi cannot go together",
     },
     "no_office": {"it": "#assegna: nessun ufficio {0!r}", "en": "#assegna: no office {0!r}"},
     "same_office": {
@@ -162,6 +165,10 @@ MESSAGES = {
     "solution": {
         "it": "#soluzione richiede il testo: #soluzione entro 30/04/2026 TESTO (data facoltativa)",
         "en": "#soluzione needs the text, the date optional: #soluzione entro 30/04/2026 TEXT",
+    },
+    "not_suspended": {
+        "it": "#riprendi: la pratica non è sospesa",
+        "en": "#riprendi: the case is not suspended",
     },
     "empty": {
         "it": "la risposta è vuota: niente da inviare al cittadino",
@@ -222,7 +229,7 @@ def parse(text: str) -> Parsed:
             commands.append(Command(name, arg))
     body = "\n".join(lines[index:]).strip()
     names = {c.name for c in commands}
-    if len(names & {"chiudi", "riapri", "sospendi"}) > 1:
+    if len(names & {"chiudi", "riapri", "sospendi", "riprendi"}) > 1:
         errors.append(Problem("exclusive"))
     if {"risposta", "sospendi"} <= names:
         errors.append(Problem("answer_question"))

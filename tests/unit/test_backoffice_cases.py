@@ -189,6 +189,16 @@ def test_extend_and_suspend_move_the_deadline_as_the_mail_command_does(office) -
     question = email.message_from_bytes(sent(office, "relay")[-1].raw, policy=default)
     assert "Quale numero civico?" in question.get_body(("plain",)).get_content()
     assert case(office, 1).reasoned_reply_at is None
+    # The answer came by phone: the office resumes the clock itself (#riprendi, as by mail).
+    page = client_for(office, OPERATOR).get(f"/pratiche/{slug(1)}").text
+    assert f'action="/pratiche/{slug(1)}/riprendi"' in page
+    suspended_due = case(office, 1).due_at
+    assert post(client_for(office, OPERATOR), 1, "riprendi", {}).status_code == 303
+    resumed = case(office, 1)
+    assert resumed.status == "open" and resumed.suspended_at is None
+    assert resumed.due_at >= suspended_due
+    again = post(client_for(office, OPERATOR), 1, "riprendi", {})
+    assert again.status_code == 400 and "non è sospesa" in again.text
 
 
 def test_classify_and_outcome_are_the_mail_commands(office) -> None:

@@ -174,6 +174,23 @@ def test_sospendi_asks_the_citizen_and_their_answer_resumes_the_case(services, p
     assert outbound(services, "forward").recipients == "urp@comune.example.it"
 
 
+def test_riprendi_resumes_a_suspended_case_when_the_answer_came_another_way(
+    services, process, opened
+):
+    process(reply(opened, OPERATOR, "#sospendi manca il numero civico\nQuale civico?"))
+    relayed = len([o for o in rows(services, OutboundMessage) if o.kind == "relay"])
+    process(
+        reply(outbound(services, "notification"), OPERATOR, "#riprendi\n#nota\nDetto al telefono.")
+    )
+    wo = case(services)
+    assert wo.status == "open" and wo.suspended_at is None
+    assert len([o for o in rows(services, OutboundMessage) if o.kind == "relay"]) == relayed
+    # On a case that is not suspended it is refused, and the operator told why.
+    process(reply(outbound(services, "notification"), OPERATOR, "#riprendi\n#nota"))
+    notice = email.message_from_bytes(outbound(services, "notice").raw, policy=default)
+    assert "la pratica non è sospesa" in notice.get_body(("plain",)).get_content()
+
+
 def test_assegna_hands_the_case_to_another_office_without_telling_the_citizen(
     tmp_path, process, services
 ):
