@@ -181,3 +181,15 @@ class OfficeMessages(Renderer):
             to=Address(office.name, office.email),
             reply_to=reply_to,
         )
+
+    def sign_in(self, *, language: str, to: str, link: str, minutes: int) -> Composed:
+        """A one-time link to the back office (backoffice/links.py) for a member's address."""
+        values = {"link": link, "minutes": minutes, "institution": self.institution}
+        return self._compose(
+            "sign_in",
+            "",
+            language,
+            values,
+            to=Address("", to),
+            reply_to=self.settings.smtp.from_address,
+        )
