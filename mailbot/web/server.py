@@ -29,6 +29,7 @@ from waitress.parser import HTTPRequestParser
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
 from waitress.utilities import Error
+from waitress.wasyncore import close_all
 
 from mailbot.errors import ConfigError
 from mailbot.log import get_logger
@@ -107,6 +108,9 @@ class WebServer:
         self._closed = True
         self._server.close()
         self._server.task_dispatcher.shutdown(timeout=5)
+        # Kept-alive connections would hold the serving loop until they time out.
+        listeners: Any = getattr(self._server, "map", None) or self._server._map
+        close_all(listeners)
         if self._thread is not None:
             self._thread.join(timeout=10)
 
