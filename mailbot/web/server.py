@@ -29,7 +29,7 @@ from waitress.parser import HTTPRequestParser
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
 from waitress.utilities import Error
-from waitress.wasyncore import close_all
+from waitress.wasyncore import close_all, dispatcher
 
 from mailbot.errors import ConfigError
 from mailbot.log import get_logger
@@ -106,13 +106,19 @@ class WebServer:
         if self._closed:
             return
         self._closed = True
-        self._server.close()
-        self._server.task_dispatcher.shutdown(timeout=5)
-        # Kept-alive connections would hold the serving loop until they time out.
+        if self._thread is None or not self._thread.is_alive():
+            self._server.close()
+            self._server.task_dispatcher.shutdown(timeout=5)
+            return
+        # Served by `start`: the sockets are closed in the serving thread (closed from here, a
+        # select() under way there would fail), kept-alive connections too, or they would
+        # hold the loop until they time out.
         listeners: Any = getattr(self._server, "map", None) or self._server._map
-        close_all(listeners)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        trigger = self._server.trigger
+        trigger.pull_trigger(lambda: dispatcher.close(self._server))  # nothing new is taken
+        self._server.task_dispatcher.shutdown(timeout=5)
+        trigger.pull_trigger(lambda: close_all(listeners))
+        self._thread.join(timeout=10)
 
 
 def serve(services: Services, part: str = "web", create: Factory = create_app) -> None:
