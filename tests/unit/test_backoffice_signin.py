@@ -5,6 +5,7 @@ prints a link for a member and refuses anyone else; single sign-on errors are pa
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import re
 from datetime import timedelta
@@ -17,6 +18,7 @@ from structlog.testing import capture_logs
 
 from mailbot.backoffice import links, sessions
 from mailbot.models import Event, StaffSession, StaffSignIn
+from mailbot.runtime import web_process
 
 from support.app import make_services, rows, run_cli, sent, write_config
 from support.backoffice import csrf, office_client, sign_in
@@ -239,3 +241,14 @@ def test_single_sign_on_with_the_provider_unreachable_is_a_page(tmp_path):
         assert denied.status_code == 400 and "non è riuscito" in denied.get_data(as_text=True)
     finally:
         services.engine.dispose()
+
+
+def test_a_reload_restarts_the_back_office_only_when_its_section_changed(services):
+    settings = services.settings
+    longer = dataclasses.replace(settings.backoffice, link_minutes=30)
+    changed = dataclasses.replace(settings, backoffice=longer)
+    other = dataclasses.replace(settings, web=dataclasses.replace(settings.web, port=9999))
+    assert web_process._changed("backoffice", settings, changed)
+    assert not web_process._changed("backoffice", settings, other)
+    assert web_process._changed("web", settings, other)
+    assert not web_process._changed("web", settings, changed)
