@@ -17,7 +17,10 @@ if TYPE_CHECKING:
     from mailbot.services import Services
 
 _NOT_SET = 'backoffice.listen: not set, so there is no back office (e.g. "127.0.0.1:8026")'
-backoffice_app = _group("The staff's back office: serve it, or print a sign-in link.")
+backoffice_app = _group(
+    "Serve the staff's back office ([backoffice] listen) in the foreground (`mailbot run` "
+    "serves it too); `link` prints a one-time sign-in link for a staff member."
+)
 backoffice_app.info.invoke_without_command = True
 backoffice_app.info.no_args_is_help = False
 app.add_typer(backoffice_app, name="backoffice")
