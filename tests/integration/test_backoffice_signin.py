@@ -65,6 +65,7 @@ def provider():
         users = [
             User(sub="anna", claims={"email": MEMBER, "email_verified": True, "name": "Anna"}),
             User(sub="ospite", claims={"email": STRANGER, "email_verified": True}),
+            User(sub="non-verificata", claims={"email": MEMBER, "email_verified": False}),
         ]
         server = werkzeug.serving.make_server(
             "127.0.0.1",
@@ -169,6 +170,16 @@ def test_someone_the_directory_does_not_know_is_refused_by_name_of_no_one(office
     notice = browser.find_element(By.CSS_SELECTOR, ".notice").text
     assert "non corrisponde a nessun membro del personale" in notice
     assert STRANGER not in browser.page_source and MEMBER not in browser.page_source
+    assert "Accesso come" not in browser.page_source
+
+
+def test_an_address_the_provider_has_not_verified_signs_no_one_in(office, browser):
+    _, url = office
+    browser.get(f"{url}/accesso")
+    browser.find_element(By.LINK_TEXT, "Accedi con SPID interno").click()
+    browser.find_element(By.XPATH, "//button[@value='non-verificata']").click()
+    notice = browser.find_element(By.CSS_SELECTOR, ".notice").text
+    assert "non conferma l'indirizzo e-mail" in notice
     assert "Accesso come" not in browser.page_source
 
 
