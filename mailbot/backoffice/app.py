@@ -53,6 +53,8 @@ def create_app(current: Callable[[], Services]) -> Flask:
     protect(app)
     office = Office(current)
     app.extensions["mailbot.office"] = office
+    # The pages the server sends itself, the request unread (web/server.py: 413, 429).
+    app.extensions["mailbot.refusal"] = lambda code, key: office.error(code, key, mb=UPLOAD_MB)[0]
     app.before_request(office.load_member)
     app.add_url_rule("/lingua/<code>", view_func=_language, methods=["GET"])
     signin.install(app, office)

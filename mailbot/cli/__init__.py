@@ -17,6 +17,7 @@ import typer
 from mailbot.cli import (  # noqa: F401
     actions,
     admin,
+    backoffice,
     cases,
     check,
     entry,

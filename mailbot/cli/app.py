@@ -113,7 +113,7 @@ def _version(value: bool) -> None:
 
 # Services log what they do; an interactive command's own output is what its user reads, so
 # only warnings and errors join it unless --log-level asks for more.
-SERVICES = frozenset({"run", "web"})
+SERVICES = frozenset({"run", "web", "backoffice"})
 
 
 @app.callback()
@@ -124,7 +124,7 @@ def _root(
         LogLevel | None,
         typer.Option(
             case_sensitive=False,
-            help="How much to log (default: INFO for run and web, WARNING for the rest).",
+            help="How much to log (default: INFO for the servers, WARNING for the rest).",
             show_default=False,
         ),
     ] = None,

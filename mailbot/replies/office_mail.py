@@ -219,3 +219,15 @@ class OfficeMessages(Renderer):
             from_name=office.name,
             from_address=from_address,
         )
+
+    def sign_in(self, *, language: str, to: str, link: str, minutes: int) -> Composed:
+        """A one-time link to the back office (backoffice/links.py) for a member's address."""
+        values = {"link": link, "minutes": minutes, "institution": self.institution}
+        return self._compose(
+            "sign_in",
+            "",
+            language,
+            values,
+            to=Address("", to),
+            reply_to=self.settings.smtp.from_address,
+        )

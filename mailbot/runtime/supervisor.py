@@ -13,7 +13,9 @@ state in STATUS; with `[metrics] listen` it serves Prometheus metrics and /healt
 `[web] listen` the online complaint form and questionnaire (mailbot/web/, in a process of its
 own, runtime/web_process.py, so that visitors never slow mail intake; a reload hands it the new
 settings, and restarts it when the `[web]` section changed; switching the form on or off takes
-a restart).
+a restart). With `[backoffice] listen` the staff's back office is served the same way, from a
+process of its own (a reload restarts it when `[backoffice]` changed); the sign-in links it
+queues leave with the outbox loop's next pass.
 
 Any number of instances may share one database: a mailbox is watched only while this instance
 holds its lease (runtime/leases.py), every message's transaction is fenced by it, and the
@@ -65,6 +67,12 @@ def _supervise(
     sender = SenderProcess()
     endpoint = serve_metrics(services, runtime)
     web = _serve_web(runtime)
+    try:
+        office = _serve_web(runtime, "backoffice")
+    except BaseException:  # its listen cannot be bound: the desk's process goes too
+        if web is not None:
+            web.stop()
+        raise
     feeder = WatchdogFeeder(
         runtime.notifier, lambda: runtime.health.loops_alive(stale_seconds(runtime))
     )
@@ -77,8 +85,9 @@ def _supervise(
             if fresh.engine is not services.engine:
                 services.engine.dispose()
             services = runtime.services = fresh
-            if web is not None:
-                web.update(fresh)
+            for served in (web, office):
+                if served is not None:
+                    served.update(fresh)
             runtime.health.reloading = False
     finally:
         runtime.notifier.stopping()
@@ -86,15 +95,17 @@ def _supervise(
         feeder.stop()
         if endpoint is not None:
             endpoint.stop()
-        if web is not None:
-            web.stop()
+        for served in (web, office):
+            if served is not None:
+                served.stop()
         runtime.notifier.close()
 
 
-def _serve_web(runtime: Runtime) -> WebProcess | None:
-    if not runtime.services.settings.web.enabled:
+def _serve_web(runtime: Runtime, part: str = "web") -> WebProcess | None:
+    settings = runtime.services.settings
+    if not (settings.backoffice if part == "backoffice" else settings.web).enabled:
         return None
-    web = WebProcess()
+    web = WebProcess(part)
     web.start(runtime.services)
     return web
 

@@ -9,6 +9,9 @@ SIGTERM (the parent stops it) and dies with the parent (`PR_SET_PDEATHSIG`). A k
 in the parent starts it, waits for it to listen (a `listen` it cannot bind is a ConfigError at
 start, as before), starts another when it dies, hands it new settings on a reload and stops it
 with the daemon.
+
+The back office (`[backoffice] listen`) runs the same way in a process of its own:
+`WebProcess("backoffice")`; the part names the section whose change restarts it.
 """
 
 from __future__ import annotations
@@ -39,8 +42,10 @@ class WebProcess:
     """`start(services)` returns once the form is served (or raises ConfigError);
     `update(services)` after a reload; `stop()` with the daemon."""
 
-    def __init__(self) -> None:
+    def __init__(self, part: str = "web") -> None:
         import multiprocessing
+
+        self.part = part  # "web" (the online desk) or "backoffice"
 
         self._context = multiprocessing.get_context("spawn")
         self._stopping = threading.Event()
@@ -56,10 +61,10 @@ class WebProcess:
 
     def start(self, services: Services) -> None:
         self._services = services
-        self._keeper = threading.Thread(target=self._keep, name="web-keeper", daemon=True)
+        self._keeper = threading.Thread(target=self._keep, name=f"{self.part}-keeper", daemon=True)
         self._keeper.start()
         self._started.wait()
-        kind, value = self._first or (_ERROR, "web process did not start")
+        kind, value = self._first or (_ERROR, f"{self.part} process did not start")
         if kind == _ERROR:
             self.stop()
             raise ConfigError(str(value))
@@ -67,13 +72,13 @@ class WebProcess:
 
     def update(self, services: Services) -> None:
         """New settings: handed to the child; a changed `[web]` section (the server's limits
-        are set when it starts) restarts it."""
+        are set when it starts), or `[backoffice]` for the back office, restarts it."""
         with self._lock:
             old = self._services
             if old is not None and services.settings is old.settings:
                 return
             self._services = services
-            if old is not None and services.settings.web != old.settings.web:
+            if old is not None and _changed(self.part, old.settings, services.settings):
                 self._restarting = True
                 self._tell(_STOP, None)
             else:
@@ -105,7 +110,7 @@ class WebProcess:
                 if outcome[0] == _ERROR:
                     return
             if outcome[0] == _READY:
-                log.info("web process serving", pid=self.pid(), port=outcome[1])
+                log.info(f"{self.part} process serving", pid=self.pid(), port=outcome[1])
                 while not self._stopping.is_set() and self._process.is_alive():
                     self._process.join(0.5)
             if self._stopping.is_set():
@@ -115,7 +120,7 @@ class WebProcess:
                 self._process.join(10.0)
                 continue
             log.error(
-                "web process died, starting another",
+                f"{self.part} process died, starting another",
                 exitcode=self._process.exitcode,
                 error=str(outcome[1]) if outcome[0] == _ERROR else "",
             )
@@ -129,7 +134,8 @@ class WebProcess:
         process = self._context.Process(
             target=_child_main,
             args=(child, services.settings, services.secret, logs.configuration(), os.getpid()),
-            name="mailbot-web",
+            kwargs={"part": self.part},
+            name=f"mailbot-{self.part}",
             daemon=True,
         )
         process.start()
@@ -144,7 +150,7 @@ class WebProcess:
                 return answer
         except (EOFError, OSError):
             pass
-        return _ERROR, f"web process ended before serving (exit code {process.exitcode})"
+        return _ERROR, f"{self.part} process ended before serving (exit code {process.exitcode})"
 
     def _halt(self) -> None:
         process = self._process
@@ -154,7 +160,7 @@ class WebProcess:
             self._tell(_STOP, None)
         process.join(10.0)
         if process.is_alive():
-            log.warning("web process did not stop in time, killing it", pid=process.pid)
+            log.warning(f"{self.part} process did not stop in time, killing it", pid=process.pid)
             process.kill()
             process.join(5.0)
         with self._lock:
@@ -169,6 +175,8 @@ def _child_main(
     secret: bytes,
     logging: tuple[str, bool | None],
     parent: int,
+    *,
+    part: str = "web",
 ) -> None:
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -178,7 +186,12 @@ def _child_main(
 
     try:
         current = [_services(settings, secret)]
-        server = WebServer(lambda: current[0])
+        if part == "backoffice":
+            from mailbot.backoffice.app import create_app
+
+            server = WebServer(lambda: current[0], part, create_app)
+        else:
+            server = WebServer(lambda: current[0])
     except MailbotError as exc:
         conn.send((_ERROR, str(exc)))
         return
@@ -205,5 +218,12 @@ def _listen(conn: Connection, server: Any, current: list[Services]) -> None:
             old.engine.dispose()
         elif command == _STOP:
             server.stop()
-            log.info("web form stopped")
+            log.info(f"{server.name} stopped")
             os._exit(0)
+
+
+def _changed(part: str, old: Settings, new: Settings) -> bool:
+    """Whether the part's own section changed (its server is set up from it at start)."""
+    if part == "backoffice":
+        return old.backoffice != new.backoffice
+    return old.web != new.web

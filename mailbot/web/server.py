@@ -1,6 +1,8 @@
-"""The waitress server of the online desk: in the web process of `mailbot run`
-(runtime/web_process.py, `run`/`stop`), or in the foreground for `mailbot web` (`serve`, until
-SIGTERM or Ctrl-C).
+"""The waitress server of the online desk, or of the back office (`part`, with the back office's
+application factory handed in: it sits above this floor): in a process of `mailbot run`
+(runtime/web_process.py, `run`/`stop`), or in the foreground for `mailbot web` and `mailbot
+backoffice` (`serve`, until SIGTERM or Ctrl-C). Each listens where its section says (`[web]`,
+`[backoffice]`); the limits below are `[web]`'s for both.
 
 Its limits hold before the application sees a request: a body larger than the upload cap
 plus the form's fields is refused with a 413 page before it is read (waitress stops reading at
@@ -27,11 +29,12 @@ from waitress.parser import HTTPRequestParser
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
 from waitress.utilities import Error
+from waitress.wasyncore import close_all, dispatcher
 
 from mailbot.errors import ConfigError
 from mailbot.log import get_logger
 from mailbot.services import Services
-from mailbot.web.app import body_limit, create_app, refusal_page
+from mailbot.web.app import create_app, refusal_page
 from mailbot.web.clients import client_address, is_trusted, networks
 
 log = get_logger(__name__)
@@ -43,28 +46,37 @@ _WARN_EVERY = 60.0
 _COOLDOWN = 60.0  # after a 429, posts from that client are refused unread this long
 
 
+Factory = Callable[[Callable[[], Services]], Flask]
+NAMES = {"web": "web form", "backoffice": "back office"}  # part → its name in the logs
+
+
 class WebServer:
-    def __init__(self, current: Callable[[], Services]) -> None:
-        web = current().settings.web
-        app = create_app(current)
-        trusted = networks(web.trusted_proxies)
+    def __init__(
+        self, current: Callable[[], Services], part: str = "web", create: Factory = create_app
+    ) -> None:
+        settings = current().settings
+        web = settings.web
+        site = settings.backoffice if part == "backoffice" else web
+        app = create(current)
+        self.name = NAMES[part]
+        trusted = networks(site.trusted_proxies)
         self.refused = _Refused(app, trusted)
         try:
             self._server = create_server(
                 self.refused,
-                host=web.host,
-                port=web.port,
+                host=site.host,
+                port=site.port,
                 threads=THREADS,
                 ident="mailbot",
                 clear_untrusted_proxy_headers=False,
-                max_request_body_size=body_limit(web.max_upload_mb),
+                max_request_body_size=int(app.config["MAX_CONTENT_LENGTH"]),
                 connection_limit=CONNECTIONS,
                 channel_timeout=_IDLE_SECONDS,
                 cleanup_interval=5,
             )
         except OSError as exc:
             raise ConfigError(
-                f"web.listen: cannot listen on {web.host}:{web.port}: {exc.strerror}"
+                f"{part}.listen: cannot listen on {site.host}:{site.port}: {exc.strerror}"
             ) from None
         channel = _channel_class(app, web.connections_per_client, web.request_timeout)
         channel.trusted = trusted
@@ -82,11 +94,11 @@ class WebServer:
 
     def run(self) -> None:
         """Serve in this thread until `stop` (or SystemExit / KeyboardInterrupt in it)."""
-        log.info("web form listening", port=self.port)
+        log.info(f"{self.name} listening", port=self.port)
         self._server.run()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="web", daemon=True)
+        self._thread = threading.Thread(target=self.run, name=self.name, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -94,15 +106,24 @@ class WebServer:
         if self._closed:
             return
         self._closed = True
-        self._server.close()
+        if self._thread is None or not self._thread.is_alive():
+            self._server.close()
+            self._server.task_dispatcher.shutdown(timeout=5)
+            return
+        # Served by `start`: the sockets are closed in the serving thread (closed from here, a
+        # select() under way there would fail), kept-alive connections too, or they would
+        # hold the loop until they time out.
+        listeners: Any = getattr(self._server, "map", None) or self._server._map
+        trigger = self._server.trigger
+        trigger.pull_trigger(lambda: dispatcher.close(self._server))  # nothing new is taken
         self._server.task_dispatcher.shutdown(timeout=5)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        trigger.pull_trigger(lambda: close_all(listeners))
+        self._thread.join(timeout=10)
 
 
-def serve(services: Services) -> None:
-    """`mailbot web`: serve until SIGTERM or Ctrl-C."""
-    server = WebServer(lambda: services)
+def serve(services: Services, part: str = "web", create: Factory = create_app) -> None:
+    """`mailbot web` (`mailbot backoffice`): serve until SIGTERM or Ctrl-C."""
+    server = WebServer(lambda: services, part, create)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(0)
@@ -115,7 +136,7 @@ def serve(services: Services) -> None:
     finally:
         signal.signal(signal.SIGTERM, previous)
         server.stop()
-    log.info("web form stopped")
+    log.info(f"{server.name} stopped")
 
 
 class _Channel(HTTPChannel):  # type: ignore[misc]
