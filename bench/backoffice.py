@@ -12,9 +12,9 @@ What it times:
   filtered page, a search by name, number or subject) and the case's data (`case_for` +
   cases/views.py `show_work_order`), in the process, without HTTP;
 - the register page `/registro` (the year's register, refunds, corrective actions);
-- the list page `/` (first page, `?stato=open&ufficio=…`, `?q=…`) and the case page
-  `/pratiche/<n>` when the application has them (backoffice/cases.py); --list-filter and
-  --list-search change their query strings.
+- the list page `/` (first page, `?stato=open&ufficio=…`, `?cerca=…`) and the case page
+  `/pratiche/<n>` when the application has them (backoffice/cases.py), and the archive
+  `/archivio`; --list-filter and --list-search change their query strings.
 """
 
 from __future__ import annotations
@@ -202,7 +202,7 @@ def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--seed", type=int, default=30)
     parser.add_argument("--list-filter", default="stato=open&ufficio=tributi")
-    parser.add_argument("--list-search", default="q=Rossi")
+    parser.add_argument("--list-search", default="cerca=Rossi")
     args = parser.parse_args()
     use_database(args.database)
     quiet_logs()
@@ -336,7 +336,15 @@ def main() -> None:
                     page(role, lambda: f"/?{args.list_search}"),
                     statements,
                 )
-            if "/pratiche/<number>" in routes:
+            if "/archivio" in routes:
+                timed(
+                    "GET /archivio (closed cases)",
+                    role,
+                    runs,
+                    page(role, lambda: "/archivio"),
+                    statements,
+                )
+            if "/pratiche/<slug>" in routes:
                 timed(
                     "GET /pratiche/<n> (case page)",
                     role,
@@ -369,7 +377,7 @@ def main() -> None:
         )
         missing = [
             name
-            for name, rule in (("list page", "/"), ("case page", "/pratiche/<number>"))
+            for name, rule in (("list page", "/"), ("case page", "/pratiche/<slug>"))
             if rule not in routes
         ]
         if missing:
