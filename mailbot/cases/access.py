@@ -15,6 +15,7 @@ reach). `visible` (SQL) and `can_see`
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,10 +27,12 @@ from mailbot.errors import ForbiddenError
 __all__ = [
     "ACTIONS",
     "ForbiddenError",
+    "ReportScope",
     "allowed",
     "can_see",
     "case_for",
     "may",
+    "reports_scope",
     "require",
     "visible",
 ]
@@ -106,6 +109,30 @@ def visible(member: Member | None) -> Any:
     if _archive(member):
         either.append(col(WorkOrder.status) == CLOSED)
     return sa.or_(*either) if either else sa.false()
+
+
+@dataclass(frozen=True)
+class ReportScope:
+    """Whose register and reports a member may read: everyone's (`reports.all`: supervisors,
+    admins), its desks' own clientele (`reports.desk`, as `report register --desk`), or none."""
+
+    everyone: bool = False
+    desks: tuple[str, ...] = ()
+
+    @property
+    def any(self) -> bool:
+        return self.everyone or bool(self.desks)
+
+
+def reports_scope(member: Member | None) -> ReportScope:
+    """The register and reports `member` may read (`ReportScope().any` false: answer 403)."""
+    if member is None:
+        return ReportScope()
+    if member.may("reports.all"):
+        return ReportScope(everyone=True)
+    if member.may("reports.desk") and member.desks:
+        return ReportScope(desks=member.desks)
+    return ReportScope()
 
 
 def case_for(session: Session, member: Member | None, number: str) -> WorkOrder | None:

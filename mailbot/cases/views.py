@@ -89,16 +89,20 @@ def _summary(
 
 
 def _summary_query() -> Any:
-    counts = (
-        select(ConversationMessage.work_order_id, sa.func.count().label("n"))
-        .group_by(col(ConversationMessage.work_order_id))
-        .subquery()
+    # The message count per case as a correlated subquery (the index on work_order_id): a
+    # grouped count of every message joined in costs PostgreSQL a scan of the whole table even
+    # for one case (16 ms with 10,000 cases: bench/backoffice.py).
+    count = (
+        select(sa.func.count())
+        .select_from(ConversationMessage)
+        .where(ConversationMessage.work_order_id == WorkOrder.id)
+        .correlate(WorkOrder)
+        .scalar_subquery()
     )
     return (
-        select(WorkOrder, Contact, Taxpayer, sa.func.coalesce(counts.c.n, 0))
+        select(WorkOrder, Contact, Taxpayer, count)
         .join(Contact, col(Contact.id) == WorkOrder.contact_id)
         .outerjoin(Taxpayer, col(Taxpayer.id) == WorkOrder.taxpayer_id)
-        .outerjoin(counts, counts.c.work_order_id == WorkOrder.id)
     )
 
 

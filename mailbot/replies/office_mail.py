@@ -24,7 +24,7 @@ NOTICES = ("refused", "reasoned", "already_closed", "voided", "unthreaded", "not
 class OfficeMessages(Renderer):
     def to_office(
         self,
-        kind: str,  # "notification" or "forward"
+        kind: str,  # notification, forward, internal_note, approval, letter_ready
         *,
         number: str,
         language: str,
@@ -47,6 +47,9 @@ class OfficeMessages(Renderer):
             ),
             "attachments": [a.filename for a in attachments],
             "commands": commands.help_lines(language),
+            # The case's page in the back office ("" without one): a second door, the mail
+            # stays the first.
+            "case_url": self.settings.backoffice.case_url(number),
         }
         return self._compose(
             kind,

@@ -32,7 +32,9 @@ def protect(app: Flask) -> None:
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = CSP.format(nonce=_page_nonce())
+        # A view may set a stricter policy of its own (the back office's annual report).
+        if "Content-Security-Policy" not in response.headers:
+            response.headers["Content-Security-Policy"] = CSP.format(nonce=_page_nonce())
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "no-referrer"

@@ -62,6 +62,18 @@ def test_demo_script_files_the_samples_and_writes_confirmations():
     assert all("giro straordinario" not in m.as_string() for m in to_citizen)
     assert re.search(r"^supervisor +sees every case", result.stdout, re.MULTILINE)  # staff roles
 
+    # The back office: the office's notification links to the case's page, and the demo prints
+    # a one-time sign-in link for the Dirigente (`mailbot backoffice link`).
+    assert re.search(
+        r"^   Scheda: +http://127\.0\.0\.1:8026/pratiche/\d{4}-000001$", result.stdout, re.MULTILINE
+    )
+    notifications = [m for m in messages if "Nuova pratica:" in m["Subject"]]
+    assert all(
+        "http://127.0.0.1:8026/pratiche/" in m.get_body(("plain",)).get_content()
+        for m in notifications
+    )
+    assert re.search(r"^http://127\.0\.0\.1:\d+/accesso/[\w.~-]{20,}$", result.stdout, re.MULTILINE)
+
 
 def test_maildir_messages_move_to_cur_and_are_not_processed_twice(tmp_path):
     box = mailbox.Maildir(tmp_path / "maildir", create=True)
