@@ -7,8 +7,8 @@ the case file by mail `cases/transcript.send`. One action, many doors.
 The role is checked before anything else: a case the member does not see is a 404, an action
 its roles do not allow a 403 (`access.require`). A refused input is the page again (400) with
 the message tied to its field and the text as typed; success is a 303 back to the page with a
-confirmation (Post/Redirect/Get). The mail is queued: the daemon's outbox loop sends it (the
-back office never imports runtime/, which is above it; the CLI's doors call deliver_now)."""
+confirmation (Post/Redirect/Get). The mail is queued: the daemon's outbox loop sends it, or
+under `mailbot backoffice` alone the delivery pass it was given (context.send_at_once)."""
 
 from __future__ import annotations
 
@@ -181,6 +181,7 @@ def _act(office: Office, number: str, slug: str, verb: str) -> ResponseReturnVal
     except (InputError, MailError) as exc:
         errors = {field: f"{words['error_refused']} {exc}"}
     else:
+        office.deliver_soon()
         return redirect(f"/pratiche/{slug}?fatto={action}#esito", code=303)
     return render_case(office, number, status=400, errors=errors, form=form, failed=action)
 

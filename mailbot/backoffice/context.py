@@ -6,19 +6,31 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
-from flask import abort, g, redirect, render_template, request, session
+from flask import Flask, abort, current_app, g, redirect, render_template, request, session
 from flask.typing import ResponseReturnValue
 
 from mailbot.backoffice import sessions
 from mailbot.backoffice.words import words
+from mailbot.log import get_logger
 from mailbot.roles import Member
 from mailbot.services import Services
 
 LANGUAGES = ("it", "en")
 SESSION_KEY = "sid"  # the session token, in Flask's signed cookie
+_COURIER = "mailbot.courier"
+log = get_logger(__name__)
+
+
+def send_at_once(app: Flask, deliver: Callable[[], object]) -> None:
+    """`mailbot backoffice` alone (no daemon to send): after the pages queue mail (a sign-in
+    link, a reply, a forward), `deliver()` (the CLI's delivery pass) runs on a thread of its
+    own, one at a time, so the page neither waits for the mail server nor takes longer for a
+    member's address than for a stranger's. Under `mailbot run` the outbox loop sends."""
+    app.extensions[_COURIER] = (ThreadPoolExecutor(1, thread_name_prefix="courier"), deliver)
 
 
 class Office:
@@ -45,6 +57,21 @@ class Office:
         """Before every request: who is signed in (g.member), from the session's token."""
         token = session.get(SESSION_KEY)
         g.member = sessions.member_for(self.services, token) if isinstance(token, str) else None
+
+    def deliver_soon(self) -> None:
+        """Mail was queued: with `send_at_once`, send it now, off the request's thread."""
+        courier = current_app.extensions.get(_COURIER)
+        if courier is None:  # `mailbot run`: the daemon's outbox loop sends it
+            return
+        executor, deliver = courier
+
+        def attempt() -> None:
+            try:
+                deliver()
+            except Exception as exc:  # the outbox keeps it; the next attempt retries
+                log.warning("queued mail not delivered yet", error=type(exc).__name__)
+
+        executor.submit(attempt)
 
     def member(self) -> Member | None:
         member: Member | None = g.get("member")

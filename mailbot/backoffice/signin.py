@@ -21,8 +21,6 @@ that delivers after each link is queued, off the request's thread.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask, redirect, request, session
 from flask.typing import ResponseReturnValue
@@ -34,7 +32,6 @@ from mailbot.log import get_logger
 log = get_logger(__name__)
 
 _ADDRESS = re.compile(r"[^@\s<>\"']{1,64}@[^@\s<>\"']{1,253}\.[^@\s<>\"']{2,63}")
-_COURIER = "mailbot.courier"
 _NOTICE = "notice"  # a message for the next page (after sign-out), in the session
 _FAILED = {links.USED: 410, links.EXPIRED: 410, links.UNKNOWN: 404}
 
@@ -49,13 +46,6 @@ def install(app: Flask, office: Office) -> None:
     app.add_url_rule("/esci", "signout", pages.sign_out, methods=["POST"])
     if office.services.settings.backoffice.oidc.enabled:
         oidc.install(app, office, pages.enter, pages.form_page)
-
-
-def send_at_once(app: Flask, deliver: Callable[[], object]) -> None:
-    """`mailbot backoffice` alone: after a link is queued, `deliver()` (the CLI's delivery
-    pass) runs on a thread of its own, one at a time, so the page neither waits for the mail
-    server nor takes longer for a member's address than for a stranger's."""
-    app.extensions[_COURIER] = (ThreadPoolExecutor(1, thread_name_prefix="courier"), deliver)
 
 
 class _Pages:
@@ -94,24 +84,10 @@ class _Pages:
             return self.form_page(400, error=words["address_invalid"], next_path=next_path)
         services = self.office.services
         if links.mail_link(services, address, next_path):
-            self._deliver()
+            self.office.deliver_soon()
         minutes = services.settings.backoffice.link_minutes
         message = words["link_sent"].format(address=address, minutes=minutes)
         return self.form_page(message=message, next_path=next_path)
-
-    def _deliver(self) -> None:
-        courier = self.app.extensions.get(_COURIER)
-        if courier is None:  # `mailbot run`: the daemon's outbox loop sends it
-            return
-        executor, deliver = courier
-
-        def attempt() -> None:
-            try:
-                deliver()
-            except Exception as exc:  # the outbox keeps it; the next attempt retries
-                log.warning("sign-in link not delivered yet", error=type(exc).__name__)
-
-        executor.submit(attempt)
 
     def link(self, token: str) -> ResponseReturnValue:
         found = links.state(self.office.services, token)

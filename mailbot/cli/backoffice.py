@@ -31,7 +31,8 @@ def backoffice(ctx: typer.Context) -> None:
     """Serve only the back office ([backoffice] listen), in the foreground.
 
     `mailbot run` serves it too when [backoffice] listen is set: use this for a separate unit.
-    Sign-in links asked for on its pages are sent at once (and by the daemon, if one runs)."""
+    What its pages queue (sign-in links, replies, forwards) is sent at once (and by the daemon,
+    if one runs)."""
     if ctx.invoked_subcommand is not None:
         return
     services = daemon_services()
@@ -39,7 +40,7 @@ def backoffice(ctx: typer.Context) -> None:
         raise ConfigError(_NOT_SET)
     from mailbot import runtime
     from mailbot.backoffice.app import create_app
-    from mailbot.backoffice.signin import send_at_once
+    from mailbot.backoffice.context import send_at_once
     from mailbot.web.server import serve
 
     def create(current: Callable[[], Services]) -> Any:

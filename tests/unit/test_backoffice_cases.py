@@ -166,6 +166,25 @@ def test_a_note_never_reaches_the_citizen(office) -> None:
     assert conversation(office, 1)[-1].body_text == "Sentire il geometra."
 
 
+def test_served_alone_the_back_office_sends_what_an_action_queued_at_once(office) -> None:
+    """`mailbot backoffice` without a daemon: the delivery pass it was given runs after an
+    action (off the request's thread); a refused action sends nothing."""
+    import threading
+
+    from mailbot.backoffice.app import create_app
+    from mailbot.backoffice.context import send_at_once
+
+    delivered = threading.Event()
+    app = create_app(lambda: office)
+    send_at_once(app, delivered.set)
+    client = app.test_client()
+    sign_in(client, office, OPERATOR)
+    assert post(client, 1, "proroga", {"giorni": "0", "motivo": "x"}).status_code == 400
+    assert not delivered.wait(0.2)
+    assert post(client, 1, "rispondi", {"testo": "Risolto.", "modo": "motivata"}).status_code == 303
+    assert delivered.wait(10)
+
+
 def test_assign_moves_the_office_and_the_operator_loses_it(office) -> None:
     supervisor = client_for(office, SUPERVISOR)
     done = post(supervisor, 1, "assegna", {"ufficio": "ambiente", "motivo": "rifiuti"})
