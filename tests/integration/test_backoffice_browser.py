@@ -3,7 +3,8 @@ operator lists his office's cases and gets "no such case" for another office's b
 supervisor sees all; a desk its own and the archive of closed cases; a reply with an attachment
 written on the page reaches the citizen over real SMTP threaded like a mail reply and is the
 charter's reasoned reply; a forward to a third party, an assignment, the case file by mail;
-every view recorded; the pages hold at 390 px. One browser and one served app for the module."""
+every view recorded; the pages hold at 390 px and break no WCAG 2.1 A/AA rule axe-core checks.
+One browser and one served app for the module."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from mailbot.runtime import deliver_now
 from support.backoffice import office_client, served, sign_in
 from support.browser import chromium
 from support.case_office import (
+    ADMIN,
     DESK,
     OPERATOR,
     SUPERVISOR,
@@ -194,3 +196,51 @@ def test_the_pages_hold_at_390_pixels(office: Office) -> None:
             assert width <= inner <= 390, (path, width, inner)
     finally:
         driver.set_window_size(1280, 900)
+
+
+# WCAG 2.0 and 2.1, levels A and AA: what Italian public bodies must meet (AgID's guidelines).
+WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+def _axe_violations(driver: Any) -> list[str]:
+    """axe-core (Deque's engine, run in the page) on what the browser shows: one line for each
+    rule broken, with the elements that break it."""
+    from axe_core_python.selenium import Axe
+
+    found = Axe().run(driver, options=WCAG_AA)["violations"]
+    return [
+        f"{v['id']} ({v['impact']}): " + "; ".join(n["target"][0] for n in v["nodes"][:3])
+        for v in found
+    ]
+
+
+def test_the_pages_meet_wcag_21_aa_by_axe(office: Office) -> None:
+    """Every kind of page, in Italian and English, signed out and as an admin (who has every
+    form on a case's page), a form sent back with its errors, and at 390 px."""
+    driver = office.driver
+    driver.delete_all_cookies()
+    broken: dict[str, list[str]] = {}
+    driver.get(office.base + "/accesso")
+    broken["/accesso"] = _axe_violations(driver)
+    driver = as_member(office, ADMIN)
+    pages = ("/", "/?scadute=1", "/archivio", f"/pratiche/{slug(3)}", f"/pratiche/{slug(4)}",
+             "/registro")  # fmt: skip
+    for language in ("it", "en"):
+        driver.get(f"{office.base}/lingua/{language}")
+        for path in pages:
+            driver.get(office.base + path)
+            broken[f"{language} {path}"] = _axe_violations(driver)
+    driver.get(f"{office.base}/lingua/it")
+    driver.get(f"{office.base}/pratiche/{slug(3)}")
+    # The browser's own check would stop an empty note: the server's answer is what is tested.
+    driver.execute_script("document.querySelector('#h-note ~ form').noValidate = true")
+    driver.find_element(By.CSS_SELECTOR, "#h-note ~ form button[type=submit]").click()
+    assert driver.find_elements(By.CSS_SELECTOR, "[role=alert]")  # the form came back
+    broken["a form with its errors"] = _axe_violations(driver)
+    driver.set_window_size(390, 844)
+    try:
+        driver.get(office.base + "/")
+        broken["390 px /"] = _axe_violations(driver)
+    finally:
+        driver.set_window_size(1280, 900)
+    assert {page: rules for page, rules in broken.items() if rules} == {}
