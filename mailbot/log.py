@@ -14,8 +14,6 @@ by `configure`: a command that logs nothing (`mailbot workorders --help`) never 
 
 from __future__ import annotations
 
-import hashlib
-import logging
 import os
 import re
 import sys
@@ -37,6 +35,8 @@ _UNMASKED_KEYS = frozenset({"event_id"})
 
 def mask_message_id(value: str) -> str:
     """<mb.2026-000001.c.0011aabb.0123…@comune.it> → <mb.2026-0…#3fa2c1@comune.it>"""
+    import hashlib  # here: not a cost of every command that imports this module
+
     local, at, domain = value.strip().strip("<>").rpartition("@")
     if not at:
         local, domain = domain, ""
@@ -97,6 +97,8 @@ _pending: list[tuple[str, bool, bool, TextIO] | None] = [None]  # configured, no
 
 def _structlog() -> Any:
     """structlog, with the last `configure` applied."""
+    import logging
+
     import structlog
 
     if _pending[0] is None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
-from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -106,6 +105,8 @@ InboundStatus = StrEnum(  # type: ignore[misc]  # the ledger's statuses, as choi
 
 def _version(value: bool) -> None:
     if value:
+        from importlib.metadata import version as package_version
+
         echo(f"mailbot {package_version('mailbot')}")
         raise typer.Exit
 
