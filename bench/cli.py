@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,28 +42,27 @@ from support.app import complaint, make_process, make_services, write_config  # 
 
 PYTHON = sys.executable
 MAILBOT = (PYTHON, "-m", "mailbot")
-REFERENCES = {
-    "python -c pass": (PYTHON, "-c", "pass"),
-    "python -c 'import typer'": (PYTHON, "-c", "import typer"),
+Command = tuple[tuple[str, ...], int]  # argv, the exit code it must end with
+REFERENCES: dict[str, Command] = {
+    "python -c pass": ((PYTHON, "-c", "pass"), 0),
+    "python -c 'import typer'": ((PYTHON, "-c", "import typer"), 0),
 }
 
 
-def commands(config: Path, number: str) -> dict[str, tuple[str, ...]]:
+def commands(config: Path, number: str) -> dict[str, Command]:
     with_config = (*MAILBOT, "--config", str(config))
     return {
-        "mailbot --version": (*MAILBOT, "--version"),
-        "mailbot --help": (*MAILBOT, "--help"),
-        "mailbot workorders --help": (*MAILBOT, "workorders", "--help"),
-        "mailbot workorders list --bogus (usage error)": (
-            *MAILBOT,
-            "workorders",
-            "list",
-            "--bogus",
+        "mailbot --version": ((*MAILBOT, "--version"), 0),
+        "mailbot --help": ((*MAILBOT, "--help"), 0),
+        "mailbot workorders --help": ((*MAILBOT, "workorders", "--help"), 0),
+        "mailbot workorders list --bogus": ((*MAILBOT, "workorders", "list", "--bogus"), 2),
+        "mailbot workorders list": ((*with_config, "workorders", "list"), 0),
+        f"mailbot workorders show {number}": ((*with_config, "workorders", "show", number), 0),
+        "mailbot report register --year 2026": (
+            (*with_config, "report", "register", "--year", "2026"),
+            0,
         ),
-        "mailbot workorders list": (*with_config, "workorders", "list"),
-        f"mailbot workorders show {number}": (*with_config, "workorders", "show", number),
-        "mailbot report register": (*with_config, "report", "register"),
-        "mailbot check": (*with_config, "check"),
+        "mailbot check (no relay: 1)": ((*with_config, "check"), 1),
     }
 
 
@@ -78,25 +78,31 @@ def fill(config: Path, cases: int) -> str:
     return "2026/000001"
 
 
-def time_once(argv: tuple[str, ...], cwd: Path, tree: Path | None) -> float:
+def time_once(command: Command, cwd: Path, tree: Path | None) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one run: the CPU time is what a busy
+    neighbour on the machine changes least."""
+    argv, expected = command
     env = {**os.environ, "PYTHONPATH": str(tree)} if tree else None
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)
     elapsed = time.perf_counter() - started
-    if result.returncode not in (0, 1, 2):  # check fails on the absent relay; --bogus is 2
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != expected:
         raise RuntimeError(f"{' '.join(argv)}: exit {result.returncode}\n{result.stderr!r}")
-    return elapsed
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return elapsed, cpu
 
 
 def measure(
-    named: dict[str, tuple[tuple[str, ...], Path | None]], runs: int, cwd: Path
-) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {name: [] for name in named}
-    for argv, tree in named.values():  # warm the page cache
-        time_once(argv, cwd, tree)
+    named: dict[str, tuple[Command, Path | None]], runs: int, cwd: Path
+) -> dict[str, list[tuple[float, float]]]:
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in named}
+    for command, tree in named.values():  # warm the page cache
+        time_once(command, cwd, tree)
     for _ in range(runs):
-        for name, (argv, tree) in named.items():
-            times[name].append(time_once(argv, cwd, tree))
+        for name, (command, tree) in named.items():
+            times[name].append(time_once(command, cwd, tree))
     return times
 
 
@@ -126,27 +132,31 @@ def run(work: Path, args: argparse.Namespace) -> None:
     number = fill(config, args.cases)
     print(f"database: SQLite, {args.cases} cases (filled in {time.perf_counter() - started:.1f} s)")
     compiled(REPO)
-    named: dict[str, tuple[tuple[str, ...], Path | None]] = {
-        name: (argv, None) for name, argv in REFERENCES.items()
+    named: dict[str, tuple[Command, Path | None]] = {
+        name: (command, None) for name, command in REFERENCES.items()
     }
-    for name, argv in commands(config, number).items():
+    for name, command in commands(config, number).items():
         if args.baseline:
             compiled(args.baseline)
-            named[f"{name} [before]"] = (argv, args.baseline.resolve())
-        named[name] = (argv, None)
+            named[f"{name} [before]"] = (command, args.baseline.resolve())
+        named[name] = (command, None)
     times = measure(named, args.runs, work)
-    floor = statistics.median(times["python -c pass"])
-    typer_floor = statistics.median(times["python -c 'import typer'"])
+
+    def median(name: str, which: int) -> float:
+        return statistics.median(t[which] for t in times[name])
+
+    floor, typer_floor = median("python -c pass", 0), median("python -c 'import typer'", 0)
     width = max(len(name) for name in named)
-    print(f"{args.runs} runs each, commands alternated; median and fastest in seconds")
-    print(f"{'command':<{width}}  median  fastest  x pass  x typer  x before")
+    print(f"{args.runs} runs each, commands alternated; seconds: median and fastest wall time,")
+    print("median CPU time (user + system); ratios of the median wall times")
+    print(f"{'command':<{width}}  median  fastest     cpu  x pass  x typer  x before")
     for name, values in times.items():
-        median = statistics.median(values)
-        before = times.get(f"{name} [before]")
-        versus = f"{median / statistics.median(before):8.2f}" if before else ""
+        wall = median(name, 0)
+        before = f"{name} [before]"
+        versus = f"{wall / median(before, 0):8.2f}" if before in times else ""
         print(
-            f"{name:<{width}}  {median:6.3f}  {min(values):7.3f}  "
-            f"{median / floor:6.1f}  {median / typer_floor:7.2f}  {versus}"
+            f"{name:<{width}}  {wall:6.3f}  {min(t[0] for t in values):7.3f}  "
+            f"{median(name, 1):6.3f}  {wall / floor:6.1f}  {wall / typer_floor:7.2f}  {versus}"
         )
     again = " --baseline DIR" if args.baseline else ""
     print(f"reproduce: uv run python bench/cli.py --cases {args.cases} --runs {args.runs}{again}")
