@@ -115,8 +115,7 @@ def test_a_database_behind_the_code_is_still_refused_with_the_same_words(tmp_pat
     head = db.head_revision(db.make_engine("sqlite://"))
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        f"mailbot: database schema is at nothing, not the current {head}: "
-        "run `mailbot db upgrade`"
+        f"mailbot: database schema is at nothing, not the current {head}: run `mailbot db upgrade`"
     )
 
 
