@@ -6,24 +6,25 @@ the lock as soon as it is free (`_begin_immediate`), not at SQLite's own coarse 
 a read-only transaction (`read_only`) takes no write lock at all. Outages (locked or
 unreachable database) surface as `DatabaseUnavailableError` so the caller backs off instead
 of quarantining mail.
+
+Alembic (~0.4 s to import) is loaded only to upgrade: the schema check every command makes
+(`current_revision`, `head_revision`) reads the `alembic_version` table and the migration
+files' `revision` lines itself, and asks Alembic only if they are not one straight line.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -32,6 +33,9 @@ from sqlmodel import Session
 
 from mailbot.errors import ConfigError, DatabaseUnavailableError
 from mailbot.models import Event, utcnow
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 
 def make_engine(url: str, stalled_seconds: float | None = None) -> Engine:
@@ -152,6 +156,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(resources.files("mailbot") / "migrations"))
     config.attributes["engine"] = engine
@@ -160,6 +166,8 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
 
 def upgrade(engine: Engine) -> str | None:
     """Apply every pending migration; returns the revision the database is now at."""
+    from alembic import command
+
     try:
         command.upgrade(_alembic_config(engine), "head")
     except OperationalError as exc:
@@ -168,12 +176,41 @@ def upgrade(engine: Engine) -> str | None:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision in `alembic_version` (None before the first upgrade), as Alembic reads it."""
     with engine.connect() as conn:
+        if sa.inspect(conn).has_table(_VERSION_TABLE):
+            rows = conn.execute(sa.text(f"SELECT version_num FROM {_VERSION_TABLE}")).all()
+            if len(rows) <= 1:
+                return rows[0][0] if rows else None
+        else:
+            return None
+        from alembic.runtime.migration import MigrationContext  # several: Alembic's own error
+
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def head_revision(engine: Engine) -> str | None:
+    """The newest migration: the one no other revises, read from the files' `revision` and
+    `down_revision` lines. Anything but one line of migrations (branches, a line not read) is
+    left to Alembic, which loads every migration to answer."""
+    revises: dict[str, str | None] = {}
+    files = list((resources.files("mailbot") / "migrations" / "versions").iterdir())
+    for path in (p for p in files if p.name.endswith(".py")):
+        found = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+        if "" in found and "down_" in found:
+            revises[found[""]] = None if found["down_"] == "None" else found["down_"]
+    heads = set(revises) - set(revises.values())
+    if len(heads) == 1 and len(revises) == sum(p.name.endswith(".py") for p in files):
+        return heads.pop()
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+
+
+_VERSION_TABLE = "alembic_version"
+_REVISION_LINE = re.compile(
+    r"^(down_|)revision(?:\s*:[^=\n]*)?\s*=\s*['\"]?([\w-]+)['\"]?\s*$", re.MULTILINE
+)
 
 
 def record_event(

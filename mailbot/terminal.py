@@ -15,10 +15,6 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _INVISIBLE = re.compile(r"[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _JSON_UNSAFE = re.compile(
@@ -40,6 +36,10 @@ def safe_json(value: Any) -> str:
 def table(columns: Sequence[tuple[str, int | None]], rows: Sequence[Sequence[Any]]) -> str:
     """A table with aligned columns; `(header, max width)` per column, None for no limit;
     long cells end in an ellipsis, never wrap. Returned as text for the caller to print."""
+    from rich.console import Console  # ~0.1 s: only commands that print a table pay for it
+    from rich.table import Table
+    from rich.text import Text
+
     grid = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     for header, width in columns:
         grid.add_column(header, max_width=width, no_wrap=True, overflow="ellipsis")

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import typer
+from typer._coercion import RuntimeParam, build_runtime_param
 
 from mailbot.cli import (  # noqa: F401
     actions,
@@ -40,7 +42,9 @@ def _command() -> Any:
     command = typer.main.get_command(app)
 
     def walk(node: Any) -> None:
+        node.get_help_option = _deferring(node.get_help_option)
         for param in node.params:
+            _defer(param)
             if getattr(param, "is_flag", False) or getattr(param, "count", False):
                 continue
             if param.name and param.metavar is None:
@@ -61,6 +65,39 @@ def _command() -> Any:
 
     walk(command)
     return command
+
+
+def _defer(param: Any) -> None:
+    if getattr(param, "_runtime_param", False) is None:
+        descriptor = param.type_descriptor
+        param._runtime_param = _Deferred(descriptor.parameter_info, descriptor.annotation)
+
+
+def _deferring(help_option: Any) -> Any:
+    """The command's -h/--help option (made on first use) with its conversion deferred too."""
+
+    def made(ctx: Any) -> Any:
+        option = help_option(ctx)
+        if option is not None:
+            _defer(option)
+        return option
+
+    return made
+
+
+@dataclass(frozen=True)
+class _Deferred(RuntimeParam):
+    """Typer converts every value it processes with a Pydantic adapter, built on first use even
+    for an option left out (None), and importing Pydantic takes ~0.3 s, more than the rest of
+    `mailbot workorders --help`. An option left out gives None as before and a text one its
+    text (what Typer's adapter for `str` returns); any other value gets Typer's own adapter,
+    the same conversion and messages, built then."""
+
+    def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+        if self.annotation is str and isinstance(value, str) and self.parameter_info.parser is None:
+            return value
+        param._runtime_param = build_runtime_param(param.type_descriptor)
+        return param._runtime_param._coerce_value(value, param=param, ctx=ctx)
 
 
 def main() -> None:

@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from mailbot import db
-from mailbot.cases import register
 from mailbot.cli.app import (
     JsonOption,
     OperatorOption,
@@ -27,6 +25,9 @@ def actions_list(
     open_only: Annotated[bool, typer.Option("--open", help="Only those not verified yet.")] = False,
 ) -> None:
     """Corrective actions, oldest first, with their case and whether they were verified."""
+    from mailbot import db
+    from mailbot.cases import register
+
     settings = load_settings()
     with db.unit_of_work(open_engine(settings)) as session:
         rows = [
@@ -51,6 +52,9 @@ def actions_verify(
     note: Annotated[str, typer.Option("--note", help="What the check found.")] = "",
 ) -> None:
     """Record that a corrective action was carried out and checked."""
+    from mailbot import db
+    from mailbot.cases import register
+
     settings = load_settings()
     with db.unit_of_work(open_engine(settings)) as session:
         action = register.verify_action(session, action_id, operator, note)

@@ -11,7 +11,6 @@ from typing import Annotated
 
 import typer
 
-from mailbot import db
 from mailbot.cli.app import (
     ActorOption,
     JsonOption,
@@ -75,6 +74,8 @@ def web() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending schema migrations."""
+    from mailbot import db
+
     settings = load_settings()
     revision = db.upgrade(open_engine(settings, require_current=False))
     echo(f"database at revision {revision}")

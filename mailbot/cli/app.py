@@ -1,32 +1,30 @@
 """The command line's common ground: the Typer app and its command groups, the options
 several commands share, and the helpers every command uses to read the config, open the
-database, build the services and print (safely, see terminal.py)."""
+database, build the services and print (safely, see terminal.py).
+
+Nothing here imports the database, the config reader or a mail library at module level:
+`mailbot --help` and a mistyped option are answered from Typer alone, and each command
+imports what it uses inside its function (see __init__.py)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
-from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy.engine import Engine
 
-from mailbot import config as config_module
-from mailbot import db, log, terminal
-from mailbot.cases import workorders
-from mailbot.config import Settings
+from mailbot import log, terminal
 from mailbot.errors import ConfigError, InputError, TransientError
-from mailbot.storage import Store, load_or_create_secret
 from mailbot.types import LedgerStatus
 
 if TYPE_CHECKING:
-    from mailbot.services import Services
+    from sqlalchemy.engine import Engine
 
-# The mail stack (parser, templates, IMAP, SMTP) is imported by the commands that use it, so
-# that `workorders list` and friends start quickly.
+    from mailbot.config import Settings
+    from mailbot.services import Services
 
 # Plain help (no rich markup: it ate "[retention]" and "[limits]"), -h as well as --help.
 _HELP = {"help_option_names": ["-h", "--help"]}
@@ -90,10 +88,10 @@ class LogLevel(StrEnum):
     ERROR = "ERROR"
 
 
-class CaseStatus(StrEnum):
-    OPEN = workorders.OPEN
-    SUSPENDED = workorders.SUSPENDED
-    CLOSED = workorders.CLOSED
+class CaseStatus(StrEnum):  # cases/workorders.py's OPEN, SUSPENDED, CLOSED (a test checks)
+    OPEN = "open"
+    SUSPENDED = "suspended"
+    CLOSED = "closed"
 
 
 EntryChannel = StrEnum(  # type: ignore[misc]  # the channels a case can be typed in from
@@ -107,6 +105,8 @@ InboundStatus = StrEnum(  # type: ignore[misc]  # the ledger's statuses, as choi
 
 def _version(value: bool) -> None:
     if value:
+        from importlib.metadata import version as package_version
+
         echo(f"mailbot {package_version('mailbot')}")
         raise typer.Exit
 
@@ -143,6 +143,8 @@ def _root(
 
 
 def load_settings() -> Settings:
+    from mailbot import config as config_module
+
     settings = config_module.load(config_module.config_path(State.config))
     log.use_timezone(settings.timezone)
     return settings
@@ -151,6 +153,8 @@ def load_settings() -> Settings:
 def open_engine(
     settings: Settings, *, require_current: bool = True, stalled_seconds: float | None = None
 ) -> Engine:
+    from mailbot import db
+
     engine = db.make_engine(settings.database.url, stalled_seconds)
     if require_current:
         try:
@@ -167,6 +171,7 @@ def open_engine(
 
 def services_for(settings: Settings, engine: Engine) -> Services:
     from mailbot.services import build_services
+    from mailbot.storage import Store, load_or_create_secret
 
     store = Store(settings.storage.path)
     store.ensure()
@@ -175,6 +180,8 @@ def services_for(settings: Settings, engine: Engine) -> Services:
 
 def daemon_services() -> Services:
     """Config read, schema upgraded, services built: at start and again on SIGHUP."""
+    from mailbot import db
+
     settings = load_settings()
     engine = open_engine(
         settings, require_current=False, stalled_seconds=settings.database.lease_seconds

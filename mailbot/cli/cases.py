@@ -3,13 +3,12 @@ can do (reply, note, assign, close, reopen, category, protocollo, extend)."""
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from mailbot import db
-from mailbot.cases import views
 from mailbot.cli.app import (
     ActorOption,
     CaseStatus,
@@ -27,6 +26,7 @@ from mailbot.cli.app import (
     write_out,
 )
 from mailbot.errors import InputError
+from mailbot.types import Attachment, deliverable, looks_like_address
 
 
 @workorders_app.command("list")
@@ -36,6 +36,9 @@ def workorders_list(
     office: Annotated[str | None, typer.Option(help="Only this office id.")] = None,
 ) -> None:
     """List work orders, oldest first."""
+    from mailbot import db
+    from mailbot.cases import views
+
     settings = load_settings()
     with db.unit_of_work(open_engine(settings)) as session:
         rows = views.list_work_orders(
@@ -65,6 +68,9 @@ def _reach(contact: dict[str, Any]) -> str:
 @workorders_app.command("show")
 def workorders_show(number: str, as_json: JsonOption = False, by: ActorOption = None) -> None:
     """One work order with its whole conversation; the view is recorded (who read it, when)."""
+    from mailbot import db
+    from mailbot.cases import views
+
     settings = load_settings()
     with db.unit_of_work(open_engine(settings)) as session:
         views.record_view(session, number, actor_name(by), "cli")
@@ -74,8 +80,6 @@ def workorders_show(number: str, as_json: JsonOption = False, by: ActorOption = 
     if as_json:
         print_json(detail)
         return
-    from mailbot.types import deliverable
-
     contact = detail["contact"]
     echo(f"Pratica {detail['number']} — {detail['status']} — office {detail['office']}")
     if void := detail["void"]:
@@ -170,7 +174,6 @@ def workorders_export(
     """The whole case: conversation, attachments list and event log."""
     from mailbot import runtime
     from mailbot.cases import transcript
-    from mailbot.types import looks_like_address
 
     if fmt not in transcript.FORMATS:
         raise InputError(f"--format: must be one of {', '.join(transcript.FORMATS)}, got {fmt!r}")
@@ -190,11 +193,8 @@ def workorders_export(
 
 def _act(number: str, operator: str, text: str, attach: list[Path] | None = None) -> None:
     """Carry out an operator's message from the command line, then try to send at once."""
-    import mimetypes
-
     from mailbot import runtime
     from mailbot.cases.operator import operator_action
-    from mailbot.types import Attachment
 
     settings = load_settings()
     services = services_for(settings, open_engine(settings))

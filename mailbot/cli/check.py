@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import typer
 
-from mailbot import config as config_module
 from mailbot import log
 from mailbot.cli.app import (
     State,
@@ -20,6 +19,7 @@ from mailbot.errors import ConfigError
 @app.command()
 def check() -> None:
     """Check config, database, storage, every mailbox and the SMTP relay: one line each."""
+    from mailbot import config as config_module
     from mailbot.admin.doctor import Check, run_checks
 
     results: list[Check] = []

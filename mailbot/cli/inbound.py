@@ -7,13 +7,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mailbot import db
-from mailbot.config import Settings
 from mailbot.errors import NotFoundError
-from mailbot.storage import Store
 from mailbot.types import LedgerStatus, Outcome
 
 if TYPE_CHECKING:
+    from mailbot.config import Settings
     from mailbot.models import InboundMessage
 
 from mailbot.cli.app import (
@@ -41,6 +39,7 @@ def inbound_list(
     limit: Annotated[int, typer.Option(help="At most this many, newest first.", min=1)] = 200,
 ) -> None:
     """Every message the mailboxes received, newest first, and what became of it."""
+    from mailbot import db
     from mailbot.ingest import ledger
 
     settings = load_settings()
@@ -87,6 +86,7 @@ def _reason(reason: str | None) -> str | None:
 @quarantine_app.command("list")
 def quarantine_list(as_json: JsonOption = False) -> None:
     """Quarantined (unexpected error) and rejected (unusable) messages, newest first."""
+    from mailbot import db
     from mailbot.ingest import ledger
 
     settings = load_settings()
@@ -140,6 +140,7 @@ def _report_outcome(inbound_id: int, outcome: Outcome) -> None:
 def _outcome_line(settings: Settings, entry: InboundMessage) -> str:
     """Why it is in the quarantine, or, for a message that is not, what became of it: never
     a bare "None"."""
+    from mailbot import db
     from mailbot.models import WorkOrder
 
     if entry.status in (LedgerStatus.QUARANTINED, LedgerStatus.REJECTED):
@@ -159,6 +160,7 @@ def _outcome_line(settings: Settings, entry: InboundMessage) -> str:
 
 
 def _entry(settings: Settings, inbound_id: int) -> InboundMessage | None:
+    from mailbot import db
     from mailbot.models import InboundMessage
 
     with db.unit_of_work(open_engine(settings)) as session:
@@ -167,6 +169,8 @@ def _entry(settings: Settings, inbound_id: int) -> InboundMessage | None:
 
 def _show_entry(entry: InboundMessage, settings: Settings, raw: bool) -> bool:
     """A ledger row's facts, or with `raw` its original bytes; False when the bytes went out."""
+    from mailbot.storage import Store
+
     if raw:
         sys.stdout.buffer.write(Store(settings.storage.path).get(entry.raw_sha256))
         return False
@@ -195,6 +199,7 @@ def quarantine_retry(inbound_id: int) -> None:
 @quarantine_app.command("discard")
 def quarantine_discard(inbound_id: int) -> None:
     """Dismiss a message from the quarantine; its original stays in storage as evidence."""
+    from mailbot import db
     from mailbot.ingest import ledger
 
     settings = load_settings()
@@ -209,6 +214,7 @@ def spam_list(
     limit: Annotated[int, typer.Option(help="At most this many, newest first.", min=1)] = 200,
 ) -> None:
     """Messages held as spam, newest first: who, what, and which filter said so."""
+    from mailbot import db
     from mailbot.ingest import ledger
 
     settings = load_settings()

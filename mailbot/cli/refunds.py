@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from mailbot import db
-from mailbot.cases import refunds
 from mailbot.cli.app import (
     JsonOption,
     OperatorOption,
@@ -33,6 +31,9 @@ def refunds_list(
 ) -> None:
     """Refunds, oldest first: what is owed now (doubled past its term), by when, and how they
     were settled."""
+    from mailbot import db
+    from mailbot.cases import refunds
+
     if state is not None and state not in refunds.STATES:
         raise InputError(f"--state: {state!r} is not one of {', '.join(refunds.STATES)}")
     settings = load_settings()
@@ -78,6 +79,9 @@ def refunds_pay(
     ] = "",
 ) -> None:
     """Record a refund paid (or the compensation given) today, at what it is worth today."""
+    from mailbot import db
+    from mailbot.cases import refunds
+
     settings = load_settings()
     with db.unit_of_work(open_engine(settings)) as session:
         refund = refunds.pay(session, refund_id, operator, reference, settings)
@@ -92,6 +96,9 @@ def refunds_refuse(
     reason: Annotated[str, typer.Option("--reason", help="Why it is not owed (required).")] = "",
 ) -> None:
     """Record that a refund is not owed, with the reason (an exclusion of the charter)."""
+    from mailbot import db
+    from mailbot.cases import refunds
+
     settings = load_settings()
     with db.unit_of_work(open_engine(settings)) as session:
         refund = refunds.refuse(session, refund_id, operator, reason)

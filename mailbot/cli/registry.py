@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from mailbot import db
 from mailbot.cli.app import (
     app,
     echo,
@@ -130,6 +129,7 @@ def registry_show(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Find taxpayers by code, address or name."""
+    from mailbot import db
     from mailbot.matching import registry
 
     settings = load_settings()

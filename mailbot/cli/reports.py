@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from mailbot import db
 from mailbot.cli.app import (
     JsonOption,
     echo,
@@ -32,6 +31,7 @@ def report_register(
 ) -> None:
     """The register of every complaint of a year: filing, author, category, office, reasoned
     reply, protocol numbers, outcome, days taken, within term, refund due."""
+    from mailbot import db
     from mailbot.admin import reports
 
     if fmt not in ("csv", "xlsx"):
@@ -70,6 +70,7 @@ def report_annual(
     ] = None,
 ) -> None:
     """The annual report: an HTML page with charts and the same as a PDF."""
+    from mailbot import db
     from mailbot.admin import annual, annual_detail, reports
 
     settings = load_settings()
@@ -90,6 +91,7 @@ def report_annual(
 @report_app.command("sla")
 def report_sla(as_json: JsonOption = False) -> None:
     """Cases still waiting for a reasoned reply, soonest deadline first, with the days left."""
+    from mailbot import db
     from mailbot.admin import reports
 
     settings = load_settings()

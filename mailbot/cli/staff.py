@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from mailbot import db
 from mailbot.cli.app import (
     ActorOption,
     JsonOption,
@@ -68,6 +67,7 @@ def staff_list(
 ) -> None:
     """Everyone on the institution's side: the configuration's members ([[staff]], and those
     its offices' operators, manager and copy_to imply), then those added here."""
+    from mailbot import db
     from mailbot.admin import staff
 
     settings = load_settings()
@@ -122,6 +122,7 @@ def staff_add(
     by: ActorOption = None,
 ) -> None:
     """Add a member, checked as a [[staff]] entry is; options repeat for several values."""
+    from mailbot import db
     from mailbot.admin import staff
 
     settings = load_settings()
@@ -147,6 +148,7 @@ def staff_remove(
     by: ActorOption = None,
 ) -> None:
     """Disable a member added here (kept for the audit trail; its mail is a citizen's again)."""
+    from mailbot import db
     from mailbot.admin import staff
 
     settings = load_settings()
@@ -165,6 +167,7 @@ def staff_import(
 ) -> None:
     """Add or update members from a CSV file (a header line; several values in a cell
     separated by ";" or ","). One bad line and nothing is imported."""
+    from mailbot import db
     from mailbot.admin import staff_csv
 
     settings = load_settings()
