@@ -25,6 +25,7 @@ from mailbot.cases.operator import operator_action
 from mailbot.entry import Submission, file_submission
 from mailbot.models import ConversationMessage, Event, OutboundMessage, WorkOrder
 
+from support import clock
 from support.app import REPO, make_services, rows, run_cli, write_config
 from support.clock import today_is
 
@@ -248,6 +249,7 @@ def _on_a_terminal(*args: str) -> tuple[int, bytes]:
             stderr=subprocess.PIPE,
             cwd=REPO,
             timeout=120,
+            env={**os.environ, **clock.subprocess_env()},  # the test's day, not today
         )
         os.close(follower)
         follower = -1

@@ -21,6 +21,7 @@ from mailbot.ingest.parse import parse
 from mailbot.models import InboundMessage, OutboundMessage, WorkOrder
 from mailbot.types import LedgerStatus
 
+from support import clock
 from support.app import (
     REPO,
     TEST_DATABASE,
@@ -204,7 +205,7 @@ def test_everything_created_is_private_to_mailbot_whatever_the_umask(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "mailbot", "--config", str(config), "run", "--once"],
         capture_output=True, text=True, cwd=REPO, preexec_fn=lambda: os.umask(0o022),
-        check=False,
+        check=False, env={**os.environ, **clock.subprocess_env()},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     database = [tmp_path / "mailbot.db"] if TEST_DATABASE == "sqlite" else []

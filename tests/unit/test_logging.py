@@ -21,6 +21,7 @@ import structlog
 from mailbot import log
 from mailbot.models import OutboundMessage
 
+from support import clock
 from support.app import REPO, complaint, make_services, rows, write_config
 from support.clock import today_is
 
@@ -39,6 +40,9 @@ def citizen_mail(n: int) -> bytes:
 
 
 def run_once(config, **popen) -> subprocess.CompletedProcess[str]:
+    """`mailbot run --once` at the test's instant (libfaketime), not at the real time of day:
+    at some hours the daemon also sends the offices' digest."""
+    popen["env"] = {**(popen.get("env") or os.environ), **clock.subprocess_env()}
     return subprocess.run(
         [sys.executable, "-m", "mailbot", "--config", str(config), "run", "--once"],
         cwd=REPO,
@@ -137,7 +141,7 @@ def on_a_terminal(config: str, *args: str, env: dict[str, str] | None = None) ->
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=secondary,
-            env=env,
+            env={**(env or os.environ), **clock.subprocess_env()},
         )
         os.close(secondary)
         chunks = []
@@ -222,6 +226,7 @@ def test_interactive_commands_log_warnings_only_unless_asked_and_run_keeps_info(
             stdin=subprocess.DEVNULL,
             text=True,
             timeout=120,
+            env={**os.environ, **clock.subprocess_env()},
         )
 
     assert mb(*args, "db", "upgrade").returncode == 0
