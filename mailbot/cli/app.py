@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from mailbot.config import Settings
     from mailbot.services import Services
+    from mailbot.types import Attachment
 
 # Plain help (no rich markup: it ate "[retention]" and "[limits]"), -h as well as --help.
 _HELP = {"help_option_names": ["-h", "--help"]}
@@ -246,3 +247,28 @@ def write_out(data: bytes, out: Path | None) -> None:
     except OSError as exc:
         raise InputError(f"--out {out}: {exc.strerror}") from None
     echo(f"wrote {out} ({len(data)} bytes)")
+
+
+def read_attachments(paths: Sequence[Path] | None) -> list[Attachment]:
+    """The files of `--attach`, read whole; one that cannot be read is named (exit 2)."""
+    import mimetypes
+
+    from mailbot.types import Attachment
+
+    files = []
+    for path in paths or []:
+        try:
+            payload = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"--attach {path}: {exc.strerror}") from None
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        files.append(Attachment(path.name, kind, payload))
+    return files
+
+
+def send_now(services: Services) -> None:
+    """After a command queued mail: try to send it at once, and say how it went."""
+    from mailbot import runtime
+
+    report = runtime.deliver_now(services)
+    echo(f"outbox: {report.sent} sent, {report.retried} deferred, {report.failed} failed")

@@ -3,7 +3,6 @@ can do (reply, note, assign, close, reopen, category, protocollo, extend)."""
 
 from __future__ import annotations
 
-import mimetypes
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,13 +19,15 @@ from mailbot.cli.app import (
     open_engine,
     print_json,
     print_table,
+    read_attachments,
     refuse_binary_on_terminal,
+    send_now,
     services_for,
     workorders_app,
     write_out,
 )
 from mailbot.errors import InputError
-from mailbot.types import Attachment, deliverable, looks_like_address
+from mailbot.types import deliverable, looks_like_address
 
 
 @workorders_app.command("list")
@@ -193,22 +194,13 @@ def workorders_export(
 
 def _act(number: str, operator: str, text: str, attach: list[Path] | None = None) -> None:
     """Carry out an operator's message from the command line, then try to send at once."""
-    from mailbot import runtime
     from mailbot.cases.operator import operator_action
 
+    files = read_attachments(attach)
     settings = load_settings()
     services = services_for(settings, open_engine(settings))
-    files = []
-    for path in attach or []:
-        try:
-            payload = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"--attach {path}: {exc.strerror}") from None
-        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        files.append(Attachment(path.name, kind, payload))
     echo(operator_action(services, number, operator, text, files))
-    report = runtime.deliver_now(services)
-    echo(f"outbox: {report.sent} sent, {report.retried} deferred, {report.failed} failed")
+    send_now(services)
 
 
 @workorders_app.command("reply")

@@ -20,6 +20,7 @@ from mailbot.cli.app import (
     echo,
     load_settings,
     open_engine,
+    send_now,
     services_for,
     workorders_app,
 )
@@ -96,10 +97,7 @@ def workorders_open(
     echo(f"{outcome.work_order_number}: opened ({channel.value})")
     if not submission.email:
         echo(_by_letter(outcome.work_order_number, " ".join(address.split()), settings.language))
-    from mailbot import runtime
-
-    report = runtime.deliver_now(services)
-    echo(f"outbox: {report.sent} sent, {report.retried} deferred, {report.failed} failed")
+    send_now(services)
 
 
 @workorders_app.command("letter")

@@ -15,6 +15,8 @@ from mailbot.cli.app import (
     echo,
     load_settings,
     open_engine,
+    read_attachments,
+    send_now,
     services_for,
     workorders_app,
 )
@@ -37,24 +39,13 @@ def workorders_forward(
     ] = None,
 ) -> None:
     """Forward the case to a third party by mail; its answer returns as an internal note."""
-    import mimetypes
-
-    from mailbot import runtime
     from mailbot.cases import forwarding
-    from mailbot.types import Attachment
 
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"--file {file}: cannot read: {exc}") from None
-    files = []
-    for path in attach or []:
-        try:
-            payload = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"--attach {path}: {exc.strerror}") from None
-        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        files.append(Attachment(path.name, kind, payload))
+    files = read_attachments(attach)
     settings = load_settings()
     services = services_for(settings, open_engine(settings))
     done = forwarding.forward(
@@ -62,5 +53,4 @@ def workorders_forward(
         chosen=case_attachment or [],
     )  # fmt: skip
     echo(done)
-    report = runtime.deliver_now(services)
-    echo(f"outbox: {report.sent} sent, {report.retried} deferred, {report.failed} failed")
+    send_now(services)
