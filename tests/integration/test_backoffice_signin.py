@@ -9,8 +9,6 @@ from __future__ import annotations
 import email
 import json
 import re
-import subprocess
-import sys
 import threading
 import urllib.request
 from email.policy import default
@@ -25,7 +23,7 @@ from selenium.webdriver.common.by import By
 from mailbot.backoffice.app import create_app
 from mailbot.web.server import WebServer
 
-from support.app import REPO, Daemon, make_services, sent, write_config
+from support.app import Daemon, make_services, sent, serving, write_config
 from support.backoffice import csrf, office_client
 from support.browser import chromium
 from support.servers import free_port, wait_for_port
@@ -208,14 +206,7 @@ def test_mailbot_backoffice_alone_sends_the_link_and_stops_on_sigterm(tmp_path, 
     config = write_config(
         tmp_path / "mailbot.toml", smtp_port=smtp.port, extra=STAFF + backoffice_section(port)
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mailbot", "--config", str(config), "backoffice"],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with serving(config, "backoffice") as proc:
         wait_for_port(port)
         url = f"http://127.0.0.1:{port}"
         ask_for_link(browser, url)
@@ -224,10 +215,6 @@ def test_mailbot_backoffice_alone_sends_the_link_and_stops_on_sigterm(tmp_path, 
         proc.terminate()
         assert proc.wait(timeout=15) == 0
         assert "back office stopped" in (proc.stderr.read() if proc.stderr else "")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.mark.postgresql

@@ -9,8 +9,6 @@ from __future__ import annotations
 import http.client
 import json
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.policy import default
@@ -26,7 +24,7 @@ from mailbot.models import Event, OutboundMessage, StoredAttachment, SurveyRespo
 from mailbot.services import Services
 from mailbot.web.server import WebServer
 
-from support.app import REPO, Daemon, make_services, rows, run_cli, write_config
+from support.app import Daemon, make_services, rows, run_cli, serving, write_config
 from support.browser import chromium
 from support.servers import free_port, wait_for_port
 
@@ -246,14 +244,7 @@ def test_a_taken_port_is_named_as_a_configuration_error(desk):
 def test_mailbot_web_serves_the_pages_alone_and_stops_on_sigterm(tmp_path):
     config = desk_config(tmp_path)
     port = int(config.read_text().split('listen = "127.0.0.1:')[1].split('"')[0])
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mailbot", "--config", str(config), "web"],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with serving(config, "web") as proc:
         wait_for_port(port)
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         connection.request("GET", "/")
@@ -262,10 +253,6 @@ def test_mailbot_web_serves_the_pages_alone_and_stops_on_sigterm(tmp_path):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
         assert "web form stopped" in (proc.stderr.read() if proc.stderr else "")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
     config.write_text(config.read_text().replace("listen = ", "# listen = "))
     refused = run_cli("--config", str(config), "web")

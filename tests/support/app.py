@@ -16,7 +16,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -237,6 +238,26 @@ def run_cli(
         cwd=cwd or REPO,
         timeout=timeout,
     )
+
+
+@contextmanager
+def serving(config: Path, command: str) -> Iterator[subprocess.Popen[str]]:
+    """`mailbot --config CONFIG COMMAND` (web, backoffice) in the foreground, as a unit would
+    run it; killed at the end if the test did not stop it. Its stderr is a pipe to read."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailbot", "--config", str(config), command],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **clock.subprocess_env()},
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def cli_bytes(*args: str) -> bytes:
