@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlmodel import Session
 
 from mailbot.cases import views
@@ -89,8 +90,17 @@ def delivered(office: Office, address: str) -> list[EmailMessage]:
     ]
 
 
+def follow(driver: Any, element: Any) -> None:
+    """Clicks `element` and waits for the next page: what the test reads next must not be the
+    page still shown while the browser waits (a list, the previous action's confirmation)."""
+    shown = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(shown))
+
+
 def submit(driver: Any, action: str) -> str:
-    driver.find_element(By.CSS_SELECTOR, f"#h-{action} ~ form button[type=submit]").click()
+    """Sends the action's form; the confirmation on the page that follows."""
+    follow(driver, driver.find_element(By.CSS_SELECTOR, f"#h-{action} ~ form button[type=submit]"))
     return str(driver.find_element(By.ID, "esito").text)
 
 
@@ -112,7 +122,7 @@ def test_a_supervisor_sees_all_and_a_desk_its_own_and_the_archive(office: Office
     driver = as_member(office, DESK)
     driver.get(office.base + "/")
     assert listed(driver) == [number(7)]
-    driver.find_element(By.LINK_TEXT, "Archivio").click()
+    follow(driver, driver.find_element(By.LINK_TEXT, "Archivio"))
     assert set(listed(driver)) == {number(n) for n in (4, 6, 9)}
 
 
@@ -234,7 +244,7 @@ def test_the_pages_meet_wcag_21_aa_by_axe(office: Office) -> None:
     driver.get(f"{office.base}/pratiche/{slug(3)}")
     # The browser's own check would stop an empty note: the server's answer is what is tested.
     driver.execute_script("document.querySelector('#h-note ~ form').noValidate = true")
-    driver.find_element(By.CSS_SELECTOR, "#h-note ~ form button[type=submit]").click()
+    follow(driver, driver.find_element(By.CSS_SELECTOR, "#h-note ~ form button[type=submit]"))
     assert driver.find_elements(By.CSS_SELECTOR, "[role=alert]")  # the form came back
     broken["a form with its errors"] = _axe_violations(driver)
     driver.set_window_size(390, 844)
