@@ -42,11 +42,19 @@ def staff_addresses(services: Services, session: Session) -> frozenset[str]:
     return frozenset({o.email for o in offices}) | staff.directory(services, session).addresses()
 
 
+def new_text(services: Services, session: Session, mail: Incoming, work_order: WorkOrder) -> str:
+    """The writer's new text; a forwarded copy of the case's own mail (from the mailbox or
+    from the citizen) is history, not news for the citizen."""
+    contact = session.get(Contact, work_order.contact_id) if work_order.contact_id else None
+    history = services.classify_context.own_addresses | ({contact.email} if contact else set())
+    return quotes.new_text(mail.parsed.text, history)
+
+
 def handle_operator_reply(
     services: Services, session: Session, mail: Incoming, work_order: WorkOrder
 ) -> Outcome:
     """The office's reply (its operator or responsible answering mail signed for it)."""
-    text = quotes.new_text(mail.parsed.text)
+    text = new_text(services, session, mail, work_order)
     stored = store_attachments(services, mail.parsed.attachments)
     relayable = [a for a in mail.parsed.attachments if not a.inline]
     reason = operator.apply_operator_message(
@@ -105,7 +113,7 @@ def write_note(
 ) -> Outcome:
     """The writer's text as an internal note, with the commands their role allows here;
     `tell`: the writer gets a notice of what was not relayed or not carried out."""
-    parsed = commands.parse(quotes.new_text(mail.parsed.text))
+    parsed = commands.parse(new_text(services, session, mail, work_order))
     allowed, refused = sift(parsed, member, work_order, signed=signed)
     explicit = parsed.has("nota") is not None
     kept = commands.Parsed((*allowed, commands.Command("nota", "")), parsed.body, parsed.errors)
@@ -198,7 +206,7 @@ def _pass_on(
         "received_at": mail.origin.received_at,
         "due_at": work_order.due_at,
         "applied": applied,
-        "body": quotes.new_text(mail.parsed.text),
+        "body": new_text(services, session, mail, work_order),
     }
     attachments = [a for a in mail.parsed.attachments if not a.inline]
     to_office(services, session, work_order, "internal_note", values, office=office,

@@ -1,7 +1,8 @@
 """What mail clients write around quoted history, in the languages operators' clients speak:
-the words of quote headers ("On … wrote:"), the labels of Outlook's header block, separator
-banners, forwarded-message intros, device footers and "reply above this line" markers. Data
-only; `quotes.py` applies it.
+the words of quote headers ("On … wrote:"), what a date looks like in them, the labels of
+Outlook's header block, "original message" and "forwarded message" banners, forwarded-message
+intros, device footers, closings and "reply above this line" markers. Data only: `lines.py`
+types each line with it, `quotes.py` decides from the sequence of types.
 
 Drawn from the clients themselves (Outlook, Gmail, Apple Mail, Thunderbird, iOS and Android
 mail, Samsung, Yahoo, Libero, Roundcube, QQ, Yandex) and from the rule sets of the maintained
@@ -44,6 +45,9 @@ QUOTE_HEADER_END = re.compile(
     rf"|^.*(?:{'|'.join(WROTE_CJK)})[ \t]*[:：]?[ \t]*$",
     _IM,
 )
+
+# "Am 02.03.26 um 10:15 schrieb Comune di Esempio:": the verb before the name, a colon at the end.
+WROTE_WITHIN = re.compile(rf"(?<!\w)(?:{_WROTE_WORDS})(?!\w).*[:：][ \t]*$", _I)
 
 # Outlook's header block: a From label, then within three lines a Sent/Date label.
 FROM_LABELS = ("from", "da", "de", "von", "van", "od", "fra", "från", "от", "від", "mittente",
@@ -123,6 +127,77 @@ REPLY_ABOVE = re.compile(
     + "|".join(_GAP.join(map(re.escape, words)) for words in _ABOVE)
     + r")",
     _IM,
+)
+
+# The words of a banner line ("-----Original Message-----", "*-------- Messaggio originale
+# --------*"): history under it; or a forward ("---------- Forwarded message ---------").
+ORIGINAL_WORDS = (
+    "original message", "messaggio originale", "ursprüngliche nachricht", "originalnachricht",
+    "oorspronkelijk bericht", "origineel bericht", "oorspronkelijke bericht", "message d'origine",
+    "message original", "mensaje original", "mensagem original", "originalmeddelande",
+    "ursprungligt meddelande", "opprinnelig melding", "oprindelig meddelelse",
+    "original meddelelse", "исходное сообщение", "оригинальное сообщение",
+    "оригінальне повідомлення", "原始邮件", "原始郵件", "元のメッセージ", "alkuperäinen viesti",
+    "wiadomość oryginalna", "oryginalna wiadomość", "původní zpráva", "reply message",
+)  # fmt: skip
+FORWARD_WORDS = (
+    "forwarded message", "forwarded e-mail", "forwarded email", "messaggio inoltrato",
+    "e-mail inoltrata", "mail inoltrata", "weitergeleitete nachricht", "doorgestuurd bericht",
+    "message transféré", "message réexpédié", "mensaje reenviado", "mensaje remitido",
+    "mensagem encaminhada", "mensagem reencaminhada", "vidarebefordrat meddelande",
+    "videresendt melding", "videresendt meddelelse", "пересылаемое сообщение",
+    "пересланное сообщение", "переслане повідомлення", "转发邮件", "転送メッセージ",
+    "välitetty viesti", "przekazana wiadomość", "přeposlaná zpráva",
+)  # fmt: skip
+# Emphasis an HTML-to-text conversion puts around a banner or a label.
+DECORATION = "*_~#"
+COLONS = (":", "：")
+_BANNER_WORDS = "|".join(
+    re.escape(w) for w in sorted(ORIGINAL_WORDS + FORWARD_WORDS, key=len)[::-1]
+)
+BANNER_WORDS = re.compile(rf"^[-=\s]*(?:{_BANNER_WORDS})[-=\s:：]*$", _I)
+FORWARD_BANNER = re.compile("|".join(re.escape(w) for w in FORWARD_WORDS), _I)
+
+# Lines that open a quote header: walking back over a wrapped header stops at them.
+HEADER_OPENERS = re.compile(
+    r"^[ \t]*(?:on|il|il giorno|in data|am|op|le|el|em|den|dne|w dniu|в|у|la|ao|no|pe|"
+    r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{4}年)\b",
+    _I,
+)
+# What a date or a time looks like in a quote header without a verb ("2026-03-02 10:15 GMT+01:00
+# Mario Rossi <m@x>:", "lun 2 mar 2026, 10:15 Mario Rossi <m@x>").
+MONTHS = (
+    "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june|"
+    "july|august|september|october|november|december|gen|mag|giu|lug|ago|set|ott|dic|gennaio|"
+    "febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|dicembre|"
+    "jän|mär|mai|okt|dez|januar|februar|märz|juni|juli|oktober|dezember|mrt|mei|okt|maart|"
+    "janv|févr|fevr|mars|avr|avril|juin|juil|juillet|août|aout|déc|janvier|février|fevrier|"
+    "ene|abr|dic|enero|febrero|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|"
+    "diciembre|fev|out|dez|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|"
+    "novembro|dezembro"
+)
+DATE = re.compile(
+    r"\d{1,4}[./-]\d{1,2}[./-]\d{2,4}|\d{4}年|\b\d{1,2}\.?[ \t]+(?:" + MONTHS + r")\b"
+    r"|\b(?:" + MONTHS + r")\.?[ \t]+\d{1,2}\b",
+    _I,
+)
+TIME = re.compile(r"\b\d{1,2}[:.h]\d{2}\b")
+ADDRESS = re.compile(r"[^\s<>()\[\]]+@[^\s<>()\[\]]+\.[^\s<>()\[\]]+")
+# Quote marks other clients use instead of ">" (a run after a quote header only).
+OTHER_QUOTE_MARKS = ("|", "»", "›")
+# Labels of a header block's other lines (a forwarded message's header is From…Date…To…Subject).
+OTHER_LABELS = ("to", "a", "an", "aan", "à", "para", "till", "til", "do", "кому", "收件人",
+                "宛先", "받는 사람", "cc", "ccn", "bcc", "kopie", "subject", "oggetto", "betreff",
+                "onderwerp", "objet", "asunto", "assunto", "ämne", "emne", "temat", "předmět",
+                "тема", "主题", "主題", "件名", "제목", "reply-to", "rispondi a",
+                "priorità", "importance", "priority", "wichtigkeit")  # fmt: skip
+
+_ANY_LABEL = _labels(FROM_LABELS + SENT_LABELS + OTHER_LABELS)
+FROM_FIELD = re.compile(rf"^[ \t]*[*_]*(?:{_labels(FROM_LABELS)})[*_]*[ \t]*[:：]", _I)
+FIELD = re.compile(rf"^[ \t]*[*_]*(?:{_ANY_LABEL})[*_]*[ \t]*[:：]", _I)
+_SUBJECT_LABELS = OTHER_LABELS[OTHER_LABELS.index("subject") : OTHER_LABELS.index("reply-to")]
+DATE_FIELD = re.compile(
+    rf"^[ \t]*[*_]*(?:{_labels(SENT_LABELS + _SUBJECT_LABELS)})[*_]*[ \t]*[:：]", _I
 )
 
 SIGNATURE = re.compile(r"^-- ?$", re.MULTILINE)

@@ -1,123 +1,168 @@
-"""New text of a reply, without quoted history or signature: the only importer of
-mail-parser-reply, which knows the quote headers of the common clients in several languages.
-What it misses is cut here, before or after it runs, by the rules in `quote_rules.py` (quote
-headers in 14 languages, Outlook header blocks, separator banners, forwarded-message intros,
-device footers, "reply above this line" markers):
+"""New text of a reply, decided from the structure of the whole message: every line is typed
+first (`lines.py`: text, blank, quoted, quote header over one to three lines, banner, header
+block, forward, device footer, signature delimiter), then rules over the sequence of types say
+which lines are the sender's answer. The phrase tables (`quote_rules.py`) only feed the typing.
 
-- cut before the library: a "reply above this line" marker, a separator banner, an Outlook
-  header block, a forwarded-message intro;
-- a message that *starts* with a quote header (bottom-posting, or the answer written under the
-  header): the sender's own lines are what is not quoted;
-- cut after the library: a quote header it did not know (also wrapped over two or three lines),
-  device footers ("Inviato da iPhone", "Von meinem iPhone gesendet": what follows them is
-  history), the RFC 3676 signature delimiter "-- ";
-- the closing and signature block ("Cordiali saluti / Mario Rossi / Ufficio … / tel. …",
-  "Regards, John", "-John"): an operator's signature carries their direct line and address,
-  which must not reach the citizen, and the relay template signs for the office with its own
-  closing. "Grazie"/"Thanks" lines are kept: they are often the message itself.
+The policy (docs: README "What reaches the citizen of an office's reply"):
 
-When nothing is left the caller tells the operator (an empty answer is never relayed, and never
-dropped without a word).
+- history goes: quotes, quote headers, "original message" banners, header blocks and all
+  that follows them;
+- top-posting: the text above the history; bottom-posting (the message opens with the quote
+  header and the quote): the answer under it;
+- interleaved answers (own text between quoted blocks, or above and below a quote): every
+  quoted block followed by the sender's text stays with it, as quoted; a trailing quoted block
+  with nothing after it goes, and so do the quote headers;
+- a deliberate forward: the sender's words, then the forwarded message's text without its
+  banner and header block (trimmed by the same rules); only the words when the forwarded
+  message is the case's own history (from an address in `history`);
+- the sender's closing and signature ("Cordiali saluti / Mario Rossi / Ufficio … / tel. …"),
+  the "-- " signature and device footers go, everywhere: the relay template signs for the
+  office, and an operator's direct line must not reach the citizen. "Grazie" lines stay;
+- when unsure, more is relayed, never less; when nothing is left the caller tells the
+  operator (an empty answer is never relayed, and never dropped without a word).
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Collection
 
-from mailparser_reply import EmailReplyParser
-
+from mailbot.replies import lines as typing
 from mailbot.replies import quote_rules as rules
 
-_PARSER = EmailReplyParser(languages=["it", "en", "de", "fr", "es", "nl", "da", "sv", "pl"])
-# The library's regexes slow down on huge bodies (seconds on a 750 KB one: a way to stall a
-# mailbox). New text is at the top, so it only ever sees the first part of a body.
-_LIBRARY_WINDOW = 20_000
-# Our own rules look for the start of the quote within this many characters: a reply's new text
-# is not longer, and a regex over a whole huge body costs seconds (a 750 KB one: 1.2 s; 0.3 s now).
+# New text is at the top: the structure is read in this many characters (a regex over a whole
+# 750 KB body costs seconds: a way to stall a mailbox); beyond it, no history found = all new.
 _SCAN_WINDOW = 50_000
+_DEPTH = 3  # a forward inside a forward is read; deeper, the rest is relayed as it is
 
 
-def new_text(body: str) -> str:
-    """The text the sender wrote this time; the whole body when nothing is quoted."""
-    text = body.replace("\r\n", "\n")
-    for pattern in (rules.REPLY_ABOVE, rules.SEPARATOR, rules.HEADER_BLOCK, rules.FORWARD_INTRO):
-        text = _cut(text, pattern.search(text, 0, _SCAN_WINDOW))
-    answered_below = _answer_under_quote(text)
-    if answered_below is not None:
-        return _tidy(answered_below)
-    window = text[:_LIBRARY_WINDOW]
-    reply = _original_lines(window, _PARSER.parse_reply(window)) if text.strip() else ""
-    if len(text) > _LIBRARY_WINDOW and len(reply) >= len(text[:_LIBRARY_WINDOW].strip()) - 1:
-        reply = text  # no quote in the window: the whole (long) text is new
-    reply = _cut_wrapped_header(reply)
-    reply = _cut(reply, _device_footer(reply))
-    reply = _cut(reply, rules.FOOTER_START.search(reply, 0, _SCAN_WINDOW))
-    return _tidy(_strip_closing(reply))
+def new_text(body: str, history: Collection[str] = ()) -> str:
+    """The text the sender wrote this time; the whole body when nothing is quoted.
+    `history`: addresses whose forwarded mail is the case's own history (the mailbox, the
+    citizen), never relayed as new text."""
+    return _tidy(_answer(_normalise(body), {a.lower() for a in history}, 0))
 
 
-def _original_lines(original: str, reply: str) -> str:
-    """The library strips each line's indentation (bullets, code): take the lines it kept
-    from the original instead."""
-    lines = original.splitlines()
-    out: list[str] = []
-    index = 0
-    for kept in reply.splitlines():
-        while index < len(lines) and lines[index].strip() != kept.strip():
-            index += 1
-        if index == len(lines):
-            return reply  # not a plain prefix of the original: trust the library
-        out.append(lines[index])
-        index += 1
-    return "\n".join(out)
+def _normalise(body: str) -> str:
+    text = body.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
+    text = text.replace("\u200b", "").replace("\ufeff", "")
+    above = rules.REPLY_ABOVE.search(text, 0, _SCAN_WINDOW)
+    if above is not None and text[: above.start()].strip():
+        text = text[: above.start()]
+    return text
+
+
+def _answer(text: str, history: set[str], depth: int) -> str:
+    window, tail = _split_window(text)
+    lines = window.split("\n")
+    types = typing.classify(lines)
+    hard = next((i for i, kind in enumerate(types) if kind in typing.HARD), None)
+    if hard is None:
+        own = _own_lines(lines, types)
+        if tail and own == lines:
+            return _sign_off("\n".join(own) + tail)
+        return _sign_off("\n".join(own))
+    words = _sign_off("\n".join(_own_lines(lines[:hard], types[:hard])))
+    kind = types[hard]
+    leading = not words.strip() and "t" not in types[:hard]
+    if kind == "f" or (leading and kind in "db"):
+        return _forward(text, lines, types, hard, words=words, history=history, depth=depth)
+    if leading and kind == "H":  # opens with a header and no quote marks: read what follows
+        after = next((i for i in range(hard, len(types)) if types[i] not in "He"), len(types))
+        rest = "\n".join(lines[after:]) + tail
+        return _answer(rest, history, depth + 1) if depth < _DEPTH else _sign_off(rest)
+    return words
+
+
+def _split_window(text: str) -> tuple[str, str]:
+    if len(text) <= _SCAN_WINDOW:
+        return text, ""
+    cut = text.rfind("\n", 0, _SCAN_WINDOW)
+    cut = cut if cut > 0 else _SCAN_WINDOW
+    return text[:cut], text[cut:]
+
+
+def _own_lines(lines: list[str], types: list[str]) -> list[str]:
+    """Top-posted, bottom-posted or interleaved: the sender's lines, with the quoted blocks
+    his text answers."""
+    first = next((i for i, kind in enumerate(types) if kind in "qh"), None)
+    if first is None:
+        return lines
+    above = lines[:first]
+    blocks = _blocks(lines[first:], types[first:])
+    if blocks and blocks[-1][0] == "t" and _only_closing("\n".join(blocks[-1][1])):
+        blocks.pop()  # only a closing and a signature under the quote: it answers nothing
+    if not any(kind == "t" for kind, _ in blocks):
+        return above  # top-posting: the quote under the answer goes
+    has_above = any(types[i] == "t" for i in range(first))
+    last_quote = max((n for n, (kind, _) in enumerate(blocks) if kind == "q"), default=-1)
+    own_only_below = all(kind != "t" for kind, _ in blocks[:last_quote])
+    if not has_above and own_only_below:  # bottom-posting: the answer under the quote
+        return [line for kind, block in blocks[last_quote + 1 :] if kind == "t" for line in block]
+    out = list(above)
+    for n, (kind, block) in enumerate(blocks):
+        answered = n + 1 < len(blocks) and blocks[n + 1][0] == "t"
+        if kind == "t" or answered:
+            out.extend(block)
+    return out
+
+
+def _blocks(lines: list[str], types: list[str]) -> list[tuple[str, list[str]]]:
+    """Runs of quoted ("q") and own ("t") lines, each with the blank lines before it; quote
+    headers dropped."""
+    blocks: list[tuple[str, list[str]]] = []
+    pending: list[str] = []
+    for line, kind in zip(lines, types, strict=True):
+        if kind in "eh":
+            pending = [*pending, ""] if kind == "e" else pending
+            continue
+        run = "q" if kind == "q" else "t"
+        if blocks and blocks[-1][0] == run:
+            blocks[-1][1].extend([*pending, line])
+        else:
+            blocks.append((run, [*pending, line]))
+        pending = []
+    return blocks
+
+
+def _forward(
+    text: str,
+    lines: list[str],
+    types: list[str],
+    at: int,
+    *,
+    words: str,
+    history: set[str],
+    depth: int,
+) -> str:
+    """The sender's words and the forwarded message, without its banner and header block."""
+    i = at + 1 if types[at] in "fd" else at
+    while i < len(lines) and types[i] in "ebd":
+        i += 1
+    header = [lines[j] for j in range(at, i) if types[j] == "b"]
+    sender = next((line for line in header if rules.FROM_FIELD.match(line)), "")
+    addresses = {a.lower().strip(".,;:") for a in rules.ADDRESS.findall(sender)}
+    if addresses & history:
+        return words
+    body = "\n".join(lines[i:]) + text[len("\n".join(lines)) :]
+    forwarded = _answer(body, history, depth + 1) if depth < _DEPTH else body
+    return f"{words.rstrip()}\n\n{forwarded.strip()}".strip()
 
 
 def _tidy(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
-def _cut(text: str, found: re.Match[str] | None) -> str:
-    """Text up to the match; a message that *starts* with a quote header (a forward with no
-    comment) keeps its text: there is nothing else to take."""
-    if found is None or not text[: found.start()].strip():
-        return text
-    return text[: found.start()]
+def _only_closing(text: str) -> bool:
+    """A closing ("Cordiali saluti") and a short signature under it, nothing else."""
+    found = rules.CLOSING.match(text.strip())
+    if found is None:
+        return False
+    tail = [line for line in text.strip()[found.end() :].splitlines() if line.strip()]
+    return len(tail) <= rules.SIGNATURE_LINES and all(len(line) <= 80 for line in tail)
 
 
-def _answer_under_quote(text: str) -> str | None:
-    """Bottom-posted or interleaved answers: a quote header followed by "> " lines, with the
-    sender's own lines after (or between) them; or a message that starts with the quote header
-    and has the answer under it, before the quote. Returns the text above the header plus the
-    sender's own lines, "" when a leading header is followed by nothing of the sender's, or
-    None when the message is not written that way."""
-    header = rules.QUOTE_HEADER_END.search(text, 0, _SCAN_WINDOW)
-    if header is None:
-        return None
-    above = _cut_wrapped_header(text[: header.end()]).strip()
-    leading = not above
-    after = text[header.end() :].lstrip("\n").splitlines()
-    if not after or (not leading and not after[0].lstrip().startswith(">")):
-        return None
-    own: list[str] = []
-    previous_quoted = False
-    for line in after:
-        quoted = line.lstrip().startswith(">")
-        # A wrapped quote line that lost its ">" goes on in lower case: still the quote.
-        continuation = previous_quoted and line[:1].islower()
-        if not quoted and not continuation:
-            own.append(line)
-        previous_quoted = quoted or continuation
-    below = "\n".join(own).strip()
-    footer = rules.FOOTER_START.search(below)
-    if footer:
-        below = below[: footer.start()].strip()
-    if not below:
-        return "" if leading else None  # top-posting: the ordinary path handles it
-    below = _cut(below, _device_footer(below))
-    below = _strip_closing(_cut_wrapped_header(below))
-    return f"{above}\n\n{below}".strip()
-
-
-def _strip_closing(text: str) -> str:
+def _sign_off(text: str) -> str:
+    """Without the closing and the signature block under it, or a "-Mario" sign-off."""
     text = text.rstrip()
     for found in reversed(list(rules.CLOSING.finditer(text))):
         tail = [line for line in text[found.end() :].splitlines() if line.strip()]
@@ -127,31 +172,3 @@ def _strip_closing(text: str) -> str:
         break
     sign_off = rules.SIGN_OFF.search(text)
     return text[: sign_off.start()] if sign_off else text
-
-
-def _device_footer(text: str) -> re.Match[str] | None:
-    found = rules.DEVICE_PHRASE.search(text, 0, _SCAN_WINDOW)
-    for label in rules.DEVICE_LABEL.finditer(text, 0, _SCAN_WINDOW):
-        if not label.group(0).rstrip().endswith("."):  # a label, not a sentence
-            if found is None or label.start() < found.start():
-                found = label
-            break
-    return found
-
-
-def _cut_wrapped_header(text: str) -> str:
-    """Cut at a quote header, walking back over the lines the client wrapped it onto."""
-    found = rules.QUOTE_HEADER_END.search(text, 0, _SCAN_WINDOW)
-    if found is None:
-        return text
-    start = found.start()
-    for _ in range(2):
-        before = text[:start].rstrip("\n")
-        if not before or text[len(before) : start].count("\n") > 1:
-            break  # a blank line: the header starts here
-        previous = before.rsplit("\n", 1)[-1]
-        # Only lines that look like pieces of a header (a date, an address) belong to it.
-        if not re.search(r"[\d@<]", previous) or previous.rstrip().endswith((".", "!", "?")):
-            break
-        start = len(before) - len(previous)
-    return text[:start]
