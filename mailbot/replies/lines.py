@@ -43,7 +43,8 @@ def _first_look(line: str) -> str:
         return "e"
     if _QUOTE.match(line):
         return "q"
-    if stripped.startswith(rules.OTHER_QUOTE_MARKS) and not stripped.endswith("|"):
+    table_row = len(stripped) > 1 and stripped.endswith("|")
+    if stripped.startswith(rules.OTHER_QUOTE_MARKS) and not table_row:
         return "p"
     bare = stripped.strip(rules.DECORATION + " \t")
     if rules.FORWARD_INTRO.match(bare) or (

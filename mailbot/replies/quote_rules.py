@@ -160,8 +160,8 @@ FORWARD_BANNER = re.compile("|".join(re.escape(w) for w in FORWARD_WORDS), _I)
 
 # Lines that open a quote header: walking back over a wrapped header stops at them.
 HEADER_OPENERS = re.compile(
-    r"^[ \t]*(?:on|il|il giorno|in data|am|op|le|el|em|den|dne|w dniu|в|у|la|ao|no|pe|"
-    r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{4}年)\b",
+    r"^[ \t]*(?:(?:on|il|il giorno|in data|am|op|le|el|em|den|dne|w dniu|в|у|la|ao|no|pe)\b"
+    r"[^\n]{0,25}\d|\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{4}年)",
     _I,
 )
 # What a date or a time looks like in a quote header without a verb ("2026-03-02 10:15 GMT+01:00

@@ -102,6 +102,8 @@ def _own_lines(lines: list[str], types: list[str]) -> list[str]:
     for n, (kind, block) in enumerate(blocks):
         answered = n + 1 < len(blocks) and blocks[n + 1][0] == "t"
         if kind == "t" or answered:
+            if out and not out[-1].strip():  # one blank line where the header was, not two
+                block = block[next((i for i, line in enumerate(block) if line.strip()), 0) :]
             out.extend(block)
     return out
 
