@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mailbot.ingest import signals
+from mailbot.ingest import notices, signals
 from mailbot.types import Kind, ParsedMessage
 
 LOOP_HEADER = "x-mailbot-loop"
@@ -231,6 +231,8 @@ RULES: tuple[tuple[Kind, Predicate], ...] = (
     (Kind.AUTO_GENERATED, is_auto_submitted),
     (Kind.AUTO_GENERATED, is_bulk),
     (Kind.AUTO_GENERATED, is_out_of_office),
+    (Kind.AUTO_GENERATED, notices.is_domino_absence),  # Notes' "AUTO: … is out of the office"
+    (Kind.AUTO_GENERATED, notices.is_moderation_notice),  # "awaits moderator approval"
     (Kind.AUTO_GENERATED, is_challenge_response),
     (Kind.AUTO_GENERATED, is_filter_notice),
     (Kind.AUTO_GENERATED, is_machine_sender),

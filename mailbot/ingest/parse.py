@@ -56,9 +56,12 @@ _KEPT_HEADERS = (
     "x-delivery-agent",
     "feedback-type",
 )
-# Families of headers classification looks for by prefix (challenge-response robots).
+# Families of headers classification looks for by prefix (challenge-response robots, the
+# Notes mailer, list software).
 _KEPT_PREFIXES = ("x-boxbe", "x-tmda", "x-choicemail", "x-spamarrest", "x-challenge",
-                  "x-mailblocks", "x-bluebottle")  # fmt: skip
+                  "x-mailblocks", "x-bluebottle", "x-mailer", "x-mimetrack", "x-mailman-version",
+                  "x-google-group-id", "x-list-administrivia", "x-beenthere", "x-sympa",
+                  "x-loop")  # fmt: skip
 
 # mail-parser logs every recoverable defect at WARNING; we record defects ourselves.
 logging.getLogger("mailparser").setLevel(logging.ERROR)

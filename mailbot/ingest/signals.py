@@ -1,6 +1,7 @@
 """The signs of machine mail, as data: what delivery reports, delay warnings, virus and
-content-filter notices and challenge-response robots write, in the languages a town hall's
-mailbox sees. `ingest.classify` decides with them; nothing here decides.
+content-filter notices, challenge-response robots, Lotus Notes/Domino out-of-office notices and
+mailing lists' moderation notices write, in the languages a town hall's mailbox sees.
+`ingest.classify` and `ingest.notices` decide with them; nothing here decides.
 
 The patterns for a message's text (`*_TEXT`) are matched against the lower-cased text, without
 IGNORECASE: several times faster over the window classification reads, on every message.
@@ -126,6 +127,58 @@ AUTOMATIC_TEXT = re.compile(
     r"automatisch (?:generierte|erstellte) (?:nachricht|e-mail)|"
     r"message (?:généré )?automatique|mensaje (?:generado )?automático",
 )
+# Lotus Notes / HCL Domino out-of-office: "AUTO: <name> is out of the office (returning <date>)",
+# as Domino localises it; a list may put its tag first. Never a reply's or forward's prefix.
+DOMINO_SUBJECT = re.compile(
+    r"^\s*(?:\[[^\]\n]{1,60}\]\s*)?auto\s*:\s*\S[^\n]{0,80}?\s(?:is out of (?:the )?office|"
+    r"non (?:è|e') in ufficio|(?:è|e') (?:fuori (?:ufficio|sede)|assente)|ist (?:außer haus|"
+    r"nicht im büro|abwesend)|est absent(?:\(e\)|e)?\b|n'est pas au bureau|"
+    r"est(?:á|a) fuera de la oficina|no est(?:á|a) en la oficina)",
+    _I,
+)
+# What an absence notice's text says (Domino's own sentences first, then the usual ones).
+ABSENCE_TEXT = re.compile(
+    r"(?:i will|i'll) be out of (?:the )?office|will not (?:return|be back) until|"
+    r"this is the only notification you will receive while|automated response to your message|"
+    r"sar(?:ò|o') (?:fuori (?:ufficio|sede)|assente)[^\n]{0,30} (?:a partire d|dal |fino al )|"
+    r"non rientrer(?:ò|o') fino al|l'unica notifica che ricever|risposta automatica al messaggio|"
+    r"ich werde ab [^\n]{0,30}nicht im büro sein|ich kehre zurück am|einzige benachrichtigung|"
+    r"automatische antwort auf ihre nachricht|je serai absent|ne serai pas de retour|"
+    r"seule notification|réponse automatique à votre message|estaré fuera de la oficina|"
+    r"no regresaré hasta|respuesta automática a su mensaje",
+)
+# The mailers that write a Domino notice (X-Mailer; X-MIMETrack is Domino's router alone).
+NOTES_MAILER = re.compile(r"\b(?:lotus|ibm|hcl) (?:notes|domino)\b", _I)
+
+# A list's "your message awaits moderator approval" (Mailman 2 and 3 as they ship in their
+# languages, Sympa, Google Groups): the subject, and the notice's own sentences.
+MODERATION_SUBJECT = re.compile(
+    r"awaits moderator approval|(?:pending|awaiting|held for) moderat(?:ion|or approval)|"
+    r"attende l'approvazione del moderatore|in attesa (?:di|della) (?:moderazione|approvazione "
+    r"del moderatore)|wartet auf (?:die )?(?:bestätigung|freigabe|genehmigung) (?:des|durch den) "
+    r"moderators?|en attente (?:d'approbation|de modération)|espera la aprobaci[oó]n del "
+    r"moderador|pendiente de (?:moderaci[oó]n|aprobaci[oó]n)",
+    _I,
+)
+MODERATION_TEXT = re.compile(
+    r"is being held until the list moderator can review it|the reason it is being held|"
+    r"the message is being held because|(?:has been|was) forwarded to the moderator|"
+    r"awaiting (?:approval by|review by) (?:a|the) moderator|held for moderator approval|"
+    r"(?:è|e') stato trattenuto in attesa che il moderatore|(?:è|e') stato trattenuto finché il "
+    r"moderatore|la ragione per la quale (?:è|e') stato trattenuto|(?:è|e') stato inoltrato "
+    r"(?:al|ai|al/ai) moderator|in attesa di approvazione da parte (?:di un|del|dei) moderator|"
+    r"wird zurückgehalten, bis der (?:listen)?moderator|an den moderator weitergeleitet|"
+    r"est en attente jusqu'à ce que le modérateur|transmis aux? modérateurs?|"
+    r"ha sido retenido en espera de que el moderador|reenviado al moderador",
+)
+# Headers only list software writes, and the local parts of list robots.
+LIST_HEADERS = ("x-mailman-version", "x-google-group-id", "x-list-administrivia", "x-beenthere",
+                "x-sympa")  # fmt: skip
+LIST_ROBOTS = frozenset({"sympa", "listserv", "majordomo", "mailman", "ecartis", "listmaster",
+                         "lyris", "listar", "smartlist", "mlmmj", "ezmlm"})  # fmt: skip
+LIST_DOMAINS = ("googlegroups.com",)
+# At least one "Re:", "I:", "Fwd:"…: a person answering or passing a notice on.
+REPLY_OR_FORWARD = re.compile(PREFIX.removesuffix("*") + "+", _I)
 RETURNED_PARTS = frozenset({"message/rfc822", "text/rfc822-headers", "message/rfc822-headers"})
 
 

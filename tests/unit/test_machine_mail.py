@@ -1,8 +1,10 @@
 """Machine mail that slips past the obvious rules is recognised and never answered: challenge-
 response robots, ARF feedback reports (with or without a report part), delay warnings
 (recorded, not a failure), virus and content-filter notices, delivery reports in layouts
-nobody standardised, a bounce forwarded by hand and backscatter quoting a spam. Citizens whose
-mail looks a little like a machine's still get their case. Prints accuracy per class."""
+nobody standardised, a bounce forwarded by hand, backscatter quoting a spam, Lotus Notes/Domino
+out-of-office notices and mailing lists' moderation notices (Mailman 2 and 3 in five languages,
+Sympa, Google Groups), all without Auto-Submitted or Precedence. Citizens whose mail looks a
+little like a machine's still get their case. Prints accuracy per class."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.ingest import bounce, classify
+from mailbot.ingest import bounce, classify, notices, signals
 from mailbot.ingest.parse import parse
 from mailbot.models import OutboundMessage
 from mailbot.types import Kind, LedgerStatus
@@ -27,6 +29,8 @@ EXPECTED = {
     "dsn": Kind.BOUNCE,
     "virus": Kind.AUTO_GENERATED,
     "content": Kind.AUTO_GENERATED,
+    "ooo": Kind.AUTO_GENERATED,  # Lotus Notes/Domino "AUTO: … is out of the office"
+    "moderation": Kind.AUTO_GENERATED,  # a list's "your message awaits moderator approval"
     "citizen": Kind.CITIZEN,
 }
 
@@ -65,6 +69,26 @@ def test_machine_mail_is_never_answered_and_citizens_get_their_case(services, pr
     else:
         assert outcome.status in (LedgerStatus.BOUNCE, LedgerStatus.IGNORED)
         assert (cases, outbox) == (0, 0)
+
+
+def test_lookalike_citizens_show_one_sign_of_a_notice_not_two():
+    """The citizens written to look like these notices each carry one of the two signs the
+    rules want, so each fixture keeps testing that one sign is not enough."""
+    car = parse(fixture_bytes("machine/citizen_towed_car_office_closed.eml"))
+    assert signals.DOMINO_SUBJECT.search(car.subject)  # "AUTO: … non è in ufficio"
+    assert notices.is_domino_absence(car) is None
+    away = parse(fixture_bytes("machine/citizen_out_of_office_wife.eml"))
+    assert signals.ABSENCE_TEXT.search(notices.opening(away.text))  # "Sarò fuori ufficio…"
+    assert not signals.DOMINO_SUBJECT.search(away.subject)
+    quoting = parse(fixture_bytes("machine/citizen_quotes_moderation_notice.eml"))
+    assert signals.MODERATION_SUBJECT.search(quoting.subject)
+    assert signals.MODERATION_TEXT.search(notices.opening(quoting.text))  # below his words
+    assert notices.is_moderation_notice(quoting) is None
+    forward = parse(fixture_bytes("machine/citizen_forwards_moderation_notice.eml"))
+    assert signals.MODERATION_SUBJECT.search(forward.subject)  # "I: Il tuo messaggio a …"
+    assert signals.REPLY_OR_FORWARD.match(forward.subject)
+    assert signals.MODERATION_TEXT.search(notices.opening(forward.text))
+    assert notices.is_moderation_notice(forward) is None
 
 
 def test_delay_warnings_are_delays_and_final_failures_are_hard():
