@@ -47,7 +47,8 @@ def new_text(services: Services, session: Session, mail: Incoming, work_order: W
     from the citizen) is history, not news for the citizen."""
     contact = session.get(Contact, work_order.contact_id) if work_order.contact_id else None
     history = services.classify_context.own_addresses | ({contact.email} if contact else set())
-    return quotes.new_text(mail.parsed.text, history)
+    forward = quotes.is_forward(mail.parsed.subject)
+    return quotes.new_text(mail.parsed.text, history, forward=forward)
 
 
 def handle_operator_reply(

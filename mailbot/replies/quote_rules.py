@@ -149,6 +149,13 @@ FORWARD_WORDS = (
     "пересланное сообщение", "переслане повідомлення", "转发邮件", "転送メッセージ",
     "välitetty viesti", "przekazana wiadomość", "přeposlaná zpráva",
 )  # fmt: skip
+# A forward's subject prefix, as clients write it by language ("I:" Outlook in Italian, "WG:"
+# German, "TR:" French, "RV:" Spanish, "Doorst:" Dutch, "ENC:" Portuguese, "VB:" Swedish…).
+FORWARD_SUBJECT = re.compile(
+    r"^[ \t]*(?:\[[^\]]{0,40}\][ \t]*)?(?:fwd?|fw|i|inoltro|wg|tr|rv|enc|doorst|vs|vb|vl|pd|"
+    r"пересл|пересылка|转发|転送)[ \t]*[:：]",
+    _I,
+)
 # Emphasis an HTML-to-text conversion puts around a banner or a label.
 DECORATION = "*_~#"
 COLONS = (":", "：")

@@ -24,7 +24,9 @@ The policy (docs: README "What reaches the citizen of an office's reply"):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
+from dataclasses import dataclass
 
 from mailbot.replies import lines as typing
 from mailbot.replies import quote_rules as rules
@@ -32,14 +34,28 @@ from mailbot.replies import quote_rules as rules
 # New text is at the top: the structure is read in this many characters (a regex over a whole
 # 750 KB body costs seconds: a way to stall a mailbox); beyond it, no history found = all new.
 _SCAN_WINDOW = 50_000
+_SIGNATURE_SPAN = 10  # a forward under the sender's signature starts within this many lines
 _DEPTH = 3  # a forward inside a forward is read; deeper, the rest is relayed as it is
 
 
-def new_text(body: str, history: Collection[str] = ()) -> str:
+def new_text(body: str, history: Collection[str] = (), *, forward: bool = False) -> str:
     """The text the sender wrote this time; the whole body when nothing is quoted.
     `history`: addresses whose forwarded mail is the case's own history (the mailbox, the
-    citizen), never relayed as new text."""
-    return _tidy(_answer(_normalise(body), {a.lower() for a in history}, 0))
+    citizen), never relayed as new text. `forward`: the mail's subject says it is a forward
+    ("I:", "Fwd:", "WG:"…; `is_forward`), so a header block with no banner above it (Outlook)
+    opens the forwarded message, not quoted history."""
+    reading = _Reading(frozenset(a.lower() for a in history), forward)
+    return _tidy(_answer(_normalise(body), reading, 0))
+
+
+def is_forward(subject: str | None) -> bool:
+    return bool(subject) and rules.FORWARD_SUBJECT.match(subject or "") is not None
+
+
+@dataclass(frozen=True)
+class _Reading:
+    history: frozenset[str]
+    forward: bool
 
 
 def _normalise(body: str) -> str:
@@ -51,7 +67,7 @@ def _normalise(body: str) -> str:
     return text
 
 
-def _answer(text: str, history: set[str], depth: int) -> str:
+def _answer(text: str, reading: _Reading, depth: int) -> str:
     window, tail = _split_window(text)
     lines = window.split("\n")
     types = typing.classify(lines)
@@ -62,15 +78,31 @@ def _answer(text: str, history: set[str], depth: int) -> str:
             return _sign_off("\n".join(own) + tail)
         return _sign_off("\n".join(own))
     words = _sign_off("\n".join(_own_lines(lines[:hard], types[:hard])))
-    kind = types[hard]
     leading = not words.strip() and "t" not in types[:hard]
-    if kind == "f" or (leading and kind in "db"):
-        return _forward(text, lines, types, hard, words=words, history=history, depth=depth)
-    if leading and kind == "H":  # opens with a header and no quote marks: read what follows
+    opens = _forward_opens(types, hard, reading.forward or leading)
+    if opens is not None:
+        return _forward(text, lines, types, opens, words=words, reading=reading, depth=depth)
+    if leading and types[hard] == "H":  # opens with a header and no quote marks: read on
         after = next((i for i in range(hard, len(types)) if types[i] not in "He"), len(types))
         rest = "\n".join(lines[after:]) + tail
-        return _answer(rest, history, depth + 1) if depth < _DEPTH else _sign_off(rest)
+        return _answer(rest, reading, depth + 1) if depth < _DEPTH else _sign_off(rest)
     return words
+
+
+def _forward_opens(types: list[str], hard: int, forward: bool) -> int | None:
+    """Where a forwarded message starts: a forward banner; a banner or a header block in a
+    forward (or with nothing of the sender's above); also under his signature or device
+    footer, a few lines down."""
+    kinds = "fdb" if forward else "f"
+    if types[hard] in kinds:
+        return hard
+    if types[hard] in "ms":
+        for i in range(hard + 1, min(hard + _SIGNATURE_SPAN, len(types))):
+            if types[i] in kinds:
+                return i
+            if types[i] not in "tes":
+                break
+    return None
 
 
 def _split_window(text: str) -> tuple[str, str]:
@@ -102,9 +134,10 @@ def _own_lines(lines: list[str], types: list[str]) -> list[str]:
     for n, (kind, block) in enumerate(blocks):
         answered = n + 1 < len(blocks) and blocks[n + 1][0] == "t"
         if kind == "t" or answered:
+            skip = 0
             if out and not out[-1].strip():  # one blank line where the header was, not two
-                block = block[next((i for i, line in enumerate(block) if line.strip()), 0) :]
-            out.extend(block)
+                skip = next((i for i, line in enumerate(block) if line.strip()), 0)
+            out.extend(block[skip:])
     return out
 
 
@@ -133,20 +166,36 @@ def _forward(
     at: int,
     *,
     words: str,
-    history: set[str],
+    reading: _Reading,
     depth: int,
 ) -> str:
-    """The sender's words and the forwarded message, without its banner and header block."""
+    """The sender's words and the forwarded message, without its banner and header block;
+    a forwarded message quoted with ">" (Apple Mail) is read unquoted and given back quoted."""
     i = at + 1 if types[at] in "fd" else at
     while i < len(lines) and types[i] in "ebd":
         i += 1
-    header = [lines[j] for j in range(at, i) if types[j] == "b"]
+    rest = lines[i:]
+    quoted = bool(rest) and all(t in "qe" for t in types[i:]) and types[i] == "q"
+    if quoted:
+        rest = [re.sub(r"^[ \t]*> ?", "", line) for line in rest]
+        rest_types = typing.classify(rest)
+        i = 0
+        while i < len(rest) and rest_types[i] in "ebd":
+            i += 1
+        header, rest = rest[:i], rest[i:]
+    else:
+        header = [lines[j] for j in range(at, i) if types[j] == "b"]
     sender = next((line for line in header if rules.FROM_FIELD.match(line)), "")
     addresses = {a.lower().strip(".,;:") for a in rules.ADDRESS.findall(sender)}
-    if addresses & history:
+    if addresses & reading.history:
         return words
-    body = "\n".join(lines[i:]) + text[len("\n".join(lines)) :]
-    forwarded = _answer(body, history, depth + 1) if depth < _DEPTH else body
+    body = "\n".join(rest) + ("" if quoted else text[len("\n".join(lines)) :])
+    plain = _Reading(reading.history, forward=False)
+    forwarded = _answer(body, plain, depth + 1) if depth < _DEPTH else body
+    if quoted:
+        forwarded = "\n".join(
+            f"> {line}" if line.strip() else ">" for line in forwarded.split("\n")
+        )
     return f"{words.rstrip()}\n\n{forwarded.strip()}".strip()
 
 

@@ -51,10 +51,9 @@ TRIMMERS: dict[str, Callable[[str], str]] = {
 def _rates(cases: list[Case]) -> dict[str, tuple[int, int]]:
     rates = {name: [0, 0] for name in TRIMMERS}
     for case in cases:
-        _, body = reply_of(case.path)
+        ours, body = reply_of(case.path, OWN_HISTORY if case.source == "own" else ())
         for name, trim in TRIMMERS.items():
-            history = OWN_HISTORY if case.source == "own" and name == "mailbot" else ()
-            reply = new_text(body, history) if name == "mailbot" else trim(body)
+            reply = ours if name == "mailbot" else trim(body)
             problems = failures(case.expected, reply, body, REPLIES / case.source)
             if problems is None or case.id in POLICY:
                 continue

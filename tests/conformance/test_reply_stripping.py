@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from mailbot.ingest.parse import parse
-from mailbot.replies.quotes import new_text
+from mailbot.replies.quotes import is_forward, new_text
 
 from .reply_cases import OWN_HISTORY, REPLIES, Case, corpus_cases, own_cases
 
@@ -61,14 +61,16 @@ def as_list(value: object) -> list[str]:
 def reply_of(path: Path, history: Iterable[str] = ()) -> tuple[str, str]:
     """(new text, whole body) as mailbot would see an operator's reply in this file."""
     data = path.read_bytes()
+    forward = False
     if path.suffix == ".eml":
-        body = parse(data).text
+        parsed = parse(data)
+        body, forward = parsed.text, is_forward(parsed.subject)
     elif path.suffix == ".html":
         wrapped = b"From: a@example.org\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + data
         body = parse(wrapped).text
     else:
         body = data.decode("utf-8", "replace")
-    return new_text(body, history), body
+    return new_text(body, history, forward=forward), body
 
 
 def failures(case: dict, reply: str, body: str, folder: Path) -> list[str] | None:

@@ -16,7 +16,7 @@ import pytest
 
 from mailbot.ingest.parse import parse
 from mailbot.models import Event, OutboundMessage
-from mailbot.replies.quotes import new_text
+from mailbot.replies.quotes import is_forward, new_text
 from mailbot.types import LedgerStatus
 
 from support.app import FIXTURES, rows
@@ -40,7 +40,8 @@ def test_every_client_and_language_comes_out_exactly():
     wrong = []
     per_language: Counter[str] = Counter()
     for name, expected in sorted(CASES.items()):
-        got = new_text(parse((REPLIES / name).read_bytes()).text, HISTORY)
+        parsed = parse((REPLIES / name).read_bytes())
+        got = new_text(parsed.text, HISTORY, forward=is_forward(parsed.subject))
         per_language[language(name)] += 1
         if norm(got) != norm(expected):
             wrong.append(f"{name}: {norm(got)[:120]!r}")
@@ -74,6 +75,9 @@ def relayed_text(services) -> str:
         "gmail_zh.eml",
         "iphone_de.eml",
         "reply_above_marker_wrapped_it.eml",
+        "forward_notification_thunderbird_it.eml",
+        "wrapped_header_three_lines_it.eml",
+        "verbless_header_gmail_old_es.eml",
     ],
 )
 def test_the_operators_answer_reaches_the_citizen_without_history(
@@ -102,3 +106,19 @@ def test_a_reply_with_nothing_new_gets_the_operator_a_notice_and_is_kept(
     text = email.message_from_bytes(notice.raw, policy=default).get_body(("plain",)).get_content()
     assert "la risposta è vuota" in text
     assert "operator_reply.refused" in {e.kind for e in rows(services, Event)}
+
+
+def test_a_colleagues_mail_forwarded_on_purpose_reaches_the_citizen_without_its_header(
+    services, process, notified
+):
+    """Outlook forwards with no banner: the subject ("I: …") says it is a forward, so the
+    colleague's mail is relayed (his words first), without its header block, its signature
+    with a direct line, or the internal request quoted under it."""
+    outcome = process(operator_reply("forward_other_office_outlook_it.eml", notified))
+    assert outcome.status == LedgerStatus.THREADED
+    text = relayed_text(services)
+    assert norm(CASES["forward_other_office_outlook_it.eml"]) in norm(text)
+    assert "le inoltro l'esito del sopralluogo" in text
+    assert "rifacimento dell'asfalto è programmato" in text
+    for internal in ("ing.verdi@", "0123 456700", "Paolo, puoi far verificare", "Inviato:"):
+        assert internal not in text
