@@ -19,7 +19,7 @@ import re
 from mailbot.replies import quote_rules as rules
 
 HARD = frozenset("Hdfbms")  # where the sender's own text ends for good
-_QUOTE = re.compile(r"^[ \t]*>")
+_QUOTE = re.compile("^[ \\t]*[>\uff1e]")  # ">" and the full-width one
 _WRAPPED_QUOTE = 60  # a quoted line this long was probably wrapped: a lower-case line goes on
 _HEADER_LINES = 3
 _HEADER_CHARS = 300

@@ -19,19 +19,27 @@ _IM = re.IGNORECASE | re.MULTILINE
 
 # The verb that ends a quote header's last line, by language.
 WROTE = {
-    "it": ("ha scritto", "hanno scritto", "scrive"),
+    "it": ("ha scritto", "hanno scritto", "scrive", "scrisse"),
     "en": ("wrote", "writes"),
-    "de": ("schrieb", "hat geschrieben"),
-    "nl": ("schreef", "het volgende geschreven", "heeft geschreven"),
-    "fr": ("a écrit", "a ecrit"),
-    "es": ("escribió", "escribio"),
-    "pt": ("escreveu",),
-    "sv/no/da": ("skrev",),
-    "pl": ("napisał", "napisał(a)", "napisała"),
-    "cs": ("napsal", "napsal(a)", "napsala"),
+    "de": ("schrieb", "hat geschrieben", "schreibt"),
+    "nl": ("schreef", "het volgende geschreven", "heeft geschreven", "schrijft"),
+    "fr": ("a écrit", "a ecrit", "écrit"),
+    "es": ("escribió", "escribio", "escribe"),
+    "ca": ("va escriure",),
+    "pt": ("escreveu", "escreve"),
+    "ro": ("a scris",),
+    "sv/no/da": ("skrev", "skriver"),
+    "pl": ("napisał", "napisał(a)", "napisała", "pisze"),
+    "cs/sk": ("napsal", "napsal(a)", "napsala", "píše", "napísal", "napísal(a)"),
+    "hr/sr/sl": ("je napisao", "je napisala", "je napisal", "napisal"),
+    "hu": ("írta",),
     "fi": ("kirjoitti",),
+    "el": ("έγραψε",),
+    "tr": ("yazdı",),
     "uk": ("пише", "написав", "написала", "написав(ла)"),
     "ru": ("написал", "написал(а)", "написала", "пишет"),
+    "he": ("כתב", "כתבה"),
+    "ar": ("كتب",),
 }
 # Scripts without word spaces: the verb follows the date or name directly.
 WROTE_CJK = ("写道", "寫道", "のメール", "さんは書きました", "書きました", "님이 작성")
