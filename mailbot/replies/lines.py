@@ -14,6 +14,7 @@ One character a line, so rules over the sequence are readable:
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from mailbot.replies import quote_rules as rules
@@ -22,6 +23,8 @@ HARD = frozenset("Hdfbms")  # where the sender's own text ends for good
 _QUOTE = re.compile("^[ \\t]*[>\uff1e]")  # ">" and the full-width one
 _WRAPPED_QUOTE = 60  # a quoted line this long was probably wrapped: a lower-case line goes on
 _HEADER_LINES = 3
+_NOTES_INDENT = 20
+_NOTES_SPAN = 8
 _HEADER_CHARS = 300
 
 
@@ -29,6 +32,7 @@ def classify(lines: list[str]) -> list[str]:
     types = [_first_look(line) for line in lines]
     _continuations(lines, types)
     _field_blocks(lines, types)
+    _notes_columns(lines, types)
     _rules_over_blocks(lines, types)
     _headers(lines, types)
     for i, kind in enumerate(types):
@@ -63,7 +67,9 @@ def _first_look(line: str) -> str:
 def _device(line: str) -> bool:
     if rules.DEVICE_PHRASE.match(line):
         return True
-    return bool(rules.DEVICE_LABEL.match(line)) and not line.rstrip().endswith(".")
+    if not rules.DEVICE_LABEL.match(line):
+        return False
+    return not line.rstrip().endswith(".") or rules.DEVICE_WORDS.search(line) is not None
 
 
 def _continuations(lines: list[str], types: list[str]) -> None:
@@ -96,6 +102,26 @@ def _field_blocks(lines: list[str], types: list[str]) -> None:
         if any(map(rules.FROM_FIELD.match, run)) and any(map(rules.DATE_FIELD.match, run)):
             types[i:j] = ["b"] * (j - i)
         i = j
+
+
+def _notes_columns(lines: list[str], types: list[str]) -> None:
+    """Lotus Notes' column header: two header labels alone ("To", "cc", "Subject"), far to the
+    right, within eight lines; the block starts at the sender's name above them."""
+    labels = [
+        i
+        for i, line in enumerate(lines)
+        if types[i] == "t"
+        and line.strip().lower() in rules.NOTES_LABELS
+        and len(line) - len(line.lstrip()) >= _NOTES_INDENT
+    ]
+    for first, second in itertools.pairwise(labels):
+        if second - first > _NOTES_SPAN or types[first] != "t":
+            continue
+        start = first
+        while start > 0 and types[start - 1] == "t" and first - start < _NOTES_SPAN // 2:
+            start -= 1
+        for i in range(start, second + 1):
+            types[i] = "b" if types[i] == "t" else types[i]
 
 
 def _rules_over_blocks(lines: list[str], types: list[str]) -> None:

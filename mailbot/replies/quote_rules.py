@@ -109,6 +109,13 @@ DEVICE_LABEL = re.compile(
     r"发自我的|从我的|來自我的)[^,\n]{0,80}$",
     _IM,
 )
+# What a device footer names: with one of these, a final full stop is still the footer ("Sent
+# from my BlackBerry 10 smartphone.").
+DEVICE_WORDS = re.compile(
+    r"iphone|ipad|android|blackberry|smartphone|tablet|galaxy|samsung|huawei|xiaomi|mobile|"
+    r"cellulare|handy|outlook|dispositivo|appareil|device|gerät|telefono|téléphone|teléfono",
+    _I,
+)
 # Footers that end in a fixed word: a full stop after them is still the footer.
 DEVICE_PHRASE = re.compile(
     r"^[ \t]*(?:von meinem [^\n]{1,60} gesendet|outlook für [^\n]{1,30} beziehen|"
@@ -207,6 +214,11 @@ OTHER_LABELS = ("to", "a", "an", "aan", "à", "para", "till", "til", "do", "ко
                 "тема", "主题", "主題", "件名", "제목", "reply-to", "rispondi a",
                 "priorità", "importance", "priority", "wichtigkeit")  # fmt: skip
 
+# Lotus Notes 7/8 lays the header out in columns: the labels alone, far to the right.
+NOTES_LABELS = frozenset(
+    ("to", "cc", "bcc", "subject", "a", "oggetto", "ccn", "an", "kopie", "betreff", "thema",
+     "objet", "para", "asunto", "aan", "onderwerp")
+)  # fmt: skip
 _ANY_LABEL = _labels(FROM_LABELS + SENT_LABELS + OTHER_LABELS)
 FROM_FIELD = re.compile(rf"^[ \t]*[*_]*(?:{_labels(FROM_LABELS)})[*_]*[ \t]*[:：]", _I)
 FIELD = re.compile(rf"^[ \t]*[*_]*(?:{_ANY_LABEL})[*_]*[ \t]*[:：]", _I)
@@ -217,15 +229,45 @@ DATE_FIELD = re.compile(
 
 SIGNATURE = re.compile(r"^-- ?$", re.MULTILINE)
 FOOTER_START = re.compile(r"^(?:-- ?|__+)[ \t]*$", re.MULTILINE)  # signature, list footer
+# Closings, by language: a line that is only one of these (and a comma or full stop) opens the
+# sign-off block.
+CLOSINGS = {
+    "it": ("cordiali saluti", "distinti saluti", "un cordiale saluto", "cordialmente", "saluti",
+           "un saluto", "tanti saluti", "cari saluti", "saluti cordiali", "i migliori saluti",
+           "con i migliori saluti", "cordiali saluti e buon lavoro", "un caro saluto"),
+    "en": ("best regards", "kind regards", "warm regards", "warmest regards", "kindest regards",
+           "regards", "best wishes", "sincerely", "yours sincerely", "sincerely yours",
+           "yours faithfully", "yours truly", "all the best", "best", "cheers"),
+    "de": ("mit freundlichen grüßen", "mit freundlichen grüssen", "mit freundlichen gruessen",
+           "mit freundlichem gruß", "freundliche grüße", "freundliche grüsse", "viele grüße",
+           "viele grüsse", "beste grüße", "herzliche grüße", "liebe grüße", "lg", "mfg",
+           "gruß", "grüße"),
+    "fr": ("cordialement", "bien cordialement", "très cordialement", "bien à vous",
+           "bien a vous", "salutations", "salutations distinguées", "meilleures salutations",
+           "sincères salutations", "amicalement"),
+    "es": ("saludos", "saludos cordiales", "un saludo", "un cordial saludo", "atentamente",
+           "cordiales saludos", "un abrazo"),
+    "pt": ("atenciosamente", "cumprimentos", "melhores cumprimentos", "abraços", "abraço",
+           "com os melhores cumprimentos"),
+    "nl": ("met vriendelijke groet", "met vriendelijke groeten", "vriendelijke groet", "groeten",
+           "hartelijke groet", "met hartelijke groet", "mvg"),
+    "da/no/sv": ("med venlig hilsen", "venlig hilsen", "mvh", "kh", "hilsen", "med vennlig hilsen",
+                 "vennlig hilsen", "med vänliga hälsningar", "vänliga hälsningar", "hälsningar",
+                 "bästa hälsningar", "vanliga halsningar", "halsningar"),
+    "pl": ("pozdrawiam", "z pozdrowieniami", "z poważaniem", "z powazaniem",
+           "serdecznie pozdrawiam"),
+    "cs/sk": ("s pozdravem", "s pozdravom", "s úctou", "se srdečným pozdravem"),
+    "hr/sr/sl": ("srdačan pozdrav", "lijep pozdrav", "s poštovanjem", "lep pozdrav"),
+    "ro": ("cu stimă", "cu stima", "cu respect", "toate cele bune"),
+    "hu": ("üdvözlettel", "tisztelettel", "üdv"),
+    "el": ("με εκτίμηση", "φιλικά"),
+    "tr": ("saygılarımla", "selamlar", "iyi çalışmalar"),
+    "fi": ("ystävällisin terveisin", "terveisin"),
+    "ru/uk": ("с уважением", "з повагою", "с наилучшими пожеланиями"),
+}  # fmt: skip
+_CLOSING_WORDS = sorted((w for words in CLOSINGS.values() for w in words), key=len, reverse=True)
 CLOSING = re.compile(
-    r"^[ \t]*(?:cordiali saluti|distinti saluti|un cordiale saluto|cordialmente|saluti|"
-    r"best regards|kind regards|warm regards|regards|best wishes|sincerely|yours sincerely|"
-    r"med venlig hilsen|venlig hilsen|mvh|kh|hilsen|med vennlig hilsen|vennlig hilsen|"
-    r"pozdrawiam|z pozdrowieniami|z powa[żz]aniem|mit freundlichen gr[üu](?:ß|ss)en|"
-    r"viele gr[üu](?:ß|ss)e|lg|cordialement|bien [àa] vous|saludos|atentamente|"
-    r"atenciosamente|cumprimentos|met vriendelijke groet|groeten|"
-    r"v[äa]nliga h[äa]lsningar|h[äa]lsningar|с уважением|з повагою)[ \t]*[,.!]?[ \t]*$",
-    _IM,
+    r"^[ \t]*(?:" + "|".join(map(re.escape, _CLOSING_WORDS)) + r")[ \t]*[,.!:]?[ \t]*$", _IM
 )
 SIGN_OFF = re.compile(r"\n\n[ \t]*[-/~][ \t]?[^\W\d][^\n]{0,40}$")  # "-Abhishek Kona", "/John"
 SIGNATURE_LINES = 7  # at most this many short lines after a closing: longer is the message

@@ -82,8 +82,9 @@ def _answer(text: str, reading: _Reading, depth: int) -> str:
     opens = _forward_opens(types, hard, reading.forward or leading)
     if opens is not None:
         return _forward(text, lines, types, opens, words=words, reading=reading, depth=depth)
-    if leading and types[hard] == "H":  # opens with a header and no quote marks: read on
-        after = next((i for i in range(hard, len(types)) if types[i] not in "He"), len(types))
+    if leading and types[hard] in "Hm":  # opens with a header and no quote marks, or with a
+        # phone's footer (iOS puts it at the top of a bottom-posted answer): read on
+        after = next((i for i in range(hard, len(types)) if types[i] not in "Hme"), len(types))
         rest = "\n".join(lines[after:]) + tail
         return _answer(rest, reading, depth + 1) if depth < _DEPTH else _sign_off(rest)
     return words
