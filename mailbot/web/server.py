@@ -115,10 +115,22 @@ class WebServer:
         # hold the loop until they time out.
         listeners: Any = getattr(self._server, "map", None) or self._server._map
         trigger = self._server.trigger
-        trigger.pull_trigger(lambda: dispatcher.close(self._server))  # nothing new is taken
+        _pull(trigger, lambda: dispatcher.close(self._server))  # nothing new is taken
         self._server.task_dispatcher.shutdown(timeout=5)
-        trigger.pull_trigger(lambda: close_all(listeners))
+        if not _pull(trigger, lambda: close_all(listeners)):
+            self._thread.join(timeout=10)  # the loop ended on its own: nothing selects now
+            close_all(listeners)
         self._thread.join(timeout=10)
+
+
+def _pull(trigger: Any, thunk: Callable[[], object]) -> bool:
+    """Run `thunk` in the serving thread; False when its loop has already closed the trigger
+    (it ended on an error of its own while a connection was being refused)."""
+    try:
+        trigger.pull_trigger(thunk)
+    except OSError:
+        return False
+    return True
 
 
 def serve(services: Services, part: str = "web", create: Factory = create_app) -> None:
