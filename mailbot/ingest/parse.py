@@ -27,10 +27,10 @@ from typing import Any
 import mailparser
 import nh3
 from charset_normalizer import from_bytes
-from inscriptis import get_text
 
 from mailbot.errors import MailError
 from mailbot.ingest import limits
+from mailbot.ingest.html_text import html_text
 from mailbot.types import Address, Attachment, ParsedMessage, normalise_address
 
 _MSGID = re.compile(r"<[^<>\s]+>")
@@ -185,11 +185,7 @@ def _body_text(mail: Any) -> str:
     if plain:
         return "\n\n".join(part.strip() for part in plain)
     html = [part for part in mail.text_html if part.strip()]
-    return "\n\n".join(_html_text(limits.cap_body(part)).strip() for part in html)
-
-
-def _html_text(html: str) -> str:
-    return limits.flat_text(html) if limits.too_deep(html) else str(get_text(html))
+    return "\n\n".join(html_text(limits.cap_body(part)).strip() for part in html)
 
 
 def _attachments(items: Iterable[dict[str, Any]]) -> Iterable[Attachment]:
