@@ -6,30 +6,33 @@ notification, templates, loop brake or crash-safe sequence: what it does per mes
 least any intake must do, so its ratio to the floor bounds what mailbot's can be here.
 
     uv run python bench/minimal_ingester.py --messages 2000
+
+With `--from-env` it is one target of bench/paired.py instead: it ingests the mailbox the
+BENCH_IMAP_* variables name, sends to BENCH_SMTP_PORT, writes SQLite in BENCH_WORKDIR and prints
+WORK_ORDERS=<rows>, with nothing else imported.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sqlite3
 import time
 from email.mime.text import MIMEText
 
 import aiosmtplib
 import mailparser
+from imapclient import IMAPClient
 
-from common import PASSWORD, Dovecot, fill_mailbox, floor, servers
 
-
-async def ingest(dovecot: Dovecot, smtp_port: int, database: str) -> int:
+async def ingest(client: IMAPClient, smtp_port: int, database: str) -> int:
     db = sqlite3.connect(database, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute(
         "CREATE TABLE message (uid INTEGER PRIMARY KEY, sender TEXT, subject TEXT, body TEXT, raw BLOB)"
     )
-    client = dovecot.client("bench", PASSWORD)
     client.select_folder("INBOX", readonly=True)
     uids = client.search(["ALL"])
     relay = aiosmtplib.SMTP(hostname="127.0.0.1", port=smtp_port)
@@ -67,11 +70,26 @@ async def ingest(dovecot: Dovecot, smtp_port: int, database: str) -> int:
     return done
 
 
+def from_env() -> None:
+    env = os.environ
+    client = IMAPClient(env["BENCH_IMAP_HOST"], port=int(env["BENCH_IMAP_PORT"]), ssl=False)
+    client.login(env["BENCH_IMAP_USER"], env["BENCH_IMAP_PASSWORD"])
+    database = os.path.join(env["BENCH_WORKDIR"], "minimal.db")
+    done = asyncio.run(ingest(client, int(env["BENCH_SMTP_PORT"]), database))
+    print(f"WORK_ORDERS={done}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--from-env", action="store_true", help="a target of bench/paired.py")
     args = parser.parse_args()
+    if args.from_env:
+        from_env()
+        return
+    from common import PASSWORD, fill_mailbox, floor, servers
+
     with servers(["bench"], sink_process=True) as bench:
         fill_mailbox(bench.dovecot, "bench", args.messages, args.seed)
         floor(bench.dovecot, "bench")  # warm Dovecot's index and the page cache once
@@ -79,7 +97,8 @@ def main() -> None:
         floor_rate = fetched / floor_s
         print(f"floor (BODY.PEEK[] in batches of 50): {floor_rate:.0f} msg/s ({floor_s:.2f} s)")
         started = time.perf_counter()
-        done = asyncio.run(ingest(bench.dovecot, bench.smtp.port, str(bench.work / "minimal.db")))
+        client = bench.dovecot.client("bench", PASSWORD)
+        done = asyncio.run(ingest(client, bench.smtp.port, str(bench.work / "minimal.db")))
         elapsed = time.perf_counter() - started
         rate = done / elapsed
         print(
