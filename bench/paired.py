@@ -230,7 +230,7 @@ def ratio_lines(runs: dict[str, list[Run]]) -> list[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=500, help="messages in the corpus")
     parser.add_argument("--reps", type=int, default=3, help="rounds of A B C")
     parser.add_argument("--seed", type=int, default=1)
