@@ -3,7 +3,7 @@ most, on a SQLite database of N cases, next to Python itself (`python -c pass`) 
 bare CLI framework (`python -c "import typer"`) measured in the same run.
 
     uv run python bench/cli.py --cases 1000 --runs 15
-    git archive 6b323b3 mailbot | tar -x -C /tmp/before   # an older tree, for A/B
+    git archive 6b323b3 mailbot templates | tar -x -C /tmp/before   # an older tree, for A/B
     uv run python bench/cli.py --baseline /tmp/before
 
 Every command is run `--runs` times, the commands taking turns (one round runs each once) so
@@ -93,8 +93,11 @@ def time_once(
     if result.returncode != expected:
         raise RuntimeError(f"{' '.join(argv)}: exit {result.returncode}\n{result.stderr!r}")
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    if printed is not None:
-        printed[" ".join(argv)] = result.stdout + b"\0" + result.stderr
+    if printed is not None:  # the tree's own path (`check` names its templates) aside
+        text = result.stdout + b"\0" + result.stderr
+        for root in {str(tree or ""), str(REPO), os.environ.get("PYTHONPATH", "")} - {""}:
+            text = text.replace(os.fsencode(root), b"TREE")
+        printed[" ".join(argv)] = text
     return elapsed, cpu
 
 
