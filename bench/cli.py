@@ -3,7 +3,7 @@ most, on a SQLite database of N cases, next to Python itself (`python -c pass`) 
 bare CLI framework (`python -c "import typer"`) measured in the same run.
 
     uv run python bench/cli.py --cases 1000 --runs 15
-    git archive 6b323b3 mailbot | tar -x -C /tmp/before   # an older tree, for A/B
+    git archive 6b323b3 mailbot templates | tar -x -C /tmp/before   # an older tree, for A/B
     uv run python bench/cli.py --baseline /tmp/before
 
 Every command is run `--runs` times, the commands taking turns (one round runs each once) so
@@ -78,7 +78,9 @@ def fill(config: Path, cases: int) -> str:
     return "2026/000001"
 
 
-def time_once(command: Command, cwd: Path, tree: Path | None) -> tuple[float, float]:
+def time_once(
+    command: Command, cwd: Path, tree: Path | None, printed: dict[str, bytes] | None = None
+) -> tuple[float, float]:
     """Wall time and CPU time (user + system) of one run: the CPU time is what a busy
     neighbour on the machine changes least."""
     argv, expected = command
@@ -91,15 +93,24 @@ def time_once(command: Command, cwd: Path, tree: Path | None) -> tuple[float, fl
     if result.returncode != expected:
         raise RuntimeError(f"{' '.join(argv)}: exit {result.returncode}\n{result.stderr!r}")
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    if printed is not None:  # the tree's own path (`check` names its templates) aside
+        text = result.stdout + b"\0" + result.stderr
+        for root in {str(tree or ""), str(REPO), os.environ.get("PYTHONPATH", "")} - {""}:
+            text = text.replace(os.fsencode(root), b"TREE")
+        printed[" ".join(argv)] = text
     return elapsed, cpu
 
 
 def measure(
-    named: dict[str, tuple[Command, Path | None]], runs: int, cwd: Path
+    named: dict[str, tuple[Command, Path | None]],
+    runs: int,
+    cwd: Path,
+    printed: dict[str, dict[str, bytes]],
 ) -> dict[str, list[tuple[float, float]]]:
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in named}
-    for command, tree in named.values():  # warm the page cache
-        time_once(command, cwd, tree)
+    for name, (command, tree) in named.items():  # warm the page cache; keep what it printed
+        printed[name] = {}
+        time_once(command, cwd, tree, printed[name])
     for _ in range(runs):
         for name, (command, tree) in named.items():
             times[name].append(time_once(command, cwd, tree))
@@ -140,24 +151,41 @@ def run(work: Path, args: argparse.Namespace) -> None:
             compiled(args.baseline)
             named[f"{name} [before]"] = (command, args.baseline.resolve())
         named[name] = (command, None)
-    times = measure(named, args.runs, work)
+    printed: dict[str, dict[str, bytes]] = {}
+    times = measure(named, args.runs, work, printed)
 
     def median(name: str, which: int) -> float:
         return statistics.median(t[which] for t in times[name])
+
+    def paired(name: str, before: str) -> float:  # the figure a noisy neighbour moves least
+        return statistics.median(
+            a[0] / b[0] for a, b in zip(times[name], times[before], strict=True)
+        )
 
     floor, typer_floor = median("python -c pass", 0), median("python -c 'import typer'", 0)
     width = max(len(name) for name in named)
     print(f"{args.runs} runs each, commands alternated; seconds: median and fastest wall time,")
     print("median CPU time (user + system); ratios of the median wall times")
-    print(f"{'command':<{width}}  median  fastest     cpu  x pass  x typer  x before")
+    print("x before: ratio of the medians; paired: median of each round's after/before")
+    print(f"{'command':<{width}}  median  fastest     cpu  x pass  x typer  x before  paired")
     for name, values in times.items():
         wall = median(name, 0)
         before = f"{name} [before]"
-        versus = f"{wall / median(before, 0):8.2f}" if before in times else ""
+        versus = (
+            f"{wall / median(before, 0):8.2f}  {paired(name, before):6.2f}"
+            if before in times
+            else ""
+        )
         print(
             f"{name:<{width}}  {wall:6.3f}  {min(t[0] for t in values):7.3f}  "
             f"{median(name, 1):6.3f}  {wall / floor:6.1f}  {wall / typer_floor:7.2f}  {versus}"
         )
+    if args.baseline:  # `show` records each view, so its event log grows run after run
+        same = [n for n in printed if f"{n} [before]" in printed and "show" not in n]
+        differ = [n for n in same if printed[n] != printed[f"{n} [before]"]]
+        print(f"stdout and stderr as before: {len(same) - len(differ)} of {len(same)} commands")
+        for name in differ:
+            print(f"  DIFFERS: {name}")
     again = " --baseline DIR" if args.baseline else ""
     print(f"reproduce: uv run python bench/cli.py --cases {args.cases} --runs {args.runs}{again}")
 

@@ -154,7 +154,7 @@ def load_settings() -> Settings:
 def open_engine(
     settings: Settings, *, require_current: bool = True, stalled_seconds: float | None = None
 ) -> Engine:
-    from mailbot import db
+    from mailbot import engine as db  # the engine without the ORM: `workorders list` needs no more
 
     engine = db.make_engine(settings.database.url, stalled_seconds)
     if require_current:

@@ -37,13 +37,13 @@ def workorders_list(
     office: Annotated[str | None, typer.Option(help="Only this office id.")] = None,
 ) -> None:
     """List work orders, oldest first."""
-    from mailbot import db
-    from mailbot.cases import views
+    from mailbot import engine
+    from mailbot.cli import caselist  # SQLAlchemy Core: no ORM to load for a list
 
     settings = load_settings()
-    with db.unit_of_work(open_engine(settings)) as session:
-        rows = views.list_work_orders(
-            session, settings.timezone, status.value if status else None, office
+    with engine.reading(open_engine(settings)) as connection:
+        rows = caselist.list_work_orders(
+            connection, settings.timezone, status.value if status else None, office
         )
     if as_json:
         print_json(rows)

@@ -106,6 +106,8 @@ def test_a_command_that_reads_loads_the_database_but_not_alembic(tmp_path, confi
     assert "0 work order(s)" in done.stderr
     assert "sqlalchemy" in modules
     assert modules & {"alembic", "jinja2", "flask", "imapclient", "aiosmtplib"} == set()
+    # The list reads through SQLAlchemy Core (cli/caselist.py) and prints without rich.
+    assert modules & {"sqlmodel", "pydantic", "rich", "structlog", "holidays"} == set()
 
 
 def test_a_database_behind_the_code_is_still_refused_with_the_same_words(tmp_path):
