@@ -6,6 +6,7 @@ compared with stdnum by the tests); a code is never taken on its shape alone.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 
@@ -128,9 +129,8 @@ def name_tokens(name: str) -> frozenset[str]:
     """The words of a name that identify it (three letters or more, legal forms left out).
     Folded word by word (a space separates in `fold` too, and NFKD never reaches across it),
     through a cache: a registry import meets "rossi" and "mario" a hundred thousand times."""
-    return frozenset(
-        w for word in name.replace(".", "").split(" ") for w in _word_tokens(word)
-    )  # "S.R.L." is one word, srl
+    words = name.replace(".", "").split(" ")  # "S.R.L." is one word, srl
+    return frozenset(itertools.chain.from_iterable(map(_word_tokens, words)))
 
 
 @functools.lru_cache(maxsize=1 << 16)

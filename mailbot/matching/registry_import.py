@@ -10,6 +10,7 @@ contacts lose the link, and the cases that name them keep it (they are history).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +84,9 @@ class _Bulk:
         self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
         processor = sa.DateTime().bind_processor(dialect)
         naive = utcnow().replace(tzinfo=None)  # stored as naive UTC, like UTCDateTime
-        self.now = processor(naive) if processor else naive
+        self.now: Any = processor(naive) if processor else naive
+        if dialect.name == "sqlite" and not processor:
+            self.now = naive.isoformat(" ")  # what sqlite3's adapter writes, once, not per row
 
     def run(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         if rows:
@@ -228,6 +231,8 @@ def import_file(
     file is read and validated in a second process while this one writes (`read_chunks`)."""
     options = {"fmt": fmt, "delimiter": delimiter, "encoding": encoding}
     registry_file.check_readable(path)
+    collecting = gc.isenabled()
+    gc.disable()  # millions of short-lived tuples, no cycles: the collector only walked them
     try:
         with unit_of_work(engine) as session, read_chunks(path, settings, options) as chunks:
             if engine.dialect.name == "sqlite":
@@ -249,6 +254,9 @@ def import_file(
             )
     except _DryRun as dry:
         return dry.report
+    finally:
+        if collecting:
+            gc.enable()
     return report
 
 
