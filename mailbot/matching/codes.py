@@ -61,9 +61,11 @@ _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # stdnum.it.codicefiscale's tables: the value of a character in an odd (1st, 3rd…) or even
 # position; digits count as the letter of the same rank.
 _CF_ODD_VALUES = (1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10)
-_CF_ODD_VALUES += (22, 25, 24, 23)
+_CF_ODD_VALUES_LAST = (22, 25, 24, 23)  # W X Y Z
 _CF_ODD = {
-    c: v for chars in ("0123456789", _ALPHABET) for c, v in zip(chars, _CF_ODD_VALUES, strict=False)
+    c: v
+    for chars in ("0123456789", _ALPHABET)
+    for c, v in zip(chars, _CF_ODD_VALUES + _CF_ODD_VALUES_LAST, strict=False)
 }
 _CF_EVEN = {c: n for chars in ("0123456789", _ALPHABET) for n, c in enumerate(chars)}
 
