@@ -371,8 +371,8 @@ def test_check_characters_agree_with_stdnum():
 
     from mailbot.matching import codes
 
-    assert codes._CF_ODD == codicefiscale._odd_values
-    assert codes._CF_EVEN == codicefiscale._even_values
+    assert codicefiscale._odd_values == codes._CF_ODD
+    assert codicefiscale._even_values == codes._CF_EVEN
     rng = random.Random(11)
     letters, omocodia = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789LMNPQRSTUV"
     for _ in range(300):
