@@ -1,12 +1,15 @@
 """Registry import at scale: generates an export of N taxpayers (valid codici fiscali and
 partite IVA, Italian `;` CSV in Windows-1252 with one to three addresses each, some shared),
-imports it with `mailbot registry import` into a fresh SQLite database, imports it again
-(everything unchanged), and times address look-ups.
+imports it with `mailbot registry import` into a fresh SQLite database and, alternated in the
+same run, with the minimal importer (`registry_minimal.py`: csv module, check characters, one
+SQLite transaction, mailbot's tables and indexes) into another; then imports it again with
+mailbot (everything unchanged), and times address look-ups.
 
-    uv run python bench/registry_import.py --rows 1000000
+    uv run python bench/registry_import.py --rows 1000000 --reps 3
 
-Prints rows/s for both imports, the peak memory of the importing process (VmHWM), and the
-mean and worst time of a look-up by address and of a similar-name search.
+Prints each run's wall time and peak memory (VmHWM), the medians and the paired ratio
+mailbot / minimal (the median of the per-repetition ratios), rows/s of the unchanged import,
+and the mean and worst time of a look-up by address and of a similar-name search.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -40,6 +44,7 @@ NAMES = (
 ).split()
 MONTHS = "ABCDEHLMPRST"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+CPU: list[float] = []  # CPU seconds of each command peak_rss_mb ran
 
 
 def codice_fiscale(rng: random.Random) -> str:
@@ -86,10 +91,17 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
 
 
 def peak_rss_mb(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """(seconds, peak RSS in MB from /proc VmHWM, stdout) of one command."""
+    """(seconds, peak RSS in MB from /proc VmHWM, stdout) of one command; its CPU time (with
+    its children's) goes to `CPU`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+        cwd=tempfile.gettempdir(),  # `-m` puts the working directory first: not this tree
     )
     peak = 0.0
     while proc.poll() is None:
@@ -103,6 +115,8 @@ def peak_rss_mb(command: list[str], env: dict[str, str]) -> tuple[float, float, 
     out, err = proc.communicate()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{err}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     return time.perf_counter() - started, peak, out.strip()
 
 
@@ -110,6 +124,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--lookups", type=int, default=2000)
+    parser.add_argument("--reps", type=int, default=3, help="alternated pairs of first imports")
+    parser.add_argument(
+        "--baseline",
+        help="an older tree (git archive REV | tar -x -C DIR): its import alternated too",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mailbot-registry-bench-"))
     try:
@@ -155,13 +174,53 @@ email = "urp@comune.example.it"
     )
     env = {**os.environ}
     cli = [sys.executable, "-m", "mailbot", "--config", str(config)]
+    database = work / "mailbot.db"
     subprocess.run([*cli, "db", "upgrade"], check=True, capture_output=True, env=env)
-    for label in ("first import (all new)", "second import (all unchanged)"):
-        seconds, peak, out = peak_rss_mb([*cli, "registry", "import", str(export)], env)
-        print(f"{label}: {seconds:.1f} s, {args.rows / seconds:,.0f} rows/s, peak {peak:.0f} MB")
-        print(f"    {out.splitlines()[0]}")
-    lookups(work / "mailbot.db", args.rows, args.lookups)
-    print(f"command: uv run python bench/registry_import.py --rows {args.rows}")
+    shutil.copy(database, work / "schema.db")  # the empty schema every first import starts from
+    minimal = [sys.executable, str(REPO / "bench" / "registry_minimal.py"), str(export)]
+    commands = {
+        "mailbot": ([*cli, "registry", "import", str(export)], env),
+        "minimal": ([*minimal, str(work / "minimal.db"), str(work / "schema.db")], env),
+    }
+    if args.baseline:  # an older tree's mailbot, same venv, its own database
+        before = work / "before.toml"
+        before.write_text(config.read_text().replace("/mailbot.db", "/before.db"))
+        old_cli = [sys.executable, "-m", "mailbot", "--config", str(before)]
+        old_env = {**env, "PYTHONPATH": str(Path(args.baseline).resolve())}
+        commands["before"] = ([*old_cli, "registry", "import", str(export)], old_env)
+    times: dict[str, list[float]] = {who: [] for who in commands}
+    for rep in range(args.reps):
+        order = list(commands) if rep % 2 == 0 else list(reversed(commands))
+        for who in order:
+            for old in work.glob(f"{who}.db*"):
+                old.unlink()
+            if who != "minimal":
+                shutil.copy(work / "schema.db", work / f"{who}.db")
+            command, command_env = commands[who]
+            seconds, peak, out = peak_rss_mb(command, command_env)
+            times[who].append(seconds)
+            print(
+                f"rep {rep + 1} {who}: {seconds:.1f} s, CPU {CPU[-1]:.1f} s, peak {peak:.0f} MB "
+                f"({out.splitlines()[0]})"
+            )
+    for who, values in times.items():
+        print(f"first import, {who}: median {statistics.median(values):.1f} s of {len(values)}")
+    for who in ("mailbot", "before")[: len(commands) - 1]:
+        ratios = [a / b for a, b in zip(times[who], times["minimal"], strict=True)]
+        print(
+            f"paired ratio {who} / minimal: median {statistics.median(ratios):.2f} "
+            f"({', '.join(f'{r:.2f}' for r in ratios)})"
+        )
+    seconds, peak, out = peak_rss_mb([*cli, "registry", "import", str(export)], env)
+    print(
+        f"second import (all unchanged): {seconds:.1f} s, {args.rows / seconds:,.0f} rows/s, "
+        f"peak {peak:.0f} MB ({out.splitlines()[0]})"
+    )
+    lookups(database, args.rows, args.lookups)
+    extra = f" --baseline {args.baseline}" if args.baseline else ""
+    print(
+        f"command: uv run python bench/registry_import.py --rows {args.rows} --reps {args.reps}{extra}"
+    )
 
 
 def lookups(database: Path, rows: int, count: int) -> None:

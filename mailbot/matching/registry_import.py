@@ -10,6 +10,7 @@ contacts lose the link, and the cases that name them keep it (they are history).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +29,10 @@ from mailbot.matching.registry_validate import (
     Entry,
     read_chunks,
 )
-from mailbot.models import Taxpayer, utcnow
+from mailbot.models import Taxpayer, TaxpayerAddress, utcnow
 
 _T = Taxpayer.__table__  # type: ignore[attr-defined]
+_ADDRESS_INDEX_NAME = "ix_taxpayer_address_address"
 
 
 @dataclass
@@ -53,6 +55,7 @@ def import_chunks(
     stays. With `prune`, taxpayers the chunks never named are retired."""
     report = ImportReport()
     kept: set[str] = set()
+    fresh = _Fresh.start(session)
     for chunk in chunks:
         entries: dict[str, Entry] = {}
         for item in chunk:
@@ -61,9 +64,10 @@ def import_chunks(
             else:
                 report.rejected.append(item)
         kept.update(entries)
-        _apply(session, entries, report)
+        _apply(session, entries, report, fresh)
         if progress is not None:
             progress(len(chunk))
+    fresh.finish(session)
     if prune:
         report.pruned = _prune(session, kept)
     return report
@@ -80,7 +84,9 @@ class _Bulk:
         self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
         processor = sa.DateTime().bind_processor(dialect)
         naive = utcnow().replace(tzinfo=None)  # stored as naive UTC, like UTCDateTime
-        self.now = processor(naive) if processor else naive
+        self.now: Any = processor(naive) if processor else naive
+        if dialect.name == "sqlite" and not processor:
+            self.now = naive.isoformat(" ")  # what sqlite3's adapter writes, once, not per row
 
     def run(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         if rows:
@@ -105,14 +111,48 @@ class _Bulk:
         )
 
 
-def _apply(session: Session, entries: dict[str, Entry], report: ImportReport) -> None:
+@dataclass
+class _Fresh:
+    """An import into an empty registry (the first one, the big one): nothing to compare, so
+    no look-up of existing taxpayers; on SQLite the ids are given in order (what SQLite would
+    give them: one more than the largest) instead of read back, and the address index is
+    dropped for the load and built once at the end, in the same transaction (a sort instead of
+    a million inserts in random order; a crash rolls both back)."""
+
+    empty: bool = False
+    next_id: int | None = None  # SQLite: the id of the next new taxpayer
+
+    @classmethod
+    def start(cls, session: Session) -> _Fresh:
+        if session.execute(sa.select(_T.c.id).limit(1)).first() is not None:
+            return cls()
+        if session.connection().dialect.name != "sqlite":
+            return cls(empty=True)
+        _ADDRESS_INDEX.drop(session.connection())
+        return cls(empty=True, next_id=1)
+
+    def finish(self, session: Session) -> None:
+        if self.next_id is not None:
+            _ADDRESS_INDEX.create(session.connection())
+
+
+_ADDRESS_INDEX = next(i for i in TaxpayerAddress.__table__.indexes if i.name == _ADDRESS_INDEX_NAME)  # type: ignore[attr-defined]
+
+
+def _apply(
+    session: Session, entries: dict[str, Entry], report: ImportReport, fresh: _Fresh
+) -> None:
     if not entries:
         return
     existing = {
         row.codice_fiscale: row
-        for row in session.execute(
-            sa.select(_T.c.id, _T.c.codice_fiscale, _T.c.digest, _T.c.name, _T.c.removed_at).where(
-                _T.c.codice_fiscale.in_(list(entries))
+        for row in (
+            ()
+            if fresh.empty
+            else session.execute(
+                sa.select(
+                    _T.c.id, _T.c.codice_fiscale, _T.c.digest, _T.c.name, _T.c.removed_at
+                ).where(_T.c.codice_fiscale.in_(list(entries)))
             )
         )
     }
@@ -127,13 +167,25 @@ def _apply(session: Session, entries: dict[str, Entry], report: ImportReport) ->
     report.added += len(new)
     report.updated += len(changed)
     bulk = _Bulk(session)
-    bulk.run(
-        "INSERT INTO taxpayer (codice_fiscale, name, postal_address, digest, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-        [(e.code, e.name, e.postal_address, e.digest, bulk.now, bulk.now) for e in new],
-    )
     ids: dict[str, int] = {}
-    if new:
+    if fresh.next_id is not None:
+        first, fresh.next_id = fresh.next_id, fresh.next_id + len(new)
+        ids = {e.code: n for n, e in enumerate(new, start=first)}
+        bulk.run(
+            "INSERT INTO taxpayer (id, codice_fiscale, name, postal_address, digest, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (n, e.code, e.name, e.postal_address, e.digest, bulk.now, bulk.now)
+                for n, e in enumerate(new, start=first)
+            ],
+        )
+    else:
+        bulk.run(
+            "INSERT INTO taxpayer (codice_fiscale, name, postal_address, digest, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [(e.code, e.name, e.postal_address, e.digest, bulk.now, bulk.now) for e in new],
+        )
+    if new and not ids:
         query = sa.select(_T.c.codice_fiscale, _T.c.id).where(
             _T.c.codice_fiscale.in_([e.code for e in new])
         )
@@ -179,6 +231,8 @@ def import_file(
     file is read and validated in a second process while this one writes (`read_chunks`)."""
     options = {"fmt": fmt, "delimiter": delimiter, "encoding": encoding}
     registry_file.check_readable(path)
+    collecting = gc.isenabled()
+    gc.disable()  # millions of short-lived tuples, no cycles: the collector only walked them
     try:
         with unit_of_work(engine) as session, read_chunks(path, settings, options) as chunks:
             if engine.dialect.name == "sqlite":
@@ -200,6 +254,9 @@ def import_file(
             )
     except _DryRun as dry:
         return dry.report
+    finally:
+        if collecting:
+            gc.enable()
     return report
 
 

@@ -5,6 +5,7 @@ a large file is read and validated in a second process while the first writes.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 from collections.abc import Iterable, Iterator
@@ -118,7 +119,9 @@ def read_chunks(
 
 def _read_into(path: Path, settings: RegistrySettings, options: dict[str, Any], queue: Any) -> None:
     """The reading process: chunks onto the queue, then None; a problem with the file goes
-    over as its message."""
+    over as its message. Without the cycle collector: a short-lived process that makes
+    millions of tuples and no cycles, which the collector would walk again and again."""
+    gc.disable()
     try:
         for chunk in validated(registry_file.read(path, settings, **options)):
             queue.put(chunk)

@@ -362,3 +362,49 @@ def test_the_fast_scan_for_claimed_codes_finds_what_the_full_scan_finds():
     for _ in range(3000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
         assert claimed_codes(text) == _reference_claimed(text), text
+
+
+def test_check_characters_agree_with_stdnum():
+    """`normalise_code` restates stdnum's check-character rules for speed: the same answers
+    on valid codes, on every wrong check character and on random digits."""
+    from stdnum.it import codicefiscale, iva
+
+    from mailbot.matching import codes
+
+    assert codicefiscale._odd_values == codes._CF_ODD
+    assert codicefiscale._even_values == codes._CF_EVEN
+    rng = random.Random(11)
+    letters, omocodia = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789LMNPQRSTUV"
+    for _ in range(300):
+        head = "".join(rng.choice(letters) for _ in range(6))
+        body = "".join(rng.choice(omocodia) for _ in range(2)) + rng.choice("ABCDEHLMPRST")
+        body += "".join(rng.choice(omocodia) for _ in range(2)) + rng.choice(letters)
+        base = head + body + "".join(rng.choice(omocodia) for _ in range(3))
+        right = codicefiscale.calc_check_digit(base)  # what normalise_code checked before
+        for last in letters:
+            assert (normalise_code(base + last) is not None) == (last == right)
+    for _ in range(20000):
+        digits = f"{rng.randrange(10**11):011d}"
+        if rng.random() < 0.3:
+            digits = digits[:7] + rng.choice(["000", "001", "100", "101", "120", "888", "999"])
+            digits += digits[-1]
+        assert (normalise_code(digits) == digits) == iva.is_valid(digits), digits
+    assert normalise_code("0" * 7 + "0010000") is None
+    assert normalise_code("١٢٣٤٥٦٧٨٩٠١") is None  # digits, but not ASCII ones
+
+
+def test_name_tokens_folded_word_by_word_equal_the_whole_name_folded():
+    from mailbot.matching.codes import _NAME_NOISE, fold, name_tokens
+
+    for name in [
+        "D'Àngelo  Niccolò",
+        "Rossi Costruzioni S.R.L.",
+        "Ærø Ǆemal ﬁore ½ Mario",
+        "A\u00a8b Cœur-De Lion",
+        "Über. Straße Ōno",
+        "",
+    ]:
+        whole = fold(name.replace(".", ""))
+        assert name_tokens(name) == {
+            w for w in whole.split() if len(w) >= 3 and w not in _NAME_NOISE
+        }
