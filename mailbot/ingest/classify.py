@@ -186,8 +186,7 @@ REPORT_SIGNS = frozenset({"a report's subject", "a report's wording", "delivery-
 def machine_signs(msg: ParsedMessage) -> list[str]:
     """The weak signs of machine mail this message shows, each of which a person's mail may
     show too (a robot's local part, a notice's subject or wording, a returned message…).
-    Cheap signs first; the wording scans (a few ms on a long text) stop as soon as
-    `WEAK_SIGNS_NEEDED` can no longer be reached, so a citizen's mail costs the fewest."""
+    Cheap first; the wording scans stop once `WEAK_SIGNS_NEEDED` is out of reach."""
     text = msg.text[:_NOTICE_WINDOW]
     lowered = text.lower()
     subject = msg.subject
@@ -196,11 +195,7 @@ def machine_signs(msg: ParsedMessage) -> list[str]:
         ("X-Auto-Response-Suppress", lambda: "x-auto-response-suppress" in msg.headers),
         ("a returned message attached", lambda: signals.returns_a_message(msg)),
         ("a report's subject", lambda: signals.BOUNCE_SUBJECT.search(subject)),
-        (
-            "a notice's subject",
-            lambda: signals.FILTER_SUBJECT_WEAK.search(subject)
-            or signals.CHALLENGE_SUBJECT.search(subject),
-        ),
+        ("a notice's subject", lambda: signals.notice_subject(subject)),
         ("delivery-report fields", lambda: signals.DSN_FIELDS.search(text)),
         ("says it is automatic", lambda: signals.AUTOMATIC_TEXT.search(lowered)),
         ("a report's wording", lambda: signals.FAILURE_TEXT.search(lowered)),

@@ -197,3 +197,8 @@ def challenge_header(headers: Mapping[str, str]) -> str | None:
 def returns_a_message(msg: ParsedMessage) -> bool:
     """A returned message or its headers is attached: what reports and filters send back."""
     return bool(RETURNED_PARTS & set(msg.content_types))
+
+
+def notice_subject(subject: str) -> bool:
+    """A filter's or a challenge robot's subject, as a weak sign."""
+    return bool(FILTER_SUBJECT_WEAK.search(subject) or CHALLENGE_SUBJECT.search(subject))
