@@ -57,7 +57,8 @@ QUOTE_HEADER_END = re.compile(
 # "Am 02.03.26 um 10:15 schrieb Comune di Esempio:": the verb before the name, a colon at the end.
 WROTE_WITHIN = re.compile(rf"(?<!\w)(?:{_WROTE_WORDS})(?!\w).*[:：][ \t]*$", _I)
 
-# Outlook's header block: a From label, then within three lines a Sent/Date label.
+# The labels of a header block (Outlook's reply header, a forwarded message's): a From label
+# with a Sent/Date or a Subject label makes the block (lines.py).
 FROM_LABELS = ("from", "da", "de", "von", "van", "od", "fra", "från", "от", "від", "mittente",
                "发件人", "寄件者", "差出人", "보낸 사람")  # fmt: skip
 SENT_LABELS = ("sent", "inviato", "envoyé", "envoyé le", "gesendet", "verzonden", "wysłano",
@@ -69,12 +70,6 @@ SENT_LABELS = ("sent", "inviato", "envoyé", "envoyé le", "gesendet", "verzonde
 def _labels(labels: tuple[str, ...]) -> str:
     return "|".join(re.escape(label) for label in sorted(labels, key=len, reverse=True))
 
-
-HEADER_BLOCK = re.compile(
-    rf"^[ \t]*\*?(?:{_labels(FROM_LABELS)})\*?[ \t]*[:：].*\n(?:.*\n){{0,2}}?"
-    rf"[ \t]*\*?(?:{_labels(SENT_LABELS)})\*?[ \t]*[:：]",
-    _IM,
-)
 
 # A banner line: "-----Messaggio originale-----", "-------- Original Message --------",
 # "---------- Forwarded message ---------", QQ's "------------------ 原始邮件 ---…", "____",
@@ -227,7 +222,6 @@ DATE_FIELD = re.compile(
     rf"^[ \t]*[*_]*(?:{_labels(SENT_LABELS + _SUBJECT_LABELS)})[*_]*[ \t]*[:：]", _I
 )
 
-SIGNATURE = re.compile(r"^-- ?$", re.MULTILINE)
 FOOTER_START = re.compile(r"^(?:-- ?|__+)[ \t]*$", re.MULTILINE)  # signature, list footer
 # Closings, by language: a line that is only one of these (and a comma or full stop) opens the
 # sign-off block.
