@@ -219,6 +219,8 @@ def test_a_paused_holder_loses_the_mailbox_and_is_fenced(imap_config, dovecot, i
         took = _wait(lambda: _holder_pid(engine) == other.proc.pid, 30, "takeover")
         paused.proc.send_signal(signal.SIGCONT)  # wakes up mid-message, its lease gone
         _wait(lambda: _filed(engine) == messages, 120, "every case")
+        # Filed is not yet sent: a stop leaves queued confirmations for the next run.
+        _wait(lambda: len(_confirmations(smtp, messages)[1]) == messages, 60, "confirmations")
         paused.wait_for_log("mailbox lease lost", timeout=30)
         assert _holder_pid(engine) == other.proc.pid
         assert paused.stop() == 0 and other.stop() == 0
