@@ -17,7 +17,9 @@ files' `revision` lines itself, and asks Alembic only if they are not one straig
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -63,6 +65,9 @@ def make_engine(url: str, stalled_seconds: float | None = None) -> Engine:
         event.listen(engine, "begin", _begin_immediate)
         return engine
     connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql":
+        # Which instance a server session belongs to (`Leases` ends a stalled holder's).
+        connect_args["application_name"] = application_name(socket.gethostname(), os.getpid())
     if parsed.get_backend_name() == "postgresql" and stalled_seconds:
         stalled_ms = int(stalled_seconds * 1000)
         connect_args["options"] = f"-c idle_in_transaction_session_timeout={stalled_ms}"
@@ -70,6 +75,11 @@ def make_engine(url: str, stalled_seconds: float | None = None) -> Engine:
         return sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
     except (ImportError, sa.exc.NoSuchModuleError) as exc:
         raise ConfigError(f"database.url: driver not available: {exc}") from None
+
+
+def application_name(host: str, pid: int | str) -> str:
+    """The PostgreSQL `application_name` of a mailbot process's sessions (63 bytes at most)."""
+    return f"mailbot:{host}:{pid}"[:63]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

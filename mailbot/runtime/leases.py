@@ -18,7 +18,8 @@ rounded up) and hands back what it holds beyond that share, so a second instance
 to a busy one gets mailboxes of its own within a renewal or two.
 
 A holder on this same host whose process is gone (a crash, `kill -9`, systemd restarting us) is
-taken over at once rather than after its expiry.
+taken over at once rather than after its expiry; a stalled holder's session that keeps the lease
+row locked is ended (`stalled.py`).
 
 Expiry uses the instances' clocks (NTP-synchronised servers are assumed; a skew of a few
 seconds only shortens or lengthens the takeover by as much).
@@ -47,9 +48,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from mailbot.db import record_event, unit_of_work
-from mailbot.errors import TransientError
+from mailbot.errors import DatabaseUnavailableError, TransientError
 from mailbot.log import get_logger
 from mailbot.models import MailbotInstance, MailboxLease, utcnow
+from mailbot.runtime.stalled import end_stalled, gone, lock_timed_out, wait_at_most
 
 log = get_logger(__name__)
 
@@ -65,21 +67,6 @@ def instance_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-def _gone(holder: str) -> bool:
-    """A holder of this host whose process no longer exists."""
-    host, _, rest = holder.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, another user's
-        return False
-    return False
-
-
 @dataclass
 class Leases:
     engine: Engine
@@ -93,8 +80,18 @@ class Leases:
     def acquire(self, mailbox: str, now: datetime | None = None) -> bool:
         """Take or keep the mailbox's lease; False while another live instance holds it."""
         now = now or utcnow()
+        try:
+            return self._acquire(mailbox, now)
+        except DatabaseUnavailableError as exc:
+            if not lock_timed_out(exc):
+                raise
+        end_stalled(self.engine, mailbox, now, self.seconds)  # the next attempt takes it
+        return False
+
+    def _acquire(self, mailbox: str, now: datetime) -> bool:
         expires = now + timedelta(seconds=self.seconds)
         with unit_of_work(self.engine) as session:
+            wait_at_most(session, self.renew_every)  # a stalled holder may keep the row locked
             taken = _changed(
                 session,
                 update(MailboxLease)
@@ -108,7 +105,7 @@ class Leases:
                 return True
             existing = session.get(MailboxLease, mailbox)
             if existing is not None:
-                if not _gone(existing.holder):
+                if not gone(existing.holder):
                     return False
                 previous = existing.holder
                 existing.holder, existing.acquired_at, existing.expires_at = (

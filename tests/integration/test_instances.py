@@ -17,9 +17,11 @@ from email.policy import default
 
 import pytest
 from sqlalchemy import create_engine, func
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
-from mailbot.models import InboundMessage, MailboxLease, WorkOrder, utcnow
+from mailbot.engine import application_name
+from mailbot.models import Event, InboundMessage, MailboxLease, WorkOrder, utcnow
 from mailbot.pipeline import process_inbound
 from mailbot.runtime import run_once
 from mailbot.runtime.leases import Keeper, LeaseLostError, Leases
@@ -64,6 +66,58 @@ def test_a_dead_holder_on_this_host_is_taken_over_at_once(services):
     assert alive.acquire("suggerimenti")  # no hour-long wait: pid 999999999 does not exist
     other_host = Leases(services.engine, 15, holder="elsewhere.example:1:abc")
     assert not other_host.acquire("suggerimenti")
+
+
+@pytest.mark.postgresql  # SQLite has no lock to wait on: one writer at a time
+def test_a_stalled_holders_session_keeping_the_lease_row_locked_is_ended(services):
+    """A holder paused while its server session sends it a result keeps the row locked past
+    its lease (the server's idle timeout does not apply to a session still sending)."""
+    stalled = Leases(services.engine, 1, holder="elsewhere.example:4242:abc")
+    assert stalled.acquire("suggerimenti")
+    its_session = create_engine(
+        services.settings.database.url,
+        connect_args={"application_name": application_name("elsewhere.example", 4242)},
+    ).connect()
+    try:
+        its_session.begin()
+        its_session.execute(
+            select(MailboxLease).where(MailboxLease.mailbox == "suggerimenti").with_for_update()
+        )
+        time.sleep(1.2)  # the lease and the transaction are older than a lease now
+        alive = Leases(services.engine, 1)
+        waited = time.monotonic()
+        assert not alive.acquire("suggerimenti")  # the row was locked: its session is ended
+        assert time.monotonic() - waited < 3  # a third of the lease, not for ever
+        assert alive.acquire("suggerimenti")
+        with pytest.raises(OperationalError):  # the stalled transaction is gone, rolled back
+            its_session.execute(select(MailboxLease))
+    finally:
+        its_session.close()
+    [lease] = rows(services, MailboxLease)
+    assert lease.holder == alive.holder
+    [ended] = [e for e in rows(services, Event) if e.kind == "lease.stalled_session_ended"]
+    assert '"sessions": 1' in ended.data
+
+
+@pytest.mark.postgresql
+def test_a_live_holders_session_is_left_alone(services):
+    holder = Leases(services.engine, 30, holder="elsewhere.example:4343:abc")
+    assert holder.acquire("suggerimenti")
+    its_session = create_engine(
+        services.settings.database.url,
+        connect_args={"application_name": application_name("elsewhere.example", 4343)},
+    ).connect()
+    try:
+        its_session.begin()
+        its_session.execute(
+            select(MailboxLease).where(MailboxLease.mailbox == "suggerimenti").with_for_update()
+        )
+        assert not Leases(services.engine, 30).acquire("suggerimenti")  # held: refused at once
+        assert its_session.execute(select(MailboxLease)).all()  # its transaction goes on
+        its_session.commit()
+    finally:
+        its_session.close()
+    assert not [e for e in rows(services, Event) if e.kind == "lease.stalled_session_ended"]
 
 
 def test_a_new_instance_gets_its_fair_share_of_the_mailboxes(services):
