@@ -1,5 +1,6 @@
 """`run_once`: every mailbox drained until no new mail, then the outbox flushed, once; for
-cron, tests and the demo. `deliver_now` sends what is due (the CLI's commands call it).
+cron, tests and the demo; through a backlog the sending starts beside the drain (`overlap.py`).
+`deliver_now` sends what is due (the CLI's commands call it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from mailbot.replies.delivery import DeliveryReport, deliver_pending
 from mailbot.replies.sender import make_transport
 from mailbot.runtime.drain import DrainReport, drain
 from mailbot.runtime.leases import Keeper, LeaseLostError, Leases
+from mailbot.runtime.overlap import Overlap, merge
 from mailbot.services import Services
 
 log = get_logger(__name__)
@@ -45,19 +47,27 @@ def run_once(services: Services) -> OnceReport:
     """Every mailbox until it has no new mail, then the outbox until nothing is due. A mailbox
     another running instance watches is left to it (reported as unavailable)."""
     report = OnceReport()
-    with leases_for(services) as keeper:
-        for mailbox in services.settings.mailboxes:
-            _drain_once(services, keeper, mailbox, report)
+    overlap = Overlap(services.settings)  # through a backlog, sending starts beside the drain
+    try:
+        with leases_for(services) as keeper:
+            for mailbox in services.settings.mailboxes:
+                _drain_once(services, keeper, mailbox, report, overlap)
+    finally:
+        sent_meanwhile = overlap.finish()
     try:
         reminders.send_digests(services, utcnow())
     except TransientError as exc:
         log.warning("digests not sent", error=str(exc))
-    report.delivery = asyncio.run(_deliver_all(services))
+    report.delivery = merge(sent_meanwhile, asyncio.run(_deliver_all(services)))
     return report
 
 
 def _drain_once(
-    services: Services, keeper: Keeper, mailbox: MailboxSettings, report: OnceReport
+    services: Services,
+    keeper: Keeper,
+    mailbox: MailboxSettings,
+    report: OnceReport,
+    overlap: Overlap,
 ) -> None:
     source = source_for(services, mailbox)
     halt = threading.Event()
@@ -66,7 +76,7 @@ def _drain_once(
             raise LeaseLostError(f"mailbox {mailbox.name}: watched by another running instance")
         source.connect()
         report.mailboxes[mailbox.name] = drain(
-            services, source, halt.is_set, keeper.fence(mailbox.name)
+            services, source, halt.is_set, keeper.fence(mailbox.name), overlap.observe
         )
     except TransientError as exc:
         report.unavailable[mailbox.name] = str(exc)

@@ -1,0 +1,63 @@
+"""`run --once` through a backlog: the sender process starts beside the drain (overlap.py), and
+every mail still goes out exactly once, on a real SMTP server."""
+
+from __future__ import annotations
+
+import mailbox
+from email import message_from_bytes
+from email.policy import default
+
+import pytest
+
+from mailbot.models import OutboundMessage
+from mailbot.runtime import overlap, run_once
+from mailbot.runtime.sender_process import SenderProcess
+
+from support.app import complaint, make_services, rows, write_config
+
+
+@pytest.mark.integration
+def test_run_once_sends_beside_the_drain_and_every_mail_goes_once(tmp_path, smtp, monkeypatch):
+    (tmp_path / "maildir").mkdir()
+    services = make_services(write_config(tmp_path / "mailbot.toml", smtp_port=smtp.port))
+    box = services.settings.mailboxes[0].path
+    for sub in ("new", "cur", "tmp"):
+        (box / sub).mkdir(exist_ok=True)
+    for n in range(20):
+        mailbox.Maildir(box).add(complaint(n))
+    started: list[SenderProcess] = []
+    ensure = SenderProcess.ensure
+
+    def counted(self: SenderProcess, settings: object) -> None:
+        started.append(self)
+        ensure(self, settings)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(overlap, "START_AFTER", 3)
+    monkeypatch.setattr(SenderProcess, "ensure", counted)
+    try:
+        report = run_once(services)
+    finally:
+        services.engine.dispose()
+    assert report.mailboxes["suggerimenti"].counts == {"filed": 20}
+    assert len(started) == 1  # one sender process, started after the third message
+    assert report.delivery.sent == 40 and not report.delivery.errors
+    ids = [str(message_from_bytes(r.data, policy=default)["Message-ID"]) for r in smtp.received]
+    assert len(ids) == 40 and len(set(ids)) == 40  # a confirmation and a notice each, once
+    assert all(row.sent_at is not None for row in rows(services, OutboundMessage))
+
+
+@pytest.mark.integration
+def test_a_short_run_once_starts_no_sender_process(tmp_path, smtp, monkeypatch):
+    (tmp_path / "maildir").mkdir()
+    services = make_services(write_config(tmp_path / "mailbot.toml", smtp_port=smtp.port))
+    box = services.settings.mailboxes[0].path
+    for sub in ("new", "cur", "tmp"):
+        (box / sub).mkdir(exist_ok=True)
+    mailbox.Maildir(box).add(complaint(1))
+    monkeypatch.setattr(SenderProcess, "ensure", lambda *_: pytest.fail("a process for one mail"))
+    try:
+        report = run_once(services)
+    finally:
+        services.engine.dispose()
+    assert report.delivery.sent == 2
+    assert len(smtp.received) == 2
