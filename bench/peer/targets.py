@@ -47,6 +47,11 @@ name = "Ufficio Relazioni con il Pubblico"
 email = "urp@comune.example.it"
 operators = ["mario.rossi@comune.example.it"]
 response_days = 30
+[backoffice]
+# The staff's back office (issue 30), as a municipality runs it: the office's notification
+# carries attachments up to mail_attachments_kb (default 256) and links the larger ones.
+listen = "127.0.0.1:8026"
+public_url = "https://servizi.comune.example.it/ufficio"
 """
 
 

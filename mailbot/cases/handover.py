@@ -15,7 +15,7 @@ from mailbot.cases import conversation_log, workorders
 from mailbot.cases.messages import (
     contact_values,
 )
-from mailbot.cases.notices import deadline_values, to_office
+from mailbot.cases.notices import deadline_values, megabytes, to_office
 from mailbot.cases.staff import directory
 from mailbot.config import LimitSettings, OfficeSettings
 from mailbot.models import ConversationMessage, StoredAttachment, WorkOrder, utcnow
@@ -84,8 +84,8 @@ def notify_office_of_case(
         **deadline_values(services, work_order),
         "handover": handover,
         "left_out": left_out,
-        "max_mb": _megabytes(limits.max_attachment_bytes),
-        "max_message_mb": _megabytes(limits.max_message_bytes),
+        "max_mb": megabytes(limits.max_attachment_bytes),
+        "max_message_mb": megabytes(limits.max_message_bytes),
     }
     to_office(services, session, work_order, "notification", values, office=office,
               attachments=attached)  # fmt: skip
@@ -116,7 +116,7 @@ def case_attachments(
         seen.add(item.sha256)
         cost = _encoded_size(item.size)
         if not _fits(item.size, cost, budget, limits):
-            left_out.append({"filename": item.filename, "size_mb": _megabytes(item.size)})
+            left_out.append({"filename": item.filename, "size_mb": megabytes(item.size)})
             continue
         try:
             payload = services.store.get(item.sha256)
@@ -136,9 +136,3 @@ def _encoded_size(size: int) -> int:
     its part's headers."""
     encoded = (size + 2) // 3 * 4
     return encoded + encoded // 76 * 2 + 512
-
-
-def _megabytes(size: int) -> int | float:
-    """25 MB, not 25.0 MB; 0.5 MB stays 0.5 (small files: 0.1 at least)."""
-    value = max(round(size / 1024 / 1024, 1), 0.1)
-    return int(value) if value.is_integer() else value

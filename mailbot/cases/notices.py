@@ -124,8 +124,38 @@ def notify_office(
         reachable = bool(values["contact_reachable"])
         shown = mail.sender.name or (str(values["contact_email"]) if reachable else "")
         values |= {"contact_name": shown, "contact_phone": mail.origin.phone}
+    carried, values["linked"] = for_mail(services, mail.parsed.attachments)
     to_office(services, session, work_order, kind, values, office=office,
-              attachments=mail.parsed.attachments)  # fmt: skip
+              attachments=carried)  # fmt: skip
+
+
+def for_mail(
+    services: Services, attachments: Sequence[Attachment]
+) -> tuple[list[Attachment], list[dict[str, Any]]]:
+    """What the office's notification carries, and what it only lists (name, size in MB): with
+    a back office to download from, attachments travel up to `backoffice.mail_attachments_kb`
+    together (in their order, a small one after one that did not fit still goes; images the
+    HTML shows always go); the others stay on the case's page. Without one, all travel.
+    Composing and sending a large file twice was a quarter of a backlog's time (issue 32)."""
+    backoffice = services.settings.backoffice
+    if not backoffice.public_url:
+        return list(attachments), []
+    room = backoffice.mail_attachments_kb * 1024
+    carried, linked = [], []
+    for attachment in attachments:
+        size = len(attachment.payload)
+        if attachment.inline or size <= room:
+            carried.append(attachment)
+            room -= 0 if attachment.inline else size
+        else:
+            linked.append({"filename": attachment.filename, "size_mb": megabytes(size)})
+    return carried, linked
+
+
+def megabytes(size: int) -> int | float:
+    """25 MB, not 25.0 MB; 0.5 MB stays 0.5 (small files: 0.1 at least)."""
+    value = max(round(size / 1024 / 1024, 1), 0.1)
+    return int(value) if value.is_integer() else value
 
 
 def to_office(

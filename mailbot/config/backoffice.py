@@ -38,6 +38,9 @@ class BackOfficeSettings:
     idle_minutes: int = 120  # a session unused this long ends
     oidc: OidcSettings = OidcSettings()
     trusted_proxies: tuple[str, ...] = ()
+    # A new case's attachments travel with the office's notification up to this much together;
+    # the rest are listed and downloaded from the case's page (only with a public_url).
+    mail_attachments_kb: int = 256
 
     @property
     def enabled(self) -> bool:
@@ -57,6 +60,7 @@ def read_backoffice(t: Table) -> BackOfficeSettings:
     session_hours = t.integer("session_hours", 10, 1, 24 * 7)
     idle_minutes = t.integer("idle_minutes", 120, 5, 24 * 60 * 7)
     proxies = t.str_list("trusted_proxies")
+    mail_attachments_kb = t.integer("mail_attachments_kb", 256, 0, 25 * 1024)
     oidc = _oidc(t.table("oidc", required=False))
     t.done()
     if not listen:
@@ -75,6 +79,7 @@ def read_backoffice(t: Table) -> BackOfficeSettings:
         idle_minutes,
         oidc,
         proxies,
+        mail_attachments_kb,
     )
 
 
