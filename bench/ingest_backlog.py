@@ -69,6 +69,8 @@ def main() -> None:
             bench.work / "mailbot.toml",
             smtp_port=bench.smtp.port,
             mailbox=imap_mailbox(bench.dovecot.port, "bench"),
+            # with the back office, as a municipality runs it: large attachments linked
+            extra='[backoffice]\nlisten = "127.0.0.1:8026"\npublic_url = "https://ufficio.example"\n',
         )
         services = make_services(config)
         if args.daemon:
@@ -88,7 +90,7 @@ def main() -> None:
             profiler.stop()
             with open(args.profile, "w", encoding="utf-8") as out:
                 out.write(profiler.output_html())
-            print(profiler.output_text(unicode=False, color=False, show_all=False)[:6000])
+            print(profiler.output_text(unicode=False, color=False, show_all=False)[:12000])
         filed = report.mailboxes["suggerimenti"].counts.get("filed", 0)
         print(
             f"mailbot: {filed} filed, {report.delivery.sent} messages accepted by SMTP "
