@@ -29,7 +29,8 @@ def workorders_segnatura(
 ) -> None:
     """The case's incoming document as AgID's Segnatura.xml (annex 6, schema 3.0.0): protocol
     number and date (`workorders protocollo`), sender, subject, classification, the original
-    message and its attachments with their SHA-256. The export is recorded on the case."""
+    message and its attachments with their SHA-256; sealed (XAdES) when [protocol] seal_key
+    is set. The export is recorded on the case."""
     from mailbot.protocol import segnatura
     from mailbot.storage import Store
 
@@ -37,4 +38,5 @@ def workorders_segnatura(
     store = Store(settings.storage.path)
     data = segnatura.export(settings, open_engine(settings), store, number, actor_name(by))
     write_out(data, out)
-    echo(f"Segnatura.xml of {number}: {segnatura.UNSIGNED}", err=True)
+    state = segnatura.SEALED if settings.protocol.sealed else segnatura.UNSIGNED
+    echo(f"Segnatura.xml of {number}: {state}", err=True)

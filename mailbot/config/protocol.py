@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from mailbot.config.table import Table
 from mailbot.errors import ConfigError
@@ -23,6 +24,14 @@ class ProtocolSettings:
     denominazione: str = ""  # the administration's name, e.g. "Comune di Esempio"
     classifica: str = ""  # the titolario code complaints are filed under, e.g. "1.8"
     classifica_denominazione: str = ""  # its name, e.g. "Reclami e segnalazioni"
+    # The AOO's seal (XAdES baseline B, mailbot/protocol/seal.py): a PEM private key and its
+    # certificate; None: Segnatura.xml is written unsealed.
+    seal_key: Path | None = None
+    seal_certificate: Path | None = None
+
+    @property
+    def sealed(self) -> bool:
+        return self.seal_key is not None
 
     def missing(self) -> list[str]:
         """The keys `Segnatura.xml` needs that are not set, as `protocol.KEY`."""
@@ -42,7 +51,13 @@ def read_protocol(t: Table) -> ProtocolSettings:
         "classifica": t.text("classifica", "").strip(),
         "classifica_denominazione": t.text("classifica_denominazione", "").strip(),
     }
+    seal_key, seal_certificate = t.path_or_none("seal_key"), t.path_or_none("seal_certificate")
     t.done()
+    if (seal_key is None) != (seal_certificate is None):
+        raise ConfigError(
+            "protocol.seal_key: set together with protocol.seal_certificate (the AOO's "
+            "private key and its certificate, PEM), or neither"
+        )
     for key in ("codice_ipa", "codice_aoo"):
         if values[key] and not _IPA.fullmatch(values[key]):
             raise ConfigError(
@@ -53,4 +68,4 @@ def read_protocol(t: Table) -> ProtocolSettings:
             "protocol.codice_registro: 1 to 16 letters, digits, _ . - (AgID's "
             f"CodiceRegistro), got {values['codice_registro']!r}"
         )
-    return ProtocolSettings(**values)
+    return ProtocolSettings(**values, seal_key=seal_key, seal_certificate=seal_certificate)

@@ -4,9 +4,10 @@
 sender, the administration as recipient, the original message as the main document and its
 attachments, each with the base64 of its SHA-256.
 
-The schema ends with a mandatory `ds:Signature` (the AOO's XAdES seal). mailbot does not seal
-yet: the file is written without it, to be sealed by whoever holds the AOO's certificate, and
-`UNSIGNED` says so. Built with the standard library's ElementTree; no third-party library.
+The schema ends with a mandatory `ds:Signature`, the AOO's XAdES seal: applied by `seal.py`
+when `[protocol] seal_key` and `seal_certificate` are set; otherwise the file is written
+without it, to be sealed by whoever holds the AOO's certificate, and `UNSIGNED` says so. Built
+with the standard library's ElementTree; signxml and lxml only for the seal.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from mailbot.storage import Store
 
 NS = "http://www.agid.gov.it/protocollo/"
 VERSION = "3.0.0"
+SEALED = "sealed with the AOO's certificate (XAdES baseline B)"
 UNSIGNED = (
     "not sealed: the schema's ds:Signature (the AOO's XAdES seal) is left to the protocol "
     "system or whoever holds the AOO's certificate"
@@ -42,6 +44,10 @@ def export(settings: Settings, engine: Engine, store: Store, number: str, actor:
     with unit_of_work(engine) as session:
         facts = gather(session, store, number, settings.timezone)
         data = render(facts, protocol)
+        if protocol.seal_key is not None and protocol.seal_certificate is not None:
+            from mailbot.protocol.seal import seal
+
+            data = seal(data, protocol.seal_key, protocol.seal_certificate)
         record_event(
             session,
             "work_order.segnatura_exported",
@@ -49,6 +55,7 @@ def export(settings: Settings, engine: Engine, store: Store, number: str, actor:
             actor=actor,
             protocollo=facts.protocol_number,
             documents=1 + len(facts.attachments),
+            sealed=protocol.sealed,
         )
     return data
 

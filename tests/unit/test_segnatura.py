@@ -9,6 +9,8 @@ import base64
 import hashlib
 import os
 import xml.etree.ElementTree as ET
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -206,6 +208,83 @@ def test_a_bad_value_names_its_key(tmp_path, line, key):
     path = write_config(tmp_path / "mailbot.toml", extra=PROTOCOL.replace(line, key))
     name = key.split(" ")[0]
     with pytest.raises(ConfigError, match=rf"^protocol\.{name}: "):
+        config_module.load(path)
+
+
+def make_seal(directory: Path) -> tuple[Path, Path]:
+    """A self-signed RSA certificate standing for the AOO's: (key.pem, cert.pem)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "AOO_URP Comune di Esempio")])
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(1).not_valid_before(start)
+        .not_valid_after(start + timedelta(days=20 * 365)).sign(key, hashes.SHA256())
+    )  # fmt: skip
+    key_path, cert_path = directory / "aoo.key", directory / "aoo.pem"
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key_path, cert_path
+
+
+def test_with_the_aoos_certificate_it_is_sealed_valid_and_verifiable(tmp_path):
+    from signxml.exceptions import InvalidSignature
+    from signxml.xades.xades import XAdESVerifier
+
+    (tmp_path / "maildir").mkdir()
+    key, cert = make_seal(tmp_path)
+    seal_keys = f'seal_key = "{key}"\nseal_certificate = "{cert}"\n'
+    config_path = write_config(tmp_path / "mailbot.toml", extra=PROTOCOL + seal_keys)
+    svc = make_services(config_path)
+    try:
+        make_process(svc)(complaint_with_two_attachments())
+        record_protocol(svc, "2026/000001")
+        data = export(svc, "2026/000001")
+        main, attachments = stored_digests(svc)
+    finally:
+        svc.engine.dispose()
+    XAdESVerifier().verify(data, x509_cert=cert.read_text())  # raises unless intact
+    root = ET.fromstring(data)
+    assert root[-1].tag == "{http://www.w3.org/2000/09/xmldsig#}Signature"
+    assert root.findtext("p:Descrizione/p:DocumentoPrimario/p:Impronta", namespaces=NS) == main
+    listed = [a.findtext("p:Impronta", namespaces=NS) for a in root.findall(".//p:Allegato", NS)]
+    assert listed == [digest for _, digest in attachments]
+    tampered = data.replace(b"0004711", b"0004712")
+    with pytest.raises(InvalidSignature):  # the number changed after sealing
+        XAdESVerifier().verify(tampered, x509_cert=cert.read_text())
+    if XSD.is_file():
+        import xmlschema
+
+        assert list(xmlschema.XMLSchema(str(XSD)).iter_errors(data.decode())) == []
+
+
+def test_a_key_that_is_not_one_names_its_key_on_export(services, case, tmp_path):
+    record_protocol(services, case)
+    garbage = tmp_path / "garbage.key"
+    garbage.write_text("not a key\n")
+    _, cert = make_seal(tmp_path)
+    protocol = replace(services.settings.protocol, seal_key=garbage, seal_certificate=cert)
+    settings = replace(services.settings, protocol=protocol)
+    with pytest.raises(ConfigError, match=r"^protocol\.seal_key: cannot seal with"):
+        segnatura.export(settings, services.engine, services.store, case, "tester")
+
+
+def test_a_seal_key_without_its_certificate_is_refused(tmp_path):
+    (tmp_path / "maildir").mkdir()
+    key, _ = make_seal(tmp_path)
+    path = write_config(tmp_path / "mailbot.toml", extra=PROTOCOL + f'seal_key = "{key}"\n')
+    with pytest.raises(ConfigError, match=r"^protocol\.seal_key: set together with"):
         config_module.load(path)
 
 
