@@ -136,7 +136,8 @@ def _register_number(recorded: str, year: int) -> str:
     text = recorded.strip()
     year_first = _YEAR_FIRST.fullmatch(text)
     found = _NUMBER.fullmatch(text.lower())
-    if year_first and (found is None or int(year_first.group(1)) == year):
+    # `2026/4711` recorded in January 2027 is still year first: a year is near the date.
+    if year_first and (found is None or abs(int(year_first.group(1)) - year) <= 1):
         return year_first.group(2).zfill(7)
     if found is None:
         raise InputError(

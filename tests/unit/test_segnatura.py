@@ -186,6 +186,23 @@ def test_a_number_that_is_not_the_registers_is_refused(services, case):
         export(services, case)
 
 
+@pytest.mark.parametrize(
+    ("recorded", "year", "number"),
+    [
+        ("4711", 2026, "0004711"),
+        ("0004711/2026", 2026, "0004711"),
+        ("2026/4711", 2026, "0004711"),
+        ("2026/4711", 2027, "0004711"),  # recorded in January for last year's number
+        ("4711-2026", 2026, "0004711"),
+        ("Prot. n. 12345678", 2026, "12345678"),
+    ],
+)
+def test_the_register_number_is_read_from_what_the_operator_typed(recorded, year, number):
+    from mailbot.protocol.documents import _register_number
+
+    assert _register_number(recorded, year) == number
+
+
 def test_without_the_identity_the_export_names_the_keys(tmp_path):
     (tmp_path / "maildir").mkdir()
     svc = make_services(write_config(tmp_path / "mailbot.toml"))
