@@ -27,6 +27,7 @@ from mailbot.config.defaults import (
     SUBMISSION_KINDS,
     Category,
 )
+from mailbot.config.protocol import ProtocolSettings
 from mailbot.config.reader import CONFIG_ENV, config_path, load, parse
 from mailbot.config.secrets import Secret
 from mailbot.config.settings import (
@@ -83,6 +84,7 @@ __all__ = [
     "OfficeSettings",
     "OutboxSettings",
     "PecSettings",
+    "ProtocolSettings",
     "RegistrySettings",
     "RetentionSettings",
     "Secret",

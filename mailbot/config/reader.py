@@ -16,6 +16,7 @@ from mailbot.config.backoffice import read_backoffice
 from mailbot.config.defaults import INTEGRATION_RULES, LANGUAGES, REGISTRY_FIELDS
 from mailbot.config.mail_reader import read_mailboxes, read_smtp
 from mailbot.config.policy_reader import read_charter, read_spam
+from mailbot.config.protocol import read_protocol
 from mailbot.config.settings import (
     CharterSettings,
     ConversationSettings,
@@ -47,7 +48,7 @@ TOP_LEVEL = frozenset(
         "timezone", "language", "templates_path", "database", "storage", "smtp", "outbox",
         "conversations", "limits", "pec", "matching", "registry", "charter", "metrics",
         "retention", "spam", "offices", "mailboxes", "web", "backoffice", "categories", "desks",
-        "staff",
+        "staff", "protocol",
     }
 )  # fmt: skip
 
@@ -120,6 +121,7 @@ def parse(data: Mapping[str, Any]) -> Settings:
     mailboxes = read_mailboxes(root.tables("mailboxes"), offices, smtp.from_address, desks)
     web = read_web(root.table("web", required=False), tuple(m.name for m in mailboxes))
     backoffice = read_backoffice(root.table("backoffice", required=False))
+    protocol = read_protocol(root.table("protocol", required=False))
     root.done()
     return Settings(
         timezone=timezone,
@@ -142,6 +144,7 @@ def parse(data: Mapping[str, Any]) -> Settings:
         spam=spam,
         web=web,
         backoffice=backoffice,
+        protocol=protocol,
         desks=desks,
         staff=staff,
     )

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from mailbot.config.backoffice import BackOfficeSettings
 from mailbot.config.defaults import DEFAULT_CATEGORIES, REGISTRY_FIELDS, Category
+from mailbot.config.protocol import ProtocolSettings
 from mailbot.config.secrets import Secret
 from mailbot.config.spam_settings import SpamSettings
 from mailbot.config.web import WebSettings
@@ -272,6 +273,7 @@ class Settings:
     spam: SpamSettings = SpamSettings()
     web: WebSettings = WebSettings()
     backoffice: BackOfficeSettings = BackOfficeSettings()
+    protocol: ProtocolSettings = ProtocolSettings()
     desks: Mapping[str, DeskSettings] = field(default_factory=dict)
     # Everyone on the institution's side the configuration names: `[[staff]]`, then what the
     # offices' operators, manager and copy_to imply (config/staff_reader.py).

@@ -1,0 +1,71 @@
+"""The `[protocol]` section: who registers the citizen's complaints in the protocol register
+(DPR 445/2000 art. 53), as AgID's annex 6 identifies them in `Segnatura.xml`
+(mailbot/protocol/segnatura.py): the administration's and the AOO's IPA codes, the register's
+code, the administration's name, and the classification (titolario) given to complaints."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from mailbot.config.table import Table
+from mailbot.errors import ConfigError
+
+_IPA = re.compile(r"[A-Za-z0-9_.\-]{1,32}")
+_REGISTRO = re.compile(r"[A-Za-z0-9_.\-]{1,16}")  # the schema's CodiceRegistroType
+
+
+@dataclass(frozen=True)
+class ProtocolSettings:
+    codice_ipa: str = ""  # the administration's code in IndicePA, e.g. "c_a952"
+    codice_aoo: str = ""  # its homogeneous organisational area (AOO), e.g. "A952"
+    codice_registro: str = "PROTOCOLLO"  # the register's code, e.g. "REG_PROT"
+    denominazione: str = ""  # the administration's name, e.g. "Comune di Esempio"
+    classifica: str = ""  # the titolario code complaints are filed under, e.g. "1.8"
+    classifica_denominazione: str = ""  # its name, e.g. "Reclami e segnalazioni"
+    # The AOO's seal (XAdES baseline B, mailbot/protocol/seal.py): a PEM private key and its
+    # certificate; None: Segnatura.xml is written unsealed.
+    seal_key: Path | None = None
+    seal_certificate: Path | None = None
+
+    @property
+    def sealed(self) -> bool:
+        return self.seal_key is not None
+
+    def missing(self) -> list[str]:
+        """The keys `Segnatura.xml` needs that are not set, as `protocol.KEY`."""
+        return [
+            f"protocol.{key}"
+            for key in ("codice_ipa", "codice_aoo", "denominazione", "classifica")
+            if not getattr(self, key)
+        ]
+
+
+def read_protocol(t: Table) -> ProtocolSettings:
+    values = {
+        "codice_ipa": t.text("codice_ipa", "").strip(),
+        "codice_aoo": t.text("codice_aoo", "").strip(),
+        "codice_registro": t.text("codice_registro", "PROTOCOLLO").strip(),
+        "denominazione": t.text("denominazione", "").strip(),
+        "classifica": t.text("classifica", "").strip(),
+        "classifica_denominazione": t.text("classifica_denominazione", "").strip(),
+    }
+    seal_key, seal_certificate = t.path_or_none("seal_key"), t.path_or_none("seal_certificate")
+    t.done()
+    if (seal_key is None) != (seal_certificate is None):
+        raise ConfigError(
+            "protocol.seal_key: set together with protocol.seal_certificate (the AOO's "
+            "private key and its certificate, PEM), or neither"
+        )
+    for key in ("codice_ipa", "codice_aoo"):
+        if values[key] and not _IPA.fullmatch(values[key]):
+            raise ConfigError(
+                f"protocol.{key}: an IndicePA code (letters, digits, _ . -), got {values[key]!r}"
+            )
+    if not _REGISTRO.fullmatch(values["codice_registro"]):
+        raise ConfigError(
+            "protocol.codice_registro: 1 to 16 letters, digits, _ . - (AgID's "
+            f"CodiceRegistro), got {values['codice_registro']!r}"
+        )
+    return ProtocolSettings(**values, seal_key=seal_key, seal_certificate=seal_certificate)
