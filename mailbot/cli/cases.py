@@ -129,6 +129,11 @@ def _register_lines(detail: dict[str, Any]) -> None:
     """What the register records beyond the dates: outcome, solution, actions, refunds."""
     charter = detail["charter"]
     echo(f"Kind: {charter['kind']}, channel {charter['channel']}")
+    if waiting := charter["protocollo_pending"]:  # [protocol] adapter: not registered yet
+        error = waiting["last_error"] and f" ({waiting['attempts']}: {waiting['last_error']})"
+        echo(f"protocollo: in attesa{error or ''}")
+    elif charter["protocollo"]:
+        echo(f"protocollo: {', '.join(charter['protocollo'])}")
     if charter["outcome"]:
         echo(f"Outcome: {charter['outcome']}")
     if charter["solution"]:
