@@ -79,7 +79,7 @@ def open_case(
     if incomplete:
         workorders.suspend(session, work_order, "no name given", "mailbot", services.clock)
     record_inbound(services, session, work_order, mail, "citizen")
-    registration.due(services, session, work_order)  # the register's number comes later
+    registration.due(settings, session, work_order)  # the register's number comes later
     confirmation = services.composer.confirmation(
         number=work_order.number,
         language=work_order.language,

@@ -15,14 +15,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from mailbot import db
 from mailbot.cases import workorders
+from mailbot.config import Settings
 from mailbot.log import get_logger
 from mailbot.models import ProtocolRegistration, WorkOrder, utcnow
-from mailbot.protocol.adapter import INCOMING, AdapterError, RegisterAdapter, make_adapter
-from mailbot.protocol.submission import incoming
+from mailbot.protocol.adapter import (
+    INCOMING,
+    OUTGOING,
+    AdapterError,
+    RegisterAdapter,
+    make_adapter,
+)
+from mailbot.protocol.submission import incoming, outgoing
 from mailbot.services import Services
 
 log = get_logger(__name__)
@@ -39,13 +47,21 @@ class PassReport:
     failed: dict[str, str] = field(default_factory=dict)  # case number → error
 
 
-def due(services: Services, session: Session, work_order: WorkOrder) -> None:
-    """In intake's transaction: the case's incoming document waits for the register."""
-    if services.settings.protocol.adapter == "manual":
+def due(
+    settings: Settings,
+    session: Session,
+    work_order: WorkOrder,
+    kind: str = INCOMING,
+    message_id: int | None = None,
+) -> None:
+    """In the caller's transaction (intake's; the reply's): a document waits for the register.
+    `message_id`: the reply's conversation message (an incoming one is the case's first)."""
+    if settings.protocol.adapter == "manual":
         return
     assert work_order.id is not None
-    session.add(ProtocolRegistration(work_order_id=work_order.id, kind=INCOMING))
-    workorders.case_event(session, work_order, "protocol_due", "mailbot", document=INCOMING)
+    row = ProtocolRegistration(work_order_id=work_order.id, kind=kind, message_id=message_id)
+    session.add(row)
+    workorders.case_event(session, work_order, "protocol_due", "mailbot", document=kind)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -59,11 +75,19 @@ def run_due(services: Services, now: datetime | None = None) -> PassReport:
     if adapter is None:
         return report
     now = now or utcnow()
+    first = aliased(ProtocolRegistration)  # a reply waits for its case's incoming
+    incoming_pending = (
+        select(first.id)
+        .where(first.work_order_id == ProtocolRegistration.work_order_id)
+        .where(first.kind == INCOMING, first.status == PENDING)
+        .exists()
+    )
     with db.read_only(services.engine) as session:
         ids = session.exec(
             select(ProtocolRegistration.id)
             .where(ProtocolRegistration.status == PENDING)
             .where(col(ProtocolRegistration.next_attempt_at) <= now)
+            .where(sa.or_(col(ProtocolRegistration.kind) == INCOMING, ~incoming_pending))
             .order_by(col(ProtocolRegistration.next_attempt_at), col(ProtocolRegistration.id))
             .limit(BATCH)
         ).all()
@@ -93,8 +117,14 @@ def _attempt(
             return
         number, attempts = work_order.number, row.attempts
         tz = services.settings.timezone
+        request = f"mailbot-{row_id}"
         try:
-            submission = incoming(session, services.store, work_order, f"mailbot-{row_id}", tz)
+            if row.kind == OUTGOING and row.message_id is not None:
+                submission = outgoing(
+                    session, services.store, work_order, row.message_id, request_id=request, tz=tz
+                )
+            else:
+                submission = incoming(session, services.store, work_order, request, tz)
         except AdapterError as exc:
             submission, error = None, str(exc)
     answer = None

@@ -31,7 +31,7 @@ _SAFE_NAME = re.compile(r"[^\w.\-]+")
 
 @dataclass(frozen=True)
 class File:
-    source: Path  # where the bytes are (the content-addressed store)
+    source: Path | bytes  # where the bytes are (the store), or the bytes (a reply as sent)
     filename: str  # the name the register sees (made safe, unique in the directory)
     role: str  # "original" (the received message), "attachment", "reply"
     mime_type: str
@@ -102,7 +102,10 @@ def write_work_directory(work: Path, submission: Submission) -> None:
     """The documents, copied (the program may move or delete them), and metadata.json."""
     listed = []
     for file in submission.files:
-        shutil.copyfile(file.source, work / file.filename)
+        if isinstance(file.source, bytes):
+            (work / file.filename).write_bytes(file.source)
+        else:
+            shutil.copyfile(file.source, work / file.filename)
         listed.append(
             {
                 "file": file.filename,

@@ -2,7 +2,7 @@
 """A protocol register of the test suite's own, for `[protocol] adapter = "command"`: run in
 mailbot's work directory, it keeps a counter in STATE/counter, copies what it was given to
 STATE/seen-N/ (metadata.json and the documents), and answers
-{"numero": "000000N", "data": <the date received>}. STATE/mode, when present, makes it
+{"numero": "000000N", "data": <the date received, or sent for a reply>}. STATE/mode, when present, makes it
 misbehave: "fail" (exit 2 with a message), "hang" (sleeps past any timeout), "garbage" (an
 answer that is not JSON).
 
@@ -34,7 +34,8 @@ def main() -> int:
     number = int(counter.read_text()) + 1 if counter.exists() else 1
     counter.write_text(str(number))
     shutil.copytree(Path.cwd(), state / f"seen-{number}")
-    print(json.dumps({"numero": f"{number:07d}", "data": metadata["received_date"]}))
+    when = metadata.get("received_date") or metadata["sent_date"]
+    print(json.dumps({"numero": f"{number:07d}", "data": when}))
     return 0
 
 

@@ -13,6 +13,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 from sqlmodel import select
@@ -20,10 +21,12 @@ from sqlmodel import select
 from mailbot import config as config_module
 from mailbot import db
 from mailbot.cases import registration, views
+from mailbot.cases.operator import operator_action
 from mailbot.errors import ConfigError
 from mailbot.models import (
     Event,
     InboundMessage,
+    OutboundMessage,
     ProtocolRegistration,
     StoredAttachment,
     WorkOrder,
@@ -31,7 +34,13 @@ from mailbot.models import (
 )
 from mailbot.protocol import documents
 from unit.test_logging import run_once
-from unit.test_segnatura import JPEG, PDF, PROTOCOL, complaint_with_two_attachments
+from unit.test_segnatura import (
+    JPEG,
+    OPERATOR,
+    PDF,
+    PROTOCOL,
+    complaint_with_two_attachments,
+)
 
 from support.app import REPO, make_process, make_services, run_cli, write_config
 
@@ -264,3 +273,28 @@ def test_run_once_files_then_registers_and_the_cli_shows_the_state(tmp_path, sta
     assert (
         "No registration pending." in run_cli("--config", str(config), "protocol", "pending").stdout
     )
+
+
+def test_the_reasoned_reply_is_registered_outgoing_in_the_same_file_after_the_incoming(
+    services, case, state
+):
+    (state / "mode").write_text("fail")
+    registration.run_due(services)  # the incoming one fails once
+    operator_action(services, case, OPERATOR, "La buca è stata riparata ieri.\n#risposta")
+    [_, outgoing] = rows(services)
+    assert (outgoing.kind, outgoing.status) == ("outgoing", "pending")
+    later = utcnow() + timedelta(minutes=5)
+    assert registration.run_due(services, later).failed == {case: ANY}  # only the incoming
+    assert not (state / "counter").exists()
+    (state / "mode").unlink()
+    assert registration.run_due(services, utcnow() + timedelta(minutes=30)).registered == [case]
+    assert registration.run_due(services, utcnow() + timedelta(minutes=30)).registered == [case]
+    assert shown(services, case)["charter"]["protocollo"] == ["0000001", "0000002"]
+    metadata = json.loads((state / "seen-2" / "metadata.json").read_text())
+    assert (metadata["kind"], metadata["incoming_numero"]) == ("outgoing", "0000001")
+    assert metadata["recipient"]["email"] == "giulia.bianchi@example.org"
+    with db.read_only(services.engine) as session:
+        sent = session.exec(select(OutboundMessage).where(OutboundMessage.kind == "relay")).one()
+    [reply] = metadata["documents"]
+    assert reply["role"] == "reply" and reply["sha256"] == hashlib.sha256(sent.raw).hexdigest()
+    assert (state / "seen-2" / reply["file"]).read_bytes() == sent.raw
