@@ -23,7 +23,8 @@ class ProtocolRegistration(SQLModel, table=True):
     kind: str = Field(max_length=16)  # "incoming" | "outgoing"
     # The conversation message registered (the citizen's original, or the reply sent).
     message_id: int | None = Field(default=None, foreign_key="conversation_message.id")
-    status: str = Field(default="pending", max_length=16)  # "pending" | "done"
+    # "pending" | "done" | "dropped" (the case was purged before it was registered)
+    status: str = Field(default="pending", max_length=16)
     attempts: int = Field(default=0)
     last_error: str = Field(default="", sa_type=sa.Text)
     created_at: datetime = utc_column(default_factory=utcnow)

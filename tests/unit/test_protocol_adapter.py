@@ -11,7 +11,7 @@ import json
 import mailbox
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest.mock import ANY
 
@@ -298,3 +298,18 @@ def test_the_reasoned_reply_is_registered_outgoing_in_the_same_file_after_the_in
     [reply] = metadata["documents"]
     assert reply["role"] == "reply" and reply["sha256"] == hashlib.sha256(sent.raw).hexdigest()
     assert (state / "seen-2" / reply["file"]).read_bytes() == sent.raw
+
+
+def test_a_purged_case_drops_its_registrations_and_their_errors(services, case, state):
+    from mailbot.admin.purge import purge
+
+    (state / "mode").write_text("fail")
+    registration.run_due(services)
+    operator_action(services, case, OPERATOR, "#chiudi\nAbbiamo riparato la buca.")
+    assert [r.last_error != "" for r in rows(services)] == [True, False]
+    purge(services, datetime(2031, 1, 1, tzinfo=UTC), actor="dpo@comune.example.it")
+    assert [(r.status, r.last_error) for r in rows(services)] == [("dropped", "")] * 2
+    (state / "mode").unlink()
+    assert registration.run_due(services, utcnow() + timedelta(days=1)).registered == []
+    with db.read_only(services.engine) as session:
+        assert registration.pending(session) == []
