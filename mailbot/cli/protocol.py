@@ -1,7 +1,7 @@
-"""The protocol register from the command line: `workorders segnatura`, the AgID annex 6
-`Segnatura.xml` of a case's incoming document (mailbot/protocol/segnatura.py); `protocol
-pending` and `protocol retry`, the registrations `[protocol] adapter = "command"` still owes
-(mailbot/cases/registration.py)."""
+"""The protocol register from the command line: `workorders protocollo` (a number recorded by
+hand), `workorders segnatura` (the AgID annex 6 `Segnatura.xml` of a case's incoming document,
+mailbot/protocol/segnatura.py); `protocol pending` and `protocol retry`, the registrations
+`[protocol] adapter = "command"` still owes (mailbot/cases/registration.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import typer
 from mailbot.cli.app import (
     ActorOption,
     JsonOption,
+    OperatorOption,
     _group,
     actor_name,
     app,
@@ -24,9 +25,20 @@ from mailbot.cli.app import (
     workorders_app,
     write_out,
 )
+from mailbot.cli.cases import _act
 
 protocol_app = _group("The protocol register: registrations by the [protocol] adapter.")
 app.add_typer(protocol_app, name="protocol")
+
+
+@workorders_app.command("protocollo")
+def workorders_protocollo(
+    number: str,
+    protocollo: Annotated[str, typer.Argument(help="The protocol number of a document.")],
+    operator: OperatorOption,
+) -> None:
+    """Record a protocol number of the case's correspondence (for the register)."""
+    _act(number, operator, f"#protocollo {protocollo}\n#nota")
 
 
 @workorders_app.command("segnatura")
