@@ -31,6 +31,7 @@ from mailbot.models import (
     InboundMessage,
     OutboundMessage,
     PecReceipt,
+    ProtocolRegistration,
     StoredAttachment,
     WorkOrder,
     utcnow,
@@ -157,6 +158,11 @@ def _purge_case(session: Session, work_order_id: int, actor: str) -> tuple[set[s
         entry.reason = entry.error_detail = None
     for event in session.exec(select(Event).where(Event.work_order_id == work_order_id)):
         event.data = _figures_only(event.data)
+    for due in session.exec(
+        select(ProtocolRegistration).where(ProtocolRegistration.work_order_id == work_order_id)
+    ):  # nothing left to register; a register's error message may quote the sender
+        due.last_error = ""
+        due.status = "dropped" if due.status == "pending" else due.status
     work_order.subject = ""
     work_order.postal_address = ""  # where letters went (a citizen with no e-mail address)
     work_order.taxpayer_id = None

@@ -11,7 +11,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from mailbot.cases import refunds
+from mailbot.cases import refunds, registration
 from mailbot.cases.workorders import case_event
 from mailbot.config import Settings
 from mailbot.models import (
@@ -32,9 +32,24 @@ def mark_reply_sent(
     if work_order.reasoned_reply_at is None:
         work_order.reasoned_reply_at = utcnow()
         case_event(session, work_order, "reasoned_reply", actor)
+        _register_reply(session, work_order, settings)
         if work_order.reasoned_reply_at > work_order.due_at:
             case_event(session, work_order, "late", actor)
             refunds.owe(session, work_order, "late", settings, actor)
+
+
+def _register_reply(session: Session, work_order: WorkOrder, settings: Settings) -> None:
+    """The reasoned reply, just queued, is registered outgoing in the case's file
+    (`[protocol] adapter = "command"`, cases/registration.py)."""
+    reply = session.exec(
+        select(ConversationMessage)
+        .where(ConversationMessage.work_order_id == work_order.id)
+        .where(ConversationMessage.direction == "out")
+        .where(col(ConversationMessage.outbound_id).is_not(None))
+        .order_by(col(ConversationMessage.id).desc())
+    ).first()
+    if reply is not None:
+        registration.due(settings, session, work_order, "outgoing", reply.id)
 
 
 def withdraw_reasoned_reply(session: Session, work_order: WorkOrder, actor: str) -> None:

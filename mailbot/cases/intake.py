@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from mailbot.cases import survey, views, workorders
+from mailbot.cases import registration, survey, views, workorders
 from mailbot.cases.attachments import note_refused, screen_attachments
 from mailbot.cases.messages import Incoming, internal_addresses, queue, record_inbound
 from mailbot.cases.notices import notify_office
@@ -79,6 +79,7 @@ def open_case(
     if incomplete:
         workorders.suspend(session, work_order, "no name given", "mailbot", services.clock)
     record_inbound(services, session, work_order, mail, "citizen")
+    registration.due(settings, session, work_order)  # the register's number comes later
     confirmation = services.composer.confirmation(
         number=work_order.number,
         language=work_order.language,

@@ -20,6 +20,7 @@ from mailbot.models import (
     Event,
     OutboundMessage,
     PecReceipt,
+    ProtocolRegistration,
     StoredAttachment,
     Taxpayer,
     WorkOrder,
@@ -161,6 +162,7 @@ def show_work_order(
     ]
     assert wo.id is not None
     result["submitted"] = _submitted(session, wo.id)
+    result["charter"]["protocollo_pending"] = _protocol_pending(session, wo.id)
     result["actions"] = [
         register.action_view(a, n, tz) for a, n in register.actions(session, wo.id)
     ]
@@ -181,6 +183,17 @@ def show_work_order(
 
 
 VIEWED = "work_order.viewed"
+
+
+def _protocol_pending(session: Session, work_order_id: int) -> dict[str, Any] | None:
+    """The registration the case still waits for (cases/registration.py), or None."""
+    row = session.exec(
+        select(ProtocolRegistration)
+        .where(ProtocolRegistration.work_order_id == work_order_id)
+        .where(ProtocolRegistration.status == "pending")
+        .order_by(col(ProtocolRegistration.id))
+    ).first()
+    return {"attempts": row.attempts, "last_error": row.last_error or None} if row else None
 
 
 def record_view(session: Session, number: str, actor: str, via: str) -> None:

@@ -1,5 +1,5 @@
 """Work orders from the command line: list, show, link, export, and what an operator's email
-can do (reply, note, assign, close, reopen, category, protocollo, extend)."""
+can do (reply, note, assign, close, reopen, category, extend; protocollo is in cli/protocol.py)."""
 
 from __future__ import annotations
 
@@ -129,6 +129,11 @@ def _register_lines(detail: dict[str, Any]) -> None:
     """What the register records beyond the dates: outcome, solution, actions, refunds."""
     charter = detail["charter"]
     echo(f"Kind: {charter['kind']}, channel {charter['channel']}")
+    if waiting := charter["protocollo_pending"]:  # [protocol] adapter: not registered yet
+        error = waiting["last_error"] and f" ({waiting['attempts']}: {waiting['last_error']})"
+        echo(f"protocollo: in attesa{error or ''}")
+    elif charter["protocollo"]:
+        echo(f"protocollo: {', '.join(charter['protocollo'])}")
     if charter["outcome"]:
         echo(f"Outcome: {charter['outcome']}")
     if charter["solution"]:
@@ -276,16 +281,6 @@ def workorders_category(
 ) -> None:
     """Set the case's category, and so its service-charter term."""
     _act(number, operator, f"#categoria {category}\n#nota")
-
-
-@workorders_app.command("protocollo")
-def workorders_protocollo(
-    number: str,
-    protocollo: Annotated[str, typer.Argument(help="The protocol number of a document.")],
-    operator: OperatorOption,
-) -> None:
-    """Record a protocol number of the case's correspondence (for the register)."""
-    _act(number, operator, f"#protocollo {protocollo}\n#nota")
 
 
 @workorders_app.command("extend")

@@ -1,10 +1,13 @@
 """The `[protocol]` section: who registers the citizen's complaints in the protocol register
 (DPR 445/2000 art. 53), as AgID's annex 6 identifies them in `Segnatura.xml`
 (mailbot/protocol/segnatura.py): the administration's and the AOO's IPA codes, the register's
-code, the administration's name, and the classification (titolario) given to complaints."""
+code, the administration's name, and the classification (titolario) given to complaints; and
+which adapter registers them: `manual` (an operator records the number, `#protocollo`) or
+`command` (a program the admin names, run on each new case: mailbot/protocol/adapter.py)."""
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,9 @@ class ProtocolSettings:
     # certificate; None: Segnatura.xml is written unsealed.
     seal_key: Path | None = None
     seal_certificate: Path | None = None
+    adapter: str = "manual"  # "manual" | "command"
+    command: tuple[str, ...] = ()  # the program and its arguments, run without a shell
+    timeout_seconds: int = 60  # a run that takes longer is stopped and counts as failed
 
     @property
     def sealed(self) -> bool:
@@ -52,7 +58,14 @@ def read_protocol(t: Table) -> ProtocolSettings:
         "classifica_denominazione": t.text("classifica_denominazione", "").strip(),
     }
     seal_key, seal_certificate = t.path_or_none("seal_key"), t.path_or_none("seal_certificate")
+    adapter = t.text("adapter", "manual", choices=ADAPTERS)
+    command, timeout = _command(t), t.integer("timeout_seconds", 60, low=1, high=3600)
     t.done()
+    if adapter == "command" and not command:
+        raise ConfigError(
+            'protocol.command: required with adapter = "command": the program and its '
+            'arguments as a list, e.g. ["/usr/local/bin/protocolla", "--aoo", "A123"]'
+        )
     if (seal_key is None) != (seal_certificate is None):
         raise ConfigError(
             "protocol.seal_key: set together with protocol.seal_certificate (the AOO's "
@@ -68,4 +81,33 @@ def read_protocol(t: Table) -> ProtocolSettings:
             "protocol.codice_registro: 1 to 16 letters, digits, _ . - (AgID's "
             f"CodiceRegistro), got {values['codice_registro']!r}"
         )
-    return ProtocolSettings(**values, seal_key=seal_key, seal_certificate=seal_certificate)
+    return ProtocolSettings(
+        **values,
+        seal_key=seal_key,
+        seal_certificate=seal_certificate,
+        adapter=adapter,
+        command=command,
+        timeout_seconds=timeout,
+    )
+
+
+ADAPTERS = ("manual", "command")
+
+
+def _command(t: Table) -> tuple[str, ...]:
+    """A list (run without a shell, so no quoting to get wrong) whose first item is an
+    executable file named by its absolute path."""
+    if isinstance(t.data.get("command"), str):
+        raise ConfigError(
+            "protocol.command: expected a list (the program, then each argument), got a "
+            'string; e.g. ["/usr/local/bin/protocolla", "--aoo", "A123"]'
+        )
+    command = t.str_list("command")
+    if not command:
+        return ()
+    program = Path(command[0])
+    if not program.is_absolute() or not program.is_file() or not os.access(program, os.X_OK):
+        raise ConfigError(
+            f"protocol.command: {command[0]!r} is not an executable file named by its absolute path"
+        )
+    return command

@@ -1,9 +1,10 @@
 """SQLModel tables, one module per part of the schema: `mail` (cursors, leases, instances, the
 inbound ledger, the outbox, PEC receipts, digests), `registry` (taxpayers and contacts), `cases`
 (work orders, their conversation, attachments, corrective actions, refunds, survey answers and
-the event log), `staff` (the members added from the command line), over `columns` (how times
-are stored). Callers import the tables from here, the schema as one name space, as Alembic and
-the migrations read it. No SQLite-only SQL anywhere: PostgreSQL is the scale-out path.
+the event log), `protocol` (registrations due in the protocol register), `staff` (the members
+added from the command line), over `columns` (how times are stored). Callers import the tables
+from here, the schema as one name space, as Alembic and the migrations read it. No SQLite-only
+SQL anywhere: PostgreSQL is the scale-out path.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from mailbot.models.mail import (
     PecReceipt,
     WebHit,
 )
+from mailbot.models.protocol import ProtocolRegistration
 from mailbot.models.registry import Contact, Taxpayer, TaxpayerAddress, TaxpayerToken
 from mailbot.models.staff import StaffAddress, StaffMember, StaffSession, StaffSignIn
 
@@ -44,6 +46,7 @@ __all__ = [
     "MailboxLease",
     "OutboundMessage",
     "PecReceipt",
+    "ProtocolRegistration",
     "Refund",
     "StaffAddress",
     "StaffMember",

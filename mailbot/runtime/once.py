@@ -9,7 +9,7 @@ import asyncio
 import threading
 from dataclasses import dataclass, field
 
-from mailbot.cases import notices, reminders
+from mailbot.cases import notices, registration, reminders
 from mailbot.config import MailboxSettings
 from mailbot.errors import TransientError
 from mailbot.ingest.sources import Source, make_source
@@ -58,6 +58,10 @@ def run_once(services: Services) -> OnceReport:
         reminders.send_digests(services, utcnow())
     except TransientError as exc:
         log.warning("digests not sent", error=str(exc))
+    try:  # the register's numbers owed (a failure is recorded on the case and retried)
+        registration.run_due(services)
+    except TransientError as exc:
+        log.warning("protocol registrations not run", error=str(exc))
     report.delivery = merge(sent_meanwhile, asyncio.run(_deliver_all(services)))
     return report
 

@@ -1,6 +1,7 @@
 """The outbox loop (asyncio, in the main thread): has the sender process deliver what is due
 (runtime/sender_process.py: the sending itself runs on a core of its own), reports failures,
-sends the daily digests, beats the heart the watchdog listens to.
+sends the daily digests, runs the protocol register's adapter (in a thread: it waits for a
+program), beats the heart the watchdog listens to.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from mailbot.cases import notices, reminders
+from mailbot.cases import notices, registration, reminders
 from mailbot.errors import MailbotError, TransientError
 from mailbot.log import get_logger
 from mailbot.models import utcnow
@@ -55,6 +56,7 @@ async def run_outbox_loop(
                     return fresh
             try:
                 reminders.send_digests(services, utcnow(), digested)  # once a day per office
+                await asyncio.to_thread(registration.run_due, services)  # [protocol] adapter
                 sender.ensure(services.settings)  # here: the child dies with this thread
                 report = await asyncio.to_thread(sender.deliver, stop.is_set)
                 if runtime.metrics is not None:

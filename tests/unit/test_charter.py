@@ -181,6 +181,7 @@ def test_operator_commands_set_category_protocollo_and_extend(charter_services):
         "reasoned_reply_at": None,
         "refund_eur": 0.0,
         "protocollo": ["2026/4711"],
+        "protocollo_pending": None,  # [protocol] adapter = "manual": nothing waits
         "satisfaction": None,
         "kind": "reclamo",
         "channel": "email",
