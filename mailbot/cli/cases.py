@@ -137,6 +137,10 @@ def _register_lines(detail: dict[str, Any]) -> None:
     for action in detail["actions"]:
         verified = f", verified {action['verified_at'][:10]}" if action["verified_at"] else ""
         echo(f"Corrective action {action['id']}: {action['text']}{verified}")
+    if cause := charter["missed_term_cause"]:
+        echo(f"Missed-term cause: {cause}")
+    if charter["minimum_data_missing"]:
+        echo("Minimum data: missing (no late-reply indemnity where the profile says so)")
     for refund in detail["refunds"]:
         what = refund["compensation"] or f"{refund['owed_eur']:.2f} EUR"
         echo(

@@ -181,6 +181,8 @@ def test_operator_commands_set_category_protocollo_and_extend(charter_services):
         "reasoned_reply_at": None,
         "refund_eur": 0.0,
         "protocollo": ["2026/4711"],
+        "missed_term_cause": None,
+        "minimum_data_missing": False,
         "satisfaction": None,
         "kind": "reclamo",
         "channel": "email",
