@@ -228,3 +228,33 @@ def test_the_example_arera_water_block_switched_on_is_valid(tmp_path):
     path.write_text(path.read_text() + switched_on)
     rules = config.load(path).charter.indemnity
     assert rules.profile == "arera_water" and rules.base_eur == 30.0
+
+
+def test_the_back_office_records_the_cause_and_the_missing_data(tmp_path) -> None:
+    from support.backoffice import csrf, office_client, sign_in
+    from support.case_office import OPERATOR as TRIBUTI
+    from support.case_office import case, make_office_services, populate, slug
+
+    services = make_office_services(tmp_path)
+    try:
+        populate(services)
+        client = office_client(services)
+        sign_in(client, services, TRIBUTI)
+        page = client.get(f"/pratiche/{slug(1)}")
+        assert "Causa del mancato rispetto del termine" in page.text
+
+        def post(data: dict[str, str]):
+            form = {"csrf_token": csrf(page.text), **data}
+            return client.post(f"/pratiche/{slug(1)}/esito", data=form)
+
+        assert post({"causa": "forza-maggiore", "incompleto": "si"}).status_code == 303
+        assert (case(services, 1).missed_term_cause, case(services, 1).minimum_data_missing) == (
+            "force_majeure",
+            True,
+        )
+        assert post({"incompleto": "no"}).status_code == 303
+        assert not case(services, 1).minimum_data_missing
+        forged = post({"causa": "boh"})
+        assert forged.status_code == 400 and "non è una causa" in forged.text
+    finally:
+        services.engine.dispose()
