@@ -9,6 +9,7 @@ or an access request."""
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,17 @@ def _text(value: object) -> str:
     return escape(str(value or "")).replace("\n", "<br/>")
 
 
-def render(case: dict[str, Any], events: list[dict[str, Any]], language: str, author: str) -> bytes:
+def render(
+    case: dict[str, Any],
+    events: list[dict[str, Any]],
+    language: str,
+    author: str,
+    *,
+    extra: Sequence[tuple[str, str]] = (),
+    annex: tuple[str, Sequence[tuple[str, str]]] | None = None,
+) -> bytes:
+    """`extra`: more (label, value) rows for the case's table (the evidence file's timeline);
+    `annex`: a heading and (name, digest) rows listed at the end (what an archive holds)."""
     _fonts()
     label = LABELS.get(language, LABELS["it"])
     body = ParagraphStyle("body", fontName="Vera", fontSize=9.5, leading=12.5)
@@ -83,6 +94,7 @@ def render(case: dict[str, Any], events: list[dict[str, Any]], language: str, au
         (label["contact"], case["contact_text"]),
         (label["opened"], case["opened_text"]),
         (label["due"], case["due_text"]),
+        *extra,
     ]
     story: list[Any] = [
         Paragraph(_text(f"{label['case']} {case['number']}"), title),
@@ -119,6 +131,11 @@ def render(case: dict[str, Any], events: list[dict[str, Any]], language: str, au
                 colWidths=[45 * mm, 60 * mm, 65 * mm],
             )
         )
+    if annex is not None:
+        mono = ParagraphStyle("mono", parent=meta, fontName="Courier", fontSize=6.5)
+        story.append(Paragraph(_text(annex[0]), heading))
+        rows = [[Paragraph(_text(n), meta), Paragraph(_text(d), mono)] for n, d in annex[1]]
+        story.append(Table(rows, colWidths=[70 * mm, 100 * mm]))
     out = io.BytesIO()
     document = SimpleDocTemplate(
         out,

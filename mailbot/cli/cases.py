@@ -167,21 +167,22 @@ def workorders_export(
     number: str,
     fmt: Annotated[
         str,
-        typer.Option(
-            "--format", help="html or pdf (a document), or eml (an email with every original)."
-        ),
+        typer.Option("--format", help="html or pdf, eml (with every original), evidence (ZIP)."),
     ] = "html",
     out: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
     send_to: Annotated[
         str | None, typer.Option("--send-to", help="Mail the case file (eml) to this address.")
     ] = None,
+    by: ActorOption = None,
 ) -> None:
     """The whole case: conversation, attachments list and event log."""
     from mailbot import runtime
-    from mailbot.cases import transcript
+    from mailbot.cases import evidence, transcript
 
-    if fmt not in transcript.FORMATS:
-        raise InputError(f"--format: must be one of {', '.join(transcript.FORMATS)}, got {fmt!r}")
+    if fmt not in (formats := (*transcript.FORMATS, evidence.FORMAT)):
+        raise InputError(f"--format: must be one of {', '.join(formats)}, got {fmt!r}")
+    if fmt == evidence.FORMAT and send_to is not None:
+        raise InputError("--send-to: the evidence file is not mailed; write it with --out FILE.zip")
     settings = load_settings()
     services = services_for(settings, open_engine(settings))
     if send_to is not None:
@@ -191,9 +192,15 @@ def workorders_export(
         report = runtime.deliver_now(services)
         echo(f"case file of {number} queued for {send_to}; outbox: {report.sent} sent")
         return
-    if fmt == "pdf" and out is None:
-        refuse_binary_on_terminal("a PDF", f"--out fascicolo-{number.replace('/', '-')}.pdf")
-    write_out(transcript.export(services, number, fmt), out)
+    binary = {"pdf": ("a PDF", "fascicolo"), evidence.FORMAT: ("a ZIP archive", "conciliazione")}
+    if fmt in binary and out is None:
+        what, name = binary[fmt]
+        suffix = "zip" if fmt == evidence.FORMAT else fmt
+        refuse_binary_on_terminal(what, f"--out {name}-{number.replace('/', '-')}.{suffix}")
+    if fmt == evidence.FORMAT:  # the conciliation file (issue 33); the export is recorded
+        write_out(evidence.export(services, number, actor_name(by)), out)
+    else:
+        write_out(transcript.export(services, number, fmt), out)
 
 
 def _act(number: str, operator: str, text: str, attach: list[Path] | None = None) -> None:

@@ -7,6 +7,7 @@ both (scripts/test does both runs)."""
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import shutil
@@ -61,8 +62,6 @@ def postgres_cluster() -> Postgres:
     """The session's PostgreSQL cluster, started on first use, stopped at exit."""
     global _postgres
     if _postgres is None:
-        import atexit
-
         cluster = Postgres(Path(tempfile.mkdtemp(prefix="mailbot-pg-")))
         cluster.start()
         atexit.register(lambda: (cluster.stop(), shutil.rmtree(cluster.root, True)))
@@ -146,11 +145,59 @@ def _toml(value: Any) -> str:
 
 def make_services(config_path: Path) -> Services:
     settings = config_module.load(config_path)
+    _start_migrated(settings.database.url)
     engine = db.make_engine(settings.database.url)
-    db.upgrade(engine)
+    if db.current_revision(engine) != db.head_revision(engine):
+        db.upgrade(engine)
     store = Store(settings.storage.path)
     store.ensure()
     return build_services(settings, engine, store, load_or_create_secret(settings.storage.path))
+
+
+_migrated: dict[str, str] = {}  # backend → the session's migrated template (file or database)
+
+
+def _start_migrated(url: str) -> None:
+    """A test's database that nothing has written yet starts as a copy of one migrated once
+    per session (a file copied, or PostgreSQL's CREATE DATABASE … TEMPLATE), instead of
+    running every migration again: ~0.2 s a test on SQLite, ~0.3 s on PostgreSQL. The
+    migrations themselves are tested where a test upgrades a database on its own (`db
+    upgrade`, `mailbot run`); the copy is what that upgrade made."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if path.exists() or not path.parent.is_dir():
+            return
+        if "sqlite" not in _migrated:
+            template = Path(tempfile.mkdtemp(prefix="mailbot-template-")) / "template.db"
+            engine = db.make_engine(f"sqlite:///{template}")
+            db.upgrade(engine)
+            engine.dispose()  # the last connection checkpoints the WAL into the file
+            atexit.register(shutil.rmtree, template.parent, True)
+            _migrated["sqlite"] = str(template)
+        shutil.copyfile(_migrated["sqlite"], path)
+        return
+    name = url.rsplit("/", 1)[-1]
+    if url not in _databases.values() or not _empty(url):
+        return
+    cluster = postgres_cluster()
+    if "postgresql" not in _migrated:
+        template_url = cluster.create_database("t_template")
+        engine = db.make_engine(template_url)
+        db.upgrade(engine)
+        engine.dispose()
+        _migrated["postgresql"] = "t_template"
+    cluster.replace_database(name, _migrated["postgresql"])
+
+
+def _empty(url: str) -> bool:
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return not inspect(conn).get_table_names()
+    finally:
+        engine.dispose()
 
 
 _refs = itertools.count(1)
