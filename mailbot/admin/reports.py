@@ -25,6 +25,7 @@ from mailbot.cases import refunds
 from mailbot.cases.workorders import CLOSED
 from mailbot.charter import Clock
 from mailbot.config import Settings
+from mailbot.config.indemnity import CAUSE_NAMES
 from mailbot.models import Contact, Taxpayer, WorkOrder
 
 REGISTER_COLUMNS = (
@@ -47,6 +48,7 @@ REGISTER_COLUMNS = (
     ("solution_due", "Soluzione entro"),
     ("days_taken", "Giorni impiegati"),
     ("within_term", "Entro il termine"),
+    ("missed_term_cause", "Causa del mancato rispetto"),
     ("refund_eur", "Rimborso dovuto (EUR)"),
     ("refund_state", "Stato rimborso"),
     ("refund_paid_eur", "Rimborso pagato (EUR)"),
@@ -126,6 +128,7 @@ def register(
                 "solution_due": wo.solution_due,
                 "days_taken": "" if voided else taken,
                 "within_term": within,
+                "missed_term_cause": CAUSE_NAMES.get(wo.missed_term_cause, ""),
                 "refund_eur": wo.refund_eur,
                 "refund_state": ", ".join(
                     refunds.STATE_NAMES[r.state]

@@ -115,8 +115,11 @@ def _outcome() -> str:
         if not (year.isdigit() and month.isdigit() and day.isdigit()):
             raise FieldError("outcome-by", "date")
         solution = f"entro {day}/{month}/{year} {solution}"
+    cause = _line("causa", "outcome-cause", required=False)
+    minimum = {"si": "#incompleto", "no": "#incompleto no"}.get(request.form.get("incompleto", ""))
     lines = [f"#{c} {v}" for c, v in (("esito", outcome), ("soluzione", solution),
-                                       ("azione", action)) if v]  # fmt: skip
+                                       ("azione", action), ("causa", cause)) if v]  # fmt: skip
+    lines += [minimum] if minimum else []
     if not lines:
         raise FieldError("outcome-outcome", "one_needed")
     return "\n".join([*lines, "#nota"])

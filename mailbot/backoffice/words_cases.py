@@ -168,6 +168,13 @@ _ACTIONS: Mapping[str, tuple[str, str]] = {
     "save": ("Salva", "Save"),
     "solution_by": ("Soluzione entro il", "Solution by"),
     "corrective_action": ("Nuova azione correttiva", "New corrective action"),
+    "missed_term_cause": ("Causa del mancato rispetto del termine", "Cause of the missed term"),
+    "cause_forza_maggiore": ("forza maggiore", "force majeure"),
+    "cause_cliente_terzi": ("causa imputabile al cliente o a terzi", "the user or a third party"),
+    "cause_gestore": ("causa imputabile al gestore", "the operator"),
+    "minimum_data": ("Dati minimi del reclamo", "The complaint's minimum data"),
+    "minimum_data_missing": ("mancanti: nessun indennizzo", "missing: no indemnity"),
+    "minimum_data_present": ("presenti", "present"),
     "close_hint": (
         "Il cittadino riceve la lettera di chiusura.",
         "The citizen gets the closing letter.",

@@ -115,6 +115,7 @@ WORDS: Mapping[str, tuple[str, str]] = {
     "col_solution_due": ("Soluzione entro", "Solution by"),
     "col_days_taken": ("Giorni impiegati", "Days taken"),
     "col_within_term": ("Entro il termine", "Within term"),
+    "col_missed_term_cause": ("Causa del mancato rispetto", "Cause of the missed term"),
     "col_refund_eur": ("Rimborso dovuto (EUR)", "Refund due (EUR)"),
     "col_refund_state": ("Stato rimborso", "Refund state"),
     "col_refund_paid_eur": ("Rimborso pagato (EUR)", "Refund paid (EUR)"),

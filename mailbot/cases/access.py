@@ -52,7 +52,7 @@ ACTIONS: Mapping[str, str] = {
     "suspend": "case.reply",
     "resume": "case.reply",
     "extend": "case.reply",
-    "outcome": "case.reply",  # #esito, #soluzione, #azione: what the register records
+    "outcome": "case.reply",  # #esito, #soluzione, #azione, #causa, #incompleto: the register
     "forward": "case.reply",  # to a third party: a contractor, another administration
     "note": "case.note",
     "assign": "case.assign",

@@ -1,14 +1,15 @@
 """The commands of an operator's message that act on the case's charter record: #categoria
 (and so its term), #protocollo, #proroga (whose notice tells the citizen why and until when),
-#tipo, #esito, #soluzione and #azione; and what is wrong with an operator's message (any of
-its commands), before anything is done.
+#tipo, #esito, #soluzione, #azione, #causa (why the term was missed) and #incompleto (the
+complaint lacks the minimum data; cases/indemnity.py); and what is wrong with an operator's
+message (any of its commands), before anything is done.
 """
 
 from __future__ import annotations
 
 from sqlmodel import Session
 
-from mailbot.cases import register, workorders
+from mailbot.cases import indemnity, register, workorders
 from mailbot.cases.notices import tell_citizen
 from mailbot.models import WorkOrder
 from mailbot.replies import commands
@@ -42,6 +43,12 @@ def problems(
     solution = parsed.has("soluzione")
     if solution and register.solution_of(solution.arg) is None:
         errors.append(commands.Problem("solution"))
+    cause = parsed.has("causa")
+    if cause and indemnity.cause_of(cause.arg) is None:
+        errors.append(commands.Problem("no_cause", (cause.arg,)))
+    incomplete = parsed.has("incompleto")
+    if incomplete and incomplete.arg.strip().lower() not in ("", "no"):
+        errors.append(commands.Problem("incomplete"))
     if parsed.has("risposta") and not parsed.body:
         errors.append(commands.Problem("answer_text"))
     if work_order is not None:
@@ -103,6 +110,14 @@ def apply(
     if solved:
         due, text = solved
         register.set_solution(session, work_order, text, due, actor)
+    cause = parsed.has("causa")
+    found_cause = indemnity.cause_of(cause.arg) if cause else None
+    if found_cause:
+        indemnity.set_cause(session, work_order, found_cause, actor, services.settings)
+    incomplete = parsed.has("incompleto")
+    if incomplete:
+        missing = incomplete.arg.strip().lower() != "no"
+        indemnity.set_minimum_data_missing(session, work_order, missing, actor, services.settings)
     for command in parsed.commands:
         if command.name == "azione":
             register.add_action(session, work_order, command.arg, actor)

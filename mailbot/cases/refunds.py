@@ -1,13 +1,15 @@
 """What the service charter owes a citizen for a case, and its settlement.
 
-A refund falls due when the reasoned reply came after the term (the term's `refund_eur`) or when
+A refund falls due when the reasoned reply came after the term (the amount `[charter.indemnity]`
+rules give: by default the term's `refund_eur`; config/indemnity.py) or when
 a complaint is found founded (`#esito fondato`) in a category that carries one (the category's
 `refund_eur`, or a `compensation` in kind such as a free ride). A category with `no_refund` owes
 nothing, late replies included (the charters' exclusions). A refund not paid within
 `[charter] refund_pay_days` of falling due is owed `refund_late_factor` times (doubled by
 default). An admin settles it with `mailbot refunds pay|refuse`; an outcome changed away from
 founded withdraws a founded refund still due. `work_order.refund_eur` keeps the sum of the money
-refunds not refused, for the register.
+refunds not refused, for the register. The rules' exclusions (a missed-term cause, a complaint
+without the minimum data: cases/indemnity.py) owe no late-reply refund.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from mailbot import charter
 from mailbot.cases.workorders import case_event
 from mailbot.config import Settings
 from mailbot.db import record_event
@@ -40,7 +43,14 @@ def owe(
     if category is not None and category.no_refund:
         return None
     if reason == "late":
-        amount = settings.office(work_order.office).term(work_order.category).refund_eur
+        rules = settings.charter.indemnity
+        if rules.excludes(work_order.missed_term_cause, work_order.minimum_data_missing):
+            return None
+        amount = rules.amount(
+            settings.office(work_order.office).term(work_order.category).refund_eur,
+            work_order.term_days + work_order.extension_days,
+            _days_taken(work_order, settings),
+        )
         compensation = ""
     else:
         amount = category.refund_eur if category else 0.0
@@ -112,6 +122,8 @@ def owed(refund: Refund, factor: float, today: date) -> float:
 def pay(session: Session, refund_id: int, actor: str, note: str, settings: Settings) -> Refund:
     """Paid (or the compensation given) today: at the amount owed today."""
     refund = _due(session, refund_id)
+    if settings.charter.indemnity.bill_reference_required and not note.strip():
+        raise InputError("a refund is paid on a bill: give the bill's reference (--reference)")
     today = utcnow().astimezone(settings.timezone).date()
     refund.paid_eur = (
         None if refund.compensation else owed(refund, settings.charter.refund_late_factor, today)
@@ -124,6 +136,7 @@ def pay(session: Session, refund_id: int, actor: str, note: str, settings: Setti
         actor=actor,
         refund_id=refund_id,
         paid_eur=str(refund.paid_eur or 0),
+        reference=note,
     )
     return refund
 
@@ -167,6 +180,16 @@ def refunds(
     return [(r, n) for r, n in session.exec(query.order_by(col(Refund.id)))]
 
 
+def causes(session: Session, work_order_ids: set[int]) -> dict[int, str]:
+    """The missed-term cause of each of these cases ("" when not said): cases/indemnity.py."""
+    if not work_order_ids:
+        return {}
+    query = select(WorkOrder.id, WorkOrder.missed_term_cause).where(
+        col(WorkOrder.id).in_(work_order_ids)
+    )
+    return {i: c for i, c in session.exec(query) if i is not None}
+
+
 def by_case(session: Session, year: int) -> dict[int, list[Refund]]:
     """The refunds of the cases of `year`, by work order id (for the register)."""
     found: dict[int, list[Refund]] = {}
@@ -181,12 +204,15 @@ def by_case(session: Session, year: int) -> dict[int, list[Refund]]:
     return found
 
 
-def view(refund: Refund, number: str, tz: ZoneInfo, factor: float) -> dict[str, Any]:
+def view(
+    refund: Refund, number: str, tz: ZoneInfo, factor: float, cause: str = ""
+) -> dict[str, Any]:
     today = utcnow().astimezone(tz).date()
     return {
         "id": refund.id,
         "number": number,
         "reason": refund.reason,
+        "missed_term_cause": cause or None,
         "state": refund.state,
         "amount_eur": refund.amount_eur,
         "owed_eur": None if refund.compensation else owed(refund, factor, today),
@@ -200,6 +226,21 @@ def view(refund: Refund, number: str, tz: ZoneInfo, factor: float) -> dict[str, 
         "paid_eur": refund.paid_eur,
         "note": refund.note or None,
     }
+
+
+def _days_taken(work_order: WorkOrder, settings: Settings) -> int:
+    """The term's days (working or calendar, pauses excluded) the reasoned reply took."""
+    tz = settings.timezone
+    replied = work_order.reasoned_reply_at or utcnow()
+    return charter.days_taken(
+        work_order.received_at.astimezone(tz).date(),
+        replied.astimezone(tz).date(),
+        working=work_order.term_working,
+        calendar=charter.Calendar(
+            settings.charter.local_holidays, settings.charter.saturday_is_working_day
+        ),
+        pauses=charter.load_pauses(work_order.pauses),
+    )
 
 
 def _due(session: Session, refund_id: int) -> Refund:

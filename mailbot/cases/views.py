@@ -73,6 +73,8 @@ def _summary(
             "reasoned_reply_at": _iso(wo.reasoned_reply_at, tz) if wo.reasoned_reply_at else None,
             "refund_eur": wo.refund_eur,
             "protocollo": [p for p in wo.protocollo.split(", ") if p],
+            "missed_term_cause": wo.missed_term_cause or None,
+            "minimum_data_missing": wo.minimum_data_missing,
             "satisfaction": wo.satisfaction,
             "kind": wo.kind,
             "channel": wo.channel,

@@ -25,6 +25,7 @@ from mailbot.cli import (  # noqa: F401
     entry,
     forward,
     inbound,
+    indemnity,
     protocol,
     refunds,
     registry,

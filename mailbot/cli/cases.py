@@ -26,6 +26,7 @@ from mailbot.cli.app import (
     workorders_app,
     write_out,
 )
+from mailbot.cli.case_lines import register_lines
 from mailbot.errors import InputError
 from mailbot.types import deliverable, looks_like_address
 
@@ -103,7 +104,7 @@ def workorders_show(number: str, as_json: JsonOption = False, by: ActorOption = 
     candidates = f", candidates {', '.join(match['candidates'])}" if match["candidates"] else ""
     echo(f"Match: rule {match['rule']}, state {match['state']}, {verified}{candidates}")
     echo(f"Opened {detail['opened_at']}, due {detail['due_at']}")
-    _register_lines(detail)
+    register_lines(detail)
     for message in detail["messages"]:
         arrow = "<-" if message["direction"] == "in" else "->"
         sender = message["from"] if deliverable(message["from"]) else contact["name"]
@@ -123,31 +124,6 @@ def workorders_show(number: str, as_json: JsonOption = False, by: ActorOption = 
         "\nViewed: "
         + "; ".join(f"{v['at'][:16]} by {v['by']} ({v['via']})" for v in detail["views"])
     )
-
-
-def _register_lines(detail: dict[str, Any]) -> None:
-    """What the register records beyond the dates: outcome, solution, actions, refunds."""
-    charter = detail["charter"]
-    echo(f"Kind: {charter['kind']}, channel {charter['channel']}")
-    if waiting := charter["protocollo_pending"]:  # [protocol] adapter: not registered yet
-        error = waiting["last_error"] and f" ({waiting['attempts']}: {waiting['last_error']})"
-        echo(f"protocollo: in attesa{error or ''}")
-    elif charter["protocollo"]:
-        echo(f"protocollo: {', '.join(charter['protocollo'])}")
-    if charter["outcome"]:
-        echo(f"Outcome: {charter['outcome']}")
-    if charter["solution"]:
-        due = f" (by {charter['solution_due']})" if charter["solution_due"] else ""
-        echo(f"Solution: {charter['solution']}{due}")
-    for action in detail["actions"]:
-        verified = f", verified {action['verified_at'][:10]}" if action["verified_at"] else ""
-        echo(f"Corrective action {action['id']}: {action['text']}{verified}")
-    for refund in detail["refunds"]:
-        what = refund["compensation"] or f"{refund['owed_eur']:.2f} EUR"
-        echo(
-            f"Refund {refund['id']} ({refund['reason']}): {what}, {refund['state']}"
-            + (f", pay by {refund['pay_by']}" if refund["state"] == "due" else "")
-        )
 
 
 @workorders_app.command("link")

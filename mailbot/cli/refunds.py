@@ -29,8 +29,8 @@ def refunds_list(
         str | None, typer.Option("--state", help="Only these: due, paid or refused.")
     ] = None,
 ) -> None:
-    """Refunds, oldest first: what is owed now (doubled past its term), by when, and how they
-    were settled."""
+    """Refunds, oldest first: what is owed now (doubled past its term), by when, the case's
+    missed-term cause, and how they were settled."""
     from mailbot import db
     from mailbot.cases import refunds
 
@@ -39,9 +39,11 @@ def refunds_list(
     settings = load_settings()
     factor = settings.charter.refund_late_factor
     with db.unit_of_work(open_engine(settings)) as session:
+        found = refunds.refunds(session, state=state)
+        cause = refunds.causes(session, {r.work_order_id for r, _ in found})
         rows = [
-            refunds.view(r, n, settings.timezone, factor)
-            for r, n in refunds.refunds(session, state=state)
+            refunds.view(r, n, settings.timezone, factor, cause.get(r.work_order_id, ""))
+            for r, n in found
         ]
     if as_json:
         print_json(rows)
@@ -53,6 +55,7 @@ def refunds_list(
         ("STATE", 8),
         ("OWED", 24),
         ("PAY BY", 10),
+        ("CAUSE", 19),
         ("NOTE", 40),
     ]
     cells = [
@@ -63,6 +66,7 @@ def refunds_list(
             "overdue" if r["overdue"] else r["state"],
             r["compensation"] or f"{r['owed_eur']:.2f} EUR",
             r["pay_by"],
+            r["missed_term_cause"] or "",
             r["note"] or "",
         )
         for r in rows

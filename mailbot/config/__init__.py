@@ -27,6 +27,7 @@ from mailbot.config.defaults import (
     SUBMISSION_KINDS,
     Category,
 )
+from mailbot.config.indemnity import IndemnitySettings
 from mailbot.config.protocol import ProtocolSettings
 from mailbot.config.reader import CONFIG_ENV, config_path, load, parse
 from mailbot.config.secrets import Secret
@@ -76,6 +77,7 @@ __all__ = [
     "ConversationSettings",
     "DatabaseSettings",
     "DeskSettings",
+    "IndemnitySettings",
     "LimitSettings",
     "MailboxSettings",
     "MatchingSettings",

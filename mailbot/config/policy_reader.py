@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from mailbot.config.defaults import DEFAULT_CATEGORIES, RSPAMD_ACTIONS, SPAM_FILTERS, Category
+from mailbot.config.indemnity import read_indemnity
 from mailbot.config.settings import CharterSettings
 from mailbot.config.spam_settings import SpamRule, SpamSettings
 from mailbot.config.table import Table
@@ -29,7 +30,11 @@ def read_charter(t: Table, root: Table) -> CharterSettings:
     questions = tuple(q.strip() for q in t.str_list("survey_questions") if q.strip())
     if len(questions) > 10:
         raise ConfigError("charter.survey_questions: at most 10 questions")
+    indemnity = read_indemnity(t.table("indemnity", required=False))
     t.done()
+    # A profile's payment rules (arera_water: 180 days, never more) govern every refund.
+    pay_days = pay_days if indemnity.pay_days is None else indemnity.pay_days
+    late_factor = late_factor if indemnity.late_factor is None else indemnity.late_factor
     categories: list[Category] = []
     if "categories" in root.data:
         for c in root.tables("categories"):
@@ -61,6 +66,7 @@ def read_charter(t: Table, root: Table) -> CharterSettings:
         refund_pay_days=pay_days,
         refund_late_factor=late_factor,
         survey_questions=questions,
+        indemnity=indemnity,
         categories=tuple(categories) or DEFAULT_CATEGORIES,
     )
 

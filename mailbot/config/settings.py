@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from mailbot.config.backoffice import BackOfficeSettings
 from mailbot.config.defaults import DEFAULT_CATEGORIES, REGISTRY_FIELDS, Category
+from mailbot.config.indemnity import IndemnitySettings
 from mailbot.config.protocol import ProtocolSettings
 from mailbot.config.secrets import Secret
 from mailbot.config.spam_settings import SpamSettings
@@ -226,6 +227,7 @@ class CharterSettings:
     refund_pay_days: int = 20  # a refund due is paid within this many days of being due…
     refund_late_factor: float = 2.0  # …or multiplied by this
     survey_questions: tuple[str, ...] = ()  # the questionnaire (1-5 each); none: one question
+    indemnity: IndemnitySettings = IndemnitySettings()  # [charter.indemnity]: late-reply rules
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
 
     def category(self, category_id: str) -> Category | None:

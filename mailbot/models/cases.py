@@ -69,6 +69,14 @@ class WorkOrder(SQLModel, table=True):
     pauses: str = Field(default="[]", sa_type=sa.Text, sa_column_kwargs={"server_default": "[]"})
     refund_eur: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     protocollo: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
+    # Why the term was missed (force_majeure | user_or_third_party | operator; "" not said) and
+    # whether the complaint lacked the minimum data: the indemnity's exclusions (issue 33).
+    missed_term_cause: str = Field(
+        default="", max_length=32, sa_column_kwargs={"server_default": ""}
+    )
+    minimum_data_missing: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa.false()}
+    )
     satisfaction: int | None = Field(default=None)  # 1-5, the citizen's answer on closing
     # `mailbot purge` removed its texts, originals and contact details; figures stay.
     purged_at: datetime | None = utc_column(default=None)

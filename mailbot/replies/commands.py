@@ -81,6 +81,12 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("azione", "TESTO", "TEXT",
          "un'azione correttiva nata dalla pratica",
          "a corrective action the case led to"),
+    Spec("causa", "CAUSA", "CAUSE",
+         "perché il termine è stato mancato: forza-maggiore, cliente-terzi o gestore",
+         "why the term was missed: forza-maggiore, cliente-terzi or gestore"),
+    Spec("incompleto", "[no]", "[no]",
+         "il reclamo manca dei dati minimi: nessun indennizzo (#incompleto no lo annulla)",
+         "the complaint lacks the minimum data: no indemnity (#incompleto no undoes it)"),
 )  # fmt: skip
 _COMMAND = re.compile(r"^#(?P<name>[A-Za-zÀ-ÿ_]+)\b[ \t]*(?P<arg>.*)$")
 # name → what its argument needs, "" for none (the Italian placeholder, as errors show it);
@@ -165,6 +171,14 @@ MESSAGES = {
     "solution": {
         "it": "#soluzione richiede il testo: #soluzione entro 30/04/2026 TESTO (data facoltativa)",
         "en": "#soluzione needs the text, the date optional: #soluzione entro 30/04/2026 TEXT",
+    },
+    "no_cause": {
+        "it": "#causa: {0!r} non è una causa (forza-maggiore, cliente-terzi, gestore)",
+        "en": "#causa: {0!r} is not a cause (forza-maggiore, cliente-terzi, gestore)",
+    },
+    "incomplete": {
+        "it": "#incompleto: scrivete #incompleto, oppure #incompleto no per annullarlo",
+        "en": "#incompleto: write #incompleto, or #incompleto no to undo it",
     },
     "not_suspended": {
         "it": "#riprendi: la pratica non è sospesa",

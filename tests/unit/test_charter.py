@@ -182,6 +182,8 @@ def test_operator_commands_set_category_protocollo_and_extend(charter_services):
         "refund_eur": 0.0,
         "protocollo": ["2026/4711"],
         "protocollo_pending": None,  # [protocol] adapter = "manual": nothing waits
+        "missed_term_cause": None,
+        "minimum_data_missing": False,
         "satisfaction": None,
         "kind": "reclamo",
         "channel": "email",
