@@ -19,7 +19,7 @@ from mailbot.types import deliverable
 
 _TEXT = ("number", "status", "office", "desk", "subject", "match_rule", "match_state",
          "match_candidates", "category", "protocollo", "kind", "channel", "outcome", "solution",
-         "void_reason", "voided_by", "postal_address")  # fmt: skip
+         "void_reason", "voided_by", "postal_address", "missed_term_cause")  # fmt: skip
 _TIMES = ("opened_at", "due_at", "reasoned_reply_at", "voided_at")
 
 work_order = sa.table(
@@ -29,6 +29,7 @@ work_order = sa.table(
     *(sa.column(name, sa.Integer) for name in ("id", "contact_id", "taxpayer_id")),
     *(sa.column(name, sa.Integer) for name in ("term_days", "extension_days", "satisfaction")),
     *(sa.column(name, sa.Boolean) for name in ("contact_verified", "term_working")),
+    sa.column("minimum_data_missing", sa.Boolean),
     *(sa.column(name, sa.Float) for name in ("match_confidence", "refund_eur")),
     sa.column("solution_due", sa.Date),
 )
@@ -111,6 +112,8 @@ def _summary(row: Any, tz: ZoneInfo) -> dict[str, Any]:
             else None,
             "refund_eur": row["refund_eur"],
             "protocollo": [p for p in row["protocollo"].split(", ") if p],
+            "missed_term_cause": row["missed_term_cause"] or None,
+            "minimum_data_missing": bool(row["minimum_data_missing"]),
             "satisfaction": row["satisfaction"],
             "kind": row["kind"],
             "channel": row["channel"],
