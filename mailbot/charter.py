@@ -1,7 +1,7 @@
 """The service-charter clock: when a reasoned reply is due, and how long one took.
 
 A term counts days after the day of receipt: calendar days, or working days (no Sundays,
-Italian national holidays from the `holidays` library, the configured local ones such as the
+Italian national holidays (`italian_holidays`), the configured local ones such as the
 patron saint's day, and no Saturdays unless `[charter] saturday_is_working_day`). A calendar
 term that ends on a day that is not a working day moves to the next working day, as Italian
 law does with deadlines: one rule, the same Saturday for both. While a case is suspended for more
@@ -19,11 +19,10 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from itertools import islice, takewhile
 from zoneinfo import ZoneInfo
 
-import holidays
+from mailbot.italian_holidays import national
 
 Pause = tuple[date, date | None]  # (suspended on, answered on); None while it lasts
 
@@ -37,7 +36,7 @@ class Calendar:
         """Sundays, national holidays and the local ones."""
         return (
             day.weekday() == 6
-            or day in _national(day.year)
+            or day in national(day.year)
             or day.isoformat() in self.local_holidays
             or day.isoformat()[5:] in self.local_holidays
         )
@@ -45,11 +44,6 @@ class Calendar:
     def is_working_day(self, day: date) -> bool:
         saturday = day.weekday() == 5
         return (not saturday or self.saturday_is_working_day) and not self.is_holiday(day)
-
-
-@lru_cache(maxsize=64)
-def _national(year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays("IT", years=year)
 
 
 def _paused(day: date, pauses: Sequence[Pause], today: date) -> bool:

@@ -95,12 +95,29 @@ def configure(level: str = "INFO", json: bool | None = None) -> None:
 _pending: list[tuple[str, bool, bool, TextIO] | None] = [None]  # configured, not yet applied
 
 
+def _import_structlog() -> Any:
+    """structlog without rich: structlog formats a console exception with rich whenever it can
+    import it (it is installed for the command line's help), and loading rich's traceback
+    machinery cost each of the daemon's processes ~5 MB for a format its JSON lines never
+    use (issue 32). A None in `sys.modules` makes that import fail while structlog loads; a
+    console exception is then formatted as Python's own traceback."""
+    if "structlog" in sys.modules or "rich" in sys.modules:
+        import structlog
+
+        return structlog
+    sys.modules["rich"] = None  # type: ignore[assignment]
+    try:
+        import structlog
+    finally:
+        del sys.modules["rich"]
+    return structlog
+
+
 def _structlog() -> Any:
     """structlog, with the last `configure` applied."""
     import logging
 
-    import structlog
-
+    structlog = _import_structlog()
     if _pending[0] is None:
         return structlog
     level, json, colors, stream = _pending[0]

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from mailbot.cases import conversation_log, pdf, staff, wording, workorders
+from mailbot.cases import conversation_log, staff, wording, workorders
 from mailbot.cases.messages import (
     OFFICE_SIDE,
     contact_values,
@@ -247,4 +247,8 @@ def _render(
         "body": body,
         "signature": signature or office.name,
     }
+    # Imported here: only a case without an e-mail address has letters, and ReportLab is 6 MB
+    # the daemon would otherwise carry for every other case (issue 32).
+    from mailbot.cases import pdf
+
     return pdf.letter(values, language)

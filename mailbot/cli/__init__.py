@@ -8,6 +8,7 @@ the modules registers their commands.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from dataclasses import dataclass
@@ -102,7 +103,18 @@ class _Deferred(RuntimeParam):
         return param._runtime_param._coerce_value(value, param=param, ctx=ctx)
 
 
+def declare_package_main() -> None:
+    """Started as the `mailbot` console script, say this is `python -m mailbot` (which it is):
+    a process that `multiprocessing` spawns (the daemon's sender) then runs no main script
+    again, and so does not load the command line (typer, click: ~9 MB) it never uses. Started
+    with `-m`, Python has already said so (issue 32)."""
+    script = sys.modules.get("__main__")
+    if script is not None and getattr(script, "__spec__", None) is None:
+        script.__spec__ = importlib.util.find_spec("mailbot.__main__")
+
+
 def main() -> None:
+    declare_package_main()
     # Everything mailbot creates (the SQLite file, the store, sent .eml files, exports) holds
     # personal data: private to its user, whatever umask the shell or cron gave.
     os.umask(0o077)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
@@ -38,6 +39,25 @@ def test_upgrade_is_idempotent(tmp_path):
     engine = db.make_engine(database_url(tmp_path))
     first = db.upgrade(engine)
     assert db.upgrade(engine) == first
+
+
+def test_a_database_at_head_is_upgraded_without_loading_alembic(tmp_path):
+    """The daemon upgrades at every start and reload; at head it must not keep Alembic in its
+    memory (issue 32). A database one migration behind still gets it."""
+    url = database_url(tmp_path)
+    engine = db.make_engine(url)
+    head = db.upgrade(engine)
+    probe = (
+        "import sys; from mailbot import db; "
+        f"print(db.upgrade(db.make_engine({url!r})), 'alembic' in sys.modules)"
+    )
+    run = [str(REPO / ".venv" / "bin" / "python"), "-c", probe]
+    at_head = subprocess.run(run, capture_output=True, text=True, timeout=60, check=True)
+    assert at_head.stdout.split() == [head, "False"]
+    command.downgrade(db._alembic_config(engine), "-1")
+    assert db.current_revision(engine) != head
+    behind = subprocess.run(run, capture_output=True, text=True, timeout=60, check=True)
+    assert behind.stdout.split() == [head, "True"]
 
 
 # The shape a newcomer reads at a glance (issue 17). The pipeline names every stage by design,

@@ -182,3 +182,28 @@ def test_option_values_are_still_converted_and_checked(config, args, message):
         return
     assert done.returncode == 2 and message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# The `mailbot` console script as installers write it, with a spawned child (as the daemon's
+# sender process is) that says whether it loaded the command line (typer).
+CONSOLE_SCRIPT = """
+import multiprocessing, sys
+from mailbot.cli import declare_package_main, main
+if __name__ == "__main__":
+    if sys.argv[1] == "declared":
+        declare_package_main()
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        print(pool.apply(eval, ("'typer' in __import__('sys').modules",)))
+"""
+
+
+def test_the_daemons_spawned_processes_do_not_load_the_command_line(tmp_path):
+    script = tmp_path / "mailbot"
+    script.write_text(CONSOLE_SCRIPT)
+
+    def child_loads(mode: str) -> str:
+        run = [sys.executable, str(script), mode]
+        return subprocess.run(run, capture_output=True, text=True, timeout=60, check=True).stdout
+
+    assert child_loads("as-installed").strip() == "True"  # the script ran again
+    assert child_loads("declared").strip() == "False"

@@ -244,3 +244,27 @@ def test_no_color_reaches_a_command_on_a_terminal(tmp_path):
     config = str(write_config(tmp_path / "mailbot.toml", transport="directory"))
     text = on_a_terminal(config, "run", "--once", env={**os.environ, "NO_COLOR": "1"})
     assert "[info" in text and "\x1b[" not in text
+
+
+# A process that logs, as the daemon's do: structlog is loaded without rich (issue 32), and an
+# exception logged to a console still shows where it happened.
+LOGS_AN_EXCEPTION = """
+import sys
+from mailbot import log
+log.configure("INFO", False)
+try:
+    1 / 0
+except ZeroDivisionError:
+    log.get_logger("probe").exception("it failed")
+print("rich loaded:", "rich" in sys.modules)
+"""
+
+
+def test_the_logger_loads_without_rich_and_still_prints_the_traceback():
+    done = subprocess.run(
+        [sys.executable, "-c", LOGS_AN_EXCEPTION], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "rich loaded: False" in done.stdout
+    logged = done.stdout + done.stderr
+    assert "it failed" in logged and "ZeroDivisionError" in logged and "line 6" in logged
