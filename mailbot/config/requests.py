@@ -5,10 +5,13 @@ how mail is classified, as profiles shipped as data (issue 33, item 1).
   (or its category's), mail is of its mailbox's `kind`, and a second mail without a thread
   reference opens a new case.
 - `arera_water` (ARERA RQSII, 655/2015/R/idr): complaint, request for information and request
-  to correct a bill, 30 working days each from receipt.
+  to correct a bill, 30 working days each from receipt; a complaint reaches the right office
+  of the operator within 7 working days, another operator within 5, whose answer is relayed
+  within 5.
 - `arera_waste` (ARERA TQRIF, 15/2022/R/rif): complaint and request for information 30 working
   days, request to correct a bill 60 working days; `scheme` (I to IV, the regulatory scheme the
-  operator is in) is recorded for the annual figures.
+  operator is in) is recorded for the annual figures; forwarding between the tariff and the
+  collection operator 5 + 5 working days.
 
 Under a regulated profile mail to a complaints mailbox may be classified by cue phrases
 (cases/kinds.py) and an unthreaded reminder from a case's contact joins its open case
@@ -53,6 +56,11 @@ class Profile:
     classify: bool = False  # cue phrases may say a mail is not a complaint (cases/kinds.py)
     join_reminders: bool = False  # an unthreaded mail from the contact joins its open case
     schemes: tuple[str, ...] = ()  # the regulatory schemes `scheme` may name (none: no key)
+    # Forwarding clocks in working days (cases/forwarding_clock.py), 0: none. Within the
+    # operator: to reach the right office; between operators: to forward, then to relay.
+    forward_within: int = 0
+    forward_between: int = 0
+    relay_between: int = 0
 
 
 PROFILES: Mapping[str, Profile] = {
@@ -66,6 +74,9 @@ PROFILES: Mapping[str, Profile] = {
         },
         classify=True,
         join_reminders=True,
+        forward_within=7,
+        forward_between=5,
+        relay_between=5,
     ),
     "arera_waste": Profile(
         "arera_waste",
@@ -77,6 +88,8 @@ PROFILES: Mapping[str, Profile] = {
         classify=True,
         join_reminders=True,
         schemes=SCHEMES,
+        forward_between=5,  # the tariff operator and the collection operator
+        relay_between=5,
     ),
 }
 
@@ -87,6 +100,12 @@ class RequestSettings:
     scheme: str = ""  # arera_waste: "I" … "IV"; "" otherwise
     classify: bool = False
     join_reminders: bool = False
+
+    @property
+    def forwarding(self) -> tuple[int, int, int]:
+        """(within the operator, forward between operators, relay between them), working days."""
+        p = PROFILES[self.profile]
+        return p.forward_within, p.forward_between, p.relay_between
 
     def term_of(self, kind: str) -> KindTerm | None:
         """The profile's term for `kind`, None when the office's term applies."""
