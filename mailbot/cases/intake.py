@@ -36,7 +36,7 @@ def open_case(
     _mark_certified(session, mail, match)
     requests = settings.charter.requests
     kind, cue = kinds.classify(
-        mail.parsed.subject, mail.parsed.text, mailbox_kind=mailbox.kind,
+        mail.parsed.subject, mail.parsed.text, mailbox_kind=mail.origin.kind or mailbox.kind,
         channel=mail.origin.channel, requests=requests,
     )  # fmt: skip
     work_order = workorders.open_work_order(

@@ -20,7 +20,7 @@ from mailbot.config.requests import PROFILES, RequestSettings
 from mailbot.errors import ConfigError
 from mailbot.models import Event, WorkOrder
 
-from support.app import REPO, make_process, make_services, rows, write_config
+from support.app import REPO, make_process, make_services, rows, run_cli, write_config
 
 ROME = ZoneInfo("Europe/Rome")
 OPERATOR = "mario.rossi@comune.example.it"
@@ -287,3 +287,24 @@ def test_the_example_profiles_switched_on_are_valid(tmp_path):
         "III",
     )
     assert config.load(REPO / "config.example.toml").charter.requests.profile == "municipal"
+
+
+@pytest.mark.today("2026-04-17T09:00:00+00:00")
+def test_the_counter_says_the_kind_and_it_decides_the_term(waste):
+    cfg = str(waste.settings.source_path)
+    opened = run_cli(
+        "--config", cfg, "workorders", "open", "--channel", "sportello", "--operator", OPERATOR,
+        "--subject", "Avviso TARI", "--text", "Chiede di correggere l'avviso.", "--name",
+        "Anna Verdi", "--email", "anna@example.net", "--kind", "rettifica",
+        "--received", "2026-04-17T10:00",
+    )  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    [case] = rows(waste, WorkOrder)
+    assert (case.kind, case.channel, case.term_days) == ("rettifica_fatturazione", "sportello", 60)
+    assert _due(case) == nth_working_day(FRIDAY, 60)
+    wrong = run_cli(
+        "--config", cfg, "workorders", "open", "--channel", "sportello", "--operator", OPERATOR,
+        "--subject", "x", "--text", "y", "--kind", "pizza",
+    )  # fmt: skip
+    assert wrong.returncode == 2 and "--kind: 'pizza' is not a kind" in wrong.stderr
+    assert "Traceback" not in wrong.stderr and len(rows(waste, WorkOrder)) == 1
