@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 
 from mailbot import pipeline
 from mailbot.cases import desk, staff
-from mailbot.config import CHANNELS
+from mailbot.config import CHANNELS, SUBMISSION_KINDS
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import InputError
 from mailbot.ingest.ledger import CHANNEL_REF
@@ -64,6 +64,7 @@ class Submission:
     # The desk (sportello) typing it in: the case is the desk's, which remains the citizen's
     # interface. Default: the desk of the operator, when a desk member enters it.
     desk: str = ""
+    kind: str = ""  # the kind of request (SUBMISSION_KINDS); default: the mailbox's
 
 
 def message_of(submission: Submission, mailbox_address: str, key: str) -> bytes:
@@ -106,6 +107,8 @@ def file_submission(services: Services, submission: Submission, actor: str) -> O
         raise InputError(f"--channel: one of {', '.join(OTHER_CHANNELS)}")
     if not submission.text.strip():
         raise InputError("the text of the complaint is empty")
+    if submission.kind and submission.kind not in SUBMISSION_KINDS:
+        raise InputError(f"--kind: one of {', '.join(SUBMISSION_KINDS)}")
     if submission.email and not looks_like_address(submission.email):
         raise InputError(f"--email {submission.email!r} is not an email address")
     settings = services.settings
@@ -132,6 +135,7 @@ def file_submission(services: Services, submission: Submission, actor: str) -> O
         phone=submission.phone.strip(),
         postal_address=" ".join(submission.postal_address.split()),
         desk=desk_id,
+        kind=submission.kind,
     )
     outcome = pipeline.process_inbound(services, raw, origin)
     with unit_of_work(services.engine) as session:

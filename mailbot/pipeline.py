@@ -22,7 +22,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from mailbot.cases import certify, delivery_reports, intake, messages, staff_mail
+from mailbot.cases import certify, delivery_reports, intake, messages, staff_mail, unthreaded
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import Disposition, MailError, NotFoundError, disposition_for
 from mailbot.ingest import classify, ledger, parse, pec, spam
@@ -159,6 +159,7 @@ def _act(
     mailbox = services.settings.mailbox(origin.mailbox)
     web = origin.unverified  # the web form: a new case, whatever its subject or address says
     ref = None if web else threading.resolve(session, services.secret, parsed, mailbox.address)
+    ref = ref or (None if web else unthreaded.resolve(services, session, parsed, origin.channel))
     work_order = session.get(WorkOrder, ref.work_order_id) if ref else None
     if work_order is not None:
         bind_case(work_order.number)
@@ -188,8 +189,8 @@ def _act(
         return _hold(session, entry, held, verdict.kind)
     trust = {"trust_from": mailbox.trust_from, "web": web}
     match = matcher.match_sender(session, sender_evidence(services, parsed, mail.sender, **trust))
-    if verdict.kind is Kind.CITIZEN_FOLLOWUP and work_order is not None:
-        return intake.add_followup(services, session, mail, work_order, match)
+    if verdict.kind is Kind.CITIZEN_FOLLOWUP and ref is not None and work_order is not None:
+        return intake.add_followup(services, session, mail, work_order, match, via=ref.via)
     return intake.open_case(services, session, mail, match)
 
 

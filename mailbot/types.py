@@ -33,6 +33,8 @@ class Origin:
     postal_address: str = ""
     # The desk that typed it in (`workorders open` by a desk member, or --desk): its case.
     desk: str = ""
+    # The kind of request an operator said it is (`workorders open --kind`); "": the mailbox's.
+    kind: str = ""
 
     @property
     def unverified(self) -> bool:

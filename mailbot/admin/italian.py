@@ -26,7 +26,11 @@ CHANNEL_NAMES = {
     "telefono": "telefono",
     "web": "modulo web",
 }
-KIND_NAMES = {"richiesta_rimborso": "richiesta di rimborso"}
+KIND_NAMES = {
+    "richiesta_rimborso": "richiesta di rimborso",
+    "richiesta_informazioni": "richiesta di informazioni",
+    "rettifica_fatturazione": "richiesta di rettifica di fatturazione",
+}
 OUTCOME_NAMES = {"fondato": "fondato", "infondato": "infondato", "parziale": "in parte fondato"}
 
 

@@ -51,6 +51,8 @@ _LISTS: Mapping[str, tuple[str, str]] = {
     "kind_suggerimento": ("suggerimento", "suggestion"),
     "kind_segnalazione": ("segnalazione", "report"),
     "kind_richiesta_rimborso": ("richiesta di rimborso", "refund request"),
+    "kind_richiesta_informazioni": ("richiesta di informazioni", "request for information"),
+    "kind_rettifica_fatturazione": ("rettifica di fatturazione", "bill correction"),
 }
 
 _PAGE: Mapping[str, tuple[str, str]] = {

@@ -91,6 +91,7 @@ def apply(
             office=office,
             actor=actor,
             clock=services.clock,
+            requests=services.settings.charter.requests,
         )
     if parsed.has("riprendi"):  # as when the citizen answers (intake.py)
         restart = office.term(work_order.category or None).on_integration == "restart"
@@ -100,7 +101,10 @@ def apply(
         workorders.set_protocollo(session, work_order, protocollo.arg, actor)
     kind = parsed.has("tipo")
     if kind:
-        register.set_kind(session, work_order, register.kind_of(kind.arg) or kind.arg, actor)
+        found_kind = register.kind_of(kind.arg) or kind.arg
+        register.set_kind(
+            session, work_order, found_kind, actor, settings=services.settings, clock=services.clock
+        )
     outcome = parsed.has("esito")
     if outcome:
         found = register.outcome_of(outcome.arg) or outcome.arg

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from mailbot.cases import registration, survey, views, workorders
+from mailbot.cases import kinds, registration, survey, unthreaded, views, workorders
 from mailbot.cases.attachments import note_refused, screen_attachments
 from mailbot.cases.messages import Incoming, internal_addresses, queue, record_inbound
 from mailbot.cases.notices import notify_office
@@ -34,6 +34,11 @@ def open_case(
     office = settings.office(mailbox.office)
     mail, refused = screen_attachments(services, mail)
     _mark_certified(session, mail, match)
+    requests = settings.charter.requests
+    kind, cue = kinds.classify(
+        mail.parsed.subject, mail.parsed.text, mailbox_kind=mail.origin.kind or mailbox.kind,
+        channel=mail.origin.channel, requests=requests,
+    )  # fmt: skip
     work_order = workorders.open_work_order(
         session,
         office=office,
@@ -49,9 +54,12 @@ def open_case(
         category=workorders.category_for(
             f"{mail.parsed.subject}\n{mail.parsed.text[:5000]}", settings.charter.categories
         ),
+        kind=kind,
+        requests=requests,
     )
+    if cue:  # why it is not the mailbox's kind: an operator can still say otherwise (#tipo)
+        workorders.case_event(session, work_order, "kind", "mailbot", to=kind, cue=cue)
     work_order.sender_alert = match.forged
-    work_order.kind = mailbox.kind
     channel = mail.origin.channel
     work_order.channel = "pec" if channel == "email" and mailbox.pec else channel
     work_order.postal_address = mail.origin.postal_address
@@ -112,10 +120,12 @@ def open_case(
 
 
 def add_followup(
-    services: Services, session: Session, mail: Incoming, work_order: WorkOrder, match: Match
-) -> Outcome:
+    services: Services, session: Session, mail: Incoming, work_order: WorkOrder, match: Match,
+    *, via: str = "",
+) -> Outcome:  # fmt: skip
     """The citizen writes again: into the case (reopening it if closed recently), to the office;
-    on a voided case it is only recorded."""
+    on a voided case it is only recorded. A reminder with no thread reference (`via`
+    "reminder", cases/unthreaded.py) is recorded as one; the term is the case's still."""
     actor = mail.sender.email
     if work_order.voided_at is not None:  # opened in error: kept with it, nothing sent
         record_inbound(services, session, work_order, mail, "citizen_followup")
@@ -134,6 +144,9 @@ def add_followup(
         ):
             return open_case(services, session, mail, match, parent_id=work_order.id)
         workorders.reopen(session, work_order, actor)
+    if via == unthreaded.VIA:
+        due = work_order.due_at.isoformat()
+        workorders.case_event(session, work_order, "reminder", actor, due_at=due)
     term = services.settings.office(work_order.office).term(work_order.category or None)
     restart = term.on_integration == "restart"
     workorders.resume(session, work_order, actor, services.clock, restart=restart)

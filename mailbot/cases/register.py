@@ -15,13 +15,19 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from mailbot.cases import refunds
-from mailbot.cases.workorders import case_event
+from mailbot.cases.kinds import term_for
+from mailbot.cases.workorders import case_event, recompute_deadline
+from mailbot.charter import Clock
 from mailbot.config import OUTCOMES, SUBMISSION_KINDS, Settings
 from mailbot.db import record_event
 from mailbot.errors import InputError, NotFoundError
 from mailbot.models import CorrectiveAction, WorkOrder, utcnow
 
-KIND_ALIASES = {"rimborso": "richiesta_rimborso"}
+KIND_ALIASES = {
+    "rimborso": "richiesta_rimborso",
+    "informazioni": "richiesta_informazioni",
+    "rettifica": "rettifica_fatturazione",
+}
 _DATE = re.compile(
     r"^(?:entro\s+|by\s+)?(\d{1,2})/(\d{1,2})/(\d{4})\b|^(?:entro\s+|by\s+)?(\d{4})-(\d{2})-(\d{2})\b"
 )
@@ -58,9 +64,21 @@ def solution_of(arg: str) -> tuple[date | None, str] | None:
     return (due, rest) if rest else None
 
 
-def set_kind(session: Session, work_order: WorkOrder, kind: str, actor: str) -> None:
+def set_kind(
+    session: Session, work_order: WorkOrder, kind: str, actor: str, *, settings: Settings,
+    clock: Clock,
+) -> None:  # fmt: skip
+    """The kind decides the term (`[charter.requests]`): when it changes the term, the deadline
+    is computed again from receipt (pauses and extensions kept)."""
     previous, work_order.kind = work_order.kind, kind
-    case_event(session, work_order, "kind", actor, to=kind, previous=previous)
+    office = settings.office(work_order.office)
+    term = term_for(office, work_order.category or None, kind, settings.charter.requests)
+    moved = {}
+    if (term.days, term.working_days) != (work_order.term_days, work_order.term_working):
+        work_order.term_days, work_order.term_working = term.days, term.working_days
+        recompute_deadline(work_order, clock)
+        moved = {"term_days": str(term.days), "due_at": work_order.due_at.isoformat()}
+    case_event(session, work_order, "kind", actor, to=kind, previous=previous, **moved)
 
 
 def set_outcome(

@@ -17,9 +17,11 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from mailbot import charter
+from mailbot.cases.kinds import term_for
 from mailbot.cases.numbering import next_number
 from mailbot.charter import Clock
 from mailbot.config import Category, OfficeSettings
+from mailbot.config.requests import RequestSettings
 from mailbot.db import record_event
 from mailbot.errors import NotFoundError
 from mailbot.models import (
@@ -72,9 +74,11 @@ def open_work_order(
     parent_id: int | None = None,
     clock: Clock | None = None,
     category: str = "",
+    kind: str = "reclamo",
+    requests: RequestSettings = RequestSettings(),  # the kind's term (cases/kinds.py)
 ) -> WorkOrder:
     clock = clock or Clock(charter.Calendar(), timezone)
-    term = office.term(category)
+    term = term_for(office, category, kind, requests)
     work_order = WorkOrder(
         reply_token=secrets.token_hex(8),
         parent_id=parent_id,
@@ -94,6 +98,7 @@ def open_work_order(
         received_at=received_at,
         due_at=received_at,  # recomputed below
         category=category,
+        kind=kind,
         term_days=term.days,
         term_working=term.working_days,
     )
@@ -240,10 +245,11 @@ def set_category(
     office: OfficeSettings,
     actor: str,
     clock: Clock,
+    requests: RequestSettings = RequestSettings(),
 ) -> None:
     """A category can carry its own term: the deadline follows it."""
     previous = work_order.category
-    term = office.term(category)
+    term = term_for(office, category, work_order.kind, requests)
     work_order.category = category
     work_order.term_days, work_order.term_working = term.days, term.working_days
     recompute_deadline(work_order, clock)

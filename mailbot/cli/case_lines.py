@@ -1,10 +1,16 @@
-"""`workorders show`'s lines for what the register records beyond the dates (cli/cases.py)."""
+"""`workorders show`'s lines for what the register records beyond the dates, and the forwarding
+clocks of a regulated profile (cli/cases.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mailbot.cli.app import echo
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from mailbot.config import Settings
 
 
 def register_lines(detail: dict[str, Any]) -> None:
@@ -34,3 +40,30 @@ def register_lines(detail: dict[str, Any]) -> None:
             f"Refund {refund['id']} ({refund['reason']}): {what}, {refund['state']}"
             + (f", pay by {refund['pay_by']}" if refund["state"] == "due" else "")
         )
+    for leg in detail.get("forwarding", []):
+        where = "office" if leg["what"] == "within" else "operator"
+        late = " LATE" if leg["late"] else ""
+        echo(
+            f"Forwarded to {where} {leg['to']} on {leg['on']}: working day "
+            f"{leg['working_days']} of {leg['limit']}{late}"
+        )
+        if relay := leg.get("relay"):
+            state = f"relayed {relay['relayed_on']}" if relay["relayed_on"] else "not relayed yet"
+            late = " LATE" if relay["late"] else ""
+            echo(
+                f"  answered {relay['answered_on']}, {state}: working day "
+                f"{relay['working_days']} of {relay['limit']}{late}"
+            )
+
+
+def forwarding_clocks(session: Session, settings: Settings, number: str) -> list[dict[str, Any]]:
+    """The case's forwarding clocks ([charter.requests] profile; none for municipal)."""
+    from mailbot import charter
+    from mailbot.cases import forwarding_clock, workorders
+
+    calendar = charter.Calendar(
+        settings.charter.local_holidays, settings.charter.saturday_is_working_day
+    )
+    clock = charter.Clock(calendar, settings.timezone)
+    work_order = workorders.by_number(session, number)
+    return forwarding_clock.clocks(session, work_order, settings.charter.requests, clock)

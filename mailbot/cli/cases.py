@@ -26,7 +26,7 @@ from mailbot.cli.app import (
     workorders_app,
     write_out,
 )
-from mailbot.cli.case_lines import register_lines
+from mailbot.cli.case_lines import forwarding_clocks, register_lines
 from mailbot.errors import InputError
 from mailbot.types import deliverable, looks_like_address
 
@@ -79,6 +79,7 @@ def workorders_show(number: str, as_json: JsonOption = False, by: ActorOption = 
         detail = views.show_work_order(
             session, number, settings.timezone, settings.charter.refund_late_factor
         )
+        detail["forwarding"] = forwarding_clocks(session, settings, number)
     if as_json:
         print_json(detail)
         return

@@ -67,6 +67,14 @@ def workorders_open(
             "which relays the office's answer (default: the operator's desk, if any).",
         ),
     ] = "",
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind",
+            help="The kind of request: reclamo, informazioni, rettifica, suggerimento, "
+            "segnalazione, rimborso (default: the mailbox's); it decides the term.",
+        ),
+    ] = "",
 ) -> None:
     """Open a case that came by another channel (counter, post, fax, phone, web)."""
     from mailbot.entry import Submission, file_submission, read_attachments
@@ -89,6 +97,7 @@ def workorders_open(
         attachments=read_attachments(attach or []),
         mailbox=mailbox,
         desk=desk.strip(),
+        kind=_kind(kind),
     )
     services = services_for(settings, open_engine(settings))
     outcome = file_submission(services, submission, actor=operator)
@@ -169,3 +178,18 @@ def workorders_void(
     settings = load_settings()
     services = services_for(settings, open_engine(settings))
     echo(voiding.void_case(services, number, reason, actor_name(by)))
+
+
+def _kind(word: str) -> str:
+    """`--kind`'s word as a kind of request ("" when not given)."""
+    from mailbot.cases.register import kind_of
+
+    if not word.strip():
+        return ""
+    found = kind_of(word)
+    if found is None:
+        raise InputError(
+            f"--kind: {word!r} is not a kind (reclamo, informazioni, rettifica, suggerimento, "
+            "segnalazione, rimborso)"
+        )
+    return found

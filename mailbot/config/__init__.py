@@ -30,6 +30,7 @@ from mailbot.config.defaults import (
 from mailbot.config.indemnity import IndemnitySettings
 from mailbot.config.protocol import ProtocolSettings
 from mailbot.config.reader import CONFIG_ENV, config_path, load, parse
+from mailbot.config.requests import RequestSettings
 from mailbot.config.secrets import Secret
 from mailbot.config.settings import (
     CharterSettings,
@@ -88,6 +89,7 @@ __all__ = [
     "PecSettings",
     "ProtocolSettings",
     "RegistrySettings",
+    "RequestSettings",
     "RetentionSettings",
     "Secret",
     "Settings",

@@ -23,7 +23,11 @@ REGISTRY_FIELDS = ("codice_fiscale", "name", "email", "pec", "postal_address")
 
 # What a submission is (the register's "tipo"), how it came (its "canale"), and what the office
 # found (its "esito"). "rimborso" is the operator's short form of "richiesta_rimborso".
-SUBMISSION_KINDS = ("reclamo", "suggerimento", "segnalazione", "richiesta_rimborso")
+# The regulated kinds (ARERA): "reclamo", "richiesta_informazioni", "rettifica_fatturazione".
+SUBMISSION_KINDS = (
+    "reclamo", "suggerimento", "segnalazione", "richiesta_rimborso", "richiesta_informazioni",
+    "rettifica_fatturazione",
+)  # fmt: skip
 CHANNELS = ("email", "pec", "sportello", "posta", "fax", "telefono", "web")
 OUTCOMES = ("fondato", "infondato", "parziale")
 # A sender who gives no name: the case opens all the same ("accept"), or the citizen is asked

@@ -294,6 +294,7 @@ def _offices(tables: list[Table], charter: CharterSettings) -> dict[str, OfficeS
             copy_to=t.email("copy_to", ""),
             on_integration=t.text("on_integration", "pause", INTEGRATION_RULES),
             approval=t.flag("approval", False),
+            explicit_term="response_days" in t.data,
         )
         t.done()
     return offices

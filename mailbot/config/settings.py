@@ -11,6 +11,7 @@ from mailbot.config.backoffice import BackOfficeSettings
 from mailbot.config.defaults import DEFAULT_CATEGORIES, REGISTRY_FIELDS, Category
 from mailbot.config.indemnity import IndemnitySettings
 from mailbot.config.protocol import ProtocolSettings
+from mailbot.config.requests import RequestSettings
 from mailbot.config.secrets import Secret
 from mailbot.config.spam_settings import SpamSettings
 from mailbot.config.web import WebSettings
@@ -196,6 +197,7 @@ class OfficeSettings:
     on_integration: str = "pause"  # the office's default for its terms (see Term)
     # Operators' replies wait for the office's responsible (#approva) before they leave.
     approval: bool = False
+    explicit_term: bool = False  # `response_days` is set: it wins over [charter.requests]
 
     def term(self, category: str | None) -> Term:
         """The term for a case of `category` (the office's own when it sets none for it)."""
@@ -228,6 +230,7 @@ class CharterSettings:
     refund_late_factor: float = 2.0  # …or multiplied by this
     survey_questions: tuple[str, ...] = ()  # the questionnaire (1-5 each); none: one question
     indemnity: IndemnitySettings = IndemnitySettings()  # [charter.indemnity]: late-reply rules
+    requests: RequestSettings = RequestSettings()  # [charter.requests]: kinds and their terms
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
 
     def category(self, category_id: str) -> Category | None:

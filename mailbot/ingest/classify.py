@@ -62,7 +62,7 @@ class Context:
 class Thread:
     """What the pipeline learned about the case this message continues."""
 
-    via: str  # "signed", "token", "message_id" or "subject"
+    via: str  # "signed", "token", "message_id", "subject" or "reminder"
     to_operators: bool  # it answers a signed message (or token) we sent to the office
     operators: frozenset[
         str
@@ -265,6 +265,10 @@ def is_staff_mail(msg: ParsedMessage, thread: Thread) -> str | None:
 
 
 def is_citizen_followup(msg: ParsedMessage, thread: Thread) -> str | None:
+    if thread.via == "reminder":  # no reference at all (cases/unthreaded.py): the contact's own
+        if msg.sender is not None and msg.sender.email == thread.contact and not thread.forged:
+            return "a reminder from the case's contact (its subject or number)"
+        return None
     if thread.via == "subject":
         if msg.sender is not None and msg.sender.email == thread.contact:
             return "subject tag, from the case's contact"

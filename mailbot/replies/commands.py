@@ -161,8 +161,10 @@ MESSAGES = {
         "en": "#risposta needs the text of the answer to the citizen",
     },
     "no_kind": {
-        "it": "#tipo: {0!r} non è un tipo (reclamo, suggerimento, segnalazione, rimborso)",
-        "en": "#tipo: {0!r} is not a kind (reclamo, suggerimento, segnalazione, rimborso)",
+        "it": "#tipo: {0!r} non è un tipo (reclamo, suggerimento, segnalazione, rimborso, "
+        "informazioni, rettifica)",
+        "en": "#tipo: {0!r} is not a kind (reclamo, suggerimento, segnalazione, rimborso, "
+        "informazioni, rettifica)",
     },
     "no_outcome": {
         "it": "#esito: {0!r} non è un esito (fondato, infondato, parziale)",
