@@ -129,8 +129,9 @@ def _row(
         "unit": _unit({wo.term_working}),
         "within_term": {"on_time": "sì", "late": "no", "open_late": "no"}.get(state, ""),
         "cause": CAUSE_NAMES.get(cause, NOT_STATED_NAME) if cause else "",
-        "indemnity_paid_eur": sum(
-            r.paid_eur or 0.0 for r in case_refunds if r.reason == "late" and r.state == "paid"
+        "indemnity_paid_eur": sum(  # the late-reply indemnity, as paid on a bill
+            (r.paid_eur or 0.0 for r in case_refunds if r.reason == "late" and r.state == "paid"),
+            0.0,
         ),
         # not register columns: what the figures group by
         "kind_id": wo.kind,
