@@ -247,6 +247,9 @@ def test_the_share_is_shown_against_each_schemes_target(utility, now, tmp_path):
                   str(tmp_path / "x.xlsx"), "--scheme", "V")  # fmt: skip
     assert bad.returncode == 2 and "--scheme: expected one of I, II, III, IV" in bad.stderr
     assert "Traceback" not in bad.stderr
+    odd = run_cli("--config", config, "report", "arera", "--year", "2026", "--out",
+                  str(tmp_path / "x.xlsx"), "--target", "reclamo=120")  # fmt: skip
+    assert odd.returncode == 2 and "--target: expected KIND=PERCENT" in odd.stderr
 
 
 @pytest.mark.today(TODAY)
