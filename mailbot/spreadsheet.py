@@ -28,6 +28,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,15 @@ def csv_cell(value: Cell, render: Callable[[Any], str] = str) -> str:
     return render(value)
 
 
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of a workbook: its title, the header and the rows under it."""
+
+    title: str
+    header: Sequence[str]
+    rows: Sequence[Sequence[Cell]]
+
+
 def write_xlsx(
     path: Path,
     title: str,
@@ -86,13 +96,27 @@ def write_xlsx(
 ) -> None:
     """One sheet: a bold, frozen header; dates shown 11/03/2026 and decimals 1.234,50 (in an
     Italian Excel); every text an explicit string cell. `render` sizes the columns."""
+    write_workbook(path, [Sheet(title, header, rows)], render)
+
+
+def write_workbook(path: Path, sheets: Sequence[Sheet], render: Callable[[Any], str] = str) -> None:
+    """Several sheets in one file (an upload laid out sheet by sheet), each as `write_xlsx`
+    writes its one; titles are cut to the 31 characters a sheet name may have."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = title
+    first = book.active
+    assert first is not None
+    book.remove(first)
+    for sheet in sheets:
+        _fill(book.create_sheet(_xml_safe(sheet.title)[:31]), sheet, render)
+    book.save(path)
+
+
+def _fill(sheet: Any, data: Sheet, render: Callable[[Any], str]) -> None:
+    from openpyxl.styles import Font
+
+    header, rows = data.header, data.rows
     sheet.append([_xml_safe(label) for label in header])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -114,7 +138,6 @@ def write_xlsx(
         width = max([len(label), *lengths]) + 2
         sheet.column_dimensions[sheet.cell(1, index).column_letter].width = min(width, 60)
     sheet.freeze_panes = "A2"
-    book.save(path)
 
 
 def _xml_safe(text: str) -> str:

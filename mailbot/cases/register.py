@@ -101,6 +101,29 @@ def set_solution(
     case_event(session, work_order, "solution", actor, due=due.isoformat() if due else "")
 
 
+_SUPPLY_LIMITS = {"use_type": 32, "customer_code": 64, "supply_point": 64}  # the columns
+
+
+def set_supply(
+    session: Session,
+    work_order: WorkOrder,
+    actor: str,
+    *,
+    use_type: str | None = None,
+    customer_code: str | None = None,
+    supply_point: str | None = None,
+) -> None:
+    """What ARERA's register names the request by (the type of use, the customer code, the
+    supply point); None leaves a field as it is, "" clears it."""
+    given = {"use_type": use_type, "customer_code": customer_code, "supply_point": supply_point}
+    changed = {key: value.strip() for key, value in given.items() if value is not None}
+    for key, value in changed.items():
+        if len(value) > _SUPPLY_LIMITS[key]:
+            raise InputError(f"{key}: at most {_SUPPLY_LIMITS[key]} characters")
+        setattr(work_order, key, value)
+    case_event(session, work_order, "supply", actor, fields=",".join(sorted(changed)))
+
+
 def add_action(session: Session, work_order: WorkOrder, text: str, actor: str) -> None:
     assert work_order.id is not None
     session.add(CorrectiveAction(work_order_id=work_order.id, text=text, created_by=actor))

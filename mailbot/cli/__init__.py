@@ -20,6 +20,7 @@ from typer._coercion import RuntimeParam, build_runtime_param
 from mailbot.cli import (  # noqa: F401
     actions,
     admin,
+    arera,
     backoffice,
     cases,
     check,

@@ -77,6 +77,12 @@ class WorkOrder(SQLModel, table=True):
     minimum_data_missing: bool = Field(
         default=False, sa_column_kwargs={"server_default": sa.false()}
     )
+    # What ARERA's register names the request by (issue 33): the type of use (domestico,
+    # non_domestico, or the operator's own word), the customer code and the supply point (the
+    # account's code for waste). Set with `workorders supply`; "" when not given.
+    use_type: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
+    customer_code: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    supply_point: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     satisfaction: int | None = Field(default=None)  # 1-5, the citizen's answer on closing
     # `mailbot purge` removed its texts, originals and contact details; figures stay.
     purged_at: datetime | None = utc_column(default=None)
