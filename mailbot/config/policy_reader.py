@@ -6,6 +6,7 @@ import re
 
 from mailbot.config.defaults import DEFAULT_CATEGORIES, RSPAMD_ACTIONS, SPAM_FILTERS, Category
 from mailbot.config.indemnity import read_indemnity
+from mailbot.config.reply_checks import read_reply_checks
 from mailbot.config.settings import CharterSettings
 from mailbot.config.spam_settings import SpamRule, SpamSettings
 from mailbot.config.table import Table
@@ -31,6 +32,7 @@ def read_charter(t: Table, root: Table) -> CharterSettings:
     if len(questions) > 10:
         raise ConfigError("charter.survey_questions: at most 10 questions")
     indemnity = read_indemnity(t.table("indemnity", required=False))
+    reply_checks = read_reply_checks(t.table("reply_checks", required=False))
     t.done()
     # A profile's payment rules (arera_water: 180 days, never more) govern every refund.
     pay_days = pay_days if indemnity.pay_days is None else indemnity.pay_days
@@ -67,6 +69,7 @@ def read_charter(t: Table, root: Table) -> CharterSettings:
         refund_late_factor=late_factor,
         survey_questions=questions,
         indemnity=indemnity,
+        reply_checks=reply_checks,
         categories=tuple(categories) or DEFAULT_CATEGORIES,
     )
 

@@ -11,6 +11,7 @@ from mailbot.config.backoffice import BackOfficeSettings
 from mailbot.config.defaults import DEFAULT_CATEGORIES, REGISTRY_FIELDS, Category
 from mailbot.config.indemnity import IndemnitySettings
 from mailbot.config.protocol import ProtocolSettings
+from mailbot.config.reply_checks import ReplyChecksSettings
 from mailbot.config.secrets import Secret
 from mailbot.config.spam_settings import SpamSettings
 from mailbot.config.web import WebSettings
@@ -228,6 +229,7 @@ class CharterSettings:
     refund_late_factor: float = 2.0  # …or multiplied by this
     survey_questions: tuple[str, ...] = ()  # the questionnaire (1-5 each); none: one question
     indemnity: IndemnitySettings = IndemnitySettings()  # [charter.indemnity]: late-reply rules
+    reply_checks: ReplyChecksSettings = ReplyChecksSettings()  # [charter.reply_checks]
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
 
     def category(self, category_id: str) -> Category | None:
