@@ -73,18 +73,39 @@ def hold(
     return "held: the reasoned reply lacks " + ", ".join(lacking)
 
 
-def refusal(lacking: Sequence[str], language: str) -> str:
-    """The list, as the command line and the back office refuse a reply with it."""
+def lacks(
+    services: Services,
+    session: Session,
+    work_order: WorkOrder,
+    parsed: commands.Parsed,
+    attachments: Sequence[Attachment],
+) -> list[str]:
+    """What the message lacks when it is to be the case's reasoned reply (relayed, neither a
+    question nor an interim message nor a note, the first), not sent anyway (#invia), on a
+    regulated complaint: [] otherwise. The mail, the command line and the back office ask."""
+    internal = ("invia", "nota", "assegna", "sospendi", "interlocutoria")
+    if not parsed.body or work_order.reasoned_reply_at or any(parsed.has(n) for n in internal):
+        return []
+    return reply_checks.gaps(services, session, work_order, parsed.body, attachments)
+
+
+# How a refusal says to send the reply anyway: a command, or the back office form's box.
+ANYWAY = {
+    "it": ("inviatela comunque (#invia sulla prima riga)", "spuntate «Invia comunque»"),
+    "en": ("send it anyway (#invia on the first line)", "tick «Send anyway»"),
+}
+
+
+def refusal(lacking: Sequence[str], language: str, *, form: bool = False) -> str:
+    """The list, as the command line and the back office (`form`) refuse a reply with it."""
     listed = "; ".join(reply_checks.names(lacking, language))
+    anyway = ANYWAY.get(language, ANYWAY["en"])[form]
     if language == "it":
         return (
             f"la risposta motivata di un reclamo regolato manca di: {listed}. Completatela, "
-            "oppure inviatela comunque (#invia sulla prima riga)"
+            f"oppure {anyway}"
         )
-    return (
-        f"the reasoned reply to a regulated complaint lacks: {listed}. Complete it, or send "
-        "it anyway (#invia on the first line)"
-    )
+    return f"the reasoned reply to a regulated complaint lacks: {listed}. Complete it, or {anyway}"
 
 
 @dataclass(frozen=True)
@@ -121,10 +142,7 @@ def gate(
         return held or _nothing_held(
             services, session, work_order, operator, mail=(inbound_id, message_id)
         )
-    internal = ("invia", "nota", "assegna", "sospendi", "interlocutoria")
-    if not parsed.body or work_order.reasoned_reply_at or any(parsed.has(n) for n in internal):
-        return None  # not the reasoned reply (or sent anyway): nothing to check
-    lacking = reply_checks.gaps(services, session, work_order, parsed.body, attachments)
+    lacking = lacks(services, session, work_order, parsed, attachments)
     if not lacking:
         return None
     return hold(

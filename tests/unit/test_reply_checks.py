@@ -241,3 +241,48 @@ def test_the_command_line_refuses_an_incomplete_reply_and_invia_sends_it(water, 
     done = operator_action(water, number, OPERATOR, "#invia\n" + TOO_SHORT)
     assert "recorded as the reasoned reply" in done
     assert len(sent(water, "relay")) == 1
+
+
+# --- the back office: the form lists the elements, a refusal names the missing ones --------
+
+
+@pytest.fixture
+def regulated_office(tmp_path):
+    from support.case_office import make_office_services, populate
+
+    first = make_office_services(tmp_path)
+    first.engine.dispose()
+    path = first.settings.source_path
+    assert path is not None
+    path.write_text(path.read_text() + "\n" + REGULATED)
+    services = make_services(path)
+    populate(services)
+    yield services
+    services.engine.dispose()
+
+
+def test_the_back_office_form_lists_the_elements_and_refuses_until_sent_anyway(regulated_office):
+    from unit.test_backoffice_cases import client_for, post
+
+    from support.case_office import OPERATOR as OFFICE_OPERATOR
+    from support.case_office import case as office_case
+
+    client = client_for(regulated_office, OFFICE_OPERATOR)
+    page = client.get("/pratiche/2026-000001").text
+    assert "la risposta motivata deve contenere" in page and 'name="invia"' in page
+    for name in reply_checks.names(reply_checks.BY_ID, "it"):
+        assert name.replace("'", "&#39;") in page, name
+
+    refused = post(client, 1, "rispondi", {"testo": TOO_SHORT, "modo": "motivata"})
+    assert refused.status_code == 400
+    # This office names its responsible in every letter: the person to contact is there.
+    assert "manca di: la valutazione con le norme" in refused.text
+    assert "spuntate «Invia comunque»" in refused.text and TOO_SHORT in refused.text
+    assert sent(regulated_office, "relay") == []
+    assert office_case(regulated_office, 1).reasoned_reply_at is None
+
+    done = post(client, 1, "rispondi", {"testo": TOO_SHORT, "modo": "motivata", "invia": "1"})
+    assert done.status_code == 303
+    [relay] = sent(regulated_office, "relay")
+    assert TOO_SHORT in text_of(relay) and "#invia" not in text_of(relay)
+    assert office_case(regulated_office, 1).reasoned_reply_at is not None
