@@ -286,3 +286,19 @@ def test_the_back_office_form_lists_the_elements_and_refuses_until_sent_anyway(r
     [relay] = sent(regulated_office, "relay")
     assert TOO_SHORT in text_of(relay) and "#invia" not in text_of(relay)
     assert office_case(regulated_office, 1).reasoned_reply_at is not None
+
+
+def test_a_regulated_complaints_notification_offers_the_reply_template(water, opened):
+    body = text_of(opened)
+    assert "RECLAMO DI UN SERVIZIO REGOLATO" in body
+    for heading in reply_checks.headings("it"):
+        assert f"\n{heading}\n" in body, heading
+    assert f"Rispondiamo al Suo reclamo n. {case(water).number} del " in body
+    html = email.message_from_bytes(opened.raw, policy=default).get_body(("html",))
+    assert "<pre>Riferimento al reclamo" in str(html.get_content())
+
+
+def test_an_unregulated_notification_has_no_template(services, process):
+    process("citizen_plain.eml")
+    body = text_of(outbound(services, "notification"))
+    assert "SERVIZIO REGOLATO" not in body and "Referente da contattare" not in body
