@@ -302,3 +302,26 @@ def test_an_unregulated_notification_has_no_template(services, process):
     process("citizen_plain.eml")
     body = text_of(outbound(services, "notification"))
     assert "SERVIZIO REGOLATO" not in body and "Referente da contattare" not in body
+
+
+def test_the_checks_come_before_the_approval_and_invia_goes_on_to_it(tmp_path):
+    from unit.test_desk_flow import APPROVAL, RESPONSIBLE, services_with
+
+    from support.app import complaint
+
+    services = services_with(tmp_path, APPROVAL + REGULATED, approval=True)
+    process = make_process(services)
+    process(complaint(1))
+    process(reply(outbound(services, "notification"), OPERATOR, TOO_SHORT))
+    assert sent(services, "approval") == [] and sent(services, "relay") == []
+    [notice] = sent(services, "notice")
+    process(reply(notice, OPERATOR, "#invia"))  # sent anyway: now it waits for the responsible
+    [request] = sent(services, "approval")
+    assert request.recipients == RESPONSIBLE and sent(services, "relay") == []
+    process(reply(request, RESPONSIBLE, "#approva", name="Carla Neri"))
+    [relay] = sent(services, "relay")
+    assert TOO_SHORT in text_of(relay)
+    subjects = [email.message_from_bytes(n.raw, policy=default)["Subject"]
+                for n in sent(services, "notice")]  # fmt: skip
+    assert sum("Risposta trattenuta" in s for s in subjects) == 1  # approved: not held again
+    services.engine.dispose()
