@@ -97,6 +97,7 @@ def _sample(composer: Composer, kind: str, language: str) -> Composed:
             "left_out": [{"filename": "foto.jpg", "size_mb": 30}],
             "max_mb": 10,
             "max_message_mb": 25,
+            "reply_template": True,  # a regulated complaint's: the reply template included
         }
         return composer.to_office(
             kind, **common, office=office, values=values, reply_to=citizen.email
@@ -113,6 +114,9 @@ def _sample(composer: Composer, kind: str, language: str) -> Composed:
                 "overdue": [{**item, "days_left": -3}],
                 "day": now,
                 "spam_held": 3,
+                "cause_asked": [
+                    {**item, "replied_at": now, "case_url": "https://reclami.example.it/x"}
+                ],
             },
         )
     if kind in CITIZEN_KINDS:

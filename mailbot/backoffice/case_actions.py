@@ -20,7 +20,7 @@ from flask.typing import ResponseReturnValue
 
 from mailbot.backoffice.case_page import number_of, render_case
 from mailbot.backoffice.context import Office, signed_in
-from mailbot.cases import access, charter_commands, forwarding, transcript
+from mailbot.cases import access, charter_commands, forwarding, reply_hold, transcript
 from mailbot.cases.operator import operator_action
 from mailbot.db import unit_of_work
 from mailbot.errors import InputError, MailError
@@ -62,8 +62,12 @@ def _reply() -> str:
     close = request.form.get("chiudi") == "1"
     if interim and close:
         raise FieldError("reply-close", "interim_close")
+    anyway = "#invia\n" if request.form.get("invia") == "1" and not interim else ""
     return (
-        ("#interlocutoria\n" if interim else "#risposta\n") + ("#chiudi\n" if close else "") + text
+        ("#interlocutoria\n" if interim else "#risposta\n")
+        + ("#chiudi\n" if close else "")
+        + anyway
+        + text
     )
 
 
@@ -172,8 +176,8 @@ def _act(office: Office, number: str, slug: str, verb: str) -> ResponseReturnVal
     try:
         if verb in COMMANDS:
             text = COMMANDS[verb][1]()
-            _check(office, number, text)
             attachments = _uploads() if verb == "rispondi" else []
+            _check(office, number, text, attachments)
             operator_action(services, number, member.address, text, attachments)
         elif verb == "inoltra":
             _forward(office, number)
@@ -189,14 +193,20 @@ def _act(office: Office, number: str, slug: str, verb: str) -> ResponseReturnVal
     return render_case(office, number, status=400, errors=errors, form=form, failed=action)
 
 
-def _check(office: Office, number: str, text: str) -> None:
-    """The checks operator_action makes first (charter_commands.problems), asked here only to
-    say what is wrong in the member's language; operator_action makes them again."""
+def _check(office: Office, number: str, text: str, attachments: list[Attachment]) -> None:
+    """The checks operator_action makes first (charter_commands.problems, and what a regulated
+    reasoned reply lacks: cases/reply_hold.py), asked here only to say what is wrong in the
+    member's language; operator_action makes them again."""
+    language, parsed = office.language(), commands.parse(text)
     with unit_of_work(office.services.engine) as session:
         case = access.case_for(session, office.member(), number)
-        found = charter_commands.problems(office.services, commands.parse(text), case)
+        found = charter_commands.problems(office.services, parsed, case)
+        lacking = [] if found or case is None else (
+            reply_hold.lacks(office.services, session, case, parsed, attachments))  # fmt: skip
     if found:
-        raise InputError("; ".join(p.text(office.language()) for p in found))
+        raise InputError("; ".join(p.text(language) for p in found))
+    if lacking:
+        raise InputError(reply_hold.refusal(lacking, language, form=True))
 
 
 def _forward(office: Office, number: str) -> None:

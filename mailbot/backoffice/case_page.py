@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from sqlmodel import Session, col, select
 
 from mailbot.backoffice.context import Office, signed_in
-from mailbot.cases import access, views, wording
+from mailbot.cases import access, reply_checks, views, wording
 from mailbot.cases.workorders import CLOSED, SUSPENDED
 from mailbot.config import CHANNELS, OUTCOMES, SUBMISSION_KINDS
 from mailbot.db import unit_of_work
@@ -144,6 +144,10 @@ def case_values(
         "late": case.status != CLOSED and case.reasoned_reply_at is None and case.due_at < utcnow(),
         "suspended": case.status == SUSPENDED,
         "allowed": access.allowed(member, case),
+        # A regulated complaint: the reply form lists what its reasoned reply must hold.
+        "required": reply_checks.names(reply_checks.BY_ID, language)
+        if reply_checks.applies(services, case)
+        else [],
         "offices": sorted(settings.offices.values(), key=lambda o: o.name),
         "categories": settings.charter.categories,
         "kinds": SUBMISSION_KINDS,

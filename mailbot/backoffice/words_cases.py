@@ -139,6 +139,14 @@ _ACTIONS: Mapping[str, tuple[str, str]] = {
     "close_after": ("Chiudi la pratica dopo l'invio", "Close the case after sending"),
     "attachments": ("Allegati", "Attachments"),
     "send_reply": ("Invia la risposta", "Send the reply"),
+    "required_elements": (
+        "Reclamo di un servizio regolato: la risposta motivata deve contenere",
+        "A regulated service's complaint: the reasoned reply must hold",
+    ),
+    "send_anyway": (
+        "Invia comunque, anche se mancano elementi richiesti",
+        "Send anyway, though required elements are missing",
+    ),
     "note_text": (
         "Testo della nota (mai inviata al cittadino)",
         "Note (never sent to the citizen)",

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from mailbot.cases import desk, refunds, survey
+from mailbot.cases import desk, refunds, reply_checks, survey
 from mailbot.cases.messages import (
     CITIZEN_SIDE,
     OFFICE_SIDE,
@@ -119,6 +119,7 @@ def notify_office(
         "name_address": mail.parsed.name_address,
         **deadline_values(services, work_order),
         **NOT_HANDED_OVER,
+        "reply_template": reply_checks.applies(services, work_order),  # issue 33, item 5
     }
     if mail.origin.unverified:  # the web form: what this submission gave, not the contact's
         reachable = bool(values["contact_reachable"])

@@ -16,6 +16,7 @@ from mailbot.cases import (
     desk,
     handover,
     letters,
+    reply_hold,
     staff,
     workorders,
 )  # fmt: skip
@@ -44,6 +45,7 @@ def apply_operator_message(
     date: datetime | None = None,
     parsed: commands.Parsed | None = None,
     approved_by: str = "",  # who approved it (the desk, the responsible): not held again
+    checked: bool = False,  # sent anyway (#invia): not held for what it lacks
 ) -> str | None:
     """Commands first, then the text: to the citizen, or kept as an internal note. Returns why
     nothing was relayed, when nothing was. An operator's mail (`inbound_id`) is answered with a
@@ -52,10 +54,15 @@ def apply_operator_message(
     commands already read and sifted (staff_mail: those the writer's role allows)."""
     settings = services.settings
     parsed = parsed or commands.parse(text)
+    # Issue 33: a regulated reasoned reply lacking what it must hold waits (cases/reply_hold.py).
+    if gated := None if checked or approved_by else reply_hold.gate(
+        services, session, work_order, parsed, operator=operator, text=text,
+        attachments=attachments, inbound_id=inbound_id, message_id=message_id, date=date,
+    ):  # fmt: skip
+        return gated if isinstance(gated, str) else _send_held(services, session, gated, date)
     by_mail = inbound_id is not None
     found = charter_commands.problems(services, parsed, work_order)
-    errors = [problem.text(work_order.language) for problem in found]
-    assign_to = parsed.has("assegna")
+    errors, assign_to = [p.text(work_order.language) for p in found], parsed.has("assegna")
 
     def record(kind: str, body: str) -> None:
         if not body and not by_mail:
@@ -150,6 +157,17 @@ def apply_operator_message(
     if parsed.has("riapri"):
         workorders.reopen(session, work_order, operator.email)
     return None if relayed else f"not relayed ({kind})"
+
+
+def _send_held(
+    services: Services, session: Session, held: reply_hold.Held, date: datetime | None
+) -> str | None:
+    """The held reply, as its author wrote it (commands and all), sent unchecked."""
+    return apply_operator_message(
+        services, session, held.work_order, operator=held.author, text=held.message.body_text,
+        attachments=held.attachments, stored=store_attachments(services, held.attachments),
+        inbound_id=held.inbound_id, message_id=held.message.message_id, date=date, checked=True,
+    )  # fmt: skip
 
 
 def _close(

@@ -1,7 +1,9 @@
 """Each office's daily digest: the cases due within `[charter] reminder_days` and the overdue
-ones; overdue cases also go to the office's `manager` (escalation). At most one digest per office
-per local day, whatever restarts or however many instances run: the `digest_sent` row and the
-outbox rows are written in one transaction, and the row's primary key refuses a second.
+ones, and the late cases whose missed-term cause the office is asked for, once a case
+(cases/missed_terms.py); overdue cases also go to the office's `manager` (escalation). At most
+one digest per office per local day, whatever restarts or however many instances run: the
+`digest_sent` row, the outbox rows and the "asked" events are written in one transaction, and
+the row's primary key refuses a second.
 
 A voided case is in no digest and no escalation. Called by the daemon's outbox loop on every
 pass and by `run --once`: cheap when nothing is due (one SELECT per office).
@@ -16,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from mailbot.cases import missed_terms
 from mailbot.cases.workorders import CLOSED
 from mailbot.config import OfficeSettings
 from mailbot.db import record_event, unit_of_work
@@ -90,9 +93,12 @@ def _digest(services: Services, session: Session, office: OfficeSettings, local:
         elif left <= services.settings.charter.reminder_days:
             due_soon.append(item)
     spam = _held_as_spam(services, session, office, local)
-    if not due_soon and not overdue and not spam:
+    ask = missed_terms.to_ask(session, services.settings, office.id, local)
+    if not due_soon and not overdue and not spam and not ask:
         return 0
-    values = {"due_soon": due_soon, "overdue": overdue, "day": local, "spam_held": spam}
+    values = {"due_soon": due_soon, "overdue": overdue, "day": local, "spam_held": spam,
+              "cause_asked": missed_terms.items(services.settings, ask)}  # fmt: skip
+    missed_terms.mark_asked(session, ask, office.id)
     language = services.settings.language
     recipients = [("digest", Address(office.name, office.email))]
     if overdue and office.manager:
@@ -114,6 +120,7 @@ def _digest(services: Services, session: Session, office: OfficeSettings, local:
         due_soon=[i["number"] for i in due_soon],
         overdue=[i["number"] for i in overdue],
         escalated=bool(overdue and office.manager),
+        cause_asked=[wo.number for wo in ask],
     )
     log.info(
         "digest queued",
@@ -122,7 +129,7 @@ def _digest(services: Services, session: Session, office: OfficeSettings, local:
         overdue=len(overdue),
         spam_held=spam,
     )
-    return len(due_soon) + len(overdue) + spam
+    return len(due_soon) + len(overdue) + spam + len(ask)
 
 
 def _held_as_spam(

@@ -59,6 +59,7 @@ MESSAGE_KIND = {
         "notice": "avviso all'operatore",
         "transcript": "fascicolo",
         "pending_reply": "risposta in attesa di approvazione",
+        "held_reply": "risposta trattenuta: mancano elementi richiesti",
         "approval": "richiesta di approvazione",
         "forward_external": "inoltro a terzi",
     },
@@ -79,6 +80,7 @@ MESSAGE_KIND = {
         "notice": "notice to the operator",
         "transcript": "case file",
         "pending_reply": "reply waiting for approval",
+        "held_reply": "reply held: required elements missing",
         "approval": "approval request",
         "forward_external": "forward to a third party",
     },
@@ -137,6 +139,9 @@ EVENT = {
         "approval.approved": "risposta approvata e inviata",
         "approval.replaced": "risposta sostituita da chi approva",
         "approval.rejected": "risposta respinta all'autore",
+        "reply_checks.held": "risposta trattenuta: mancano elementi richiesti",
+        "reply_checks.sent": "risposta trattenuta inviata comunque",
+        "missed_term.cause_asked": "chiesta all'ufficio la causa del termine mancato",
     },
     "en": {
         "work_order.opened": "case opened",
@@ -169,6 +174,9 @@ EVENT = {
         "approval.approved": "reply approved and sent",
         "approval.replaced": "reply replaced by the approver",
         "approval.rejected": "reply sent back to its author",
+        "reply_checks.held": "reply held: required elements missing",
+        "reply_checks.sent": "held reply sent anyway",
+        "missed_term.cause_asked": "the office asked why the term was missed",
     },
 }
 

@@ -6,6 +6,7 @@ import re
 
 from mailbot.config.defaults import DEFAULT_CATEGORIES, RSPAMD_ACTIONS, SPAM_FILTERS, Category
 from mailbot.config.indemnity import read_indemnity
+from mailbot.config.reply_checks import read_reply_checks
 from mailbot.config.requests import read_requests
 from mailbot.config.settings import CharterSettings
 from mailbot.config.spam_settings import SpamRule, SpamSettings
@@ -33,6 +34,7 @@ def read_charter(t: Table, root: Table) -> CharterSettings:
         raise ConfigError("charter.survey_questions: at most 10 questions")
     indemnity = read_indemnity(t.table("indemnity", required=False))
     requests = read_requests(t.table("requests", required=False))
+    reply_checks = read_reply_checks(t.table("reply_checks", required=False))
     t.done()
     # A profile's payment rules (arera_water: 180 days, never more) govern every refund.
     pay_days = pay_days if indemnity.pay_days is None else indemnity.pay_days
@@ -70,6 +72,7 @@ def read_charter(t: Table, root: Table) -> CharterSettings:
         survey_questions=questions,
         indemnity=indemnity,
         requests=requests,
+        reply_checks=reply_checks,
         categories=tuple(categories) or DEFAULT_CATEGORIES,
     )
 

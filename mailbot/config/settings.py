@@ -11,6 +11,7 @@ from mailbot.config.backoffice import BackOfficeSettings
 from mailbot.config.defaults import DEFAULT_CATEGORIES, REGISTRY_FIELDS, Category
 from mailbot.config.indemnity import IndemnitySettings
 from mailbot.config.protocol import ProtocolSettings
+from mailbot.config.reply_checks import ReplyChecksSettings
 from mailbot.config.requests import RequestSettings
 from mailbot.config.secrets import Secret
 from mailbot.config.spam_settings import SpamSettings
@@ -231,6 +232,7 @@ class CharterSettings:
     survey_questions: tuple[str, ...] = ()  # the questionnaire (1-5 each); none: one question
     indemnity: IndemnitySettings = IndemnitySettings()  # [charter.indemnity]: late-reply rules
     requests: RequestSettings = RequestSettings()  # [charter.requests]: kinds and their terms
+    reply_checks: ReplyChecksSettings = ReplyChecksSettings()  # [charter.reply_checks]
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
 
     def category(self, category_id: str) -> Category | None:

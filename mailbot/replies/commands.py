@@ -42,6 +42,9 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("interlocutoria", "", "",
          "interlocutoria: inviata, ma non è la risposta motivata",
          "interim: sent, but not the reasoned reply"),
+    Spec("invia", "", "",
+         "invia la risposta anche se le mancano elementi richiesti (da sola: quella trattenuta)",
+         "send the reply though it lacks required elements (alone: the one held)"),
     Spec("nota", "", "",
          "nota interna, mai inviata al cittadino",
          "internal note, never sent to the citizen"),
@@ -185,6 +188,10 @@ MESSAGES = {
     "not_suspended": {
         "it": "#riprendi: la pratica non è sospesa",
         "en": "#riprendi: the case is not suspended",
+    },
+    "nothing_held": {
+        "it": "#invia da sola invia la risposta trattenuta, ma questa pratica non ne ha",
+        "en": "#invia alone sends the held reply, but this case has none",
     },
     "empty": {
         "it": "la risposta è vuota: niente da inviare al cittadino",

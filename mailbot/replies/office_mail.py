@@ -17,8 +17,11 @@ from mailbot.types import Address, Attachment
 _YOUR_NAME = {"it": "il vostro nome", "en": "your name"}
 # What an operator's notice can say (templates/*/operator_notice.*): their message was refused
 # (`errors`); their plain reply was recorded as the reasoned reply; the case was already closed;
-# the case was voided; their mail named a case but answered nothing of ours.
-NOTICES = ("refused", "reasoned", "already_closed", "voided", "unthreaded", "not_relayed")
+# the case was voided; their mail named a case but answered nothing of ours; their reasoned
+# reply to a regulated complaint was held for what it lacks (cases/reply_hold.py).
+NOTICES = (
+    "refused", "reasoned", "already_closed", "voided", "unthreaded", "not_relayed", "checks",
+)  # fmt: skip
 
 
 class OfficeMessages(Renderer):
@@ -108,6 +111,7 @@ class OfficeMessages(Renderer):
             "applied": [],
             "refused": [],
             "may_assign": False,
+            "received_at": None,
             **(details or {}),
             "number": number,
             "subject": subject,

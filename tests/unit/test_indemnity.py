@@ -45,7 +45,10 @@ def _services(tmp_path, indemnity: str, office: str):
 @pytest.fixture
 def water(tmp_path):
     services = _services(
-        tmp_path, '[charter.indemnity]\nprofile = "arera_water"\n', "working_days = true\n"
+        tmp_path,
+        # The replies' content is test_reply_checks's: here any reply is the reasoned reply.
+        '[charter.indemnity]\nprofile = "arera_water"\n[charter.reply_checks]\nmode = "off"\n',
+        "working_days = true\n",
     )
     yield services
     services.engine.dispose()

@@ -1,0 +1,43 @@
+"""The `[charter.reply_checks]` table: whether a reasoned reply is checked for the elements a
+regulator requires before it leaves (cases/reply_checks.py; issue 33, item 5).
+
+`mode = "auto"` (the default) checks when the service is regulated, which is read from the
+indemnity profile: an ARERA one (`[charter.indemnity] profile = "arera_…"`). "on" checks
+whatever the profile, "off" never. `kinds`: the request kinds whose replies are checked
+(work_order.kind; ARERA's minimum content is the complaint's, "reclamo").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mailbot.config.table import Table
+from mailbot.errors import ConfigError
+
+MODES = ("auto", "on", "off")
+REGULATED_PREFIX = "arera"  # an indemnity profile of this prefix is a regulated service
+
+
+@dataclass(frozen=True)
+class ReplyChecksSettings:
+    mode: str = "auto"
+    kinds: tuple[str, ...] = ("reclamo",)
+
+    def active(self, indemnity_profile: str) -> bool:
+        """Whether replies are checked under this indemnity profile."""
+        if self.mode == "auto":
+            return indemnity_profile.startswith(REGULATED_PREFIX)
+        return self.mode == "on"
+
+
+def read_reply_checks(t: Table) -> ReplyChecksSettings:
+    mode = t.text("mode", "auto", MODES)
+    kinds = ReplyChecksSettings.kinds
+    if "kinds" in t.data:
+        kinds = tuple(k.strip() for k in t.str_list("kinds") if k.strip())
+        if not kinds:
+            raise ConfigError(
+                'charter.reply_checks.kinds: name at least one kind (or mode = "off")'
+            )
+    t.done()
+    return ReplyChecksSettings(mode=mode, kinds=kinds)
