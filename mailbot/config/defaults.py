@@ -18,6 +18,29 @@ OAUTH_PROVIDERS = ("microsoft", "google", "generic")
 OAUTH_FLOWS = ("client_credentials", "refresh_token")
 
 
+# Attachments refused by default ([limits] blocked_extensions): programs and scripts a click runs.
+BLOCKED_EXTENSIONS = (
+    ".exe",
+    ".bat",
+    ".cmd",
+    ".com",
+    ".scr",
+    ".pif",
+    ".js",
+    ".jse",
+    ".vbs",
+    ".vbe",
+    ".wsf",
+    ".msi",
+    ".jar",
+    ".ps1",
+    ".hta",
+    ".cpl",
+    ".lnk",
+    ".iso",
+    ".img",
+)
+
 REGISTRY_FIELDS = ("codice_fiscale", "name", "email", "pec", "postal_address")
 
 

@@ -8,7 +8,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from mailbot.config.backoffice import BackOfficeSettings
-from mailbot.config.defaults import DEFAULT_CATEGORIES, REGISTRY_FIELDS, Category
+from mailbot.config.defaults import (
+    BLOCKED_EXTENSIONS,
+    DEFAULT_CATEGORIES,
+    REGISTRY_FIELDS,
+    Category,
+)
 from mailbot.config.indemnity import IndemnitySettings
 from mailbot.config.protocol import ProtocolSettings
 from mailbot.config.reply_checks import ReplyChecksSettings
@@ -146,27 +151,7 @@ class LimitSettings:
     allow: tuple[str, ...]  # addresses or @domains never limited
     max_attachment_bytes: int = 10 * 1024 * 1024
     max_message_bytes: int = 25 * 1024 * 1024
-    blocked_extensions: tuple[str, ...] = (
-        ".exe",
-        ".bat",
-        ".cmd",
-        ".com",
-        ".scr",
-        ".pif",
-        ".js",
-        ".jse",
-        ".vbs",
-        ".vbe",
-        ".wsf",
-        ".msi",
-        ".jar",
-        ".ps1",
-        ".hta",
-        ".cpl",
-        ".lnk",
-        ".iso",
-        ".img",
-    )
+    blocked_extensions: tuple[str, ...] = BLOCKED_EXTENSIONS
 
 
 @dataclass(frozen=True)
