@@ -5,9 +5,12 @@ closing question.
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from sqlmodel import Session
 
-from mailbot.cases import registration, survey, views, workorders
+from mailbot.cases import confirmation_hold, registration, survey, views, workorders
 from mailbot.cases.attachments import note_refused, screen_attachments
 from mailbot.cases.messages import Incoming, internal_addresses, queue, record_inbound
 from mailbot.cases.notices import notify_office
@@ -79,26 +82,29 @@ def open_case(
     if incomplete:
         workorders.suspend(session, work_order, "no name given", "mailbot", services.clock)
     record_inbound(services, session, work_order, mail, "citizen")
-    registration.due(settings, session, work_order)  # the register's number comes later
-    confirmation = services.composer.confirmation(
-        number=work_order.number,
-        language=work_order.language,
-        citizen=mail.sender,
-        subject=mail.parsed.subject,
-        received_at=mail.origin.received_at,
-        due_at=work_order.due_at,
-        office=office,
-        reply_to=mailbox.address,
-        in_reply_to=mail.parsed.message_id,
-        references=mail.parsed.references,
-        refused=refused,
-        oversized=mail.oversized,
-        incomplete=incomplete,
-        from_address=mailbox.smtp.from_address if mailbox.smtp else None,
-        channel=mail.origin.channel,  # a typed address gets none of the sender's words back
-    )
+    due = registration.due(settings, session, work_order)  # the number comes later
+    letter: dict[str, Any] = {  # kept to compose it again with the number
+        "number": work_order.number,
+        "language": work_order.language,
+        "citizen": mail.sender,
+        "subject": mail.parsed.subject,
+        "received_at": mail.origin.received_at,
+        "due_at": work_order.due_at,
+        "office": office,
+        "reply_to": mailbox.address,
+        "in_reply_to": mail.parsed.message_id,
+        "references": mail.parsed.references,
+        "refused": refused,
+        "oversized": mail.oversized,
+        "incomplete": incomplete,
+        "from_address": mailbox.smtp.from_address if mailbox.smtp else None,
+        "channel": mail.origin.channel,  # a typed address gets none of the sender's words back
+    }
+    confirmation = services.composer.confirmation(**letter)
     note_refused(session, work_order, mail, refused)
-    queue(
+    wait = settings.protocol.wait_seconds  # the confirmation may wait for the number
+    held_until = utcnow() + timedelta(seconds=wait) if due is not None and wait else None
+    queued = queue(
         session,
         work_order,
         "confirmation",
@@ -106,7 +112,10 @@ def open_case(
         limits=settings.limits,
         internal=internal_addresses(services),
         route=mailbox,
+        not_before=held_until,
     )
+    if due is not None and queued is not None and held_until is not None:
+        confirmation_hold.hold(due, queued, held_until, letter, confirmation)
     notify_office(services, session, work_order, office, mail, kind="notification")
     return ledger.settle(mail.entry, LedgerStatus.FILED, kind=Kind.CITIZEN, work_order=work_order)
 
