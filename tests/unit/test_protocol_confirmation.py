@@ -9,6 +9,7 @@ from __future__ import annotations
 import email
 import json
 import mailbox
+import xml.etree.ElementTree as ET
 from datetime import timedelta
 from email.message import Message
 
@@ -18,13 +19,23 @@ from sqlmodel import select
 from mailbot import config as config_module
 from mailbot import db
 from mailbot.cases import registration
+from mailbot.cases.operator import operator_action
 from mailbot.errors import ConfigError
 from mailbot.models import ConversationMessage, Event, OutboundMessage, ProtocolRegistration, utcnow
+from mailbot.protocol import segnatura
 from mailbot.replies import outbox
 from unit.test_protocol_adapter import adapter_config
-from unit.test_segnatura import complaint_with_two_attachments
+from unit.test_segnatura import (
+    NS,
+    OPERATOR,
+    PLACEHOLDER_SIGNATURE,
+    XSD,
+    complaint_with_two_attachments,
+)
 
 from support.app import make_process, make_services, write_config
+
+CASE = "2026/000001"
 
 
 def config_for(tmp_path, state, *, wait=5, timeout=20, smtp_port=25, first=""):
@@ -147,3 +158,27 @@ def test_a_bad_value_names_its_key(tmp_path, line, key):
     path = write_config(tmp_path / "mailbot.toml", extra=f"[protocol]\n{line}\n")
     with pytest.raises(ConfigError, match=rf"^protocol\.{key}: "):
         config_module.load(path)
+
+
+def test_segnatura_states_the_registers_own_date_without_a_made_up_time(services):
+    make_process(services)(complaint_with_two_attachments())
+    registration.run_due(services)  # the register answers 2026-03-02; today is 2026-03-11
+    data = segnatura.export(services.settings, services.engine, services.store, CASE, "tester")
+    ident = ET.fromstring(data).find("p:Intestazione/p:Identificatore", NS)
+    assert ident is not None
+    assert [child.text for child in ident][3:] == ["0000001", "2026-03-02"]  # no Ora…
+    if XSD.is_file():  # …and valid without it (the schema's OraRegistrazione is optional)
+        import xmlschema
+
+        root = ET.fromstring(data)
+        root.append(ET.fromstring(PLACEHOLDER_SIGNATURE))
+        xmlschema.XMLSchema(str(XSD)).validate(ET.tostring(root, encoding="unicode"))
+
+
+def test_a_number_recorded_by_hand_keeps_the_day_and_time_it_was_recorded(services):
+    make_process(services)(complaint_with_two_attachments())
+    operator_action(services, CASE, OPERATOR, "#protocollo 4711\n#nota")
+    data = segnatura.export(services.settings, services.engine, services.store, CASE, "tester")
+    ident = ET.fromstring(data).find("p:Intestazione/p:Identificatore", NS)
+    assert ident is not None
+    assert [child.text for child in ident][3:] == ["0004711", "2026-03-11", "10:00:00"]
