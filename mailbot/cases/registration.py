@@ -188,6 +188,9 @@ def pending(session: Session) -> list[dict[str, object]]:
             "attempts": row.attempts,
             "last_error": row.last_error or None,
             "next_attempt_at": row.next_attempt_at.isoformat(timespec="seconds"),
+            "office_told_at": (
+                row.alerted_at.isoformat(timespec="seconds") if row.alerted_at else None
+            ),
         }
         for row, number in rows
     ]

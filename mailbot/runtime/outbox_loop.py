@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from mailbot.cases import notices, registration, reminders
+from mailbot.cases import notices, protocol_alerts, registration, reminders
 from mailbot.errors import MailbotError, TransientError
 from mailbot.log import get_logger
 from mailbot.models import utcnow
@@ -85,7 +85,7 @@ async def run_outbox_loop(
 def _register(services: Services, wake: threading.Event) -> asyncio.Task[registration.PassReport]:
     """One registration pass in a thread; when it settled something (a held confirmation is
     now due), the loop is woken to send it."""
-    task = asyncio.create_task(asyncio.to_thread(registration.run_due, services))
+    task = asyncio.create_task(asyncio.to_thread(protocol_alerts.run_pass, services))
 
     def settled(done: asyncio.Task[registration.PassReport]) -> None:
         if done.cancelled():
