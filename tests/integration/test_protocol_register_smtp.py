@@ -19,7 +19,7 @@ from babel.dates import format_date
 from unit.test_protocol_confirmation import config_for, text_of
 from unit.test_segnatura import complaint_with_two_attachments
 
-from support.app import REPO, run_cli
+from support.app import REPO, Daemon, run_cli
 
 
 @pytest.fixture
@@ -83,3 +83,36 @@ def test_a_register_that_hangs_or_fails_never_keeps_the_confirmation(tmp_path, s
     time.sleep(0.5)
     citizen = [m for m in smtp.received if "giulia.bianchi@example.org" in m.rcpt_tos]
     assert len(citizen) == 1  # the number is not sent later: one confirmation
+
+
+@pytest.mark.parametrize("mode", ["ok", "hang"])
+def test_the_daemon_sends_it_with_the_number_or_after_the_wait_while_the_register_hangs(
+    tmp_path, state, smtp, mode
+):
+    """The daemon runs the registration beside the sending: a hanging register delays the
+    confirmation by the wait (and the outbox loop's poll), not by the program's timeout."""
+    wait = 3
+    config = config_for(tmp_path, state, wait=wait, timeout=20, smtp_port=smtp.port)
+    if mode == "hang":
+        (state / "mode").write_text(mode)
+    mailbox.Maildir(tmp_path / "maildir").add(complaint_with_two_attachments())
+    daemon = Daemon(config)
+    try:
+        daemon.wait_for_log("inbound processed")
+        filed = time.monotonic()
+        received = []
+        while not received and time.monotonic() - filed < wait + 15:
+            received = [m for m in smtp.received if "giulia.bianchi@example.org" in m.rcpt_tos]
+            time.sleep(0.05)
+        [sent] = received
+        if mode == "ok":
+            assert "Protocollo n. 0000001 del " in text_of(sent.data)
+        else:
+            assert time.monotonic() - filed < wait + 5 + 5  # the wait, a poll, a margin
+            assert "protocol registration failed" not in daemon.log  # still hanging
+            assert "Protocollo" not in text_of(sent.data)
+        assert daemon.stop(timeout=40) == 0
+    finally:
+        daemon.kill()
+    citizen = [m for m in smtp.received if "giulia.bianchi@example.org" in m.rcpt_tos]
+    assert len(citizen) == 1
