@@ -5,12 +5,11 @@ closing question.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session
 
-from mailbot.cases import confirmation_hold, registration, survey, views, workorders
+from mailbot.cases import registration, survey, views, workorders
 from mailbot.cases.attachments import note_refused, screen_attachments
 from mailbot.cases.messages import Incoming, internal_addresses, queue, record_inbound
 from mailbot.cases.notices import notify_office
@@ -102,8 +101,7 @@ def open_case(
     }
     confirmation = services.composer.confirmation(**letter)
     note_refused(session, work_order, mail, refused)
-    wait = settings.protocol.wait_seconds  # the confirmation may wait for the number
-    held_until = utcnow() + timedelta(seconds=wait) if due is not None and wait else None
+    held_until = registration.confirmation_held_until(settings, due)  # for the number
     queued = queue(
         session,
         work_order,
@@ -115,7 +113,7 @@ def open_case(
         not_before=held_until,
     )
     if due is not None and queued is not None and held_until is not None:
-        confirmation_hold.hold(due, queued, held_until, letter, confirmation)
+        registration.hold_confirmation(due, queued, held_until, letter, confirmation)
     notify_office(services, session, work_order, office, mail, kind="notification")
     return ledger.settle(mail.entry, LedgerStatus.FILED, kind=Kind.CITIZEN, work_order=work_order)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -31,6 +32,7 @@ from mailbot.protocol.adapter import (
     make_adapter,
 )
 from mailbot.protocol.submission import incoming, outgoing
+from mailbot.replies.render import Composed
 from mailbot.services import Services
 
 log = get_logger(__name__)
@@ -63,6 +65,26 @@ def due(
     session.add(row)
     workorders.case_event(session, work_order, "protocol_due", "mailbot", document=kind)
     return row
+
+
+def confirmation_held_until(
+    settings: Settings, row: ProtocolRegistration | None
+) -> datetime | None:
+    """Until when a new case's confirmation waits for `row`'s number (`[protocol]
+    wait_seconds`, mailbot/cases/confirmation_hold.py); None: it leaves at once."""
+    wait = settings.protocol.wait_seconds
+    return utcnow() + timedelta(seconds=wait) if row is not None and wait else None
+
+
+def hold_confirmation(
+    row: ProtocolRegistration,
+    outbound_id: int,
+    held_until: datetime,
+    letter: dict[str, Any],
+    composed: Composed,
+) -> None:
+    """In intake's transaction: the confirmation queued as `outbound_id` waits for `row`."""
+    confirmation_hold.hold(row, outbound_id, held_until, letter, composed)
 
 
 def backoff(attempts: int) -> timedelta:
