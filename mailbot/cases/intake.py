@@ -5,6 +5,8 @@ closing question.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 
 from mailbot.cases import kinds, registration, survey, unthreaded, views, workorders
@@ -87,26 +89,28 @@ def open_case(
     if incomplete:
         workorders.suspend(session, work_order, "no name given", "mailbot", services.clock)
     record_inbound(services, session, work_order, mail, "citizen")
-    registration.due(settings, session, work_order)  # the register's number comes later
-    confirmation = services.composer.confirmation(
-        number=work_order.number,
-        language=work_order.language,
-        citizen=mail.sender,
-        subject=mail.parsed.subject,
-        received_at=mail.origin.received_at,
-        due_at=work_order.due_at,
-        office=office,
-        reply_to=mailbox.address,
-        in_reply_to=mail.parsed.message_id,
-        references=mail.parsed.references,
-        refused=refused,
-        oversized=mail.oversized,
-        incomplete=incomplete,
-        from_address=mailbox.smtp.from_address if mailbox.smtp else None,
-        channel=mail.origin.channel,  # a typed address gets none of the sender's words back
-    )
+    due = registration.due(settings, session, work_order)  # the number comes later
+    letter: dict[str, Any] = {  # kept to compose it again with the number
+        "number": work_order.number,
+        "language": work_order.language,
+        "citizen": mail.sender,
+        "subject": mail.parsed.subject,
+        "received_at": mail.origin.received_at,
+        "due_at": work_order.due_at,
+        "office": office,
+        "reply_to": mailbox.address,
+        "in_reply_to": mail.parsed.message_id,
+        "references": mail.parsed.references,
+        "refused": refused,
+        "oversized": mail.oversized,
+        "incomplete": incomplete,
+        "from_address": mailbox.smtp.from_address if mailbox.smtp else None,
+        "channel": mail.origin.channel,  # a typed address gets none of the sender's words back
+    }
+    confirmation = services.composer.confirmation(**letter)
     note_refused(session, work_order, mail, refused)
-    queue(
+    held_until = registration.confirmation_held_until(settings, due)  # for the number
+    queued = queue(
         session,
         work_order,
         "confirmation",
@@ -114,7 +118,10 @@ def open_case(
         limits=settings.limits,
         internal=internal_addresses(services),
         route=mailbox,
+        not_before=held_until,
     )
+    if due is not None and queued is not None and held_until is not None:
+        registration.hold_confirmation(due, queued, held_until, letter, confirmation)
     notify_office(services, session, work_order, office, mail, kind="notification")
     return ledger.settle(mail.entry, LedgerStatus.FILED, kind=Kind.CITIZEN, work_order=work_order)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -110,10 +110,12 @@ def queue(
     limits: LimitSettings | None = None,
     internal: frozenset[str] = frozenset(),
     route: MailboxSettings | None = None,
-) -> None:
+    not_before: datetime | None = None,
+) -> int | None:
     """Write to the outbox and the conversation; automatic mail to outside recipients over the
     rate limit is recorded as suppressed instead of sent. `route`: the case's mailbox, for mail
-    to the citizen: it leaves through the mailbox's own account when it has one (a PEC box's)."""
+    to the citizen: it leaves through the mailbox's own account when it has one (a PEC box's).
+    `not_before`: held until then. The outbox row's id; None when suppressed."""
     # A sender that very likely is not who the From says gets nothing mailbot writes on its
     # own; what an operator writes goes out (the office has judged).
     reason = work_order.sender_alert if route is not None and kind != "relay" else ""
@@ -130,7 +132,7 @@ def queue(
             to=list(composed.recipients),
             reason=reason,
         )
-        return
+        return None
     record_event(
         session,
         f"message.{kind}",
@@ -145,6 +147,7 @@ def queue(
         work_order_id=work_order.id,
         account=route.name if route is not None and route.smtp is not None else "",
         pec=route is not None and route.smtp is not None and route.pec,
+        not_before=not_before,
     )
     conversation_log.add_message(
         session,
@@ -159,6 +162,7 @@ def queue(
         message_id=composed.message_id,
         outbound_id=queued.id,
     )
+    return queued.id
 
 
 def office_reply_to(services: Services, work_order: WorkOrder) -> str:

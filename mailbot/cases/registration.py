@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from mailbot import db
-from mailbot.cases import workorders
+from mailbot.cases import confirmation_hold, workorders
 from mailbot.config import Settings
 from mailbot.log import get_logger
 from mailbot.models import ProtocolRegistration, WorkOrder, utcnow
@@ -31,6 +32,7 @@ from mailbot.protocol.adapter import (
     make_adapter,
 )
 from mailbot.protocol.submission import incoming, outgoing
+from mailbot.replies.render import Composed
 from mailbot.services import Services
 
 log = get_logger(__name__)
@@ -53,15 +55,36 @@ def due(
     work_order: WorkOrder,
     kind: str = INCOMING,
     message_id: int | None = None,
-) -> None:
+) -> ProtocolRegistration | None:
     """In the caller's transaction (intake's; the reply's): a document waits for the register.
     `message_id`: the reply's conversation message (an incoming one is the case's first)."""
     if settings.protocol.adapter == "manual":
-        return
+        return None
     assert work_order.id is not None
     row = ProtocolRegistration(work_order_id=work_order.id, kind=kind, message_id=message_id)
     session.add(row)
     workorders.case_event(session, work_order, "protocol_due", "mailbot", document=kind)
+    return row
+
+
+def confirmation_held_until(
+    settings: Settings, row: ProtocolRegistration | None
+) -> datetime | None:
+    """Until when a new case's confirmation waits for `row`'s number (`[protocol]
+    wait_seconds`, mailbot/cases/confirmation_hold.py); None: it leaves at once."""
+    wait = settings.protocol.wait_seconds
+    return utcnow() + timedelta(seconds=wait) if row is not None and wait else None
+
+
+def hold_confirmation(
+    row: ProtocolRegistration,
+    outbound_id: int,
+    held_until: datetime,
+    letter: dict[str, Any],
+    composed: Composed,
+) -> None:
+    """In intake's transaction: the confirmation queued as `outbound_id` waits for `row`."""
+    confirmation_hold.hold(row, outbound_id, held_until, letter, composed)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -88,7 +111,11 @@ def run_due(services: Services, now: datetime | None = None) -> PassReport:
             .where(ProtocolRegistration.status == PENDING)
             .where(col(ProtocolRegistration.next_attempt_at) <= now)
             .where(sa.or_(col(ProtocolRegistration.kind) == INCOMING, ~incoming_pending))
-            .order_by(col(ProtocolRegistration.next_attempt_at), col(ProtocolRegistration.id))
+            .order_by(  # a confirmation waiting for its number first
+                col(ProtocolRegistration.held_until).is_(None),
+                col(ProtocolRegistration.next_attempt_at),
+                col(ProtocolRegistration.id),
+            )
             .limit(BATCH)
         ).all()
     for row_id in ids:
@@ -139,6 +166,7 @@ def _attempt(
         if row is None or work_order is None:
             return
         if answer is None:
+            confirmation_hold.release(session, row)  # it leaves now, without the number
             row.last_error = error
             row.next_attempt_at = utcnow() + backoff(attempts)
             workorders.case_event(
@@ -150,6 +178,7 @@ def _attempt(
         row.status, row.done_at, row.last_error = DONE, utcnow(), ""
         row.numero, row.data = answer.numero, answer.data.isoformat()
         workorders.set_protocollo(session, work_order, answer.numero, ACTOR)
+        confirmation_hold.fill(services, session, row, work_order, answer)
     report.registered.append(number)
     log.info("protocol registration recorded", case=number, attempt=attempts)
 
@@ -181,6 +210,9 @@ def pending(session: Session) -> list[dict[str, object]]:
             "attempts": row.attempts,
             "last_error": row.last_error or None,
             "next_attempt_at": row.next_attempt_at.isoformat(timespec="seconds"),
+            "office_told_at": (
+                row.alerted_at.isoformat(timespec="seconds") if row.alerted_at else None
+            ),
         }
         for row, number in rows
     ]

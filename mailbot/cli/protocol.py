@@ -81,9 +81,10 @@ def protocol_pending(as_json: JsonOption = False) -> None:
         echo("No registration pending.")
     for row in rows:
         error = f" — {row['last_error']}" if row["last_error"] else ""
+        told = f"  office told {row['office_told_at']}" if row["office_told_at"] else ""
         echo(
             f"{row['number']}  {row['kind']}  {row['state']}  attempts {row['attempts']}  "
-            f"next {row['next_attempt_at']}{error}"
+            f"next {row['next_attempt_at']}{told}{error}"
         )
 
 

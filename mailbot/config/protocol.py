@@ -3,7 +3,8 @@
 (mailbot/protocol/segnatura.py): the administration's and the AOO's IPA codes, the register's
 code, the administration's name, and the classification (titolario) given to complaints; and
 which adapter registers them: `manual` (an operator records the number, `#protocollo`) or
-`command` (a program the admin names, run on each new case: mailbot/protocol/adapter.py)."""
+`command` (a program the admin names, run on each new case: mailbot/protocol/adapter.py); how
+long a confirmation waits for the number, and when a failing registration is reported."""
 
 from __future__ import annotations
 
@@ -34,6 +35,13 @@ class ProtocolSettings:
     adapter: str = "manual"  # "manual" | "command"
     command: tuple[str, ...] = ()  # the program and its arguments, run without a shell
     timeout_seconds: int = 60  # a run that takes longer is stopped and counts as failed
+    # With `command`: how long a new case's confirmation waits for the register's number
+    # (0: it leaves at once, without it); not in time, it leaves without the number.
+    wait_seconds: int = 0
+    # The office is told once that a registration keeps failing: after this many failed
+    # attempts, or when it has waited this many hours (0: that trigger off).
+    alert_after_attempts: int = 5
+    alert_after_hours: int = 24
 
     @property
     def sealed(self) -> bool:
@@ -60,6 +68,9 @@ def read_protocol(t: Table) -> ProtocolSettings:
     seal_key, seal_certificate = t.path_or_none("seal_key"), t.path_or_none("seal_certificate")
     adapter = t.text("adapter", "manual", choices=ADAPTERS)
     command, timeout = _command(t), t.integer("timeout_seconds", 60, low=1, high=3600)
+    wait = t.integer("wait_seconds", 0, low=0, high=300)
+    alert_attempts = t.integer("alert_after_attempts", 5, low=0, high=1000)
+    alert_hours = t.integer("alert_after_hours", 24, low=0, high=24 * 90)
     t.done()
     if adapter == "command" and not command:
         raise ConfigError(
@@ -88,6 +99,9 @@ def read_protocol(t: Table) -> ProtocolSettings:
         adapter=adapter,
         command=command,
         timeout_seconds=timeout,
+        wait_seconds=wait,
+        alert_after_attempts=alert_attempts,
+        alert_after_hours=alert_hours,
     )
 
 

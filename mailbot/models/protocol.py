@@ -32,3 +32,11 @@ class ProtocolRegistration(SQLModel, table=True):
     done_at: datetime | None = utc_column(default=None)
     numero: str = Field(default="", max_length=64)  # as the register answered
     data: str = Field(default="", max_length=10)  # its registration date, YYYY-MM-DD
+    # `[protocol] wait_seconds`: the citizen's confirmation (an outbox row) held until
+    # `held_until` for the number, and what it was composed from (JSON), to compose it again
+    # with the number (mailbot/cases/confirmation_hold.py); cleared once settled.
+    confirmation_id: int | None = Field(default=None)
+    held_until: datetime | None = utc_column(default=None)
+    letter: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
+    # When the office was told this registration keeps failing (once).
+    alerted_at: datetime | None = utc_column(default=None)

@@ -1,5 +1,6 @@
 """What `Segnatura.xml` says of a case, read from the database and the store: the protocol
-number and date recorded with `#protocollo`, the subject, the sender, and the citizen's
+number recorded with `#protocollo` and its date (the register's own, when the command adapter
+registered it; else when it was recorded on the case), the subject, the sender, and the citizen's
 original message with its attachments, each with the SHA-256 of the bytes as stored."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -19,6 +20,7 @@ from mailbot.models import (
     ConversationMessage,
     Event,
     InboundMessage,
+    ProtocolRegistration,
     StoredAttachment,
     Taxpayer,
     WorkOrder,
@@ -58,7 +60,10 @@ class CaseDocuments:
     work_order_id: int
     case_number: str
     protocol_number: str  # seven digits at least, as the schema's NumeroRegistrazione
-    registered_at: datetime  # local time: when the number was recorded on the case
+    # The registration's moment: the register's date (it gives no time: None), or the local
+    # time the number was recorded on the case by hand.
+    registered_on: date
+    registered_time: time | None
     subject: str
     category: str
     sender: Sender
@@ -84,6 +89,7 @@ def gather(session: Session, store: Store, number: str, tz: ZoneInfo) -> CaseDoc
         )
     at = _recorded_at(session, wo.id, recorded[0]) or wo.received_at
     local = at.astimezone(tz)
+    by_register = _register_date(session, wo.id, recorded[0])
     first = session.exec(
         select(ConversationMessage)
         .where(ConversationMessage.work_order_id == wo.id, ConversationMessage.direction == "in")
@@ -108,14 +114,26 @@ def gather(session: Session, store: Store, number: str, tz: ZoneInfo) -> CaseDoc
     return CaseDocuments(
         work_order_id=wo.id,
         case_number=number,
-        protocol_number=_register_number(recorded[0], local.year),
-        registered_at=local,
+        protocol_number=_register_number(recorded[0], (by_register or local).year),
+        registered_on=by_register or local.date(),
+        registered_time=None if by_register else local.timetz(),
         subject=wo.subject or first.subject,
         category=wo.category,
         sender=_sender(session, wo),
         main=main,
         attachments=attachments,
     )
+
+
+def _register_date(session: Session, work_order_id: int, numero: str) -> date | None:
+    """The date the protocol system gave `numero` (the adapter's answer), if it gave it."""
+    row = session.exec(
+        select(ProtocolRegistration)
+        .where(ProtocolRegistration.work_order_id == work_order_id)
+        .where(ProtocolRegistration.status == "done", ProtocolRegistration.numero == numero)
+        .order_by(col(ProtocolRegistration.id))
+    ).first()
+    return date.fromisoformat(row.data) if row is not None and row.data else None
 
 
 def _recorded_at(session: Session, work_order_id: int, protocollo: str) -> datetime | None:

@@ -68,8 +68,9 @@ def render(facts: CaseDocuments, protocol: ProtocolSettings) -> bytes:
     _sub(ident, "CodiceAOO", protocol.codice_aoo)
     _sub(ident, "CodiceRegistro", protocol.codice_registro)
     _sub(ident, "NumeroRegistrazione", facts.protocol_number)
-    _sub(ident, "DataRegistrazione", facts.registered_at.date().isoformat())
-    _sub(ident, "OraRegistrazione", facts.registered_at.timetz().isoformat(timespec="seconds"))
+    _sub(ident, "DataRegistrazione", facts.registered_on.isoformat())
+    if facts.registered_time is not None:  # optional in the schema: never one made up
+        _sub(ident, "OraRegistrazione", facts.registered_time.isoformat(timespec="seconds"))
     subject = facts.subject.strip() or f"Segnalazione {facts.case_number}"
     _sub(header, "Oggetto", subject)
     classifica = _sub(header, "Classifica")

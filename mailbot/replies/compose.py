@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from mailbot.config import OfficeSettings
@@ -122,8 +122,13 @@ class Composer(OfficeMessages):
         incomplete: bool = False,
         from_address: str | None = None,
         channel: str,
+        protocollo: tuple[str, date] | None = None,
+        message_id: str | None = None,
     ) -> Composed:
-        """`incomplete`: the sender gave no name and the charter wants one; they are asked for
+        """`protocollo`: the register's number and date, when the case was registered before
+        the confirmation left (`[protocol] wait_seconds`); `message_id`: the one the letter
+        was first composed with (composed again with the number, it stays the same letter).
+        `incomplete`: the sender gave no name and the charter wants one; they are asked for
         it, and told the term runs from their answer. `channel`: how the case came, which says
         whether the address is proved (`ADDRESS_SOURCE`); to an unproved one the letter holds
         the case number, the office, the term and a short name, nothing else the sender wrote."""
@@ -149,6 +154,7 @@ class Composer(OfficeMessages):
             "response_days": office.response_days,
             "institution": self.institution,
             "address_proved": proved,
+            "protocollo": {"numero": protocollo[0], "data": protocollo[1]} if protocollo else None,
         }
         return self._compose(
             "confirmation",
@@ -161,6 +167,7 @@ class Composer(OfficeMessages):
             references=references,
             auto_submitted="auto-replied",
             from_address=from_address,
+            message_id=message_id,
         )
 
     def relay(

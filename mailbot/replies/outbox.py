@@ -41,11 +41,12 @@ def enqueue(
     work_order_id: int | None,
     account: str = "",
     pec: bool = False,
+    not_before: datetime | None = None,
 ) -> Queued:
     """`account`: the mailbox whose own SMTP account sends it ("" for [smtp]); `pec`: that
     account is a PEC box, and the provider's receipts will tell what became of it. One core
     INSERT (two a case; the row, up to MBs with the citizen's attachments, is never read back
-    here)."""
+    here). `not_before`: not due before then (a confirmation held for the protocol number)."""
     now = utcnow()
     inserted = session.execute(
         _INSERT,
@@ -60,7 +61,7 @@ def enqueue(
             "raw": composed.raw,
             "status": PENDING,
             "attempts": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": not_before or now,
             "created_at": now,
             "failure_reported": False,
         },

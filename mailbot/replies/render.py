@@ -113,6 +113,7 @@ class Renderer:
         html: str | None = None,
         from_address: str | None = None,
         cc: Sequence[str] = (),
+        message_id: str | None = None,
     ) -> Composed:
         """`from_address`: a mailbox's own account (a PEC box must send from its address);
         default [smtp]'s. `cc`: the copies (visible to every recipient). Never a Bcc or a
@@ -122,7 +123,9 @@ class Renderer:
             subject = tagged_subject(number, subject)
         smtp = self.settings.smtp
         sender = from_address or smtp.from_address
-        message_id = make_message_id(self.secret, number or kind, kind, domain_of(sender))
+        message_id = message_id or make_message_id(
+            self.secret, number or kind, kind, domain_of(sender)
+        )
         name = smtp.from_name if from_name is None else from_name
         try:  # refuse what is not an address before building anything
             checked = ((name, sender), (to.name, to.email), ("", reply_to), *(("", a) for a in cc))

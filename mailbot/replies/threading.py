@@ -37,12 +37,13 @@ KIND_CODES = {
     "approval": "a",  # an answer waiting for the responsible's or the desk's approval
     "internal_note": "i",  # a staff member's note passed on to the office
     "forward_external": "e",  # a case forwarded to a third party (cases/forwarding.py)
+    "protocol_alert": "p",  # a registration in the protocol register keeps failing
 }
 # Messages that went to the office: replying to one of these is how an operator answers.
 OPERATOR_KINDS = frozenset({"n", "f", "o", "i"})
 # Messages that went to the institution only (never to the citizen): a reply to one is staff's.
 # A third party's answer to a forward ("e") is an internal note for the office.
-STAFF_KINDS = OPERATOR_KINDS | {"a", "t", "b", "e"}
+STAFF_KINDS = OPERATOR_KINDS | {"a", "t", "b", "e", "p"}
 _TAG = re.compile(r"\[Pratica (\d{4}/\d{6})\]", re.IGNORECASE)
 
 

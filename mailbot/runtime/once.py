@@ -9,7 +9,7 @@ import asyncio
 import threading
 from dataclasses import dataclass, field
 
-from mailbot.cases import notices, registration, reminders
+from mailbot.cases import notices, protocol_alerts, reminders
 from mailbot.config import MailboxSettings
 from mailbot.errors import TransientError
 from mailbot.ingest.sources import Source, make_source
@@ -58,12 +58,28 @@ def run_once(services: Services) -> OnceReport:
         reminders.send_digests(services, utcnow())
     except TransientError as exc:
         log.warning("digests not sent", error=str(exc))
-    try:  # the register's numbers owed (a failure is recorded on the case and retried)
-        registration.run_due(services)
+    # The register's numbers owed (a failure is recorded on the case and retried); while a
+    # confirmation may wait for one (`wait_seconds`), in a thread: the mail leaves when the
+    # pass is done or the wait is over, whichever comes first, and a hanging program delays
+    # nothing beyond it.
+    raised: list[BaseException] = []
+    registering = threading.Thread(target=_register, args=(services, raised), name="protocol")
+    registering.start()
+    registering.join(services.settings.protocol.wait_seconds or None)
+    report.delivery = merge(sent_meanwhile, asyncio.run(_deliver_all(services)))
+    registering.join()
+    if raised:  # a bug, as loud as before
+        raise raised[0]
+    return report
+
+
+def _register(services: Services, raised: list[BaseException]) -> None:
+    try:
+        protocol_alerts.run_pass(services)  # and the office told of one failing too long
     except TransientError as exc:
         log.warning("protocol registrations not run", error=str(exc))
-    report.delivery = merge(sent_meanwhile, asyncio.run(_deliver_all(services)))
-    return report
+    except Exception as exc:  # handed to the main thread
+        raised.append(exc)
 
 
 def _drain_once(

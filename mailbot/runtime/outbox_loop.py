@@ -1,16 +1,18 @@
 """The outbox loop (asyncio, in the main thread): has the sender process deliver what is due
 (runtime/sender_process.py: the sending itself runs on a core of its own), reports failures,
-sends the daily digests, runs the protocol register's adapter (in a thread: it waits for a
-program), beats the heart the watchdog listens to.
+sends the daily digests, runs the protocol register's adapter (in a thread of its own, beside
+the sending: a program that hangs delays no mail, and a confirmation held for its number leaves
+when its hold ends), beats the heart the watchdog listens to.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 
-from mailbot.cases import notices, registration, reminders
+from mailbot.cases import notices, protocol_alerts, registration, reminders
 from mailbot.errors import MailbotError, TransientError
 from mailbot.log import get_logger
 from mailbot.models import utcnow
@@ -48,6 +50,7 @@ async def run_outbox_loop(
     backoff = Backoff(services.settings.outbox.retry_base_seconds or 1.0, 300.0)
     digested: set[tuple[str, str]] = set()  # (office, day) already settled by this process
     beat = asyncio.create_task(_heartbeat(runtime.health))
+    registering: asyncio.Task[registration.PassReport] | None = None
     try:
         while not stop.is_set():
             if control.reload_requested:
@@ -56,7 +59,8 @@ async def run_outbox_loop(
                     return fresh
             try:
                 reminders.send_digests(services, utcnow(), digested)  # once a day per office
-                await asyncio.to_thread(registration.run_due, services)  # [protocol] adapter
+                if registering is None or registering.done():  # [protocol] adapter
+                    registering = _register(services, wake)
                 sender.ensure(services.settings)  # here: the child dies with this thread
                 report = await asyncio.to_thread(sender.deliver, stop.is_set)
                 if runtime.metrics is not None:
@@ -76,6 +80,24 @@ async def run_outbox_loop(
     finally:
         beat.cancel()
     return None
+
+
+def _register(services: Services, wake: threading.Event) -> asyncio.Task[registration.PassReport]:
+    """One registration pass in a thread; when it settled something (a held confirmation is
+    now due), the loop is woken to send it."""
+    task = asyncio.create_task(asyncio.to_thread(protocol_alerts.run_pass, services))
+
+    def settled(done: asyncio.Task[registration.PassReport]) -> None:
+        if done.cancelled():
+            return
+        error = done.exception()
+        if error is not None:
+            log.warning("protocol registrations not run", error=str(error))
+        elif done.result().registered or done.result().failed:
+            wake.set()
+
+    task.add_done_callback(settled)
+    return task
 
 
 async def _reload(
