@@ -216,8 +216,9 @@ def contact_values(session: Session, work_order: WorkOrder) -> dict[str, object]
 
 
 def _candidate_names(session: Session, codes: Sequence[str]) -> list[str]:
-    """ "Mario Rossi (RSS**********12A)": whom the office may mean, without a stranger's code
-    in full in a mail (`mailbot workorders show` has it)."""
+    """Whom the office may mean, "Mario Rossi (RSS**********12A)": no full code in a mail."""
+    if not codes:  # most cases: no query
+        return []
     names = {
         t.codice_fiscale: t.name
         for t in session.exec(select(Taxpayer).where(col(Taxpayer.codice_fiscale).in_(codes)))

@@ -17,6 +17,24 @@ def directory(services: Services, session: Session) -> Directory:
     return services.settings.directory.with_members(stored_members(session))
 
 
+def is_staff_address(services: Services, session: Session, address: str) -> bool:
+    """Whether `address` is an office's or a member's (configured or stored): what
+    `directory(...).addresses()` would say, asked of the unique index for the stored ones
+    instead of loading every member (it runs for every mail that arrives)."""
+    settings = services.settings
+    if address in settings.directory.addresses() or any(
+        o.email == address for o in settings.offices.values()
+    ):
+        return True
+    query = (
+        select(StaffAddress.id)
+        .join(StaffMember, col(StaffAddress.member_id) == col(StaffMember.id))
+        .where(col(StaffAddress.address) == address, col(StaffMember.disabled_at).is_(None))
+        .limit(1)
+    )
+    return session.exec(query).first() is not None
+
+
 def stored_members(session: Session) -> tuple[Member, ...]:
     """The active members kept in the database (`mailbot staff add|import`), in the order
     they were added, each with its addresses in theirs: one query over both tables (it runs

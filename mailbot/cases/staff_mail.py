@@ -37,11 +37,6 @@ from mailbot.types import Kind, LedgerStatus, Outcome
 UNSIGNED = frozenset({"subject", "message_id"})
 
 
-def staff_addresses(services: Services, session: Session) -> frozenset[str]:
-    offices = services.settings.offices.values()
-    return frozenset({o.email for o in offices}) | staff.directory(services, session).addresses()
-
-
 def new_text(services: Services, session: Session, mail: Incoming, work_order: WorkOrder) -> str:
     """The writer's new text; a forwarded copy of the case's own mail (from the mailbox or
     from the citizen) is history, not news for the citizen."""
@@ -231,7 +226,7 @@ def case_named(
     """The number of the case a staff member's mail names without a signed reference, else
     None (not staff, a signed reply, no case named, or the case's own contact writing)."""
     sender = mail.parsed.sender
-    if sender is None or sender.email not in staff_addresses(services, session):
+    if sender is None or not staff.is_staff_address(services, session, sender.email):
         return None
     if ref is not None and ref.via not in UNSIGNED:
         return None

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from mailbot import config
 from mailbot.admin import staff
-from mailbot.cases.staff import directory, stored_members
+from mailbot.cases.staff import directory, is_staff_address, stored_members
 from mailbot.errors import ConfigError, InputError
 from mailbot.models import Event, StaffAddress, StaffMember
 from mailbot.roles import PERMISSIONS, ROLES, describe
@@ -227,11 +227,23 @@ def test_a_stored_member_joins_the_directory_in_one_query_until_removed(office):
     desk = found.member("S2@x.it")
     assert desk is not None and desk.addresses == ("s1@x.it", "s2@x.it") and desk.at_desk("nord")
     assert found.member("luca.verdi@comune.example.it").source == "operators"  # config kept
+    # the per-mail question, asked of the index, says what the whole directory says
+    office_address = next(iter(settings.offices.values())).email
+    probes = ["paola.gialli@comune.example.it", "s2@x.it", "luca.verdi@comune.example.it",
+              office_address, "stranger@example.org"]  # fmt: skip
+    with Session(office.engine) as session:
+        everyone = found.addresses() | {o.email for o in settings.offices.values()}
+        assert (
+            [is_staff_address(office, session, a) for a in probes]
+            == [a in everyone for a in probes]
+            == [True, True, True, True, False]
+        )
     with Session(office.engine) as session, session.begin():
         staff.remove(settings, session, "PAOLA.gialli@comune.example.it", "admin")
     with Session(office.engine) as session:
         assert [m.address for m in stored_members(session)] == ["s1@x.it"]
         assert not directory(office, session).is_staff("paola.gialli@comune.example.it")
+        assert not is_staff_address(office, session, "paola.gialli@comune.example.it")
     [row] = [r for r in rows(office, StaffMember) if r.name == "Paola Gialli"]
     assert row.disabled_at is not None and row.created_by == "admin"  # kept, disabled
     kinds = [(e.kind, e.actor) for e in rows(office, Event)]
