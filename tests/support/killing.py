@@ -17,6 +17,12 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
 
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.pool import NullPool
+
+from mailbot import config as config_module
+
 from support.app import IMAP_PASSWORD, REPO, run_cli
 
 
@@ -50,6 +56,19 @@ class KillReport:
         )
 
 
+def _drained(engine: Engine, messages: int) -> bool:
+    """Every message is a case and no outbox row is left to send (none is being sent)."""
+    try:
+        with engine.connect() as conn:
+            cases = conn.execute(text("SELECT count(*) FROM work_order")).scalar_one()
+            unsent = conn.execute(
+                text("SELECT count(*) FROM outbound_message WHERE status <> 'sent'")
+            ).scalar_one()
+    except (OperationalError, ProgrammingError):  # no tables yet: killed before its migration
+        return False
+    return cases >= messages and unsent == 0
+
+
 def run_kills(
     config: Path,
     smtp,
@@ -59,9 +78,16 @@ def run_kills(
     low: float = 0.4,
     high: float = 2.5,
     lease: float = 1.0,
+    idle_high: float = 1.0,
 ) -> KillReport:
+    """Each daemon is killed `low`..`high` s after it starts. Once the backlog is worked
+    through (every message a case, nothing left to send) a restarted daemon only starts and
+    then idles: later kills come `low`..`idle_high` s after the start, in the start-up (the
+    lease, the database, the IMAP login), instead of in the idle seconds after it."""
     rng = random.Random(seed)
     env = {**os.environ, "MAILBOT_IMAP_PASSWORD": IMAP_PASSWORD}
+    engine = create_engine(config_module.load(config).database.url, poolclass=NullPool)
+    drained = False
     for _ in range(kills):
         proc = subprocess.Popen(
             [
@@ -79,9 +105,11 @@ def run_kills(
             cwd=REPO,
             env=env,
         )
-        time.sleep(rng.uniform(low, high))
+        time.sleep(rng.uniform(low, idle_high if drained else high))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        drained = _drained(engine, messages)
+    engine.dispose()
     time.sleep(lease + 0.5)  # what the last killed sender had claimed is due again
     final = run_cli("--config", str(config), "--log-level", "ERROR", "run", "--once")
     assert final.returncode == 0, final.stderr
