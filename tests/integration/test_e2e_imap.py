@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from support.app import IMAP_PASSWORD, REPO, Daemon, database_url, fixture_bytes, run_cli
+from support.killing import wait_for_claims_to_expire
 from support.mail import citizen_mail
 
 pytestmark = pytest.mark.integration
@@ -121,20 +122,6 @@ def test_fifty_citizen_emails_become_fifty_work_orders_and_confirmations_once(
     assert len(json.loads(cli(imap_config, "workorders", "list", "--json").stdout)) == 50
 
 
-def claims_expired(config: Path) -> bool:
-    """No outbox row is held by a sender's lease any more: every pending row is due."""
-    from sqlmodel import Session, create_engine, select
-
-    from mailbot.models import OutboundMessage, utcnow
-
-    engine = create_engine(database_url(config.parent))
-    with Session(engine) as session:
-        pending = OutboundMessage.status == "pending"
-        due = session.exec(select(OutboundMessage.next_attempt_at).where(pending)).all()
-    engine.dispose()
-    return all(at <= utcnow() for at in due)
-
-
 CRASH_POINTS = [
     "parse:3:before",  # ledger row written, nothing else
     "open-work-order:3:after",  # work order flushed, not committed
@@ -167,10 +154,7 @@ def test_a_crash_between_stages_loses_nothing_and_duplicates_nothing(
         env={**os.environ, "MAILBOT_IMAP_PASSWORD": IMAP_PASSWORD, "MAILBOT_TEST_CRASH_AT": point},
     )
     assert crashed.returncode == 137, crashed.stderr
-    expired = time.monotonic() + 10
-    while not claims_expired(imap_config):  # the dead sender's lease (1 s) runs out
-        assert time.monotonic() < expired, "the dead sender's lease did not expire"
-        time.sleep(0.05)
+    wait_for_claims_to_expire(database_url(imap_config.parent))  # the dead sender's, 1 s
     result = cli(imap_config, "run", "--once")
     assert result.returncode == 0, result.stderr
 

@@ -69,6 +69,27 @@ def _drained(engine: Engine, messages: int) -> bool:
     return cases >= messages and unsent == 0
 
 
+def claims_expired(url: str) -> bool:
+    """No outbox row is held by a (dead) sender's lease any more: every pending row is due."""
+    from sqlmodel import Session, select
+
+    from mailbot.models import OutboundMessage, utcnow
+
+    engine = create_engine(url, poolclass=NullPool)
+    with Session(engine) as session:
+        pending = OutboundMessage.status == "pending"
+        due = session.exec(select(OutboundMessage.next_attempt_at).where(pending)).all()
+    engine.dispose()
+    return all(at <= utcnow() for at in due)
+
+
+def wait_for_claims_to_expire(url: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not claims_expired(url):
+        assert time.monotonic() < deadline, f"an outbox lease still held after {timeout} s"
+        time.sleep(0.05)
+
+
 def run_kills(
     config: Path,
     smtp,
@@ -86,7 +107,8 @@ def run_kills(
     lease, the database, the IMAP login), instead of in the idle seconds after it."""
     rng = random.Random(seed)
     env = {**os.environ, "MAILBOT_IMAP_PASSWORD": IMAP_PASSWORD}
-    engine = create_engine(config_module.load(config).database.url, poolclass=NullPool)
+    url = config_module.load(config).database.url
+    engine = create_engine(url, poolclass=NullPool)
     drained = False
     for _ in range(kills):
         proc = subprocess.Popen(
@@ -110,7 +132,8 @@ def run_kills(
         proc.wait()
         drained = _drained(engine, messages)
     engine.dispose()
-    time.sleep(lease + 0.5)  # what the last killed sender had claimed is due again
+    # what the last killed sender had claimed is due again (at once if it had claimed nothing)
+    wait_for_claims_to_expire(url, lease + 10)
     final = run_cli("--config", str(config), "--log-level", "ERROR", "run", "--once")
     assert final.returncode == 0, final.stderr
     listed = json.loads(run_cli("--config", str(config), "workorders", "list", "--json").stdout)
