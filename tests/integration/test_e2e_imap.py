@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from support.app import IMAP_PASSWORD, REPO, Daemon, database_url, fixture_bytes, run_cli
+from support.killing import wait_for_claims_to_expire
 from support.mail import citizen_mail
 
 pytestmark = pytest.mark.integration
@@ -153,7 +154,7 @@ def test_a_crash_between_stages_loses_nothing_and_duplicates_nothing(
         env={**os.environ, "MAILBOT_IMAP_PASSWORD": IMAP_PASSWORD, "MAILBOT_TEST_CRASH_AT": point},
     )
     assert crashed.returncode == 137, crashed.stderr
-    time.sleep(1.2)  # let the dead sender's lease expire
+    wait_for_claims_to_expire(database_url(imap_config.parent))  # the dead sender's, 1 s
     result = cli(imap_config, "run", "--once")
     assert result.returncode == 0, result.stderr
 

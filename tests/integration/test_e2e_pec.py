@@ -68,11 +68,11 @@ def test_pec_case_receipts_and_reply_end_to_end(tmp_path, dovecot, imap_user, sm
     assert confirmation.rcpt_tos == [CITIZEN] and confirmation.mail_from == BOX
     sent = email.message_from_bytes(confirmation.data, policy=default)
     assert "Bcc" not in sent and "Disposition-Notification-To" not in sent
-    number = cases()[0]["number"]
+    case = show()
+    number = case["number"]
     assert sent["Subject"].startswith(f"[Pratica {number}]")
     [notification] = smtp.received  # the office is told through [smtp], not by PEC
     assert notification.rcpt_tos == [OFFICE]
-    case = show()
     assert case["contact"]["email"] == CITIZEN
     [mine] = [m for m in case["messages"] if m["kind"] == "confirmation"]
     assert mine["pec"]["state"] == "sent" and mine["pec"]["receipts"] == []

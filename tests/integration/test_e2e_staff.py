@@ -64,9 +64,10 @@ def test_only_the_office_reaches_the_citizen_and_staff_notes_leave_the_clock_alo
             "#sospendi Ci serve una foto della buca.",
             in_reply_to=notification["Message-ID"].strip())  # fmt: skip
     run()
-    assert show()["status"] == "suspended"
+    suspended = show()
+    assert suspended["status"] == "suspended"
     [question_copy] = post.inbox(URP_COPY)  # the URP has its copy of the letter
-    due = show()["due_at"]
+    due = suspended["due_at"]
 
     # The URP answers its copy; a colleague answers the notification forwarded to him.
     arrives(dovecot, imap_user, URP_COPY, INSTITUTION, f"R: {question_copy['Subject']}",

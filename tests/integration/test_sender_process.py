@@ -43,7 +43,9 @@ def sent_files(directory: Path) -> int:
 
 
 def setup(tmp_path: Path, complaints: int) -> tuple[Path, Path]:
-    config = write_config(tmp_path / "mailbot.toml", transport="directory")
+    # Mail added while the daemon runs is seen within half a second, not the default 5 s.
+    maildir = {"source": "maildir", "path": str(tmp_path / "maildir"), "poll_seconds": 0.5}
+    config = write_config(tmp_path / "mailbot.toml", transport="directory", mailbox=maildir)
     box = mailbox.Maildir(tmp_path / "maildir")
     for n in range(complaints):
         box.add(complaint(n))

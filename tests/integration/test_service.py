@@ -152,6 +152,7 @@ name = "reclami"
 office = "urp"
 source = "maildir"
 path = "{tmp_path / "reclami"}"
+poll_seconds = 0.5
 """
         config.write_text(text.replace("[[offices]]", second + "[[offices]]", 1))
         maildir(tmp_path / "reclami").add(complaint(2))

@@ -232,8 +232,9 @@ def test_the_share_is_shown_against_each_schemes_target(utility, now, tmp_path):
     def judged(target: float) -> tuple[float, str]:
         return target, "sì"
 
-    assert shown("--scheme", "III")["reclamo"] == (70.0, "sì" if share["reclamo"] >= 70 else "no")
-    assert shown("--scheme", "III")["richiesta_informazioni"] == judged(70.0)
+    three = shown("--scheme", "III")
+    assert three["reclamo"] == (70.0, "sì" if share["reclamo"] >= 70 else "no")
+    assert three["richiesta_informazioni"] == judged(70.0)
     four = shown("--scheme", "IV")
     assert four["richiesta_informazioni"] == (90.0, "no")
     assert four["reclamo"] == (90.0, "no")
