@@ -133,3 +133,38 @@ def test_a_late_reply_excluded_from_the_start_owes_from_the_reply_once_corrected
     [due] = _refunds(water, number)
     days = water.settings.charter.refund_pay_days
     assert (due.state, due.pay_by) == ("due", date(2026, 6, 3) + timedelta(days=days))
+
+
+@pytest.mark.today(REPLIED)
+def test_the_cli_says_what_it_recorded_and_where_the_indemnity_stands(water, now):
+    """Review finding 11: not "not relayed (note)" but the cause or the minimum data."""
+    [number] = _late_cases(water, 1)
+    cfg = str(water.settings.source_path)
+
+    def cli(command: str, *rest: str) -> str:
+        done = run_cli(
+            "--config", cfg, "workorders", command, number, *rest, "--operator", OPERATOR
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "relayed" not in done.stdout
+        return done.stdout.strip()
+
+    said = cli("cause", "cliente-terzi")
+    assert said == (
+        f"{number}: missed-term cause recorded: user_or_third_party; "
+        "late-reply indemnity refused; status open"
+    )
+    assert cli("cause", "gestore") == (
+        f"{number}: missed-term cause recorded: operator; late-reply indemnity due; status open"
+    )
+    assert cli("incomplete") == (
+        f"{number}: recorded: the minimum data are missing; late-reply indemnity refused; "
+        "status open"
+    )
+    assert cli("incomplete", "--undo").startswith(
+        f"{number}: recorded: the minimum data were given; late-reply indemnity due"
+    )
+    wrong = run_cli(
+        "--config", cfg, "workorders", "cause", number, "boh", "--operator", OPERATOR
+    )  # fmt: skip
+    assert wrong.returncode == 2 and "'boh' is not a cause" in wrong.stderr
