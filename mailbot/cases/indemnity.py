@@ -72,7 +72,8 @@ def is_late(work_order: WorkOrder) -> bool:
 
 def _settle(session: Session, work_order: WorkOrder, actor: str, settings: Settings) -> None:
     """The late-reply indemnity as the case's facts now say: withdrawn when excluded, due
-    again when owed and not yet (never twice: refunds.owe finds the one still standing)."""
+    again when owed and not yet (never twice: refunds.owe finds the one standing, or reopens
+    the one refused with its pay-by date counted from the late reply)."""
     why = settings.charter.indemnity.excludes(
         work_order.missed_term_cause, work_order.minimum_data_missing
     )

@@ -36,7 +36,9 @@ def owe(
     session: Session, work_order: WorkOrder, reason: str, settings: Settings, actor: str
 ) -> Refund | None:
     """The refund `reason` ("late" or "founded") gives the case, when the charter sets one;
-    once per case and reason; never for a voided case."""
+    once per case and reason (a refused one owed again is reopened, a paid one stands); never
+    for a voided case. A late reply's refund is to be paid within `refund_pay_days` of the
+    reply, a founded one of the day it is found."""
     if work_order.voided_at is not None:
         return None
     category = settings.charter.category(work_order.category) if work_order.category else None
@@ -58,21 +60,28 @@ def owe(
     if not amount and not compensation:
         return None
     assert work_order.id is not None
-    existing = session.exec(
-        select(Refund)
-        .where(Refund.work_order_id == work_order.id)
-        .where(Refund.reason == reason)
-        .where(Refund.state != REFUSED)
-    ).first()
+    standing = list(
+        session.exec(
+            select(Refund)
+            .where(Refund.work_order_id == work_order.id)
+            .where(Refund.reason == reason)
+            .order_by(col(Refund.id))
+        )
+    )
+    existing = next((r for r in standing if r.state != REFUSED), None)
     if existing is not None:
         return existing
-    today = utcnow().astimezone(settings.timezone).date()
+    if standing:
+        return _reopen(session, work_order, standing[-1], actor)
+    # A late reply's refund is counted from the reply, whenever the case's facts owe it.
+    since = work_order.reasoned_reply_at if reason == "late" else None
+    start = (since or utcnow()).astimezone(settings.timezone).date()
     refund = Refund(
         work_order_id=work_order.id,
         reason=reason,
         amount_eur=0.0 if compensation else amount,
         compensation=compensation,
-        pay_by=today + timedelta(days=settings.charter.refund_pay_days),
+        pay_by=start + timedelta(days=settings.charter.refund_pay_days),
     )
     session.add(refund)
     session.flush()
@@ -86,6 +95,26 @@ def owe(
         reason=reason,
         amount_eur=str(refund.amount_eur),
         compensation=compensation,
+    )
+    return refund
+
+
+def _reopen(session: Session, work_order: WorkOrder, refund: Refund, actor: str) -> Refund:
+    """A refused refund owed again (its exclusion corrected): the same row, due again, with its
+    amount and its pay-by date as they were (never a second indemnity for one case)."""
+    why = refund.note
+    refund.state, refund.decided_at, refund.decided_by, refund.note = DUE, None, "", ""
+    session.flush()
+    _total(session, work_order)
+    case_event(
+        session,
+        work_order,
+        "refund_due_again",
+        actor,
+        refund_id=str(refund.id),
+        reason=refund.reason,
+        refused_because=why,
+        pay_by=refund.pay_by.isoformat(),
     )
     return refund
 

@@ -7,10 +7,13 @@ runs the adapter with no transaction open, then records the number as `#protocol
 (`workorders.set_protocollo`, the same event) or the error with the next attempt, backing off
 from a minute to six hours. A crash between the program's answer and the record makes at most
 one duplicate registration, which `request_id` in metadata.json lets the program recognise.
+When mailbot stops (`stopping`) the running program is ended and its row is due again at once,
+the attempt not counted: the next start tries it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +31,7 @@ from mailbot.protocol.adapter import (
     INCOMING,
     OUTGOING,
     AdapterError,
+    Interrupted,
     RegisterAdapter,
     make_adapter,
 )
@@ -92,9 +96,14 @@ def backoff(attempts: int) -> timedelta:
     return min(step, LAST_RETRY)
 
 
-def run_due(services: Services, now: datetime | None = None) -> PassReport:
+def run_due(
+    services: Services,
+    now: datetime | None = None,
+    stopping: Callable[[], bool] | None = None,
+) -> PassReport:
+    """The rows due now, a batch; `stopping`: true once mailbot stops (the pass ends there)."""
     report = PassReport()
-    adapter = make_adapter(services.settings.protocol)
+    adapter = make_adapter(services.settings.protocol, stopping)
     if adapter is None:
         return report
     now = now or utcnow()
@@ -119,6 +128,8 @@ def run_due(services: Services, now: datetime | None = None) -> PassReport:
             .limit(BATCH)
         ).all()
     for row_id in ids:
+        if stopping is not None and stopping():
+            break
         if row_id is not None:
             _attempt(services, adapter, row_id, now, report)
     return report
@@ -158,6 +169,9 @@ def _attempt(
     if submission is not None:
         try:
             answer = adapter.register(submission)  # no transaction open meanwhile
+        except Interrupted:
+            _release_claim(services, row_id, number)
+            return
         except AdapterError as exc:
             error = str(exc)
     with db.unit_of_work(services.engine) as session:
@@ -181,6 +195,18 @@ def _attempt(
         confirmation_hold.fill(services, session, row, work_order, answer)
     report.registered.append(number)
     log.info("protocol registration recorded", case=number, attempt=attempts)
+
+
+def _release_claim(services: Services, row_id: int, number: str) -> None:
+    """Mailbot stopped while the program ran: the row is due again, the attempt not counted."""
+    with db.unit_of_work(services.engine) as session:
+        session.execute(
+            sa.update(ProtocolRegistration)
+            .where(col(ProtocolRegistration.id) == row_id)
+            .where(col(ProtocolRegistration.status) == PENDING)
+            .values(next_attempt_at=utcnow(), attempts=col(ProtocolRegistration.attempts) - 1)
+        )
+    log.info("protocol registration interrupted: mailbot is stopping", case=number)
 
 
 def retry(services: Services, number: str | None = None) -> int:

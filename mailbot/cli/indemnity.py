@@ -1,5 +1,6 @@
 """`workorders cause` and `workorders incomplete`: what the indemnity rules exclude
-(cases/indemnity.py), as the mail commands `#causa` and `#incompleto` say it."""
+(cases/indemnity.py), as the mail commands `#causa` and `#incompleto` say it. Each prints what
+it recorded and where the late-reply indemnity stands."""
 
 from __future__ import annotations
 
@@ -17,11 +18,26 @@ from mailbot.cli.app import (
 )
 
 
-def _act(number: str, operator: str, text: str) -> None:
+def _act(number: str, operator: str, text: str, recorded: str) -> None:
+    from sqlmodel import Session
+
+    from mailbot.cases import refunds, workorders
     from mailbot.cases.operator import operator_action
 
     settings = load_settings()
-    echo(operator_action(services_for(settings, open_engine(settings)), number, operator, text))
+    services = services_for(settings, open_engine(settings))
+    # The same checks and events as the mail command; its "not relayed (note)" is no news here.
+    done = operator_action(services, number, operator, text)
+    status = done.rpartition("; ")[2]
+    with Session(services.engine) as session:
+        work_order = workorders.by_number(session, number)
+        late = [
+            r
+            for r, _ in refunds.refunds(session, work_order_id=work_order.id)
+            if r.reason == "late"
+        ]
+    indemnity = f"; late-reply indemnity {late[-1].state}" if late else ""
+    echo(f"{number}: {recorded}{indemnity}; {status}")
 
 
 @workorders_app.command("cause")
@@ -38,7 +54,12 @@ def workorders_cause(
 ) -> None:
     """Record why the case's term was missed; an excluded cause withdraws the late-reply
     indemnity still due ([charter.indemnity] excluded_causes)."""
-    _act(number, operator, f"#causa {cause}\n#nota")
+    from mailbot.cases.indemnity import cause_of
+
+    # A word that names no cause is refused by the command's own check, naming the causes.
+    _act(
+        number, operator, f"#causa {cause}\n#nota", f"missed-term cause recorded: {cause_of(cause)}"
+    )
 
 
 @workorders_app.command("incomplete")
@@ -51,4 +72,7 @@ def workorders_incomplete(
 ) -> None:
     """Mark the complaint as lacking the minimum data (name, supply address, address, service,
     customer code): no late-reply indemnity where the profile says so."""
-    _act(number, operator, "#incompleto no\n#nota" if undo else "#incompleto\n#nota")
+    if undo:
+        _act(number, operator, "#incompleto no\n#nota", "recorded: the minimum data were given")
+    else:
+        _act(number, operator, "#incompleto\n#nota", "recorded: the minimum data are missing")

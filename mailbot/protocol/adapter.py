@@ -6,16 +6,22 @@ needs) and answers a `Registration` or raises `AdapterError`. `manual` has no ad
 operator records the number with `#protocollo`); `command` runs the program the admin named
 (`[protocol] command`, no shell) in a fresh work directory holding the documents and
 `metadata.json`, and reads `{"numero": "...", "data": "YYYY-MM-DD"}` from its standard output.
+A program past its timeout, or running when mailbot stops (`stopping`), is ended: terminated,
+killed after a short grace, with whatever it started (its own process group).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,6 +33,8 @@ METADATA = "metadata.json"
 INCOMING, OUTGOING = "incoming", "outgoing"
 _NUMERO = re.compile(r"[\w./\- ]{1,64}")
 _SAFE_NAME = re.compile(r"[^\w.\-]+")
+POLL_SECONDS = 0.2  # how often a running program's wait looks whether mailbot is stopping
+GRACE_SECONDS = 2.0  # between terminating a program and killing it
 
 
 @dataclass(frozen=True)
@@ -55,21 +63,34 @@ class AdapterError(Exception):
     """The register did not give a number: the reason, short, for the case's record."""
 
 
+class Interrupted(AdapterError):
+    """Mailbot is stopping: the program was ended before it answered (not its failure)."""
+
+
 class RegisterAdapter(Protocol):
     def register(self, submission: Submission) -> Registration: ...
 
 
-def make_adapter(settings: ProtocolSettings) -> RegisterAdapter | None:
-    """The configured adapter; None for `manual` (nothing is registered automatically)."""
+def make_adapter(
+    settings: ProtocolSettings, stopping: Callable[[], bool] | None = None
+) -> RegisterAdapter | None:
+    """The configured adapter; None for `manual` (nothing is registered automatically).
+    `stopping`: true once mailbot stops, which ends a running program (`Interrupted`)."""
     if settings.adapter == "command":
-        return CommandAdapter(settings.command, settings.timeout_seconds)
+        return CommandAdapter(settings.command, settings.timeout_seconds, stopping)
     return None
 
 
 class CommandAdapter:
-    def __init__(self, command: tuple[str, ...], timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        command: tuple[str, ...],
+        timeout_seconds: float,
+        stopping: Callable[[], bool] | None = None,
+    ) -> None:
         self.command = command
         self.timeout = timeout_seconds
+        self.stopping = stopping or (lambda: False)
 
     def register(self, submission: Submission) -> Registration:
         try:
@@ -87,15 +108,45 @@ class CommandAdapter:
         with tempfile.TemporaryDirectory(prefix="mailbot-protocol-") as tmp:
             work = Path(tmp)
             write_work_directory(work, submission)
-            return subprocess.run(  # noqa: S603 (a list the admin configured, no shell)
+            with subprocess.Popen(  # noqa: S603 (a list the admin configured, no shell)
                 self.command,
                 cwd=work,
                 stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=self.timeout,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 env=_environment(work),
-                check=False,
-            )
+                start_new_session=True,  # its own process group: ended with what it started
+            ) as program:
+                stdout, stderr = self._wait(program)
+                return subprocess.CompletedProcess(self.command, program.returncode, stdout, stderr)
+
+    def _wait(self, program: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+        """Its output once it exits; ended past the timeout or when mailbot stops."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            if self.stopping():
+                _end(program)
+                raise Interrupted("mailbot stopped before the register answered")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                _end(program)
+                raise subprocess.TimeoutExpired(self.command, self.timeout)
+            try:
+                return program.communicate(timeout=min(POLL_SECONDS, left))
+            except subprocess.TimeoutExpired:
+                continue
+
+
+def _end(program: subprocess.Popen[bytes]) -> None:
+    """Terminated, then killed after the grace: the program and its process group."""
+    for sent in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(program.pid, sent)
+        try:
+            program.communicate(timeout=GRACE_SECONDS)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def write_work_directory(work: Path, submission: Submission) -> None:

@@ -60,7 +60,7 @@ async def run_outbox_loop(
             try:
                 reminders.send_digests(services, utcnow(), digested)  # once a day per office
                 if registering is None or registering.done():  # [protocol] adapter
-                    registering = _register(services, wake)
+                    registering = _register(services, wake, stop)
                 sender.ensure(services.settings)  # here: the child dies with this thread
                 report = await asyncio.to_thread(sender.deliver, stop.is_set)
                 if runtime.metrics is not None:
@@ -82,10 +82,14 @@ async def run_outbox_loop(
     return None
 
 
-def _register(services: Services, wake: threading.Event) -> asyncio.Task[registration.PassReport]:
+def _register(
+    services: Services, wake: threading.Event, stop: threading.Event
+) -> asyncio.Task[registration.PassReport]:
     """One registration pass in a thread; when it settled something (a held confirmation is
-    now due), the loop is woken to send it."""
-    task = asyncio.create_task(asyncio.to_thread(protocol_alerts.run_pass, services))
+    now due), the loop is woken to send it. On `stop` the pass ends its running program and
+    leaves the row due for the next start (cases/registration.py): the stop waits for no
+    register."""
+    task = asyncio.create_task(asyncio.to_thread(_registration_pass, services, stop))
 
     def settled(done: asyncio.Task[registration.PassReport]) -> None:
         if done.cancelled():
@@ -98,6 +102,14 @@ def _register(services: Services, wake: threading.Event) -> asyncio.Task[registr
 
     task.add_done_callback(settled)
     return task
+
+
+def _registration_pass(services: Services, stop: threading.Event) -> registration.PassReport:
+    """protocol_alerts.run_pass, ended when the daemon stops."""
+    report = registration.run_due(services, stopping=stop.is_set)
+    if not stop.is_set():
+        protocol_alerts.report_stuck(services)
+    return report
 
 
 async def _reload(
