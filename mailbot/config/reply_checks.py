@@ -2,9 +2,11 @@
 regulator requires before it leaves (cases/reply_checks.py; issue 33, item 5).
 
 `mode = "auto"` (the default) checks when the service is regulated, which is read from the
-indemnity profile: an ARERA one (`[charter.indemnity] profile = "arera_…"`). "on" checks
-whatever the profile, "off" never. `kinds`: the request kinds whose replies are checked
-(work_order.kind; ARERA's minimum content is the complaint's, "reclamo").
+profiles: an ARERA request profile (`[charter.requests] profile = "arera_water"` or
+`"arera_waste"`) or an ARERA indemnity profile (`[charter.indemnity] profile = "arera_…"`);
+either one is enough. "on" checks whatever the profiles, "off" never. `kinds`: the request
+kinds whose replies are checked (work_order.kind; ARERA's minimum content is the
+complaint's, "reclamo").
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from mailbot.config.table import Table
 from mailbot.errors import ConfigError
 
 MODES = ("auto", "on", "off")
-REGULATED_PREFIX = "arera"  # an indemnity profile of this prefix is a regulated service
+REGULATED_PREFIX = "arera"  # a request or indemnity profile of this prefix: a regulated service
 
 
 @dataclass(frozen=True)
@@ -23,10 +25,12 @@ class ReplyChecksSettings:
     mode: str = "auto"
     kinds: tuple[str, ...] = ("reclamo",)
 
-    def active(self, indemnity_profile: str) -> bool:
-        """Whether replies are checked under this indemnity profile."""
+    def active(self, indemnity_profile: str, requests_profile: str = "municipal") -> bool:
+        """Whether replies are checked under these indemnity and request profiles."""
         if self.mode == "auto":
-            return indemnity_profile.startswith(REGULATED_PREFIX)
+            return any(
+                p.startswith(REGULATED_PREFIX) for p in (indemnity_profile, requests_profile)
+            )
         return self.mode == "on"
 
 
