@@ -132,6 +132,27 @@ def test_the_switch_is_its_own_table_and_names_its_key(tmp_path):
         load("[charter.reply_checks]\nkinds = []\n")
 
 
+def test_the_kinds_take_tipos_short_words_and_refuse_an_unknown_kind(tmp_path):
+    """Review finding 9: "rettifica" is the bill correction, "bolletta" no kind at all."""
+    from mailbot.cases.register import KIND_ALIASES
+    from mailbot.config.reply_checks import SHORT_KINDS
+
+    def load(kinds: str):
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        (folder / "maildir").mkdir(parents=True)
+        extra = f"[charter.reply_checks]\nkinds = {kinds}\n"
+        return config.load(write_config(folder / "mailbot.toml", extra=extra)).charter
+
+    checked = load('["reclamo", "Rettifica", "informazioni", "rettifica_fatturazione"]')
+    kinds = ("reclamo", "rettifica_fatturazione", "richiesta_informazioni")  # ids, once each
+    assert checked.reply_checks.kinds == kinds
+    with pytest.raises(
+        ConfigError, match=r"charter\.reply_checks\.kinds: 'bolletta' is not a kind"
+    ):
+        load('["reclamo", "bolletta"]')
+    assert SHORT_KINDS == KIND_ALIASES  # the words #tipo takes
+
+
 # --- by mail: held, told, sent anyway ------------------------------------------------------
 
 
