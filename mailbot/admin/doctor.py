@@ -18,6 +18,7 @@ from mailbot.errors import MailbotError
 from mailbot.storage import Store
 
 Check = tuple[bool, str, str]  # ok, what was checked, what was found
+Warning = tuple[str, str]  # what, why it may not be what the admin meant: printed, not failed
 
 
 def run_checks(settings: Settings) -> list[Check]:
@@ -44,6 +45,31 @@ def run_checks(settings: Settings) -> list[Check]:
         finally:
             source.close()
     results.extend(asyncio.run(_check_outbox(settings)))
+    return results
+
+
+def config_warnings(settings: Settings) -> list[Warning]:
+    """A configuration that loads but may not mean what it says (review finding 2): under a
+    regulated `[charter.requests]` profile an office that sets `response_days` keeps its own
+    term (calendar days unless `working_days = true`), not the profile's terms per kind."""
+    from mailbot.config.requests import PROFILES
+
+    requests = settings.charter.requests
+    terms = PROFILES[requests.profile].terms
+    if not terms:
+        return []
+    theirs = ", ".join(f"{kind} {t.days}" for kind, t in terms.items())
+    results: list[Warning] = []
+    for office in settings.offices.values():
+        if not office.explicit_term:
+            continue
+        unit = "working" if office.working_days else "calendar"
+        results.append((
+            f"office {office.id}",
+            f"response_days = {office.response_days} is set, so its cases have that term "
+            f"({office.response_days} {unit} days) instead of the {requests.profile} profile's "
+            f"({theirs} working days); leave response_days out to use the profile's terms",
+        ))  # fmt: skip
     return results
 
 

@@ -9,7 +9,9 @@ The classification rule of ARERA's texts: when the kind is unclear, the request 
 Mail has no field saying what it is, so under a regulated profile (`classify`) the cue phrases
 below may say a mail to a complaints mailbox is a request for information or to correct a bill:
 only when the cues of exactly one such kind are found and no complaint cue is; anything else
-(no cue, cues of two kinds, a complaint's words beside them) stays a complaint. What the web
+(no cue, cues of two kinds, a complaint's or a disservice's words beside them) stays a
+complaint. A word that only asks to correct ("rettifica") is a bill correction's cue only with
+a bill word near it. What the web
 form, the counter and the other mailboxes take in is the mailbox's `kind`; an operator changes
 any case's kind with `#tipo`, and the term follows.
 """
@@ -25,7 +27,7 @@ from mailbot.config.requests import BILL_CORRECTION, COMPLAINT, INFORMATION
 # kind → phrases (Italian and English), found as whole words, case and accents as written.
 CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (BILL_CORRECTION, (
-        "rettifica", "rettificare", "rettifica della bolletta", "bolletta errata",
+        "rettifica della bolletta", "rettifica della fattura", "bolletta errata",
         "bolletta sbagliata", "fattura errata", "fattura sbagliata", "conguaglio errato",
         "errore in bolletta", "errore nella bolletta", "errore di fatturazione",
         "errata fatturazione", "doppia fatturazione", "importo errato", "consumi errati",
@@ -41,8 +43,22 @@ CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (COMPLAINT, (
         "reclamo", "reclamare", "lamentela", "mi lamento", "protesto", "disservizio",
         "inaccettabile", "vergognoso", "complaint", "complain", "unacceptable",
+        # A disservice is a complaint, however politely it asks ("vorrei sapere quando…").
+        "rotto", "rotta", "rotti", "rotte", "guasto", "guasta", "guasti", "non funziona",
+        "non funzionano", "non funzionante", "mancata raccolta", "mancato ritiro",
+        "mancato svuotamento", "ritardo", "in ritardo", "broken", "not working", "out of order",
     )),
 )  # fmt: skip
+# Words that ask to correct something: a bill correction's cue only with a bill word at most
+# NEAR words before or after them ("rettifica dell'importo", "la bolletta da rettificare"),
+# not "rettifica dell'indirizzo" or "rettificare il codice fiscale".
+CORRECTING = ("rettifica", "rettificare", "rettificata", "rettificato", "correzione", "correggere")
+BILL_WORDS = frozenset((
+    "bolletta", "bollette", "fattura", "fatture", "fatturazione", "conguaglio", "conguagli",
+    "addebito", "addebiti", "importo", "importi", "lettura", "letture", "consumi", "consumo",
+    "tari", "tariffa", "avviso", "canone", "bill", "invoice",
+))  # fmt: skip
+NEAR = 3
 CLASSIFIED_CHANNELS = ("email", "pec")  # the other doors say what they take in
 TEXT_WINDOW = 3000  # what a request asks is said first; a long quote below is not the request
 
@@ -66,7 +82,17 @@ def cues_in(text: str) -> dict[str, str]:
         cue = next((p for p in phrases if _words(p) in folded), None)
         if cue is not None:
             found[kind] = cue
+    if BILL_CORRECTION not in found and (cue := _correcting_a_bill(folded.split())):
+        found[BILL_CORRECTION] = cue
     return found
+
+
+def _correcting_a_bill(words: list[str]) -> str | None:
+    """The correcting word that has a bill word near it, None when none has."""
+    for i, word in enumerate(words):
+        if word in CORRECTING and BILL_WORDS.intersection(words[max(0, i - NEAR) : i + NEAR + 1]):
+            return word
+    return None
 
 
 def classify(

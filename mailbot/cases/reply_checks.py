@@ -112,9 +112,8 @@ def missing(text: str, attachments: Sequence[str] = (), provided: Iterable[str] 
 def applies(services: Services, work_order: WorkOrder) -> bool:
     """A regulated complaint: checked replies (`[charter.reply_checks]`)."""
     charter = services.settings.charter
-    return charter.reply_checks.active(charter.indemnity.profile) and (
-        work_order.kind in charter.reply_checks.kinds
-    )
+    regulated = charter.reply_checks.active(charter.indemnity.profile, charter.requests.profile)
+    return regulated and (work_order.kind in charter.reply_checks.kinds)
 
 
 def provided_by_letter(services: Services, session: Session, work_order: WorkOrder) -> set[str]:

@@ -9,7 +9,10 @@ contact, with none of those, that
   lines of the text), or
 - has the subject of one of the contact's open cases once `Re:`, `R:`, `I:`, `Fwd:`,
   `Sollecito:` and the like are taken off (a subject of at least two words: "Reclamo" alone
-  cannot tell two requests apart)
+  cannot tell two requests apart), or
+- has a subject that is only a reminder word ("Sollecito", "Secondo sollecito", "Reminder")
+  and the contact has exactly one open case (with two or more it cannot tell which: a new
+  request)
 continues that case (the most recent one). The classifier trusts it only from the contact and
 without a failing DMARC/DKIM/SPF verdict (ingest/classify.py); the case records the mail as a
 reminder (`work_order.reminder`) and its term runs on from the first receipt.
@@ -36,12 +39,25 @@ _PREFIXES = re.compile(
 )
 TEXT_WINDOW = 2000  # a number quoted far below (our own confirmation) is not what it names
 MIN_WORDS = 2
+_REMINDER_WORDS = (
+    r"(?:(?:primo|secondo|terzo|ultimo|ulteriore|nuovo)\s+)?(?:sollecito|reminder|follow[- ]?up)"
+)
+_REMINDER_ONLY = re.compile(_REMINDER_WORDS + r"[\s:.!\-\u2013]*", re.IGNORECASE)
 
 
 def core_subject(subject: str) -> str:
     """The subject without reply, forward and reminder prefixes or our tag, folded."""
     tagless = re.sub(r"\[Pratica \d{4}/\d{6}\]", " ", subject, flags=re.IGNORECASE)
     return " ".join(_PREFIXES.sub("", tagless.strip()).casefold().split())
+
+
+def reminder_only(subject: str) -> bool:
+    """Whether the subject says nothing but "this is a reminder" ("Sollecito", "R: Secondo
+    sollecito", "Sollecito:")."""
+    core = core_subject(subject)
+    if not core:  # every word was a prefix: was one of them a reminder's?
+        return re.search(_REMINDER_WORDS, subject, re.IGNORECASE) is not None
+    return _REMINDER_ONLY.fullmatch(core) is not None
 
 
 def resolve(
@@ -64,10 +80,13 @@ def resolve(
         found = session.exec(cases.where(col(WorkOrder.number).in_(named))).first()
         if found is not None:
             return _ref(found)
+    recent = cases.where(WorkOrder.status != CLOSED).order_by(col(WorkOrder.id).desc())
+    if reminder_only(msg.subject):
+        open_cases = session.exec(recent.limit(2)).all()
+        return _ref(open_cases[0]) if len(open_cases) == 1 else None
     core = core_subject(msg.subject)
     if len(core.split()) < MIN_WORDS:
         return None
-    recent = cases.where(WorkOrder.status != CLOSED).order_by(col(WorkOrder.id).desc())
     for work_order in session.exec(recent):
         if core_subject(work_order.subject) == core:
             return _ref(work_order)

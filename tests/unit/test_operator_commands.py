@@ -160,6 +160,18 @@ def test_the_command_table_is_what_the_parser_knows():
     assert commands.parse("#interlocutoria\nStiamo verificando.").body == "Stiamo verificando."
 
 
+def test_the_tipo_help_names_every_kind_tipo_accepts_by_its_short_word():
+    """Review finding 7: the regulated kinds' words (informazioni, rettifica) are taught too."""
+    from mailbot.cases.register import kind_of
+    from mailbot.config import SUBMISSION_KINDS
+
+    for language in ("it", "en"):
+        [listed] = [h for u, h in commands.help_lines(language) if u.startswith("#tipo ")]
+        words = [w.strip() for w in listed.split(",")]
+        assert "informazioni" in words and "rettifica" in words, language
+        assert sorted(kind_of(w) or w for w in words) == sorted(SUBMISSION_KINDS), language
+
+
 # --- item 4: closed once --------------------------------------------------------------------
 
 

@@ -24,6 +24,8 @@ from unit.test_conversations import OPERATOR, case, kinds, outbound, reply
 from support.app import make_process, make_services, rows, sent, write_config
 
 REGULATED = '[charter.indemnity]\nprofile = "arera_water"\n'
+# A waste operator: regulated by its request profile alone (the indemnity stays "charter").
+WASTE = '[charter.requests]\nprofile = "arera_waste"\nscheme = "III"\n'
 # A reasoned reply with every element, written as an operator would (no template).
 COMPLETE = (
     "Gentile signor Bianchi,\n\n"
@@ -118,12 +120,37 @@ def test_the_switch_is_its_own_table_and_names_its_key(tmp_path):
     assert water.reply_checks.active(water.indemnity.profile)
     forced = load('[charter.reply_checks]\nmode = "on"\nkinds = ["reclamo", "segnalazione"]\n')
     assert forced.reply_checks.active("charter") and "segnalazione" in forced.reply_checks.kinds
+    waste = load(WASTE)
+    assert waste.indemnity.profile == "charter"
+    assert waste.reply_checks.active(waste.indemnity.profile, waste.requests.profile)
+    assert not waste.reply_checks.active("charter", "municipal")
     off = load(REGULATED + '[charter.reply_checks]\nmode = "off"\n')
     assert not off.reply_checks.active(off.indemnity.profile)
     with pytest.raises(ConfigError, match=r"charter\.reply_checks\.mode: must be one of"):
         load('[charter.reply_checks]\nmode = "sometimes"\n')
     with pytest.raises(ConfigError, match=r"charter\.reply_checks\.kinds"):
         load("[charter.reply_checks]\nkinds = []\n")
+
+
+def test_the_kinds_take_tipos_short_words_and_refuse_an_unknown_kind(tmp_path):
+    """Review finding 9: "rettifica" is the bill correction, "bolletta" no kind at all."""
+    from mailbot.cases.register import KIND_ALIASES
+    from mailbot.config.reply_checks import SHORT_KINDS
+
+    def load(kinds: str):
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        (folder / "maildir").mkdir(parents=True)
+        extra = f"[charter.reply_checks]\nkinds = {kinds}\n"
+        return config.load(write_config(folder / "mailbot.toml", extra=extra)).charter
+
+    checked = load('["reclamo", "Rettifica", "informazioni", "rettifica_fatturazione"]')
+    kinds = ("reclamo", "rettifica_fatturazione", "richiesta_informazioni")  # ids, once each
+    assert checked.reply_checks.kinds == kinds
+    with pytest.raises(
+        ConfigError, match=r"charter\.reply_checks\.kinds: 'bolletta' is not a kind"
+    ):
+        load('["reclamo", "bolletta"]')
+    assert SHORT_KINDS == KIND_ALIASES  # the words #tipo takes
 
 
 # --- by mail: held, told, sent anyway ------------------------------------------------------
@@ -159,6 +186,20 @@ def test_an_incomplete_reply_is_held_and_its_author_told_what_is_missing(water, 
     process(reply(notice, OPERATOR, "#invia"))
     assert len(sent(water, "relay")) == 1
     assert "non ne ha" in text_of(sent(water, "notice")[-1])
+
+
+def test_a_waste_operators_short_reply_is_held_by_its_request_profile_alone(tmp_path):
+    services = _services(tmp_path, WASTE)
+    process = make_process(services)
+    process("citizen_plain.eml")
+    opened = outbound(services, "notification")
+    assert "RECLAMO DI UN SERVIZIO REGOLATO" in text_of(opened)  # the template is offered
+    process(reply(opened, OPERATOR, TOO_SHORT))
+    assert sent(services, "relay") == [] and case(services).reasoned_reply_at is None
+    assert len(events(services, "reply_checks.held")) == 1
+    assert "Risposta trattenuta" in email.message_from_bytes(
+        sent(services, "notice")[-1].raw, policy=default)["Subject"]  # fmt: skip
+    services.engine.dispose()
 
 
 def test_a_complete_reply_leaves_at_once_and_a_held_one_goes_stale(water, opened):

@@ -209,6 +209,15 @@ REGULATED = RequestSettings(profile="arera_water", classify=True, join_reminders
         ("Bolletta errata", "Vorrei sapere quando la correggete.", "reclamo"),  # two kinds
         ("Reclamo per fattura errata", "", "reclamo"),
         ("", "", "reclamo"),
+        # A correction asked of a bill is one; of anything else it is not (review finding 4).
+        ("Avviso TARI", "Vi chiedo di rettificare l'importo addebitato.", "rettifica_fatturazione"),
+        ("Marzo", "La bolletta va rettificata.", "rettifica_fatturazione"),
+        ("", "Chiedo la rettifica dell indirizzo di recapito delle bollette.", "reclamo"),
+        ("", "Vi chiedo di rettificare il mio codice fiscale, è sbagliato.", "reclamo"),
+        # A disservice asking "when" is a complaint, not an information request.
+        ("", "Il cassonetto è rotto da un mese. Vorrei sapere quando lo sostituite.", "reclamo"),
+        ("Mancata raccolta", "Chiedo informazioni su quando passerete.", "reclamo"),
+        ("Contatore", "Il contatore non funziona: vorrei sapere chi chiamare.", "reclamo"),
     ],
 )
 def test_only_a_clear_cue_makes_mail_something_other_than_a_complaint(subject, text, kind):

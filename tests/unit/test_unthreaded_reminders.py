@@ -3,7 +3,8 @@ a mail from a case's contact with no thread reference joins its open case when i
 the case's (after Re:/R:/Sollecito:) or it names the case's number; the term runs on from the
 first receipt. A reply with references joins its case under any profile (as it always did);
 strangers, one-word subjects, closed cases, forged senders and the municipal profile open new
-cases."""
+cases. A subject that is only a reminder word ("Sollecito") joins the contact's one open case,
+and opens a new one when the contact has two."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import Session, select
 
-from mailbot.cases.unthreaded import core_subject
+from mailbot.cases.unthreaded import core_subject, reminder_only
 from mailbot.models import Event, InboundMessage, WorkOrder
 from mailbot.types import LedgerStatus
 
@@ -111,6 +112,40 @@ def test_other_mail_is_a_new_request(water, second, why):
     process(second, LATER)
     assert len(rows(water, WorkOrder)) == 2, why
     assert _events(water, "work_order.reminder") == []
+
+
+@pytest.mark.today("2026-05-04T09:00:00+00:00")
+@pytest.mark.parametrize(
+    "subject", ["Sollecito", "Secondo sollecito", "R: SOLLECITO", "Sollecito:"]
+)
+def test_a_bare_reminder_joins_the_contacts_only_open_case(water, subject):
+    process = make_process(water)
+    process(mail(SUBJECT), FIRST)
+    [case] = rows(water, WorkOrder)
+    text = "Sto ancora aspettando la nota di credito."
+    assert process(mail(subject, text), LATER).status == LedgerStatus.THREADED
+    [joined] = rows(water, WorkOrder)
+    assert joined.due_at == case.due_at
+    [reminder] = _events(water, "work_order.reminder")
+    assert reminder.work_order_id == case.id
+    assert len(sent(water, "confirmation")) == 1  # no second number
+
+
+@pytest.mark.today("2026-05-04T09:00:00+00:00")
+def test_a_bare_reminder_from_a_contact_with_two_open_cases_is_a_new_request(water):
+    process = make_process(water)
+    process(mail(SUBJECT), FIRST)
+    process(mail("Perdita in via Roma"), FIRST)
+    process(mail("Sollecito"), LATER)
+    assert len(rows(water, WorkOrder)) == 3  # which of the two? It cannot tell
+    assert _events(water, "work_order.reminder") == []
+
+
+def test_only_a_subject_of_reminder_words_is_a_bare_reminder():
+    for subject in ("Sollecito", "secondo sollecito!", "Re: Sollecito", "Sollecito -", "Reminder"):
+        assert reminder_only(subject), subject
+    for subject in ("", "Re:", "Sollecito: Reclamo", "Sollecito reclamo", SUBJECT, "Reclamo"):
+        assert not reminder_only(subject), subject
 
 
 @pytest.mark.today("2026-05-04T09:00:00+00:00")
