@@ -209,3 +209,10 @@ def detail(event: str, key: str, value: str, language: str) -> str:
     if event == "work_order.kind" and key in ("to", "previous"):
         return label("kind", value, language)
     return value
+
+
+def kind_values(kind: str, language: str, *, shown: bool, cue: str = "") -> dict[str, object]:
+    """What the office's notification says of the kind of request (templates/*/notification.*):
+    `shown` under a regulated profile or when the kind is not the mailbox's own; `cue`, the
+    words that made mailbot classify it so (the `work_order.kind` event's)."""
+    return {"kind_text": label("kind", kind, language), "kind_cue": cue, "kind_shown": shown}
