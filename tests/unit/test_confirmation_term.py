@@ -63,6 +63,9 @@ def test_a_waste_bill_correction_is_promised_sixty_working_days(tmp_path):
     it = letter(composer(tmp_path, WASTE), BILL_CORRECTION, "it")
     assert it.count("(60 giorni lavorativi dalla ricezione)") == 2  # text and HTML
     assert "30 giorni" not in it
+    # Review finding 11: a bill correction is not a "segnalazione" (itself one of the kinds).
+    assert it.count("abbiamo ricevuto la sua richiesta e l'abbiamo registrata") == 2
+    assert "segnalazione" not in it
 
 
 @pytest.mark.today("2026-12-06")
