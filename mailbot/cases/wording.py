@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 
+from mailbot.cases.event_words import EVENTS
+
 STATUS = {
     "it": {"open": "aperta", "suspended": "sospesa", "closed": "chiusa", "void": "annullata"},
     "en": {"open": "open", "suspended": "suspended", "closed": "closed", "void": "void"},
@@ -107,80 +109,26 @@ CHANNEL = {
     },
 }
 
-EVENT = {
+EVENT = {lang: {k: words[n] for k, words in EVENTS.items()} for n, lang in enumerate(("it", "en"))}
+
+
+# Kinds of request (config SUBMISSION_KINDS and [charter.requests]), as an office reads them.
+KIND = {
     "it": {
-        "work_order.opened": "pratica aperta",
-        "work_order.entered": "pratica registrata da un operatore",
-        "work_order.assigned": "assegnata a un altro ufficio",
-        "work_order.suspended": "sospesa",
-        "work_order.resumed": "ripresa",
-        "work_order.closed": "chiusa",
-        "work_order.reopened": "riaperta",
-        "work_order.reasoned_reply": "risposta motivata data",
-        "work_order.late": "risposta oltre il termine",
-        "work_order.exported": "fascicolo esportato",
-        "work_order.transcript_sent": "fascicolo inviato",
-        "work_order.relinked": "collegamento all'anagrafe cambiato",
-        "work_order.protocollo": "protocollo registrato",
-        "work_order.protocol_due": "protocollo in attesa",
-        "work_order.protocol_failed": "protocollazione non riuscita, sarà ritentata",
-        "work_order.confirmation_numbered": "numero di protocollo indicato nella conferma",
-        "work_order.protocol_alerted": "segnalata all'ufficio la protocollazione non riuscita",
-        "work_order.segnatura_exported": "Segnatura.xml esportata",
-        "work_order.outcome": "esito registrato",
-        "work_order.solution": "soluzione registrata",
-        "work_order.action": "azione correttiva",
-        "work_order.satisfaction": "gradimento registrato",
-        "work_order.void": "annullata",
-        "work_order.viewed": "consultata",
-        "work_order.forwarded": "inoltrata a terzi",
-        "message.suppressed": "messaggio non inviato",
-        "message.letter": "lettera prodotta",
-        "work_order.desk": "pratica di uno sportello, che risponde al cittadino",
-        "approval.requested": "risposta trattenuta in attesa di approvazione",
-        "approval.approved": "risposta approvata e inviata",
-        "approval.replaced": "risposta sostituita da chi approva",
-        "approval.rejected": "risposta respinta all'autore",
-        "reply_checks.held": "risposta trattenuta: mancano elementi richiesti",
-        "reply_checks.sent": "risposta trattenuta inviata comunque",
-        "missed_term.cause_asked": "chiesta all'ufficio la causa del termine mancato",
+        "reclamo": "reclamo",
+        "suggerimento": "suggerimento",
+        "segnalazione": "segnalazione",
+        "richiesta_rimborso": "richiesta di rimborso",
+        "richiesta_informazioni": "richiesta di informazioni",
+        "rettifica_fatturazione": "rettifica di fatturazione",
     },
     "en": {
-        "work_order.opened": "case opened",
-        "work_order.entered": "case entered by an operator",
-        "work_order.assigned": "assigned to another office",
-        "work_order.suspended": "suspended",
-        "work_order.resumed": "resumed",
-        "work_order.closed": "closed",
-        "work_order.reopened": "reopened",
-        "work_order.reasoned_reply": "reasoned reply given",
-        "work_order.late": "reply after the term",
-        "work_order.exported": "case file exported",
-        "work_order.transcript_sent": "case file sent",
-        "work_order.relinked": "registry link changed",
-        "work_order.protocollo": "protocol number recorded",
-        "work_order.protocol_due": "protocol registration pending",
-        "work_order.protocol_failed": "protocol registration failed, will be retried",
-        "work_order.confirmation_numbered": "protocol number given in the confirmation",
-        "work_order.protocol_alerted": "office told the protocol registration keeps failing",
-        "work_order.segnatura_exported": "Segnatura.xml exported",
-        "work_order.outcome": "outcome recorded",
-        "work_order.solution": "solution recorded",
-        "work_order.action": "corrective action",
-        "work_order.satisfaction": "satisfaction recorded",
-        "work_order.void": "voided",
-        "work_order.viewed": "viewed",
-        "work_order.forwarded": "forwarded to a third party",
-        "message.suppressed": "message not sent",
-        "message.letter": "letter produced",
-        "work_order.desk": "a desk's case: the desk answers the citizen",
-        "approval.requested": "reply held for approval",
-        "approval.approved": "reply approved and sent",
-        "approval.replaced": "reply replaced by the approver",
-        "approval.rejected": "reply sent back to its author",
-        "reply_checks.held": "reply held: required elements missing",
-        "reply_checks.sent": "held reply sent anyway",
-        "missed_term.cause_asked": "the office asked why the term was missed",
+        "reclamo": "complaint",
+        "suggerimento": "suggestion",
+        "segnalazione": "report",
+        "richiesta_rimborso": "refund request",
+        "richiesta_informazioni": "request for information",
+        "rettifica_fatturazione": "bill correction",
     },
 }
 
@@ -208,6 +156,7 @@ TABLES = {
     "message_kind": MESSAGE_KIND,
     "channel": CHANNEL,
     "event": EVENT,
+    "kind": KIND,
 }
 
 
@@ -252,3 +201,18 @@ def _locale(language: str) -> str:
 def parse_iso(value: Any) -> datetime | None:
     """A view's ISO timestamp back to a moment (the JSON views keep ISO for machines)."""
     return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def detail(event: str, key: str, value: str, language: str) -> str:
+    """One of an event's details as a reader sees it: a kind of request (`work_order.kind`'s
+    `to` and `previous`) in words, not its id; any other detail as it is."""
+    if event == "work_order.kind" and key in ("to", "previous"):
+        return label("kind", value, language)
+    return value
+
+
+def kind_values(kind: str, language: str, *, shown: bool, cue: str = "") -> dict[str, object]:
+    """What the office's notification says of the kind of request (templates/*/notification.*):
+    `shown` under a regulated profile or when the kind is not the mailbox's own; `cue`, the
+    words that made mailbot classify it so (the `work_order.kind` event's)."""
+    return {"kind_text": label("kind", kind, language), "kind_cue": cue, "kind_shown": shown}

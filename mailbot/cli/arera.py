@@ -91,9 +91,9 @@ def report_arera(
         raise InputError(f"--out: cannot write to {out}: {exc.strerror}") from None
     for f in found:
         share = f"{f.share:.1f}%" if f.share is not None else "n.d."
-        aim = (
-            "" if f.target is None else f" (target {f.target:g}%: {'met' if f.met else 'not met'})"
-        )
+        # No measurable share (nothing due yet): no verdict, as the workbook leaves it blank.
+        verdict = "" if f.met is None else ": met" if f.met else ": not met"
+        aim = "" if f.target is None else f" (target {f.target:g}%{verdict})"
         echo(f"{f.kind}: {f.received} received, {f.on_time} on time, {share}{aim}", err=True)
     also = f"; {others} other case(s) are not regulated requests, left out" if others else ""
     echo(f"{len(rows)} request(s) in the {year} ARERA register{also}", err=True)

@@ -124,8 +124,12 @@ class Composer(OfficeMessages):
         channel: str,
         protocollo: tuple[str, date] | None = None,
         message_id: str | None = None,
+        term_days: int | None = None,
+        term_working: bool | None = None,
     ) -> Composed:
-        """`protocollo`: the register's number and date, when the case was registered before
+        """`term_days`/`term_working`: the case's own term (its kind's, under a regulated
+        profile), which the letter states; without them, the office's default.
+        `protocollo`: the register's number and date, when the case was registered before
         the confirmation left (`[protocol] wait_seconds`); `message_id`: the one the letter
         was first composed with (composed again with the number, it stays the same letter).
         `incomplete`: the sender gave no name and the charter wants one; they are asked for
@@ -151,7 +155,8 @@ class Composer(OfficeMessages):
             # Back-dated (entered after the term): no promise of a day already gone.
             "term_passed": due_at <= datetime.now(UTC),
             "office_name": office.name,
-            "response_days": office.response_days,
+            "term_days": office.response_days if term_days is None else term_days,
+            "term_working": office.working_days if term_working is None else term_working,
             "institution": self.institution,
             "address_proved": proved,
             "protocollo": {"numero": protocollo[0], "data": protocollo[1]} if protocollo else None,

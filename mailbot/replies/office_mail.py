@@ -42,7 +42,6 @@ class OfficeMessages(Renderer):
             **values,
             "number": number,
             "office_name": office.name,
-            "response_days": office.response_days,
             # How the citizen sees the answer: the operator's own name (from their mail
             # client) and the office; the name is the reader's, so it is not made up here.
             "sender_example": self.settings.conversations.sender_format.format(

@@ -281,3 +281,14 @@ def test_supply_details_reach_the_register(utility, tmp_path):
     assert row["Richiedente"] == "Cittadino 1"
     nothing = run_cli("--config", config, "workorders", "supply", case.number)
     assert nothing.returncode == 2 and "--use, --customer and/or --supply-point" in nothing.stderr
+
+
+@pytest.mark.today(TODAY)
+def test_a_kind_with_no_measurable_share_gets_no_verdict_on_the_terminal(utility, tmp_path):
+    """Review finding 8: nothing answered and nothing past its term: the share is "n.d." and
+    the summary says no "not met" (the workbook leaves "Standard rispettato" blank)."""
+    make_process(utility)(complaint(1), received_at=_at(date(2026, 12, 28)))
+    sheets, _, result = _report(utility, tmp_path / "arera.xlsx", "--scheme", "III")
+    assert sheets["Reclami"]["Standard rispettato"] is None
+    assert "reclamo: 1 received, 0 on time, n.d. (target 70%)\n" in result.stderr
+    assert "not met" not in result.stderr and ": met" not in result.stderr

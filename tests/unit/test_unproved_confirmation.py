@@ -61,9 +61,7 @@ def test_a_web_confirmation_repeats_nothing_the_submitter_chose(services):
     for part in (str(message["Subject"]), str(message["To"]), plain, html):
         for chosen in ("IRPEF", "rimborsi", "https", "example.com", "carta", "0612345678", ".exe"):
             assert chosen not in part, (chosen, part)
-    assert (
-        str(message["Subject"]) == f"[Pratica {outcome.work_order_number}] Segnalazione registrata"
-    )
+    assert str(message["Subject"]) == f"[Pratica {outcome.work_order_number}] Richiesta registrata"
     assert f"Pratica n. {outcome.work_order_number}" in plain
     assert "Ufficio Relazioni con il Pubblico" in plain
     assert "risposta motivata entro il 10 aprile 2026" in " ".join(plain.split())

@@ -1,0 +1,158 @@
+"""The words for each event a case's timeline shows (the back office's "Cronologia", the case
+file, the conciliation PDF): id → (Italian, English). `wording.EVENT` reads them by language;
+tests/unit/test_event_labels.py reads the ids the code records and fails on one missing here.
+"""
+
+EVENTS = {
+    "work_order.opened": ("pratica aperta", "case opened"),
+    "work_order.entered": ("pratica registrata da un operatore", "case entered by an operator"),
+    "work_order.assigned": ("assegnata a un altro ufficio", "assigned to another office"),
+    "work_order.suspended": ("sospesa", "suspended"),
+    "work_order.resumed": ("ripresa", "resumed"),
+    "work_order.closed": ("chiusa", "closed"),
+    "work_order.reopened": ("riaperta", "reopened"),
+    "work_order.reasoned_reply": ("risposta motivata data", "reasoned reply given"),
+    "work_order.late": ("risposta oltre il termine", "reply after the term"),
+    "work_order.exported": ("fascicolo esportato", "case file exported"),
+    "work_order.transcript_sent": ("fascicolo inviato", "case file sent"),
+    "work_order.relinked": ("collegamento all'anagrafe cambiato", "registry link changed"),
+    "work_order.protocollo": ("protocollo registrato", "protocol number recorded"),
+    "work_order.protocol_due": ("protocollo in attesa", "protocol registration pending"),
+    "work_order.protocol_failed": (
+        "protocollazione non riuscita, sarà ritentata",
+        "protocol registration failed, will be retried",
+    ),
+    "work_order.confirmation_numbered": (
+        "numero di protocollo indicato nella conferma",
+        "protocol number given in the confirmation",
+    ),
+    "work_order.protocol_alerted": (
+        "segnalata all'ufficio la protocollazione non riuscita",
+        "office told the protocol registration keeps failing",
+    ),
+    "work_order.segnatura_exported": ("Segnatura.xml esportata", "Segnatura.xml exported"),
+    "work_order.outcome": ("esito registrato", "outcome recorded"),
+    "work_order.solution": ("soluzione registrata", "solution recorded"),
+    "work_order.action": ("azione correttiva", "corrective action"),
+    "work_order.satisfaction": ("gradimento registrato", "satisfaction recorded"),
+    "work_order.void": ("annullata", "voided"),
+    "work_order.viewed": ("consultata", "viewed"),
+    "work_order.forwarded": ("inoltrata a terzi", "forwarded to a third party"),
+    "message.suppressed": ("messaggio non inviato", "message not sent"),
+    "message.letter": ("lettera prodotta", "letter produced"),
+    "work_order.desk": (
+        "pratica di uno sportello, che risponde al cittadino",
+        "a desk's case: the desk answers the citizen",
+    ),
+    "approval.requested": (
+        "risposta trattenuta in attesa di approvazione",
+        "reply held for approval",
+    ),
+    "approval.approved": ("risposta approvata e inviata", "reply approved and sent"),
+    "approval.replaced": ("risposta sostituita da chi approva", "reply replaced by the approver"),
+    "approval.rejected": ("risposta respinta all'autore", "reply sent back to its author"),
+    "reply_checks.held": (
+        "risposta trattenuta: mancano elementi richiesti",
+        "reply held: required elements missing",
+    ),
+    "reply_checks.sent": ("risposta trattenuta inviata comunque", "held reply sent anyway"),
+    "missed_term.cause_asked": (
+        "chiesta all'ufficio la causa del termine mancato",
+        "the office asked why the term was missed",
+    ),
+    "work_order.voided": ("annullata", "voided"),
+    "work_order.kind": ("tipo di richiesta cambiato", "kind of request changed"),
+    "work_order.reminder": ("sollecito del cittadino", "citizen's reminder"),
+    "work_order.missed_term_cause": (
+        "causa del termine mancato registrata",
+        "missed-term cause recorded",
+    ),
+    "work_order.minimum_data": (
+        "dati minimi del reclamo registrati",
+        "complaint's minimum data recorded",
+    ),
+    "work_order.supply": ("dati della fornitura registrati", "supply details recorded"),
+    "work_order.refund_due": ("indennizzo dovuto", "indemnity due"),
+    "work_order.refund_paid": ("indennizzo pagato", "indemnity paid"),
+    "work_order.refund_refused": ("indennizzo rifiutato", "indemnity refused"),
+    "work_order.refund_withdrawn": ("indennizzo ritirato", "indemnity withdrawn"),
+    "work_order.categorised": ("categoria cambiata", "category changed"),
+    "work_order.extended": ("termine prorogato", "term extended"),
+    "work_order.close_repeated": (
+        "chiusura ripetuta: la pratica era già chiusa",
+        "closing repeated: the case was already closed",
+    ),
+    "work_order.postal_address": ("indirizzo postale registrato", "postal address recorded"),
+    "work_order.reasoned_reply_withdrawn": (
+        "risposta motivata ritirata",
+        "reasoned reply withdrawn",
+    ),
+    "work_order.action_verified": ("azione correttiva verificata", "corrective action verified"),
+    "work_order.submitter": ("dati indicati nel modulo online", "details given in the online form"),
+    "approval.stranger": (
+        "risposta sull'approvazione da chi non approva",
+        "approval answer from someone who does not approve",
+    ),
+    "approval.not_yours": ("approvazione chiesta ad altri", "approval asked of someone else"),
+    "approval.unknown": ("risposta a un'approvazione sconosciuta", "answer to an unknown approval"),
+    "approval.decided": ("approvazione già decisa", "approval already decided"),
+    "approval.reason": (
+        "respinta senza motivo: chiesto il motivo",
+        "sent back with no reason: reason asked",
+    ),
+    "attachment.refused": ("allegato non accettato", "attachment refused"),
+    "case.purged": ("dati personali cancellati", "personal data purged"),
+    "inbound.staff_unthreaded": (
+        "messaggio di un operatore non collegato a una risposta",
+        "staff message not linked to a reply",
+    ),
+    "operator_reply.refused": ("risposta dell'operatore respinta", "operator's reply refused"),
+    "outbound.sent": ("messaggio inviato", "message sent"),
+    "outbound.failed": ("invio non riuscito", "sending failed"),
+    "outbound.bounce": ("messaggio non consegnato", "message not delivered"),
+    "outbound.delayed": ("consegna in ritardo", "delivery delayed"),
+    "outbound.dsn_success": ("consegna confermata", "delivery confirmed"),
+    "outbound.feedback_report": (
+        "segnalato come indesiderato dal destinatario",
+        "reported as unwanted by the recipient",
+    ),
+    "operator_notice.refused": (
+        "avviso all'operatore: messaggio respinto",
+        "operator told: message refused",
+    ),
+    "operator_notice.reasoned": (
+        "avviso all'operatore: risposta motivata registrata",
+        "operator told: reasoned reply recorded",
+    ),
+    "operator_notice.already_closed": (
+        "avviso all'operatore: pratica già chiusa",
+        "operator told: case already closed",
+    ),
+    "operator_notice.voided": (
+        "avviso all'operatore: pratica annullata",
+        "operator told: case voided",
+    ),
+    "operator_notice.unthreaded": (
+        "avviso all'operatore: messaggio non collegato",
+        "operator told: message not linked",
+    ),
+    "operator_notice.not_relayed": (
+        "avviso all'operatore: nulla inviato al cittadino",
+        "operator told: nothing sent to the citizen",
+    ),
+    "operator_notice.checks": (
+        "avviso all'operatore: risposta trattenuta per elementi mancanti",
+        "operator told: reply held for missing elements",
+    ),
+    "pec.accettazione": ("ricevuta PEC di accettazione", "PEC acceptance receipt"),
+    "pec.non-accettazione": ("PEC non accettata", "PEC not accepted"),
+    "pec.presa-in-carico": ("ricevuta PEC di presa in carico", "PEC taken-in-charge receipt"),
+    "pec.avvenuta-consegna": ("ricevuta PEC di avvenuta consegna", "PEC delivery receipt"),
+    "pec.errore-consegna": ("PEC non consegnata", "PEC not delivered"),
+    "pec.preavviso-errore-consegna": (
+        "preavviso di mancata consegna PEC",
+        "PEC non-delivery warning",
+    ),
+    "pec.rilevazione-virus": ("PEC respinta: virus rilevato", "PEC refused: virus found"),
+    "report.arera_exported": ("registro ARERA esportato", "ARERA register exported"),
+}
