@@ -97,6 +97,8 @@ def open_case(
         "subject": mail.parsed.subject,
         "received_at": mail.origin.received_at,
         "due_at": work_order.due_at,
+        "term_days": work_order.term_days,  # the case's own term (its kind's), as notified
+        "term_working": work_order.term_working,
         "office": office,
         "reply_to": mailbox.address,
         "in_reply_to": mail.parsed.message_id,

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from mailbot.cases import desk, refunds, reply_checks, survey
+from mailbot.cases import desk, kinds, refunds, reply_checks, survey, wording
 from mailbot.cases.messages import (
     CITIZEN_SIDE,
     OFFICE_SIDE,
@@ -96,6 +96,20 @@ def deadline_values(services: Services, work_order: WorkOrder) -> dict[str, Any]
     }
 
 
+def _kind_values(services: Services, work_order: WorkOrder, mail: Incoming) -> dict[str, Any]:
+    """The kind of request in words, shown under a regulated profile or when it is not the
+    mailbox's own, with the cue that decided it when mailbot classified this mail so."""
+    settings = services.settings
+    mailbox_kind = settings.mailbox(work_order.mailbox).kind
+    shown = settings.charter.requests.profile != "municipal" or work_order.kind != mailbox_kind
+    kind, cue = kinds.classify(
+        mail.parsed.subject, mail.parsed.text, mailbox_kind=mailbox_kind,
+        channel=mail.origin.channel, requests=settings.charter.requests,
+    )  # fmt: skip
+    cue = cue if kind == work_order.kind else ""
+    return wording.kind_values(work_order.kind, work_order.language, shown=shown, cue=cue)
+
+
 # A notification that is not a handover (handover.py fills these in).
 NOT_HANDED_OVER: dict[str, Any] = {"handover": None, "left_out": []}
 
@@ -120,6 +134,7 @@ def notify_office(
         **deadline_values(services, work_order),
         **NOT_HANDED_OVER,
         "reply_template": reply_checks.applies(services, work_order),  # issue 33, item 5
+        **_kind_values(services, work_order, mail),
     }
     if mail.origin.unverified:  # the web form: what this submission gave, not the contact's
         reachable = bool(values["contact_reachable"])
