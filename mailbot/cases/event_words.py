@@ -73,6 +73,7 @@ EVENTS = {
     ),
     "work_order.supply": ("dati della fornitura registrati", "supply details recorded"),
     "work_order.refund_due": ("indennizzo dovuto", "indemnity due"),
+    "work_order.refund_due_again": ("indennizzo di nuovo dovuto", "indemnity due again"),
     "work_order.refund_paid": ("indennizzo pagato", "indemnity paid"),
     "work_order.refund_refused": ("indennizzo rifiutato", "indemnity refused"),
     "work_order.refund_withdrawn": ("indennizzo ritirato", "indemnity withdrawn"),
