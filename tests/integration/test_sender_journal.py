@@ -128,3 +128,23 @@ def test_a_sender_process_killed_between_journaling_and_folding_is_replaced_with
     assert len(smtp.received) == 6
     received_once_each(smtp, services)
     assert list(tmp_path.glob("mailbot.db.sent-*")) == []
+
+
+def test_stopping_the_sender_process_folds_what_a_killed_one_left(tmp_path, smtp):
+    """`SenderProcess.stop` (the daemon's stop, `Overlap.finish`) returns with every mail a
+    sender journaled marked, though no pass runs after it."""
+    from mailbot.runtime.sender_process import SenderProcess
+
+    from support.app import make_process
+
+    config = setup(tmp_path, smtp, 0)
+    services = make_services(config)
+    make_process(services)(complaint(1))
+    first, _ = rows(services, OutboundMessage)
+    left = tmp_path / "mailbot.db.sent-999999-killed"
+    left.write_text(f"{first.id} 2026-03-11T08:30:15+00:00\n")
+    sender = SenderProcess()
+    sender.ensure(services.settings)
+    sender.stop()
+    assert [o.status for o in rows(services, OutboundMessage)] == ["sent", "pending"]
+    assert not left.exists() and smtp.received == []
