@@ -6,16 +6,23 @@ failure does is errors.py's table, as for mail read: a relay out of reach (RETRY
 account's rows waiting, no attempt counted; a 4xx (DEFER) retries the row with backoff; a 5xx
 (REJECT) fails it. The stored bytes, and so the stored Message-ID, are sent as they are: a
 resend after a crash is recognisably the same mail.
+
+On SQLite a sent mail is noted in the sender's journal (sent_journal.py) and marked in the
+database with the sender's next write transaction, not in one of its own: through a backlog
+the drain holds SQLite's one write lock most of the time. PostgreSQL marks each as it goes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from mailbot.config import Settings
 from mailbot.db import read_only, unit_of_work
@@ -32,6 +39,7 @@ from mailbot.replies.sender import (
     Router,
     log,
 )
+from mailbot.replies.sent_journal import SentJournal
 
 
 @dataclass
@@ -52,18 +60,45 @@ async def deliver_pending(
     settings: Settings,
     router: Router,
     should_stop: Callable[[], bool] = lambda: False,
+    journal: SentJournal | None = None,
 ) -> DeliveryReport:
     """Send every row due now; returns when none is left, or after the mail in hand once
     `should_stop()` (the rows claimed and not sent are given back, due at once). An account
     whose server cannot be reached is left alone for this pass (its rows wait, no attempt
-    counted); the others go on."""
+    counted); the others go on. `journal`: the sender process's own (SQLite); without one,
+    a pass on SQLite keeps one for itself. Returns with every sent mail marked; if it raises,
+    the marks not yet folded stay in the journal for the next write transaction."""
+    own = journal is None
+    if journal is None:
+        journal = SentJournal.for_engine(engine)
+    try:
+        report = await _deliver(engine, settings, router, should_stop, journal)
+        _fold(engine, journal)
+        return report
+    except BaseException:
+        with contextlib.suppress(Exception):  # the database may be what failed: kept for later
+            _fold(engine, journal)
+        raise
+    finally:
+        if own and journal is not None:
+            journal.close()
+
+
+async def _deliver(
+    engine: Engine,
+    settings: Settings,
+    router: Router,
+    should_stop: Callable[[], bool],
+    journal: SentJournal | None,
+) -> DeliveryReport:
     report = DeliveryReport()
     tried: set[int] = set()
     down: dict[str, str] = {}  # account → why it cannot be reached
     lease = timedelta(seconds=settings.outbox.lease_seconds)
     while len(down) < len(router.transports):
-        with unit_of_work(engine) as session:
-            rows = outbox.claim_due(session, utcnow(), settings.outbox.batch_size, lease, tried)
+        skip = tried | journal.unfolded if journal is not None else tried
+        with _writing(engine, journal) as session:  # and the marks journaled since the last
+            rows = outbox.claim_due(session, utcnow(), settings.outbox.batch_size, lease, skip)
         tried.update(row.id for row in rows if row.id is not None)
         if not rows:
             return report
@@ -71,12 +106,12 @@ async def deliver_pending(
         held: dict[str, list[OutboundMessage]] = {}  # rows of accounts already down
         for index, row in enumerate(rows):
             if should_stop():
-                _release(engine, settings, rows[index:], delay=0.0)
+                _release(engine, settings, rows[index:], delay=0.0, journal=journal)
                 break
             if time.monotonic() - started > lease.total_seconds() / 2:
                 # Half the lease gone: give the rest back before it expires under us, and take
                 # them again in this same pass (they were not tried).
-                _release(engine, settings, rows[index:], delay=0.0)
+                _release(engine, settings, rows[index:], delay=0.0, journal=journal)
                 tried.difference_update(r.id for r in rows[index:] if r.id is not None)
                 break
             account = router.route(row.account)
@@ -97,17 +132,32 @@ async def deliver_pending(
                     held.setdefault(account, []).append(row)
                     log.warning("smtp unavailable", account=account or "smtp", error=str(exc))
                     continue
-                _settle_failure(engine, settings, row, exc, report)
+                _settle_failure(engine, settings, row, exc, report, journal=journal)
                 continue
-            with unit_of_work(engine) as session:
-                outbox.mark_sent(session, row)
+            if journal is not None:
+                journal.append(row.id, utcnow())  # marked with the next write transaction
+            else:
+                with unit_of_work(engine) as session:
+                    outbox.mark_sent(session, row)
             report.sent += 1
             log.info("outbound sent", **_about(row))
         for account, waiting in held.items():
-            _release(engine, settings, waiting, settings.outbox.retry_base_seconds, down[account])
+            delay = settings.outbox.retry_base_seconds
+            _release(engine, settings, waiting, delay, down[account], journal=journal)
         if should_stop():
             break
     return report
+
+
+def _writing(engine: Engine, journal: SentJournal | None) -> AbstractContextManager[Session]:
+    """A write transaction; with a journal, it folds the marks noted since the last one."""
+    return unit_of_work(engine) if journal is None else journal.writing(engine)
+
+
+def _fold(engine: Engine, journal: SentJournal | None) -> None:
+    if journal is not None and journal.unfolded:
+        with journal.writing(engine):
+            pass
 
 
 def _settle_failure(
@@ -116,8 +166,10 @@ def _settle_failure(
     row: OutboundMessage,
     exc: MailbotError,
     report: DeliveryReport,
+    *,
+    journal: SentJournal | None,
 ) -> None:
-    with unit_of_work(engine) as session:
+    with _writing(engine, journal) as session:
         fresh = session.get(OutboundMessage, row.id)
         assert fresh is not None
         if disposition_for(exc) is Disposition.REJECT:
@@ -140,12 +192,18 @@ def _about(row: OutboundMessage) -> dict[str, object]:
 
 
 def _release(
-    engine: Engine, settings: Settings, rows: list[OutboundMessage], delay: float, error: str = ""
+    engine: Engine,
+    settings: Settings,
+    rows: list[OutboundMessage],
+    delay: float,
+    error: str = "",
+    *,
+    journal: SentJournal | None,
 ) -> None:
     if not rows:
         return
     when = utcnow() + timedelta(seconds=delay)
-    with unit_of_work(engine) as session:
+    with _writing(engine, journal) as session:
         for row in rows:
             assert row.id is not None
             outbox.release(session, row.id, when, settings.outbox, error)

@@ -6,7 +6,7 @@ can drain one outbox. Retries back off exponentially; after `max_attempts` a row
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -112,25 +112,48 @@ def raw_of(session: Session, row_id: int) -> bytes:
 def mark_sent(session: Session, row: OutboundMessage) -> None:
     """One UPDATE by id: the row's bytes (up to a few MB for a notification with the citizen's
     attachments) are not read back just to change its state."""
-    pec_state = sa.case(
-        (col(OutboundMessage.pec_state) == PEC_QUEUED, PEC_SENT),
-        else_=col(OutboundMessage.pec_state),
-    )
-    session.execute(
-        sa.update(OutboundMessage)
-        .where(col(OutboundMessage.id) == row.id)
-        .values(
-            status=SENT,
-            pec_state=pec_state,
-            sent_at=utcnow(),
-            attempts=col(OutboundMessage.attempts) + 1,
-            last_error=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_MARK_SENT, {"row_id": row.id, "sent_at": utcnow()})
     record_event(
         session, "outbound.sent", work_order_id=row.work_order_id, message_id=row.message_id
     )
+
+
+def mark_journaled(session: Session, marks: Mapping[int, datetime]) -> int:
+    """The marks a sent journal kept (sent_journal.py): each row still pending is marked as by
+    `mark_sent`, sent at the journaled time; rows marked meanwhile are left as they are."""
+    table = OutboundMessage.__table__  # type: ignore[attr-defined]
+    pending: list[sa.Row[Any]] = []
+    ids = sorted(marks)
+    for start in range(0, len(ids), 500):  # within SQLite's limit of bound parameters
+        query = sa.select(table.c.id, table.c.work_order_id, table.c.message_id).where(
+            table.c.id.in_(ids[start : start + 500]), table.c.status == PENDING
+        )
+        pending.extend(session.execute(query))
+    if pending:
+        session.execute(_MARK_SENT, [{"row_id": r.id, "sent_at": marks[r.id]} for r in pending])
+    for r in pending:
+        record_event(
+            session, "outbound.sent", work_order_id=r.work_order_id, message_id=r.message_id
+        )
+    return len(pending)
+
+
+def _mark_sent() -> sa.Update:
+    table = OutboundMessage.__table__  # type: ignore[attr-defined]
+    return (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("row_id"))
+        .values(
+            status=SENT,
+            pec_state=sa.case((table.c.pec_state == PEC_QUEUED, PEC_SENT), else_=table.c.pec_state),
+            sent_at=sa.bindparam("sent_at", type_=table.c.sent_at.type),
+            attempts=table.c.attempts + 1,
+            last_error=None,
+        )
+    )
+
+
+_MARK_SENT = _mark_sent()
 
 
 def mark_failed(session: Session, row: OutboundMessage, error: str) -> None:

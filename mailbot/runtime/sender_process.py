@@ -19,6 +19,12 @@ The child
 - dies with the parent (Linux `PR_SET_PDEATHSIG`): a SIGKILLed daemon leaves nothing sending
   beside the restarted one, and the crash costs at most the mail in hand, resent, as before;
 - if it dies, the pass is reported as an error and the next pass starts a new one.
+
+On SQLite the child notes each mail the relay accepted in its sent journal (a file beside the
+database, `replies/sent_journal.py`) and the marks reach the database with its next write
+transaction: it no longer waits for SQLite's one write lock once a mail while the drain holds
+it. Every pass ends with the marks folded; a child killed between the two leaves its journal,
+folded by `stop` (or by any sender's next write transaction) before a row can go twice.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from mailbot.config import Settings
 from mailbot.errors import TransientError
 from mailbot.replies.delivery import DeliveryReport, deliver_pending
 from mailbot.replies.sender import Router, make_transport
+from mailbot.replies.sent_journal import SentJournal, fold_left_behind
 
 log = logs.get_logger(__name__)
 
@@ -65,6 +72,7 @@ class SenderProcess:
         self._conn: Connection | None = None
         self._halt: Event = self._context.Event()
         self._settings: Settings | None = None
+        self._database = ""  # the child's database, kept after it is gone: `stop` folds there
 
     def ensure(self, settings: Settings) -> None:
         if self._process is not None and not self._alive():
@@ -81,10 +89,11 @@ class SenderProcess:
             process.start()
             child.close()
             self._process, self._conn, self._settings = process, parent, settings
+            self._database = settings.database.url
             log.info("sender process started", pid=process.pid)
         elif settings is not self._settings:  # a reload: the child takes the new settings
             self._send(_SETTINGS, settings)
-            self._settings = settings
+            self._settings, self._database = settings, settings.database.url
         self._halt.clear()
 
     def deliver(self, stopping: Callable[[], bool]) -> DeliveryReport:
@@ -108,9 +117,12 @@ class SenderProcess:
         self._send(_IDLE, None)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """After the mail in hand; killed if it does not end within `timeout`."""
+        """After the mail in hand; killed if it does not end within `timeout`. Returns with
+        every mail it sent marked: a child killed, or dead before, may have left marks in its
+        sent journal, folded here."""
         process = self._process
         if process is None:
+            self._fold_left_behind()
             return
         self._halt.set()
         if self._conn is not None:
@@ -122,6 +134,15 @@ class SenderProcess:
             process.kill()
             process.join(5.0)
         self._forget()
+        self._fold_left_behind()
+
+    def _fold_left_behind(self) -> None:
+        if not self._database:
+            return
+        try:
+            fold_left_behind(self._database)
+        except TransientError as exc:  # the next sender's first write transaction folds them
+            log.warning("sent journal not folded", error=str(exc))
 
     def _send(self, command: str, payload: object) -> None:
         if self._conn is None:
@@ -161,6 +182,7 @@ def _child_main(
 
 async def _serve(conn: Connection, halt: Event, settings: Settings) -> None:
     engine = db.make_engine(settings.database.url)
+    journal = SentJournal.for_engine(engine)  # SQLite: this process's, locked while it lives
     transport: Router = make_transport(settings)
     try:
         while True:
@@ -172,11 +194,16 @@ async def _serve(conn: Connection, halt: Event, settings: Settings) -> None:
             elif command == _SETTINGS:
                 await transport.close()
                 engine.dispose()
+                if journal is not None:
+                    journal.close()
                 settings = payload
                 engine, transport = db.make_engine(settings.database.url), make_transport(settings)
+                journal = SentJournal.for_engine(engine)
             elif command == _DELIVER:
-                conn.send(await _pass(engine, settings, transport, halt))
+                conn.send(await _pass(engine, settings, transport, halt, journal))
     finally:
+        if journal is not None:
+            journal.close()  # empty after a pass: deleted; else left for the next sender
         await transport.close()
         engine.dispose()
 
@@ -190,10 +217,12 @@ def _receive(conn: Connection) -> tuple[str, Any]:
 
 
 async def _pass(
-    engine: Engine, settings: Settings, transport: Router, halt: Event
+    engine: Engine, settings: Settings, transport: Router, halt: Event, journal: SentJournal | None
 ) -> DeliveryReport:
     try:
-        return await deliver_pending(engine, settings, transport, should_stop=halt.is_set)
+        return await deliver_pending(
+            engine, settings, transport, should_stop=halt.is_set, journal=journal
+        )
     except TransientError as exc:  # the database is away: the parent backs off
         log.warning("outbox unavailable", error=str(exc))
         return DeliveryReport(errors=[str(exc)])

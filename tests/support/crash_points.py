@@ -9,7 +9,7 @@ from typing import Any
 
 from mailbot.cases import workorders
 from mailbot.ingest import parse
-from mailbot.replies import outbox, sender
+from mailbot.replies import outbox, sender, sent_journal
 
 # label → (owner of the attribute, attribute name)
 POINTS: dict[str, tuple[Any, str]] = {
@@ -17,4 +17,6 @@ POINTS: dict[str, tuple[Any, str]] = {
     "open-work-order": (workorders, "open_work_order"),  # the case flushed, not committed
     "queue-outbound": (outbox, "enqueue"),  # a message queued, not committed
     "smtp-send": (sender.SmtpTransport, "send"),  # the sender claimed its rows, sends one
+    # SQLite: a mail the relay accepted noted in the sender's journal, not yet in the database
+    "sent-journal-append": (sent_journal.SentJournal, "append"),
 }
