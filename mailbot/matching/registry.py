@@ -1,9 +1,9 @@
 """The taxpayer registry ("anagrafe contribuenti"): the look-ups matching and the CLI need,
-by address, by code, by similar name. Imports live in `registry_import`.
+by address, by code, by similar name, and a contact's card. Imports live in `registry_import`.
 
 The look-ups every message makes are statements built once and run on the session's
 connection (no ORM execution layer, no autoflush: only imports, in their own transactions,
-write these tables).
+write the registry's tables; the contact card flushes first).
 """
 
 from __future__ import annotations
