@@ -69,13 +69,31 @@ def withdraw_reasoned_reply(session: Session, work_order: WorkOrder, actor: str)
 
 
 def conversation(session: Session, work_order_id: int) -> list[ConversationMessage]:
-    return list(
-        session.exec(
-            select(ConversationMessage)
-            .where(ConversationMessage.work_order_id == work_order_id)
-            .order_by(col(ConversationMessage.id))
-        )
-    )
+    return list(session.exec(_CONVERSATION, params={"work_order_id": work_order_id}))
+
+
+# Rows the callers keep (and purge deletes): through the ORM, but the statement built once.
+_CONVERSATION = (
+    select(ConversationMessage)
+    .where(col(ConversationMessage.work_order_id) == sa.bindparam("work_order_id"))
+    .order_by(col(ConversationMessage.id))
+)
+
+
+def message_ids(session: Session, work_order_id: int, kinds: Sequence[str]) -> tuple[str, ...]:
+    """The Message-IDs of the case's messages of `kinds`, in order (a reply's References):
+    two columns instead of every row with its bodies, on the session's connection (the rows
+    are written with core INSERTs, so there is nothing for an autoflush to write first)."""
+    found = session.connection().execute(_MESSAGE_IDS, {"work_order_id": work_order_id})
+    return tuple(message_id for kind, message_id in found if kind in kinds and message_id)
+
+
+_M = ConversationMessage.__table__  # type: ignore[attr-defined]
+_MESSAGE_IDS = (
+    sa.select(_M.c.kind, _M.c.message_id)
+    .where(_M.c.work_order_id == sa.bindparam("work_order_id"))
+    .order_by(_M.c.id)
+)
 
 
 @dataclass(frozen=True)
@@ -107,7 +125,8 @@ def add_message(
     """The message's row (and its attachments' rows), written with core INSERTs: three a case,
     and nobody reads them back in the transaction that writes them. Returns the row's id."""
     assert work_order.id is not None
-    inserted = session.execute(
+    connection = session.connection()  # no ORM execution layer: nothing of it is needed here
+    inserted = connection.execute(
         _INSERT_MESSAGE,
         {
             "work_order_id": work_order.id,
@@ -125,9 +144,11 @@ def add_message(
             "author": author,
         },
     )
-    row_id = int(inserted.inserted_primary_key[0])  # type: ignore[attr-defined]
+    key = inserted.inserted_primary_key
+    assert key is not None
+    row_id = int(key[0])
     if attachments:
-        session.execute(
+        connection.execute(
             _INSERT_ATTACHMENT,
             [
                 {

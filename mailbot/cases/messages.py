@@ -18,7 +18,7 @@ from mailbot.errors import MailError
 from mailbot.ingest import classify
 from mailbot.ingest.limits import cap_filename
 from mailbot.log import mask_text
-from mailbot.matching import matcher
+from mailbot.matching import matcher, registry
 from mailbot.models import Contact, InboundMessage, Taxpayer, WorkOrder, utcnow
 from mailbot.replies import outbox, recipients, threading
 from mailbot.replies.render import Composed
@@ -176,32 +176,26 @@ def office_reply_to(services: Services, work_order: WorkOrder) -> str:
 
 def thread_ids(session: Session, work_order: WorkOrder, kinds: Sequence[str]) -> tuple[str, ...]:
     assert work_order.id is not None
-    return tuple(
-        m.message_id
-        for m in conversation_log.conversation(session, work_order.id)
-        if m.kind in kinds and m.message_id
-    )
+    return conversation_log.message_ids(session, work_order.id, kinds)
 
 
 def contact_values(session: Session, work_order: WorkOrder) -> dict[str, object]:
     """What the office's messages say of the citizen and the case, in the case's language: a
     citizen with no e-mail address (counter, post, phone) is shown by name, phone and how the
     reply reaches them, never by the placeholder address; similar names by name, codes masked."""
-    contact = session.get(Contact, work_order.contact_id)
-    assert contact is not None
-    taxpayer = session.get(Taxpayer, work_order.taxpayer_id) if work_order.taxpayer_id else None
+    card = registry.contact_card(session, work_order.contact_id, work_order.taxpayer_id)
     language = work_order.language
-    reachable = deliverable(contact.email)
+    reachable = deliverable(card.email)
     codes = [c for c in work_order.match_candidates.split(",") if c]
     return {
-        "contact_name": contact.name or (contact.email if reachable else ""),
-        "contact_email": contact.email,
+        "contact_name": card.name or (card.email if reachable else ""),
+        "contact_email": card.email,
         "contact_reachable": reachable,
-        "contact_phone": contact.phone,
+        "contact_phone": card.phone,
         "postal_address": work_order.postal_address,
         "channel_text": wording.label("channel", work_order.channel, language),
-        "codice_fiscale": taxpayer.codice_fiscale if taxpayer else None,
-        "registry_name": taxpayer.name if taxpayer else None,
+        "codice_fiscale": card.codice_fiscale,
+        "registry_name": card.registry_name,
         "match_rule": work_order.match_rule,
         "match_rule_text": wording.label("match_rule", work_order.match_rule, language),
         "match_state": work_order.match_state,

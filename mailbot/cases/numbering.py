@@ -1,30 +1,39 @@
 """Case numbers (`YYYY/NNNNNN`): sequential per year of receipt in the configured time zone,
 taken from a counter row locked in the message's own transaction, so a number is never reused
 and a rolled-back case gives its number back.
+
+One UPDATE ... RETURNING a case, built once and run on the session's connection: the row
+locks as the ORM's SELECT ... FOR UPDATE did, without a round trip and a flush (nothing
+else reads or writes the counter through the ORM).
 """
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from mailbot.models import (
-    WorkOrderCounter,
+from mailbot.models import WorkOrderCounter
+
+_C = WorkOrderCounter.__table__  # type: ignore[attr-defined]
+_TAKE = (
+    sa.update(_C)
+    .where(_C.c.year == sa.bindparam("of_year"))
+    .values(last_seq=_C.c.last_seq + 1)
+    .returning(_C.c.last_seq)
 )
+_CREATE = sa.insert(_C).values(last_seq=0)  # the year is bound at the call
 
 
 def next_number(session: Session, year: int) -> str:
     """The year's next number. The counter row is locked until the message's transaction ends,
     so concurrent instances queue here and a rolled-back case gives its number back."""
-    counter = session.get(WorkOrderCounter, year, with_for_update=True)
-    if counter is None:  # the year's first case: two instances may race to create the row
+    taken = session.connection().execute(_TAKE, {"of_year": year}).scalar()
+    if taken is None:  # the year's first case: two instances may race to create the row
         try:
             with session.begin_nested():
-                session.add(WorkOrderCounter(year=year, last_seq=0))
+                session.connection().execute(_CREATE, {"year": year})
         except IntegrityError:
-            pass  # the other one did; lock theirs
-        counter = session.get(WorkOrderCounter, year, with_for_update=True, populate_existing=True)
-        assert counter is not None
-    counter.last_seq += 1
-    session.flush()
-    return f"{year}/{counter.last_seq:06d}"
+            pass  # the other one did; take from theirs
+        taken = session.connection().execute(_TAKE, {"of_year": year}).scalar_one()
+    return f"{year}/{taken:06d}"

@@ -5,6 +5,7 @@ table is `mailbot/roles.py`; the flows ask here, never the settings' `operators`
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from mailbot.models import StaffAddress, StaffMember
@@ -26,13 +27,21 @@ def is_staff_address(services: Services, session: Session, address: str) -> bool
         o.email == address for o in settings.offices.values()
     ):
         return True
-    query = (
-        select(StaffAddress.id)
-        .join(StaffMember, col(StaffAddress.member_id) == col(StaffMember.id))
-        .where(col(StaffAddress.address) == address, col(StaffMember.disabled_at).is_(None))
-        .limit(1)
+    found = session.connection().execute(_STORED_ADDRESS, {"address": address})
+    return found.first() is not None
+
+
+# Built once, run on the session's connection: members are written by `mailbot staff`, in
+# transactions of their own, so there is nothing for an autoflush to write first.
+_STORED_ADDRESS = (
+    sa.select(StaffAddress.__table__.c.id)  # type: ignore[attr-defined]
+    .join(StaffMember, col(StaffAddress.member_id) == col(StaffMember.id))
+    .where(
+        col(StaffAddress.address) == sa.bindparam("address"),
+        col(StaffMember.disabled_at).is_(None),
     )
-    return session.exec(query).first() is not None
+    .limit(1)
+)
 
 
 def stored_members(session: Session) -> tuple[Member, ...]:

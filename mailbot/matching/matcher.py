@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from mailbot.matching import authn, registry
 from mailbot.matching.codes import claimed_codes
@@ -186,13 +187,18 @@ def match_sender(session: Session, ev: Evidence) -> Match:
     )
 
 
+# Through the ORM (the contact is the flow's object, and autoflush sees one added earlier in
+# the transaction), but built once: building a select() costs more than running it.
+_CONTACT = select(Contact).where(col(Contact.email) == sa.bindparam("email"))
+
+
 def contact_for(
     session: Session, sender: Address, taxpayer_id: int | None, *, keep_known: bool = False
 ) -> tuple[Contact, bool]:
     """The address's contact, linked to the taxpayer the address belongs to (as the registry
     says now), or to nobody; and whether it is new. `keep_known`: a known contact is left
     as it is (name, link), whatever the message says."""
-    contact = session.exec(select(Contact).where(Contact.email == sender.email)).first()
+    contact = session.execute(_CONTACT, {"email": sender.email}).scalar()
     if contact is None:
         contact = Contact(email=sender.email, name=sender.name, taxpayer_id=taxpayer_id)
         session.add(contact)

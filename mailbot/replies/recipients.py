@@ -9,6 +9,7 @@ form, so `dominio-è.it` and `xn--dominio--...` are one domain.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from datetime import datetime
 
@@ -53,20 +54,31 @@ def count_to(session: Session, since: datetime, address: str, kinds: Collection[
     key = recipient_key(address)
     local, _, domain = key.rpartition("@")
     prefix = local[:1] if domain in DOTLESS else local
-    table = OutboundMessage.__table__  # type: ignore[attr-defined]
-    column = table.c.recipients
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":  # code-point order, as SQLite's BINARY compares
-        column = column.collate("C")
-    query = sa.select(table.c.recipients).where(
-        table.c.created_at >= since, table.c.kind.in_(list(kinds))
-    )
-    if prefix and prefix[-1] != chr(
-        0x10FFFF
-    ):  # every string that starts with `prefix`, as a range an index can serve
-        query = query.where(column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+    connection = session.connection()
+    params: dict[str, object] = {"since": since, "kinds": list(kinds)}
+    ranged = bool(prefix) and prefix[-1] != chr(0x10FFFF)
+    if ranged:  # every string that starts with `prefix`, as a range an index can serve
+        params.update(low=prefix, high=prefix[:-1] + chr(ord(prefix[-1]) + 1))
+    query = _count_query(connection.dialect.name == "postgresql", ranged)
     return sum(
         1
-        for (recipients,) in session.execute(query)
+        for (recipients,) in connection.execute(query, params)
         if any(recipient_key(r) == key for r in recipients.split(","))
     )
+
+
+@functools.cache
+def _count_query(postgresql: bool, ranged: bool) -> sa.Select[str]:
+    """`count_to`'s query, built once per dialect and shape, run on the session's connection
+    (the outbox is written with core INSERTs: there is nothing for an autoflush to write)."""
+    table = OutboundMessage.__table__  # type: ignore[attr-defined]
+    column = table.c.recipients
+    if postgresql:  # code-point order, as SQLite's BINARY compares
+        column = column.collate("C")
+    query = sa.select(table.c.recipients).where(
+        table.c.created_at >= sa.bindparam("since"),
+        table.c.kind.in_(sa.bindparam("kinds", expanding=True)),
+    )
+    if ranged:
+        query = query.where(column >= sa.bindparam("low"), column < sa.bindparam("high"))
+    return query
