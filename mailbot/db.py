@@ -88,8 +88,9 @@ def record_event(
 ) -> None:
     """Append to the audit trail, in the caller's transaction. The rows are written together
     when it commits, in one INSERT (four a case: one round trip to PostgreSQL instead of four);
-    nothing reads the trail in the transaction that writes it. A `savepoint` rolled back takes
-    back the events recorded inside it (a bare `begin_nested` does not)."""
+    nothing reads the trail in the transaction that writes it. A savepoint's release writes
+    them too (SQLAlchemy runs `before_commit` for it); a `savepoint` rolled back takes back the
+    events recorded inside it (a bare `begin_nested` does not)."""
     row: dict[str, object] = {
         "at": utcnow(),
         "kind": kind,
