@@ -4,8 +4,9 @@ The pipeline knows what happens to a message; this is the loop over a source tha
 loop and `run --once` share.
 
 A group is what was fetched together, up to `GROUP_MESSAGES` or `GROUP_SECONDS` of work, so the
-sender process and the web form still get SQLite's write lock between two groups; a message
-that arrives alone (IDLE) is a group of one, filed at once. The source, `observe` and the
+sender process and the web form still get SQLite's write lock between two groups, and up to
+`GROUP_BYTES` of mail, as its messages are held parsed until the commit; a message that arrives
+alone (IDLE) is a group of one, filed at once. The source, `observe` and the
 report hear of a message only after its group committed.
 """
 
@@ -25,6 +26,7 @@ from mailbot.types import Origin, Outcome
 
 GROUP_MESSAGES = 20
 GROUP_SECONDS = 0.3
+GROUP_BYTES = 4_000_000
 
 
 @dataclass
@@ -83,12 +85,15 @@ def _gather(
     group: list[Pending] = []
     seconds: list[float] = []
     started = time.perf_counter()
+    size = 0
     for origin, raw in fetched:
         began = time.perf_counter()
         group.append(prepare(services, raw, origin))
         seconds.append(time.perf_counter() - began)
+        size += len(raw)
         if (
             len(group) >= GROUP_MESSAGES
+            or size >= GROUP_BYTES
             or time.perf_counter() - started >= GROUP_SECONDS
             or should_stop()
         ):

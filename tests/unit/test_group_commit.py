@@ -209,3 +209,13 @@ def test_a_group_is_bounded_in_time_as_well(services, monkeypatch):
     report = drain(services, ListSource(services, [complaint(n) for n in (1, 2, 3)]), fence=fence)
     assert report.counts == {"filed": 3}
     assert fence.calls == 3
+
+
+def test_a_group_is_bounded_in_bytes_as_well(services, monkeypatch):
+    """Its messages are held parsed until the commit: a few large ones make a group."""
+    monkeypatch.setattr(drain_module, "GROUP_SECONDS", 60.0)
+    messages = [complaint(n) for n in (1, 2, 3, 4, 5)]
+    monkeypatch.setattr(drain_module, "GROUP_BYTES", len(messages[0]) * 2)
+    fence = Fences()
+    assert drain(services, ListSource(services, messages), fence=fence).counts == {"filed": 5}
+    assert fence.calls == 3  # 2, 2 and 1
