@@ -26,7 +26,7 @@ from mailbot.types import Origin, Outcome
 
 GROUP_MESSAGES = 20
 GROUP_SECONDS = 0.3
-GROUP_BYTES = 4_000_000
+GROUP_BYTES = 1_000_000
 
 
 @dataclass
