@@ -6,11 +6,12 @@ instance's next attempt (every `RETRY_SECONDS`) takes the mailbox over: within
 `lease_seconds + RETRY_SECONDS` (20 s by default, the brief asks for 30).
 
 A lease alone cannot stop a holder that was paused past its expiry (a stalled VM, a long GC)
-from acting on the messages in hand while the new holder starts. So every filing transaction
-(a group of messages) is fenced: `fence` locks the lease row (`FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE`
-already serialises writers) and refuses to go on unless this instance still holds it. A takeover
-waits for the old holder's transaction to end, and the old holder's next one sees it has lost:
-the two never act on the same mailbox at once, and the cursor each reads is the other's last.
+from acting on the messages in hand while the new holder starts. So every filing transaction (a
+group of messages) is fenced: `fence` locks the lease row (`FOR UPDATE` on PostgreSQL; SQLite's
+`BEGIN IMMEDIATE` already serialises writers) and refuses to go on unless this instance still
+holds it. A takeover waits for the old holder's transaction to end, and the old holder's next
+one sees it has lost: the two never act on the same mailbox at once, and the cursor each reads
+is the other's last.
 
 Instances share the work: each records itself alive in `mailbot_instance` with every renewal,
 takes no more than its fair share of the mailboxes (all of them divided by the live instances,
