@@ -37,6 +37,7 @@ __all__ = [
     "make_engine",
     "read_only",
     "record_event",
+    "savepoint",
     "unit_of_work",
     "upgrade",
 ]
@@ -59,6 +60,23 @@ def unit_of_work(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """A part of the transaction that can fail alone (one message of a group): if the block
+    raises, its rows and the audit events it recorded are taken back, and the exception goes on."""
+    root = session.get_transaction()
+    pending = session.info.get(_PENDING_EVENTS)
+    kept = len(pending[1]) if pending is not None and pending[0] is root else 0
+    try:
+        with session.begin_nested():
+            yield
+    except BaseException:
+        pending = session.info.get(_PENDING_EVENTS)
+        if pending is not None and pending[0] is root:
+            del pending[1][kept:]
+        raise
+
+
 def record_event(
     session: Session,
     kind: str,
@@ -70,8 +88,9 @@ def record_event(
 ) -> None:
     """Append to the audit trail, in the caller's transaction. The rows are written together
     when it commits, in one INSERT (four a case: one round trip to PostgreSQL instead of four);
-    nothing reads the trail in the transaction that writes it. A savepoint rolled back does
-    not take back the events recorded inside it (none is recorded in one)."""
+    nothing reads the trail in the transaction that writes it. A savepoint's release writes
+    them too (SQLAlchemy runs `before_commit` for it); a `savepoint` rolled back takes back the
+    events recorded inside it (a bare `begin_nested` does not)."""
     row: dict[str, object] = {
         "at": utcnow(),
         "kind": kind,

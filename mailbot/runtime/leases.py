@@ -6,11 +6,12 @@ instance's next attempt (every `RETRY_SECONDS`) takes the mailbox over: within
 `lease_seconds + RETRY_SECONDS` (20 s by default, the brief asks for 30).
 
 A lease alone cannot stop a holder that was paused past its expiry (a stalled VM, a long GC)
-from acting on the message in hand while the new holder starts. So every message's transaction
-is fenced: `fence` locks the lease row (`FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE`
-already serialises writers) and refuses to go on unless this instance still holds it. A takeover
-waits for the old holder's transaction to end, and the old holder's next one sees it has lost:
-the two never act on the same mailbox at once, and the cursor each reads is the other's last.
+from acting on the messages in hand while the new holder starts. So every filing transaction (a
+group of messages) is fenced: `fence` locks the lease row (`FOR UPDATE` on PostgreSQL; SQLite's
+`BEGIN IMMEDIATE` already serialises writers) and refuses to go on unless this instance still
+holds it. A takeover waits for the old holder's transaction to end, and the old holder's next
+one sees it has lost: the two never act on the same mailbox at once, and the cursor each reads
+is the other's last.
 
 Instances share the work: each records itself alive in `mailbot_instance` with every renewal,
 takes no more than its fair share of the mailboxes (all of them divided by the live instances,
@@ -188,7 +189,8 @@ class Leases:
         return math.ceil(mailboxes / (others + 1))
 
     def fence(self, session: Session, mailbox: str) -> None:
-        """In a message's transaction: go on only while this instance holds the mailbox."""
+        """First in a group's transaction: go on only while this instance holds the mailbox (the
+        row stays locked until the commit, so the lease cannot move during the group)."""
         row = session.exec(
             select(MailboxLease.holder)
             .where(col(MailboxLease.mailbox) == mailbox)

@@ -1,0 +1,128 @@
+"""Messages filed together in one transaction (group commit): the lease fence once at the
+start, each message in a savepoint of its own, the mailbox cursor once at the end, one commit.
+
+What each message does once it has its ledger row is the pipeline's (`Pending.act`); this
+module knows only how a group's transaction goes. A message's permanent failure rolls back its
+savepoint and is recorded as rejected or quarantined in the same transaction, and the group goes
+on; an outage rolls the whole group back and propagates (nothing of it is committed, it is
+fetched again, the ledger makes the replay harmless). Nothing outside the database may learn of
+a message before its group committed: the caller acts on the outcomes only after `file`
+returned them.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from mailbot.db import savepoint, unit_of_work
+from mailbot.errors import Disposition, MailError, disposition_for
+from mailbot.ingest import ledger
+from mailbot.log import get_logger
+from mailbot.models import InboundMessage
+from mailbot.types import LedgerStatus, Origin, Outcome
+
+log = get_logger(__name__)
+
+Fence = Callable[[Session], None]
+Act = Callable[[Session, InboundMessage], Outcome]
+
+CONFLICT_ATTEMPTS = 3
+
+
+def _not_read(_session: Session, _entry: InboundMessage) -> Outcome:
+    raise AssertionError("a message that failed before its transaction is not acted on")
+
+
+@dataclass
+class Pending:
+    """A message stored and read, waiting for its group's transaction. `failed` is the
+    permanent problem found before (the parse) or in it (then its savepoint was rolled back)."""
+
+    origin: Origin
+    peeked: ledger.Peek
+    digest: str
+    size: int
+    act: Act = _not_read
+    failed: Exception | None = None
+
+
+def file(engine: Engine, fence: Fence, group: Sequence[Pending]) -> list[Outcome]:
+    """The group's one transaction, committed; the outcomes in the group's order. `fence`
+    runs first and raises if this instance no longer holds the mailbox (it locks the lease row
+    until the commit, so the lease cannot move meanwhile): nothing is then written."""
+    try:
+        with unit_of_work(engine) as session:
+            fence(session)
+            outcomes = [_one(session, pending) for pending in group]
+            ledger.advance_cursor(session, group[-1].origin)  # fetched oldest first
+        return outcomes
+    except Exception as exc:
+        if disposition_for(exc) is Disposition.RETRY:
+            raise
+        if len(group) > 1:  # not any one message's (its savepoint would have caught it)
+            return [outcome for pending in group for outcome in file(engine, fence, [pending])]
+        pending = group[0]  # the transaction failed as a whole: recorded in a fresh one
+        pending.failed = exc
+        with unit_of_work(engine) as session:
+            fence(session)
+            outcome = _record_failure(session, pending, exc)
+            ledger.advance_cursor(session, pending.origin)
+        return [outcome]
+
+
+def _one(session: Session, pending: Pending) -> Outcome:
+    """One message in its savepoint. Instances writing at once can collide on a unique row
+    (the same Message-ID through two mailboxes, a new contact, a year's first case number): the
+    loser's savepoint is rolled back and the message filed again, and then sees the winner's
+    row (PostgreSQL reads committed rows statement by statement)."""
+    if pending.failed is not None:
+        return _record_failure(session, pending, pending.failed)
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            with savepoint(session):
+                entry = ledger.record(
+                    session, pending.origin, peeked=pending.peeked, raw_sha256=pending.digest,
+                    raw_size=pending.size,
+                )  # fmt: skip
+                if entry is None:
+                    return Outcome(
+                        LedgerStatus.IGNORED, None, reason="already seen", duplicate=True
+                    )
+                return pending.act(session, entry)
+        except IntegrityError as exc:
+            if attempt == CONFLICT_ATTEMPTS:
+                pending.failed = exc
+                break
+            log.info("concurrent write, filing again", attempt=attempt)
+        except Exception as exc:
+            if disposition_for(exc) is Disposition.RETRY:
+                raise
+            pending.failed = exc
+            break
+    assert pending.failed is not None
+    return _record_failure(session, pending, pending.failed)
+
+
+def _record_failure(session: Session, pending: Pending, exc: Exception) -> Outcome:
+    """The message kept as rejected or quarantined (bytes stored, the reason on its row)."""
+    status, reason, detail = failure(exc)
+    entry = ledger.record(
+        session, pending.origin, peeked=pending.peeked, raw_sha256=pending.digest,
+        raw_size=pending.size, status=status,
+    )  # fmt: skip
+    if entry is not None:
+        ledger.note_failure(session, entry, status, reason, detail)
+    return Outcome(status, entry.id if entry else None, reason=reason)
+
+
+def failure(exc: Exception) -> tuple[LedgerStatus, str, str]:
+    """The ledger status, the reason and the traceback of a permanent failure."""
+    status = LedgerStatus(disposition_for(exc).value)
+    reason = str(exc) if isinstance(exc, MailError) else f"{type(exc).__name__}: {exc}"
+    return status, reason, "".join(traceback.format_exception(exc))
