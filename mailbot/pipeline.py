@@ -33,7 +33,8 @@ from sqlmodel import Session
 from mailbot.cases import certify, delivery_reports, intake, messages, staff_mail, unthreaded
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import Disposition, NotFoundError, disposition_for
-from mailbot.ingest import classify, group, ledger, parse, pec, spam
+from mailbot.ingest import classify, group, ledger, reading, spam
+from mailbot.ingest.reading import Ahead, Read
 from mailbot.log import bind_case, bind_message, get_logger
 from mailbot.matching import matcher
 from mailbot.models import InboundMessage, WorkOrder
@@ -60,16 +61,19 @@ def process_inbound(
     return file(services, [prepare(services, raw, origin)], fence)[0]
 
 
-def prepare(services: Services, raw: bytes, origin: Origin) -> group.Pending:
+def prepare(
+    services: Services, raw: bytes, origin: Origin, ahead: Ahead | None = None
+) -> group.Pending:
     """Before any transaction: the original into the store, then screened and parsed (no table
-    read). An outage raises; a permanent problem is kept for the message's turn in its group."""
+    read). An outage raises; a permanent problem is kept for the message's turn in its group.
+    `ahead`: the message already stored and read by the read-ahead process (`runtime.readahead`)."""
     # The evidence is safe before anything else happens (an oversized one already streamed).
-    digest = origin.stored_sha256 or services.store.put(raw)
+    digest = ahead.digest if ahead else origin.stored_sha256 or services.store.put(raw)
     pending = group.Pending(origin, ledger.peek(raw), digest, origin.size or len(raw))
     with _bound(pending):
         try:
             screen = _screen(services, raw, origin)
-            read = _read(raw)
+            read = ahead.read if ahead else _read(raw)
         except Exception as exc:
             if disposition_for(exc) is Disposition.RETRY:
                 raise
@@ -119,14 +123,8 @@ def _screen(services: Services, raw: bytes, origin: Origin) -> spam.Screen:
     return spam.screen(raw, services.settings.spam, recipient)
 
 
-Read = tuple[pec.Pec | None, ParsedMessage | None]  # what the case is about: None for a receipt
-
-
-def _read(raw: bytes) -> Read:
-    certified = pec.detect(raw)
-    if certified is not None and (certified.is_receipt or certified.inner is None):
-        return certified, None  # a PEC receipt, or an anomaly with no message inside
-    return certified, opened(raw, certified)
+_read = reading.read  # what the case is about, from the bytes alone
+opened = reading.opened  # `admin.rematch` reads a stored original again through this
 
 
 def _act(
@@ -183,12 +181,6 @@ def _act(
     if verdict.kind is Kind.CITIZEN_FOLLOWUP and ref is not None and work_order is not None:
         return intake.add_followup(services, session, mail, work_order, match, via=ref.via)
     return intake.open_case(services, session, mail, match)
-
-
-def opened(raw: bytes, certified: pec.Pec | None) -> ParsedMessage:
-    """What a case is about: the message inside a certified envelope or anomaly, else the mail
-    itself. `admin.rematch` reads a stored original again through this and `sender_evidence`."""
-    return parse.parse(certified.inner if certified and certified.inner else raw)
 
 
 def sender_evidence(

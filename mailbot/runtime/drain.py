@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from mailbot.db import unit_of_work
 from mailbot.ingest import ledger
 from mailbot.ingest.group import Pending
+from mailbot.ingest.reading import Ahead
 from mailbot.ingest.sources import Source
 from mailbot.pipeline import Fence, file, prepare, unfenced
+from mailbot.runtime.readahead import ReadAhead
 from mailbot.services import Services
 from mailbot.types import Origin, Outcome
 
@@ -48,17 +50,21 @@ def drain(
     should_stop: Callable[[], bool] = lambda: False,
     fence: Fence = unfenced,
     observe: Callable[[str, Outcome, float], None] | None = None,
+    *,
+    ahead: ReadAhead | None = None,
 ) -> DrainReport:
     """Process everything new in one mailbox, oldest first, until it is empty or told to stop.
-    `observe(mailbox, outcome, seconds)` hears of each message (the daemon's metrics)."""
+    `observe(mailbox, outcome, seconds)` hears of each message (the daemon's metrics);
+    `ahead` stores and reads the next messages in a process of its own through a backlog."""
     report = DrainReport(counts={})
     while not should_stop():
         with unit_of_work(services.engine) as session:
             cursor = ledger.load_cursor(session, source.name)
-        fetched = iter(source.fetch(cursor))
+        fetched = source.fetch(cursor)
+        stream = iter(ahead.stream(fetched) if ahead else ((o, r, None) for o, r in fetched))
         seen_any = False
         while True:
-            group, seconds = _gather(services, fetched, should_stop)
+            group, seconds = _gather(services, stream, should_stop)
             if not group:
                 break
             seen_any = True
@@ -78,7 +84,9 @@ def drain(
 
 
 def _gather(
-    services: Services, fetched: Iterator[tuple[Origin, bytes]], should_stop: Callable[[], bool]
+    services: Services,
+    fetched: Iterator[tuple[Origin, bytes, Ahead | None]],
+    should_stop: Callable[[], bool],
 ) -> tuple[list[Pending], list[float]]:
     """The next group, each message stored and parsed (outside the transaction), with the
     seconds each took; empty when the source has nothing more."""
@@ -86,9 +94,9 @@ def _gather(
     seconds: list[float] = []
     started = time.perf_counter()
     size = 0
-    for origin, raw in fetched:
+    for origin, raw, ahead in fetched:
         began = time.perf_counter()
-        group.append(prepare(services, raw, origin))
+        group.append(prepare(services, raw, origin, ahead))
         seconds.append(time.perf_counter() - began)
         size += len(raw)
         if (

@@ -20,6 +20,7 @@ from mailbot.replies.sender import make_transport
 from mailbot.runtime.drain import DrainReport, drain
 from mailbot.runtime.leases import Keeper, LeaseLostError, Leases
 from mailbot.runtime.overlap import Overlap, merge
+from mailbot.runtime.readahead import ReadAhead
 from mailbot.services import Services
 
 log = get_logger(__name__)
@@ -48,11 +49,13 @@ def run_once(services: Services) -> OnceReport:
     another running instance watches is left to it (reported as unavailable)."""
     report = OnceReport()
     overlap = Overlap(services.settings)  # through a backlog, sending starts beside the drain
+    ahead = ReadAhead(services.store.root)  # and reading the next messages
     try:
         with leases_for(services) as keeper:
             for mailbox in services.settings.mailboxes:
-                _drain_once(services, keeper, mailbox, report, overlap)
+                _drain_once(services, keeper, mailbox, report, overlap, ahead=ahead)
     finally:
+        ahead.close()
         sent_meanwhile = overlap.finish()
     try:
         reminders.send_digests(services, utcnow())
@@ -88,6 +91,8 @@ def _drain_once(
     mailbox: MailboxSettings,
     report: OnceReport,
     overlap: Overlap,
+    *,
+    ahead: ReadAhead,
 ) -> None:
     source = source_for(services, mailbox)
     halt = threading.Event()
@@ -96,7 +101,12 @@ def _drain_once(
             raise LeaseLostError(f"mailbox {mailbox.name}: watched by another running instance")
         source.connect()
         report.mailboxes[mailbox.name] = drain(
-            services, source, halt.is_set, keeper.fence(mailbox.name), overlap.observe
+            services,
+            source,
+            halt.is_set,
+            keeper.fence(mailbox.name),
+            overlap.observe,
+            ahead=ahead,
         )
     except TransientError as exc:
         report.unavailable[mailbox.name] = str(exc)

@@ -1,0 +1,35 @@
+"""What a message is about, read from its bytes alone: the certified envelope if any, and the
+parsed mail inside or the mail itself. It reads no table and imports no database module, so
+the read-ahead process (`runtime.readahead`) can run it without loading the ORM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mailbot.ingest import parse, pec
+from mailbot.types import ParsedMessage
+
+Read = tuple[pec.Pec | None, ParsedMessage | None]  # what the case is about: None for a receipt
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """A message stored and read before its turn (`runtime.readahead`): its digest in the store
+    and what it says; the pipeline then neither stores nor reads it again."""
+
+    digest: str
+    read: Read
+
+
+def read(raw: bytes) -> Read:
+    certified = pec.detect(raw)
+    if certified is not None and (certified.is_receipt or certified.inner is None):
+        return certified, None  # a PEC receipt, or an anomaly with no message inside
+    return certified, opened(raw, certified)
+
+
+def opened(raw: bytes, certified: pec.Pec | None) -> ParsedMessage:
+    """What a case is about: the message inside a certified envelope or anomaly, else the mail
+    itself. `admin.rematch` reads a stored original again through this and `sender_evidence`."""
+    return parse.parse(certified.inner if certified and certified.inner else raw)

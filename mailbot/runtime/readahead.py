@@ -1,0 +1,200 @@
+"""Reading ahead through a backlog: the next messages are stored and parsed in a process of
+their own while this one files the current one.
+
+Storing the original (SHA-256, write, fsync) and reading it (the PEC envelope, mail-parser, HTML
+to text) read no table and are a tenth of a message's time; filing (the transaction: ledger,
+matching, the case, its mails) must stay in order in the process that holds the database. So
+through a backlog (`run --once` after `START_AFTER` messages, as the sender starts beside it)
+a child process takes each fetched message as it comes, stores and reads it, and hands back
+the digest and what it read; the drain files them in order. Nothing changes in what is
+recorded: the original is in the store before its transaction starts, as DESIGN.md's step 2
+says, and a message the child could not read (an error of any kind, a child that died, an
+oversized original the source already streamed to the store) is stored and read here again,
+so the error is the one the pipeline records today.
+
+The child imports only the parser's modules (~33 MB, no ORM), is started with `spawn`, dies
+with its parent (Linux `PR_SET_PDEATHSIG`) and ignores SIGINT/SIGTERM: the parent ends it.
+A thread in the child takes requests off the pipe as they come, so neither side blocks on a
+full pipe while the other waits for it (a large message one way, a large result the other).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import multiprocessing
+import os
+import pickle
+import queue
+import signal
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from mailbot.ingest.reading import Ahead, read
+from mailbot.storage import Store
+from mailbot.types import Origin
+
+START_AFTER = 20  # a short run (the demo, cron) never starts the child
+WINDOW = 4  # messages handed to the child before the first result is awaited
+_PR_SET_PDEATHSIG = 1
+
+Item = tuple[Origin, bytes]
+
+
+class ReadAhead:
+    """`stream(items)` yields each `(origin, raw)` with its `Ahead`, or None when the caller is
+    to store and read the message itself; in the items' order. The child starts after
+    `start_after` messages of a run; `close()` ends it."""
+
+    def __init__(
+        self, store_root: Path, start_after: int | None = None, window: int = WINDOW
+    ) -> None:
+        self._root = store_root
+        self._start_after = START_AFTER if start_after is None else start_after
+        self._window = window
+        self._seen = 0
+        self._process: BaseProcess | None = None
+        self._conn: Connection | None = None
+        # Until the child's first answer (it is still importing the parser) a message it was
+        # given is read here, and the child's late result for it skipped: nobody waits for it.
+        self._warm = False
+        self._owed = 0
+
+    def start(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        self._process = context.Process(
+            target=_child_main, args=(child, str(self._root), os.getpid()),
+            name="mailbot-readahead", daemon=True,
+        )  # fmt: skip
+        self._process.start()
+        child.close()
+        self._conn = parent
+
+    @property
+    def running(self) -> bool:
+        return self._conn is not None
+
+    def stream(self, items: Iterable[Item]) -> Iterator[tuple[Origin, bytes, Ahead | None]]:
+        pending: deque[tuple[Origin, bytes, bool]] = deque()  # (origin, raw, sent to the child)
+        try:
+            for origin, raw in items:
+                self._seen += 1
+                if self._seen == self._start_after and self._process is None:
+                    self.start()
+                pending.append((origin, raw, self._send(origin, raw)))
+                while len(pending) >= self._window:
+                    yield self._next(pending)
+            while pending:
+                yield self._next(pending)
+        finally:
+            self._forget(pending)  # the caller stopped early: results still owed are read
+
+    def close(self) -> None:
+        conn, process = self._conn, self._process
+        self._conn = self._process = None
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.send_bytes(b"")  # the child's signal to end
+            conn.close()
+        if process is not None:
+            process.join(5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+    def _send(self, origin: Origin, raw: bytes) -> bool:
+        if self._conn is None or origin.stored_sha256 or not raw:
+            return False  # an oversized original is in the store already: read it here
+        try:
+            self._conn.send_bytes(raw)
+        except OSError:
+            self._lost()
+            return False
+        return True
+
+    def _next(
+        self, pending: deque[tuple[Origin, bytes, bool]]
+    ) -> tuple[Origin, bytes, Ahead | None]:
+        origin, raw, sent = pending.popleft()
+        if not sent:
+            return origin, raw, None
+        if not self._warm and self._conn is not None and not self._conn.poll():
+            self._owed += 1
+            return origin, raw, None
+        self._warm = True
+        while self._owed:
+            self._owed -= 1
+            self._result()
+        return origin, raw, self._result()
+
+    def _result(self) -> Ahead | None:
+        if self._conn is None:
+            return None
+        try:
+            payload = self._conn.recv_bytes()
+        except (EOFError, OSError):
+            self._lost()
+            return None
+        if not payload:
+            return None  # the child failed on it: the pipeline does it again and sees why
+        ahead: Ahead = pickle.loads(payload)  # noqa: S301 - our own child, over our own pipe
+        return ahead
+
+    def _forget(self, pending: deque[tuple[Origin, bytes, bool]]) -> None:
+        owed = self._owed + sum(1 for _origin, _raw, sent in pending if sent)
+        self._owed = 0
+        pending.clear()
+        for _ in range(owed):
+            self._result()
+
+    def _lost(self) -> None:
+        """The child is gone: the rest is read here, and its handle dropped."""
+        conn, process = self._conn, self._process
+        self._conn = self._process = None
+        if conn is not None:
+            conn.close()
+        if process is not None:
+            process.join(1)
+
+
+def _child_main(conn: Connection, root: str, parent_pid: int) -> None:
+    _die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent ends us, between two messages
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    store = Store(Path(root))
+    requests: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+    threading.Thread(target=_take, args=(conn, requests), daemon=True).start()
+    while raw := requests.get():
+        try:
+            payload = pickle.dumps(Ahead(store.put(raw), read(raw)), pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            payload = b""
+        try:
+            conn.send_bytes(payload)
+        except OSError:
+            return
+
+
+def _take(conn: Connection, requests: queue.SimpleQueue[bytes]) -> None:
+    try:
+        while True:
+            raw = conn.recv_bytes()
+            requests.put(raw)
+            if not raw:
+                return
+    except (EOFError, OSError):
+        requests.put(b"")
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before the call above
+        os._exit(0)
