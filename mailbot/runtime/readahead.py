@@ -127,7 +127,6 @@ class ReadAhead:
         if not self._warm and self._conn is not None and not self._conn.poll():
             self._owed += 1
             return origin, raw, None
-        self._warm = True
         while self._owed:
             self._owed -= 1
             self._result()
@@ -141,6 +140,7 @@ class ReadAhead:
         except (EOFError, OSError):
             self._lost()
             return None
+        self._warm = True  # it has answered once: from now on its answers are awaited
         if not payload:
             return None  # the child failed on it: the pipeline does it again and sees why
         ahead: Ahead = pickle.loads(payload)  # noqa: S301 - our own child, over our own pipe
