@@ -68,23 +68,42 @@ def message_key(message_id: str | None, raw_sha256: str) -> str:
     return message_id if message_id else f"sha256:{raw_sha256}"
 
 
-def find_existing(session: Session, origin: Origin, key: str) -> InboundMessage | None:
-    same_place: sa.ColumnElement[bool]
+def seen_before(session: Session, origin: Origin, key: str) -> bool:
+    """Whether the ledger has this message (by Message-ID or content) or this mailbox position.
+    Asked once a message: statements built once, run on the Core connection (every earlier
+    message of the transaction is flushed by its savepoint: `ingest.group`)."""
+    params: dict[str, object] = {"key": key, "mailbox": origin.mailbox}
     if origin.uid is not None:
-        same_place = sa.and_(
-            col(InboundMessage.mailbox) == origin.mailbox,
-            col(InboundMessage.uidvalidity) == origin.uidvalidity,
-            col(InboundMessage.uid) == origin.uid,
-        )
+        statement = _SEEN_AT_UID if origin.uidvalidity is not None else _SEEN_AT_UID_ONLY
+        params.update(uidvalidity=origin.uidvalidity, uid=origin.uid)
     elif origin.source_ref is not None:
-        same_place = sa.and_(
-            col(InboundMessage.mailbox) == origin.mailbox,
-            col(InboundMessage.source_ref) == origin.source_ref,
-        )
+        statement, params["source_ref"] = _SEEN_AT_REF, origin.source_ref
     else:
-        same_place = sa.false()
-    query = select(InboundMessage).where(sa.or_(col(InboundMessage.message_key) == key, same_place))
-    return session.exec(query.limit(1)).first()
+        statement = _SEEN_BY_KEY
+    return session.connection().execute(statement, params).first() is not None
+
+
+def _seen(place: sa.ColumnElement[bool] | None) -> sa.Select[tuple[int]]:
+    table = InboundMessage.__table__  # type: ignore[attr-defined]
+    by_key = table.c.message_key == sa.bindparam("key")
+    where = by_key if place is None else sa.or_(by_key, place)
+    return sa.select(table.c.id).where(where).limit(1)
+
+
+_TABLE = InboundMessage.__table__  # type: ignore[attr-defined]
+_SAME_MAILBOX = _TABLE.c.mailbox == sa.bindparam("mailbox")
+_SEEN_AT_UID = _seen(
+    sa.and_(
+        _SAME_MAILBOX,
+        _TABLE.c.uidvalidity == sa.bindparam("uidvalidity"),
+        _TABLE.c.uid == sa.bindparam("uid"),
+    )
+)
+_SEEN_AT_UID_ONLY = _seen(
+    sa.and_(_SAME_MAILBOX, _TABLE.c.uidvalidity.is_(None), _TABLE.c.uid == sa.bindparam("uid"))
+)
+_SEEN_AT_REF = _seen(sa.and_(_SAME_MAILBOX, _TABLE.c.source_ref == sa.bindparam("source_ref")))
+_SEEN_BY_KEY = _seen(None)
 
 
 def record(
@@ -99,7 +118,7 @@ def record(
     """Add the ledger row; None when this message was seen before."""
     message_id = peeked.message_id
     key = message_key(message_id, raw_sha256)
-    if find_existing(session, origin, key) is not None:
+    if seen_before(session, origin, key):
         return None
     entry = InboundMessage(
         mailbox=origin.mailbox,

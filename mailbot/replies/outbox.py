@@ -230,7 +230,8 @@ def count_since(
         statement, params["recipient"] = _COUNT_TO_RECIPIENT, recipient
     else:
         statement, params["work_order_id"] = _COUNT_ON_CASE, work_order_id
-    return int(session.execute(statement, params).scalar_one())
+    # Core level: the outbox rows are Core inserts, nothing of them waits in the ORM to flush.
+    return int(session.connection().execute(statement, params).scalar_one())
 
 
 def _count_query(*, recipient: object = None, work_order_id: object = None) -> sa.Select[Any]:

@@ -56,7 +56,7 @@ from mailbot.replies.sent_journal import SentJournal, fold_left_behind
 log = logs.get_logger(__name__)
 
 _DELIVER, _IDLE, _SETTINGS, _STOP = "deliver", "idle", "settings", "stop"
-_POLL_SECONDS = 0.2  # how often a waiting parent looks at its stop flag
+_POLL_SECONDS = 0.05  # how often a waiting parent looks at its stop flag (a run's end waits)
 _PR_SET_PDEATHSIG = 1
 
 
