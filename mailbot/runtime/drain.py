@@ -12,6 +12,7 @@ report hear of a message only after its group committed.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from mailbot.ingest.group import Pending
 from mailbot.ingest.reading import Ahead
 from mailbot.ingest.sources import Source
 from mailbot.pipeline import Fence, file, prepare, unfenced
+from mailbot.runtime.prefetch import prefetched
 from mailbot.runtime.readahead import ReadAhead
 from mailbot.services import Services
 from mailbot.types import Origin, Outcome
@@ -61,26 +63,47 @@ def drain(
         with unit_of_work(services.engine) as session:
             cursor = ledger.load_cursor(session, source.name)
         fetched = source.fetch(cursor)
-        stream = iter(ahead.stream(fetched) if ahead else ((o, r, None) for o, r in fetched))
-        seen_any = False
-        while True:
-            group, seconds = _gather(services, stream, should_stop)
-            if not group:
-                break
-            seen_any = True
-            started = time.perf_counter()
-            outcomes = file(services, group, fence)  # committed
-            share = (time.perf_counter() - started) / len(group)
-            for pending, outcome, prepared in zip(group, outcomes, seconds, strict=True):
-                if observe is not None:
-                    observe(source.name, outcome, prepared + share)
-                source.processed(pending.origin)
-                report.add(outcome)
-            if should_stop():
-                break
+        if ahead is not None:  # through a backlog: fetched in a thread, read in a process
+            stream = ahead.stream(prefetched(fetched))
+        else:
+            stream = ((o, r, None) for o, r in fetched)
+        with contextlib.closing(stream):  # an outage too ends the fetching thread here
+            seen_any = _file_groups(
+                services, source, stream, should_stop=should_stop, fence=fence, observe=observe,
+                report=report,
+            )  # fmt: skip
         if not seen_any:
             break
     return report
+
+
+def _file_groups(
+    services: Services,
+    source: Source,
+    stream: Iterator[tuple[Origin, bytes, Ahead | None]],
+    *,
+    should_stop: Callable[[], bool],
+    fence: Fence,
+    observe: Callable[[str, Outcome, float], None] | None,
+    report: DrainReport,
+) -> bool:
+    """Group after group until the fetch is over or a stop: whether there was any."""
+    seen_any = False
+    while True:
+        group, seconds = _gather(services, stream, should_stop)
+        if not group:
+            return seen_any
+        seen_any = True
+        started = time.perf_counter()
+        outcomes = file(services, group, fence)  # committed
+        share = (time.perf_counter() - started) / len(group)
+        for pending, outcome, prepared in zip(group, outcomes, seconds, strict=True):
+            if observe is not None:
+                observe(source.name, outcome, prepared + share)
+            source.processed(pending.origin)
+            report.add(outcome)
+        if should_stop():
+            return seen_any
 
 
 def _gather(

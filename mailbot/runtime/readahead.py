@@ -30,7 +30,7 @@ import queue
 import signal
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -80,7 +80,9 @@ class ReadAhead:
     def running(self) -> bool:
         return self._conn is not None
 
-    def stream(self, items: Iterable[Item]) -> Iterator[tuple[Origin, bytes, Ahead | None]]:
+    def stream(
+        self, items: Iterable[Item]
+    ) -> Generator[tuple[Origin, bytes, Ahead | None], None, None]:
         pending: deque[tuple[Origin, bytes, bool]] = deque()  # (origin, raw, sent to the child)
         try:
             for origin, raw in items:
