@@ -70,6 +70,9 @@ def savepoint(session: Session) -> Iterator[None]:
     try:
         with session.begin_nested():
             yield
+            # Flushed here, inside the savepoint: a failing flush is then the block's failure
+            # (rolled back with it) and not the release's, after the events were written.
+            session.flush()
     except BaseException:
         pending = session.info.get(_PENDING_EVENTS)
         if pending is not None and pending[0] is root:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from mailbot.db import savepoint, unit_of_work
+from mailbot.engine import outages
 from mailbot.errors import Disposition, MailError, disposition_for
 from mailbot.ingest import ledger
 from mailbot.log import get_logger
@@ -85,7 +86,9 @@ def _one(session: Session, pending: Pending) -> Outcome:
         return _record_failure(session, pending, pending.failed)
     for attempt in range(1, CONFLICT_ATTEMPTS + 1):
         try:
-            with savepoint(session):
+            # A database error is an outage here too (retried, never the message's fault): as
+            # the transaction's end would say, but before the savepoint could call it a failure.
+            with outages(), savepoint(session):
                 entry = ledger.record(
                     session, pending.origin, peeked=pending.peeked, raw_sha256=pending.digest,
                     raw_size=pending.size,

@@ -134,9 +134,7 @@ async def _deliver(
                     continue
                 _settle_failure(engine, settings, row, exc, report, journal=journal)
                 continue
-            if journal is not None:
-                journal.append(row.id, utcnow())  # marked with the next write transaction
-            else:
+            if journal is None or not _journaled(journal, row.id):
                 with unit_of_work(engine) as session:
                     outbox.mark_sent(session, row)
             report.sent += 1
@@ -207,3 +205,15 @@ def _release(
         for row in rows:
             assert row.id is not None
             outbox.release(session, row.id, when, settings.outbox, error)
+
+
+def _journaled(journal: SentJournal, row_id: int) -> bool:
+    """Noted in the journal, marked with the next write transaction; a journal that cannot be
+    written (disk full, a read-only directory) marks the row in the database at once, as
+    PostgreSQL does, so a mail the relay accepted is never sent again for it."""
+    try:
+        journal.append(row_id, utcnow())
+    except OSError as exc:
+        log.warning("sent journal not written, marked at once", error=str(exc))
+        return False
+    return True

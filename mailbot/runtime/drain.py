@@ -62,12 +62,13 @@ def drain(
     while not should_stop():
         with unit_of_work(services.engine) as session:
             cursor = ledger.load_cursor(session, source.name)
-        fetched = source.fetch(cursor)
-        if ahead is not None:  # through a backlog: fetched in a thread, read in a process
-            stream = ahead.stream(prefetched(fetched))
-        else:
-            stream = ((o, r, None) for o, r in fetched)
-        with contextlib.closing(stream):  # an outage too ends the fetching thread here
+        with contextlib.ExitStack() as closing:  # an outage too ends the fetching thread here
+            fetched = source.fetch(cursor)
+            if ahead is not None:  # through a backlog: fetched in a thread, read in a process
+                thread = closing.enter_context(contextlib.closing(prefetched(fetched)))
+                stream = closing.enter_context(contextlib.closing(ahead.stream(thread)))
+            else:
+                stream = ((o, r, None) for o, r in fetched)
             seen_any = _file_groups(
                 services, source, stream, should_stop=should_stop, fence=fence, observe=observe,
                 report=report,

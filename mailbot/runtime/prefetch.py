@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -23,7 +23,7 @@ _ITEM, _ERROR, _END = "item", "error", "end"
 _WAIT = 0.05  # how often a thread blocked on a full queue looks whether it may stop
 
 
-def prefetched(items: Iterable[T], depth: int = DEPTH) -> Iterator[T]:
+def prefetched(items: Iterable[T], depth: int = DEPTH) -> Generator[T, None, None]:
     handover: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 

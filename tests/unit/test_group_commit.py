@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from mailbot.cases import workorders
@@ -133,6 +134,21 @@ def test_an_outage_in_a_group_commits_nothing_and_the_next_drain_files_all(servi
         f"2026/{n:06d}" for n in range(1, 6)
     ]
     assert cursor_of(services) == 5
+
+
+def test_a_database_error_inside_a_message_is_an_outage_not_a_quarantine(services, monkeypatch):
+    """A deadlock or a lock timeout in the middle of a message (PostgreSQL between two
+    instances) is retried like any outage: the group takes nothing back as the message's fault."""
+    monkeypatch.setattr(drain_module, "GROUP_SECONDS", 60.0)
+    deadlock = sa.exc.OperationalError("UPDATE", {}, Exception("deadlock detected"))
+    poisoned("Reclamo 2", deadlock, monkeypatch)
+    source = ListSource(services, [complaint(n) for n in range(1, 4)])
+    with pytest.raises(DatabaseUnavailableError, match="deadlock"):
+        drain(services, source)
+    assert counts(services) == (0, 0, 0)
+    assert not [r for r in rows(services, InboundMessage) if r.status == "quarantined"]
+    monkeypatch.undo()
+    assert drain(services, source).counts == {"filed": 3}
 
 
 def test_the_cursor_and_the_source_hear_of_a_group_only_after_its_commit(services, monkeypatch):

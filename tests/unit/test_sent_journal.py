@@ -226,3 +226,25 @@ def test_postgresql_marks_each_mail_as_it_goes_without_a_journal(services, proce
     writes = count_write_transactions(services, lambda: deliver(services, Relay()).sent == 4)
     assert writes == 2 + 4  # two claims (the second finds nothing), four marks
     assert {o.status for o in rows(services, OutboundMessage)} == {"sent"}
+
+
+@pytest.mark.embedded  # the journal is SQLite's
+def test_a_journal_that_cannot_be_written_marks_the_mail_in_the_database_at_once(
+    services, process, monkeypatch
+):
+    """Disk full, a read-only directory: the relay accepted the mail, so it is marked sent as
+    PostgreSQL's are, never left pending to go out again with each lease."""
+    queued(services, process, 2)
+    journal = SentJournal.for_engine(services.engine)
+    assert journal is not None
+
+    def full(*_args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(journal, "append", full)
+    relay = Relay()
+    assert deliver(services, relay, journal).sent == 4 == len(relay.sent)
+    outbound = rows(services, OutboundMessage)
+    assert {o.status for o in outbound} == {"sent"} and all(o.attempts == 1 for o in outbound)
+    assert len(sent_events(services)) == 4
+    journal.close()
