@@ -13,16 +13,12 @@ from mailbot.models import OutboundMessage
 from mailbot.runtime import overlap, run_once
 from mailbot.runtime.sender_process import SenderProcess
 
-from support.app import complaint, make_services, rows, write_config
+from support.app import complaint, maildir_services, rows
 
 
 @pytest.mark.integration
 def test_run_once_sends_beside_the_drain_and_every_mail_goes_once(tmp_path, smtp, monkeypatch):
-    (tmp_path / "maildir").mkdir()
-    services = make_services(write_config(tmp_path / "mailbot.toml", smtp_port=smtp.port))
-    box = services.settings.mailboxes[0].path
-    for sub in ("new", "cur", "tmp"):
-        (box / sub).mkdir(exist_ok=True)
+    services, box = maildir_services(tmp_path, smtp.port)
     for n in range(20):
         mailbox.Maildir(box).add(complaint(n))
     started: list[SenderProcess] = []
@@ -48,11 +44,7 @@ def test_run_once_sends_beside_the_drain_and_every_mail_goes_once(tmp_path, smtp
 
 @pytest.mark.integration
 def test_a_short_run_once_starts_no_sender_process(tmp_path, smtp, monkeypatch):
-    (tmp_path / "maildir").mkdir()
-    services = make_services(write_config(tmp_path / "mailbot.toml", smtp_port=smtp.port))
-    box = services.settings.mailboxes[0].path
-    for sub in ("new", "cur", "tmp"):
-        (box / sub).mkdir(exist_ok=True)
+    services, box = maildir_services(tmp_path, smtp.port)
     mailbox.Maildir(box).add(complaint(1))
     monkeypatch.setattr(SenderProcess, "ensure", lambda *_: pytest.fail("a process for one mail"))
     try:

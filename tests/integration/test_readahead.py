@@ -11,16 +11,12 @@ import pytest
 from mailbot.models import InboundMessage, WorkOrder
 from mailbot.runtime import readahead, run_once
 
-from support.app import complaint, fixture_bytes, make_services, rows, write_config
+from support.app import complaint, fixture_bytes, maildir_services, rows
 
 
 @pytest.mark.integration
 def test_run_once_reads_ahead_and_files_everything_in_order(tmp_path, smtp, monkeypatch):
-    (tmp_path / "maildir").mkdir()
-    services = make_services(write_config(tmp_path / "mailbot.toml", smtp_port=smtp.port))
-    box = services.settings.mailboxes[0].path
-    for sub in ("new", "cur", "tmp"):
-        (box / sub).mkdir(exist_ok=True)
+    services, box = maildir_services(tmp_path, smtp.port)
     sent: list[int] = []
     send = readahead.ReadAhead._send
 

@@ -203,6 +203,16 @@ def _empty(url: str) -> bool:
 _refs = itertools.count(1)
 
 
+def maildir_services(base: Path, smtp_port: int) -> tuple[Services, Path]:
+    """Services on the default config with its Maildir mailbox made, and that mailbox's path."""
+    (base / "maildir").mkdir()
+    services = make_services(write_config(base / "mailbot.toml", smtp_port=smtp_port))
+    box = services.settings.mailboxes[0].path
+    for sub in ("new", "cur", "tmp"):
+        (box / sub).mkdir(exist_ok=True)
+    return services, box
+
+
 def make_process(services: Services) -> Callable[..., Outcome]:
     """process("citizen_plain.eml") runs one fixture (or raw bytes) through the pipeline as
     Maildir mail, received at 2 March 2026 09:00 UTC unless told otherwise."""
