@@ -92,16 +92,16 @@ async def _deliver(
     journal: SentJournal | None,
 ) -> DeliveryReport:
     report = DeliveryReport()
-    tried: set[int] = set()
+    after = 0  # rows are claimed in id order: the last one tried in this pass
     down: dict[str, str] = {}  # account → why it cannot be reached
     lease = timedelta(seconds=settings.outbox.lease_seconds)
     while len(down) < len(router.transports):
-        skip = tried | journal.unfolded if journal is not None else tried
-        with _writing(engine, journal) as session:  # and the marks journaled since the last
-            rows = outbox.claim_due(session, utcnow(), settings.outbox.batch_size, lease, skip)
-        tried.update(row.id for row in rows if row.id is not None)
+        # The marks journaled since the last write are folded first: those rows are not due.
+        with _writing(engine, journal) as session:
+            rows = outbox.claim_due(session, utcnow(), settings.outbox.batch_size, lease, after)
         if not rows:
             return report
+        after = max(row.id for row in rows if row.id is not None)
         started = time.monotonic()
         held: dict[str, list[OutboundMessage]] = {}  # rows of accounts already down
         for index, row in enumerate(rows):
@@ -112,7 +112,8 @@ async def _deliver(
                 # Half the lease gone: give the rest back before it expires under us, and take
                 # them again in this same pass (they were not tried).
                 _release(engine, settings, rows[index:], delay=0.0, journal=journal)
-                tried.difference_update(r.id for r in rows[index:] if r.id is not None)
+                assert row.id is not None
+                after = row.id - 1  # the rows from here on are taken again in this pass
                 break
             account = router.route(row.account)
             if account in down:

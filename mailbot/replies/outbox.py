@@ -77,18 +77,20 @@ def claim_due(
     now: datetime,
     limit: int,
     lease: timedelta,
-    skip: Collection[int] = (),
+    after: int = 0,
 ) -> list[OutboundMessage]:
     """Take up to `limit` due rows and lease them: other senders skip them until `now + lease`,
     after which a crashed sender's rows are due again (at-least-once, same Message-ID).
-    `skip`: rows this sender already tried in the current pass (one try per row per pass).
+    `after`: the highest row id this sender already tried in the current pass (rows come in id
+    order, one try per row per pass: a cursor, not a list of ids that grows with the backlog
+    and makes a new statement each time: the sender's memory grew with it through a backlog).
     Their bytes are not loaded (a batch of notifications with the citizens' attachments can be
     100 MB): `raw_of` reads each just before it is sent."""
     query = (
         select(OutboundMessage)
         .options(defer(OutboundMessage.raw))  # type: ignore[arg-type]
         .where(OutboundMessage.status == PENDING, OutboundMessage.next_attempt_at <= now)
-        .where(col(OutboundMessage.id).not_in(skip))
+        .where(col(OutboundMessage.id) > after)
         .order_by(col(OutboundMessage.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
