@@ -7,6 +7,7 @@ needs no ORM; they are named here too, as the callers have always used them.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -65,8 +66,8 @@ def savepoint(session: Session) -> Iterator[None]:
     """A part of the transaction that can fail alone (one message of a group): if the block
     raises, its rows and the audit events it recorded are taken back, and the exception goes on."""
     root = session.get_transaction()
-    pending = session.info.get(_PENDING_EVENTS)
-    kept = len(pending[1]) if pending is not None and pending[0] is root else 0
+    pending = _events_of(session, root)
+    kept = len(pending) if pending is not None else 0
     try:
         with session.begin_nested():
             yield
@@ -74,9 +75,9 @@ def savepoint(session: Session) -> Iterator[None]:
             # (rolled back with it) and not the release's, after the events were written.
             session.flush()
     except BaseException:
-        pending = session.info.get(_PENDING_EVENTS)
-        if pending is not None and pending[0] is root:
-            del pending[1][kept:]
+        pending = _events_of(session, root)
+        if pending is not None:
+            del pending[kept:]
         raise
 
 
@@ -106,22 +107,34 @@ def record_event(
     if root is None:  # no transaction yet to wait for: written now
         session.execute(_INSERT_EVENT, row)
         return
-    pending: tuple[object, list[dict[str, object]]] | None = session.info.get(_PENDING_EVENTS)
-    if pending is None or pending[0] is not root:  # rows of a rolled-back transaction go
-        pending = session.info[_PENDING_EVENTS] = (root, [])
-    pending[1].append(row)
+    pending = _events_of(session, root)
+    if pending is None:  # rows of a rolled-back transaction go
+        pending = []
+        session.info[_PENDING_EVENTS] = (weakref.ref(root), pending)
+    pending.append(row)
 
 
 _PENDING_EVENTS = "mailbot.pending_events"
 
 
+def _events_of(session: Session | OrmSession, root: object) -> list[dict[str, object]] | None:
+    """The events waiting for the transaction `root`. It is named by a weak reference: the
+    session holding its own transaction would be a cycle, and every message's session (with
+    the parsed mail it filed) would wait for the cyclic collector instead of going at once."""
+    pending = session.info.get(_PENDING_EVENTS)
+    if pending is None or root is None or pending[0]() is not root:
+        return None
+    events: list[dict[str, object]] = pending[1]
+    return events
+
+
 @event.listens_for(OrmSession, "before_commit")
 def _write_events(session: OrmSession) -> None:
-    pending = session.info.get(_PENDING_EVENTS)
-    if pending is None or pending[0] is not session.get_transaction() or not pending[1]:
+    pending = _events_of(session, session.get_transaction())
+    if not pending:
         return
-    rows = list(pending[1])
-    pending[1].clear()
+    rows = list(pending)
+    pending.clear()
     session.execute(_INSERT_EVENT, rows)
 
 

@@ -80,8 +80,12 @@ def prepare(
             pending.failed = exc
             return pending
 
+    message_id = pending.peeked.message_id
+
     def act(session: Session, entry: InboundMessage) -> Outcome:
-        with _bound(pending):
+        # `pending` itself is not named here: a cycle through `pending.act` would keep the
+        # parsed message (body, attachments) alive until the cyclic collector's next full pass.
+        with _binding(origin, message_id):
             return _act(services, session, entry, raw, origin, screen=screen, read=read)
 
     pending.act = act
@@ -106,11 +110,16 @@ def file(services: Services, pending: Sequence[group.Pending], fence: Fence) -> 
 def _bound(pending: group.Pending, work_order: str | None = None) -> AbstractContextManager[None]:
     """Every line logged about the message names it; `work_order` is bound as soon as the
     message has a case (`bind_case`)."""
-    origin = pending.origin
+    return _binding(pending.origin, pending.peeked.message_id, work_order)
+
+
+def _binding(
+    origin: Origin, message_id: str | None, work_order: str | None = None
+) -> AbstractContextManager[None]:
     return bind_message(
         mailbox=origin.mailbox,
         uid=origin.uid or origin.source_ref,
-        message_id=pending.peeked.message_id,
+        message_id=message_id,
         work_order=work_order,
     )
 

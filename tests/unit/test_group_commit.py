@@ -235,3 +235,28 @@ def test_a_group_is_bounded_in_bytes_as_well(services, monkeypatch):
     fence = Fences()
     assert drain(services, ListSource(services, messages), fence=fence).counts == {"filed": 5}
     assert fence.calls == 3  # 2, 2 and 1
+
+
+def test_a_filed_group_leaves_nothing_for_the_cyclic_collector(services):
+    """Each message's session, its pending entry and the parsed mail go as soon as the group
+    is filed. A cycle through them (the session naming its own transaction for the audit
+    events, the entry's `act` naming the entry) kept every parsed mail until the collector's
+    next full pass: the daemon grew by ~100 MB over a 3,000-message backlog."""
+    import gc
+
+    source = ListSource(services, [complaint(1)])
+    drain(services, source)  # the first one builds SQLAlchemy's caches
+    source.messages.extend(complaint(n) for n in range(2, 8))
+    source.messages.append(fixture_bytes("citizen_with_attachment.eml"))
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        assert drain(services, source).counts == {"filed": 7}  # one group
+        gc.collect()
+        left = {type(o).__qualname__ for o in gc.garbage}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert not left & {"ParsedMessage", "Pending", "Session", "SessionTransaction", "Connection"}
