@@ -24,6 +24,7 @@ from mailbot.errors import (
 from mailbot.log import get_logger
 from mailbot.net.oauth import TokenSource
 from mailbot.net.tls import tls_context
+from mailbot.replies import smtp_fast
 
 log = get_logger(__name__)
 
@@ -36,6 +37,7 @@ class Transport(Protocol):
 
 class SmtpTransport:
     def __init__(self, settings: SmtpSettings) -> None:
+        smtp_fast.install()  # the same bytes on the wire, without two passes a line
         self.settings = settings
         self.client: aiosmtplib.SMTP | None = None
         self.tokens = TokenSource(settings.oauth) if settings.oauth is not None else None
