@@ -17,6 +17,7 @@ files' `revision` lines itself, and asks Alembic only if they are not one straig
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import socket
@@ -39,11 +40,19 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 
-def make_engine(url: str, stalled_seconds: float | None = None) -> Engine:
+PAGE_CACHE_MB = 64  # registry look-ups stay hot
+SENDER_PAGE_CACHE_MB = 2  # SQLite's default
+
+
+def make_engine(
+    url: str, stalled_seconds: float | None = None, *, page_cache_mb: int = PAGE_CACHE_MB
+) -> Engine:
     """`stalled_seconds` (the daemon passes its lease time): on PostgreSQL, a session idle inside
     a transaction that long is ended by the server, so a stalled instance (paused VM, SIGSTOP)
     cannot keep the locks the others need, its mailbox lease among them; it rolls back and finds
-    out when it wakes. Not for admin commands, which may think between two queries."""
+    out when it wakes. Not for admin commands, which may think between two queries.
+    `page_cache_mb`: SQLite's page cache, each connection's (the sender process, which never
+    looks up the registry, takes the least)."""
     try:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError:
@@ -60,7 +69,7 @@ def make_engine(url: str, stalled_seconds: float | None = None) -> Engine:
         engine = sa.create_engine(
             parsed, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", functools.partial(_sqlite_pragmas, page_cache_mb))
         # Let SQLAlchemy issue BEGIN itself so a transaction covers reads and writes alike.
         event.listen(engine, "begin", _begin_immediate)
         return engine
@@ -82,7 +91,7 @@ def application_name(host: str, pid: int | str) -> str:
     return f"mailbot:{host}:{pid}"[:63]
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(page_cache_mb: int, dbapi_connection: Any, _record: Any) -> None:
     # pysqlite's own transaction handling would defer BEGIN; we issue it ourselves.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -90,7 +99,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
-    cursor.execute("PRAGMA cache_size=-65536")  # up to 64 MB of pages: registry look-ups stay hot
+    cursor.execute(f"PRAGMA cache_size=-{page_cache_mb * 1024}")  # in KiB when negative
     cursor.close()
 
 
