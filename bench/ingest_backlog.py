@@ -45,6 +45,10 @@ def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--profile", default="", help="write a pyinstrument HTML profile here")
     parser.add_argument("--daemon", action="store_true", help="time `mailbot run` instead")
+    parser.add_argument(
+        "--sender", choices=("thread", "process"), default="thread",
+        help="with --daemon: [outbox] sender, a thread of the daemon (default) or a process",
+    )  # fmt: skip
     args = parser.parse_args()
     use_database(args.database)
     quiet_logs()
@@ -72,6 +76,8 @@ def main() -> None:
             # with the back office, as a municipality runs it: large attachments linked
             extra='[backoffice]\nlisten = "127.0.0.1:8026"\npublic_url = "https://ufficio.example"\n',
         )
+        text = config.read_text()
+        config.write_text(text.replace("[outbox]\n", f'[outbox]\nsender = "{args.sender}"\n'))
         services = make_services(config)
         if args.daemon:
             elapsed = run_daemon(config, services.engine, args.messages)
@@ -135,7 +141,9 @@ def run_daemon(config: Path, engine: Engine, messages: int) -> float:
 
 def report_rate(args: argparse.Namespace, elapsed: float, floor_rate: float) -> None:
     rate = args.messages / elapsed
-    what = "mailbot run, from its start" if args.daemon else "mailbot ingest"
+    what = (
+        f"mailbot run (sender: {args.sender}), from its start" if args.daemon else "mailbot ingest"
+    )
     print(
         f"{what} (fetch, ledger, parse, match, work order, confirmation + "
         f"notification, SMTP): {rate:.0f} msg/s ({elapsed:.2f} s)"
@@ -143,7 +151,8 @@ def report_rate(args: argparse.Namespace, elapsed: float, floor_rate: float) -> 
     print(f"ratio to floor: {rate / floor_rate:.2f} (target 0.5)")
     print(
         f"reproduce: uv run python bench/ingest_backlog.py --messages {args.messages} "
-        f"--seed {args.seed} --database {args.database}" + (" --daemon" if args.daemon else "")
+        f"--seed {args.seed} --database {args.database}"
+        + (f" --daemon --sender {args.sender}" if args.daemon else "")
     )
 
 

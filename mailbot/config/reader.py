@@ -244,6 +244,7 @@ def _outbox(t: Table) -> OutboxSettings:
         retry_max_seconds=t.number("retry_max_seconds", 3600.0, low=0.0),
         lease_seconds=t.number("lease_seconds", 600.0, low=1.0),
         deliver_until_seconds=t.duration("deliver_until", "3d"),
+        sender=t.text("sender", "thread", ("thread", "process")),
     )
     t.done()
     return settings

@@ -76,6 +76,7 @@ class OutboxSettings:
     retry_max_seconds: float
     lease_seconds: float  # a claimed message is due again after this if its sender died
     deliver_until_seconds: float = 3 * 86400  # then failed, and the office told
+    sender: str = "thread"  # the daemon sends from a "thread" of its own or a "process"
 
 
 @dataclass(frozen=True)

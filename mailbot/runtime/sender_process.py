@@ -1,4 +1,14 @@
-"""The outbox sender in a process of its own, so that ingest and sending use two cores.
+"""The outbox sender of `mailbot run`: in a thread of the daemon (`[outbox] sender = "thread"`,
+the default) or in a process of its own (`"process"`), so that ingest and sending use two cores.
+
+Both run the same loop (`_serve`) behind the same handle and pipe; they differ in what they
+cost. A process holds its own interpreter, SQLAlchemy and models (~65 MB idle) and through a
+3,000-message backlog the two peaked at ~210 MB together, over the issue's 200; a thread adds
+~10 MB to the daemon, which peaked at ~165 MB, but files and sends on one core through the
+interpreter lock: the backlog drained in ~75 s instead of ~58 s (bench/backlog_rss.py; the
+sender's own CPU time is ~3 ms a mail). The default is the lighter; a machine with a core to
+spare can take the faster. What follows is the process's history and rules; a thread obeys
+the same stop (the halt event, between two mails) and dies with the daemon anyway.
 
 Before, `mailbot run` filed mail in its mailbox threads and sent it from the asyncio loop of the
 same process: one interpreter lock, so through a backlog the two took turns on one core
@@ -37,6 +47,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -66,31 +77,46 @@ class SenderProcess:
     blocks until the child's pass is over (call it through `asyncio.to_thread`), asking
     `stopping()` while it waits: once true, the child stops after the mail in hand."""
 
-    def __init__(self) -> None:
+    def __init__(self, threaded: bool | None = False) -> None:
+        """`threaded`: None (the daemon) follows `[outbox] sender`, reloads included."""
         self._context = multiprocessing.get_context("spawn")
-        self._process: BaseProcess | None = None
+        self._mode = threaded
+        self._threaded = bool(threaded)
+        self._process: BaseProcess | threading.Thread | None = None
         self._conn: Connection | None = None
-        self._halt: Event = self._context.Event()
+        # Made with each sender (`ensure`): a process's needs multiprocessing's tracker process.
+        self._halt: Event | threading.Event = threading.Event()
         self._settings: Settings | None = None
         self._database = ""  # the child's database, kept after it is gone: `stop` folds there
 
     def ensure(self, settings: Settings) -> None:
         if self._process is not None and not self._alive():
             self._died()
+        threaded = settings.outbox.sender == "thread" if self._mode is None else self._mode
+        if self._conn is not None and threaded != self._threaded:  # a reload changed it
+            self.stop()
+        self._threaded = threaded
         if self._conn is None:
             parent, child = self._context.Pipe()
-            self._halt.clear()
-            process = self._context.Process(
-                target=_child_main,
-                args=(child, self._halt, settings, logs.configuration(), os.getpid()),
-                name="mailbot-sender",
-                daemon=True,
-            )
+            self._halt = self._new_halt()
+            process: BaseProcess | threading.Thread
+            if self._threaded:
+                process = threading.Thread(
+                    target=_thread_main, args=(child, self._halt, settings), name="mailbot-sender"
+                )
+            else:
+                process = self._context.Process(
+                    target=_child_main,
+                    args=(child, self._halt, settings, logs.configuration(), os.getpid()),
+                    name="mailbot-sender",
+                    daemon=True,
+                )
             process.start()
-            child.close()
+            if not self._threaded:
+                child.close()  # the thread's end is closed by the thread
             self._process, self._conn, self._settings = process, parent, settings
             self._database = settings.database.url
-            log.info("sender process started", pid=process.pid)
+            log.info("sender started", threaded=self._threaded, pid=getattr(process, "pid", None))
         elif settings is not self._settings:  # a reload: the child takes the new settings
             self._send(_SETTINGS, settings)
             self._settings, self._database = settings, settings.database.url
@@ -129,7 +155,10 @@ class SenderProcess:
             with contextlib.suppress(OSError):  # already gone: nothing to tell
                 self._conn.send((_STOP, None))
         process.join(timeout)
-        if process.is_alive():
+        if isinstance(process, threading.Thread):
+            if process.is_alive():  # a thread cannot be killed: it ends with the daemon
+                log.warning("sender thread did not stop in time")
+        elif process.is_alive():
             log.warning("sender process did not stop in time, killing it", pid=process.pid)
             process.kill()
             process.join(5.0)
@@ -156,10 +185,13 @@ class SenderProcess:
         process = self._process
         if process is not None:
             process.join(1.0)
-        code = process.exitcode if process is not None else None
+        code = getattr(process, "exitcode", None)
         self._forget()
-        log.error("sender process died, a new one starts with the next pass", exitcode=code)
-        return f"sender process died (exit code {code})"
+        log.error("sender died, a new one starts with the next pass", exitcode=code)
+        return f"sender died (exit code {code})"
+
+    def _new_halt(self) -> Event | threading.Event:
+        return threading.Event() if self._threaded else self._context.Event()
 
     def _alive(self) -> bool:
         return self._process is not None and self._process.is_alive()
@@ -180,7 +212,14 @@ def _child_main(
     asyncio.run(_serve(conn, halt, settings))
 
 
-async def _serve(conn: Connection, halt: Event, settings: Settings) -> None:
+def _thread_main(conn: Connection, halt: threading.Event, settings: Settings) -> None:
+    try:
+        asyncio.run(_serve(conn, halt, settings))
+    finally:
+        conn.close()
+
+
+async def _serve(conn: Connection, halt: Event | threading.Event, settings: Settings) -> None:
     engine = db.make_engine(settings.database.url)
     journal = SentJournal.for_engine(engine)  # SQLite: this process's, locked while it lives
     transport: Router = make_transport(settings)
@@ -217,7 +256,11 @@ def _receive(conn: Connection) -> tuple[str, Any]:
 
 
 async def _pass(
-    engine: Engine, settings: Settings, transport: Router, halt: Event, journal: SentJournal | None
+    engine: Engine,
+    settings: Settings,
+    transport: Router,
+    halt: Event | threading.Event,
+    journal: SentJournal | None,
 ) -> DeliveryReport:
     try:
         return await deliver_pending(

@@ -64,7 +64,7 @@ def _supervise(
     runtime: Runtime,
     rebuild: Callable[[], Services] | None,
 ) -> None:
-    sender = SenderProcess()
+    sender = SenderProcess(threaded=None)  # a thread or a process, as [outbox] sender says
     endpoint = serve_metrics(services, runtime)
     web = _serve_web(runtime)
     try:

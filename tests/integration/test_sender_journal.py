@@ -26,13 +26,16 @@ from support.killing import wait_for_claims_to_expire
 pytestmark = [pytest.mark.integration, pytest.mark.embedded]  # the journal is SQLite's
 
 
-def setup(tmp_path: Path, smtp, complaints: int, poll: float | None = None) -> Path:
+def setup(
+    tmp_path: Path, smtp, complaints: int, poll: float | None = None, sender: str = "thread"
+) -> Path:
     box: dict[str, object] = {"source": "maildir", "path": str(tmp_path / "maildir")}
     if poll is not None:
         box["poll_seconds"] = poll
     config = write_config(tmp_path / "mailbot.toml", smtp_port=smtp.port, mailbox=box)
     # A short lease: the dead sender's rows are due again at once, journaled ones included.
-    config.write_text(config.read_text().replace("[outbox]", "[outbox]\nlease_seconds = 1"))
+    outbox = f'[outbox]\nlease_seconds = 1\nsender = "{sender}"'
+    config.write_text(config.read_text().replace("[outbox]", outbox))
     maildir = mailbox.Maildir(tmp_path / "maildir")
     for n in range(complaints):
         maildir.add(complaint(n))
@@ -105,7 +108,7 @@ def test_a_sender_process_killed_between_journaling_and_folding_is_replaced_with
         return await accept(server, session, envelope)
 
     smtp.handler.handle_DATA = hang_on_the_fourth
-    config = setup(tmp_path, smtp, 3, poll=0.5)  # 6 mails
+    config = setup(tmp_path, smtp, 3, poll=0.5, sender="process")  # 6 mails
     daemon = Daemon(config)
     try:
         deadline = time.monotonic() + 60
@@ -115,13 +118,60 @@ def test_a_sender_process_killed_between_journaling_and_folding_is_replaced_with
         services = make_services(config)
         assert len(journal_lines(tmp_path)) == 3
         assert [o.status for o in rows(services, OutboundMessage)] == ["pending"] * 6
-        [pid] = [json.loads(x)["pid"] for x in daemon.lines if '"sender process started"' in x]
+        [pid] = [json.loads(x)["pid"] for x in daemon.lines if '"sender started"' in x]
         os.kill(pid, signal.SIGKILL)
         release.set()
-        daemon.wait_for_log("sender process started", count=2, timeout=60)
+        daemon.wait_for_log("sender started", count=2, timeout=60)
         smtp.wait_for(6, timeout=60)
         daemon.wait_for_log("outbound sent", count=6, timeout=60)  # 3 from the second child
         assert daemon.stop() == 0
+    finally:
+        smtp.handler.handle_DATA = accept
+        daemon.kill()
+    assert len(smtp.received) == 6
+    received_once_each(smtp, services)
+    assert list(tmp_path.glob("mailbot.db.sent-*")) == []
+
+
+def test_a_daemon_killed_between_its_thread_journaling_and_folding_resends_nothing(tmp_path, smtp):
+    """The default sender, a thread: the relay hangs on the fourth mail, three are journaled and
+    not folded, and the whole daemon is SIGKILLed. The next daemon folds the dead one's journal
+    before it claims: the three go once, the other three once."""
+    release = threading.Event()
+    accept = smtp.handler.handle_DATA
+    calls = 0
+
+    async def hang_on_the_fourth(server, session, envelope):
+        nonlocal calls
+        calls += 1
+        if calls == 4:
+            while not release.is_set():
+                await asyncio.sleep(0.05)
+            return "421 4.3.0 going away"  # to a dead client: recorded nowhere
+        return await accept(server, session, envelope)
+
+    smtp.handler.handle_DATA = hang_on_the_fourth
+    config = setup(tmp_path, smtp, 3, poll=0.5)  # 6 mails
+    daemon = Daemon(config)
+    try:
+        deadline = time.monotonic() + 60
+        while calls < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert calls == 4, daemon.log
+        assert '"threaded": true' in daemon.log
+        services = make_services(config)
+        assert len(journal_lines(tmp_path)) == 3
+        assert [o.status for o in rows(services, OutboundMessage)] == ["pending"] * 6
+        daemon.proc.send_signal(signal.SIGKILL)
+        daemon.proc.wait(timeout=10)
+        release.set()
+        again = Daemon(config)
+        try:
+            smtp.wait_for(6, timeout=60)
+            again.wait_for_log("outbound sent", count=3, timeout=60)
+            assert again.stop() == 0
+        finally:
+            again.kill()
     finally:
         smtp.handler.handle_DATA = accept
         daemon.kill()
