@@ -1,6 +1,5 @@
-"""TOML → `Settings`: the file is found and read, every section parsed; the sections about
-mail servers and about the charter's policies have modules of their own.
-"""
+"""TOML → `Settings`: the file found and read, every section parsed (mail servers and the
+charter's policies in modules of their own)."""
 
 from __future__ import annotations
 

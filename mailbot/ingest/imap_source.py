@@ -18,13 +18,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from mailbot.config import MailboxSettings
 from mailbot.errors import ConfigError, SourceUnavailableError
+from mailbot.ingest.imap_rounds import Bodies, size_of
 from mailbot.models import MailboxCursor
 from mailbot.net.oauth import TokenSource
 from mailbot.net.tls import tls_context
@@ -120,9 +120,9 @@ class ImapSource:
                 meta = client.fetch(batch, [b"RFC822.SIZE", b"INTERNALDATE"])
                 limit = self.max_message_bytes
                 small = [
-                    u for u in batch if u in meta and (limit is None or _size(meta[u]) <= limit)
+                    u for u in batch if u in meta and (limit is None or size_of(meta[u]) <= limit)
                 ]
-                bodies = _Bodies(client, small, meta)
+                bodies = Bodies(client, small, meta)
                 for uid in batch:
                     if uid not in meta:
                         continue  # expunged between SEARCH and FETCH
@@ -246,40 +246,6 @@ class ImapSource:
             uidvalidity=self.uidvalidity,
             uid=uid,
         )
-
-
-class _Bodies:
-    """The bodies of a batch's messages, fetched in rounds of up to `FETCH_BYTES` (by their
-    RFC822.SIZE; one message at least) and each let go once taken: the batch's 50 messages
-    are not all held at once (a few with attachments made ~20 MB of the daemon's peak)."""
-
-    def __init__(self, client: IMAPClient, uids: list[int], meta: dict[int, Any]) -> None:
-        self._client, self._meta = client, meta
-        self._rounds: list[list[int]] = []
-        size = 0
-        for uid in uids:
-            if not self._rounds or size + _size(meta[uid]) > FETCH_BYTES:
-                self._rounds.append([])
-                size = 0
-            self._rounds[-1].append(uid)
-            size += _size(meta[uid])
-        self._held: dict[int, Any] = {}
-
-    def take(self, uid: int) -> bytes | None:
-        if uid not in self._held and self._rounds and uid in self._rounds[0]:
-            self._held = dict(self._client.fetch(self._rounds.pop(0), [b"BODY.PEEK[]"]))
-        data = self._held.pop(uid, None)
-        if data is None or b"BODY[]" not in data:
-            return None
-        return bytes(data[b"BODY[]"])
-
-
-FETCH_BYTES = 4_000_000
-
-
-def _size(data: dict[bytes, object]) -> int:
-    value = data.get(b"RFC822.SIZE")
-    return int(value) if isinstance(value, int) else 0
 
 
 def _text(exc: BaseException) -> str:

@@ -84,6 +84,9 @@ async def deliver_pending(
             journal.close()
 
 
+SWEEP_SECONDS = 10.0
+
+
 async def _deliver(
     engine: Engine,
     settings: Settings,
@@ -92,10 +95,17 @@ async def _deliver(
     journal: SentJournal | None,
 ) -> DeliveryReport:
     report = DeliveryReport()
-    after = 0  # rows are claimed in id order: the last one tried in this pass
+    # Rows are claimed in id order after the last one tried: one try a row a sweep, with a
+    # claim that stays one statement. A sweep starts again from the first id every
+    # `SWEEP_SECONDS`, so a row that became due meanwhile (a confirmation the protocol
+    # register let go, a dead sender's lease run out) waits that long at most, not for the
+    # end of a pass that can last a whole backlog.
+    after, sweep = 0, time.monotonic()
     down: dict[str, str] = {}  # account → why it cannot be reached
     lease = timedelta(seconds=settings.outbox.lease_seconds)
     while len(down) < len(router.transports):
+        if time.monotonic() - sweep >= SWEEP_SECONDS:
+            after, sweep = 0, time.monotonic()
         # The marks journaled since the last write are folded first: those rows are not due.
         with _writing(engine, journal) as session:
             rows = outbox.claim_due(session, utcnow(), settings.outbox.batch_size, lease, after)

@@ -27,6 +27,8 @@ _ENDING = re.compile(rb"(?:\r\n|\n|\r(?!\n))")  # aiosmtplib's LINE_ENDINGS_REGE
 def normalize_line_endings(message: bytes) -> bytes:
     """Lone CR and LF become CRLF; the message ends with CRLF (aiosmtplib's contract). Three
     counts (at C speed) tell a message with no lone one, which is then left as it is."""
+    if not isinstance(message, bytes):  # a caller's bytearray is not extended in place
+        message = bytes(message)
     crlf = message.count(b"\r\n")
     if message.count(b"\n") != crlf or message.count(b"\r") != crlf:
         message = _ENDING.sub(b"\r\n", message)

@@ -59,6 +59,7 @@ from sqlalchemy.engine import Engine
 from mailbot import db
 from mailbot import log as logs
 from mailbot.config import Settings
+from mailbot.engine import SENDER_PAGE_CACHE_MB
 from mailbot.errors import TransientError
 from mailbot.replies.delivery import DeliveryReport, deliver_pending
 from mailbot.replies.sender import Router, make_transport
@@ -102,7 +103,10 @@ class SenderProcess:
             process: BaseProcess | threading.Thread
             if self._threaded:
                 process = threading.Thread(
-                    target=_thread_main, args=(child, self._halt, settings), name="mailbot-sender"
+                    target=_thread_main,
+                    args=(child, self._halt, settings),
+                    name="mailbot-sender",
+                    daemon=True,  # one that did not stop in time does not hold the exit
                 )
             else:
                 process = self._context.Process(
@@ -215,12 +219,14 @@ def _child_main(
 def _thread_main(conn: Connection, halt: threading.Event, settings: Settings) -> None:
     try:
         asyncio.run(_serve(conn, halt, settings))
+    except OSError:  # the daemon closed its end (a stop that did not wait for this pass)
+        log.info("sender thread ended: the daemon no longer listens")
     finally:
         conn.close()
 
 
 async def _serve(conn: Connection, halt: Event | threading.Event, settings: Settings) -> None:
-    engine = db.make_engine(settings.database.url)
+    engine = _engine(settings)
     journal = SentJournal.for_engine(engine)  # SQLite: this process's, locked while it lives
     transport: Router = make_transport(settings)
     try:
@@ -236,7 +242,7 @@ async def _serve(conn: Connection, halt: Event | threading.Event, settings: Sett
                 if journal is not None:
                     journal.close()
                 settings = payload
-                engine, transport = db.make_engine(settings.database.url), make_transport(settings)
+                engine, transport = _engine(settings), make_transport(settings)
                 journal = SentJournal.for_engine(engine)
             elif command == _DELIVER:
                 conn.send(await _pass(engine, settings, transport, halt, journal))
@@ -245,6 +251,11 @@ async def _serve(conn: Connection, halt: Event | threading.Event, settings: Sett
             journal.close()  # empty after a pass: deleted; else left for the next sender
         await transport.close()
         engine.dispose()
+
+
+def _engine(settings: Settings) -> Engine:
+    """The sender's own; it never looks up the registry: SQLite's page cache at its default."""
+    return db.make_engine(settings.database.url, page_cache_mb=SENDER_PAGE_CACHE_MB)
 
 
 def _receive(conn: Connection) -> tuple[str, Any]:

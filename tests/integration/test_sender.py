@@ -315,3 +315,45 @@ def test_a_pass_claims_with_one_statement_however_many_rows_it_has_tried(tmp_pat
     assert len(claims) >= 5
     assert len({statement for statement, _ in claims}) == 1
     assert len({count for _, count in claims}) == 1
+
+
+def test_a_row_due_during_a_pass_is_taken_at_the_next_sweep_of_the_same_pass(tmp_path, monkeypatch):
+    """The claim cursor moves on by id; a row before it that becomes due meanwhile (here the
+    first, held back, then let go while the pass sends the others) is taken when the sweep
+    starts again from the first id, not left for the next pass."""
+    import sqlalchemy as sa
+
+    from mailbot.replies import delivery
+    from mailbot.replies.sender import Router
+
+    from support.app import complaint
+
+    (tmp_path / "maildir").mkdir()
+    config = write_config(tmp_path / "mailbot.toml", extra="")
+    config.write_text(config.read_text().replace("[outbox]\n", "[outbox]\nbatch_size = 2\n"))
+    services = make_services(config)
+    process = make_process(services)
+    for n in range(1, 5):
+        process(complaint(n))  # 8 rows
+    first = min(o.id for o in rows(services, OutboundMessage))
+    table = OutboundMessage.__table__
+    later = utcnow() + timedelta(hours=1)
+    with services.engine.begin() as conn:
+        conn.execute(sa.update(table).where(table.c.id == first).values(next_attempt_at=later))
+    monkeypatch.setattr(delivery, "SWEEP_SECONDS", 0.0)
+    sent: list[bytes] = []
+
+    class Relay:
+        async def open(self) -> None: ...
+        async def close(self) -> None: ...
+        async def send(self, envelope_from, recipients, raw):
+            sent.append(raw)
+            if len(sent) == 3:  # the first row is let go while the pass is past it
+                with services.engine.begin() as conn:
+                    due = utcnow() - timedelta(seconds=1)
+                    query = sa.update(table).where(table.c.id == first)
+                    conn.execute(query.values(next_attempt_at=due))
+
+    report = asyncio.run(deliver_pending(services.engine, services.settings, Router({"": Relay()})))
+    assert report.sent == 8 and len(sent) == 8
+    assert {o.status for o in rows(services, OutboundMessage)} == {"sent"}

@@ -60,6 +60,41 @@ def received_once_each(smtp, services) -> None:
     assert len([e for e in rows(services, Event) if e.kind == "outbound.sent"]) == len(outbound)
 
 
+class HangingRelay:
+    """The relay takes three mails and hangs on the fourth until `release()`, then answers 421
+    to a client that is dead by then (recorded nowhere)."""
+
+    def __init__(self, smtp) -> None:
+        self.smtp, self.accept = smtp, smtp.handler.handle_DATA
+        self.released = threading.Event()  # set from the test's thread, read in the server's
+        self.calls = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        self.calls += 1
+        if self.calls == 4:
+            while not self.released.is_set():
+                await asyncio.sleep(0.05)
+            return "421 4.3.0 going away"
+        return await self.accept(server, session, envelope)
+
+    def __enter__(self) -> HangingRelay:
+        self.smtp.handler.handle_DATA = self.handle_DATA
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.released.set()
+        self.smtp.handler.handle_DATA = self.accept
+
+    def hung_with_three_journaled(self, daemon: Daemon, config: Path, tmp_path: Path) -> None:
+        deadline = time.monotonic() + 60
+        while self.calls < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert self.calls == 4, daemon.log
+        assert len(journal_lines(tmp_path)) == 3
+        services = make_services(config)
+        assert [o.status for o in rows(services, OutboundMessage)] == ["pending"] * 6
+
+
 def test_run_once_killed_after_journaling_three_mails_is_followed_by_one_that_folds_them(
     tmp_path, smtp
 ):
@@ -94,42 +129,22 @@ def test_a_sender_process_killed_between_journaling_and_folding_is_replaced_with
 ):
     """The daemon's sender: the relay hangs on the fourth mail, three are journaled and not
     folded; the child is SIGKILLed; the next child folds its journal, and no mail goes twice."""
-    release = threading.Event()  # set from this thread, read in the SMTP server's
-    accept = smtp.handler.handle_DATA
-    calls = 0
-
-    async def hang_on_the_fourth(server, session, envelope):
-        nonlocal calls
-        calls += 1
-        if calls == 4:
-            while not release.is_set():
-                await asyncio.sleep(0.05)
-            return "421 4.3.0 going away"  # to a dead client: recorded nowhere
-        return await accept(server, session, envelope)
-
-    smtp.handler.handle_DATA = hang_on_the_fourth
     config = setup(tmp_path, smtp, 3, poll=0.5, sender="process")  # 6 mails
-    daemon = Daemon(config)
-    try:
-        deadline = time.monotonic() + 60
-        while calls < 4 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert calls == 4, daemon.log
-        services = make_services(config)
-        assert len(journal_lines(tmp_path)) == 3
-        assert [o.status for o in rows(services, OutboundMessage)] == ["pending"] * 6
-        [pid] = [json.loads(x)["pid"] for x in daemon.lines if '"sender started"' in x]
-        os.kill(pid, signal.SIGKILL)
-        release.set()
-        daemon.wait_for_log("sender started", count=2, timeout=60)
-        smtp.wait_for(6, timeout=60)
-        daemon.wait_for_log("outbound sent", count=6, timeout=60)  # 3 from the second child
-        assert daemon.stop() == 0
-    finally:
-        smtp.handler.handle_DATA = accept
-        daemon.kill()
+    with HangingRelay(smtp) as relay:
+        daemon = Daemon(config)
+        try:
+            relay.hung_with_three_journaled(daemon, config, tmp_path)
+            [pid] = [json.loads(x)["pid"] for x in daemon.lines if '"sender started"' in x]
+            os.kill(pid, signal.SIGKILL)
+            relay.released.set()
+            daemon.wait_for_log("sender started", count=2, timeout=60)
+            smtp.wait_for(6, timeout=60)
+            daemon.wait_for_log("outbound sent", count=6, timeout=60)  # 3 from the second child
+            assert daemon.stop() == 0
+        finally:
+            daemon.kill()
     assert len(smtp.received) == 6
-    received_once_each(smtp, services)
+    received_once_each(smtp, make_services(config))
     assert list(tmp_path.glob("mailbot.db.sent-*")) == []
 
 
@@ -137,46 +152,26 @@ def test_a_daemon_killed_between_its_thread_journaling_and_folding_resends_nothi
     """The default sender, a thread: the relay hangs on the fourth mail, three are journaled and
     not folded, and the whole daemon is SIGKILLed. The next daemon folds the dead one's journal
     before it claims: the three go once, the other three once."""
-    release = threading.Event()
-    accept = smtp.handler.handle_DATA
-    calls = 0
-
-    async def hang_on_the_fourth(server, session, envelope):
-        nonlocal calls
-        calls += 1
-        if calls == 4:
-            while not release.is_set():
-                await asyncio.sleep(0.05)
-            return "421 4.3.0 going away"  # to a dead client: recorded nowhere
-        return await accept(server, session, envelope)
-
-    smtp.handler.handle_DATA = hang_on_the_fourth
     config = setup(tmp_path, smtp, 3, poll=0.5)  # 6 mails
-    daemon = Daemon(config)
-    try:
-        deadline = time.monotonic() + 60
-        while calls < 4 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert calls == 4, daemon.log
-        assert '"threaded": true' in daemon.log
-        services = make_services(config)
-        assert len(journal_lines(tmp_path)) == 3
-        assert [o.status for o in rows(services, OutboundMessage)] == ["pending"] * 6
-        daemon.proc.send_signal(signal.SIGKILL)
-        daemon.proc.wait(timeout=10)
-        release.set()
-        again = Daemon(config)
+    with HangingRelay(smtp) as relay:
+        daemon = Daemon(config)
         try:
-            smtp.wait_for(6, timeout=60)
-            again.wait_for_log("outbound sent", count=3, timeout=60)
-            assert again.stop() == 0
+            relay.hung_with_three_journaled(daemon, config, tmp_path)
+            assert '"threaded": true' in daemon.log
+            daemon.proc.send_signal(signal.SIGKILL)
+            daemon.proc.wait(timeout=10)
+            relay.released.set()
+            again = Daemon(config)
+            try:
+                smtp.wait_for(6, timeout=60)
+                again.wait_for_log("outbound sent", count=3, timeout=60)
+                assert again.stop() == 0
+            finally:
+                again.kill()
         finally:
-            again.kill()
-    finally:
-        smtp.handler.handle_DATA = accept
-        daemon.kill()
+            daemon.kill()
     assert len(smtp.received) == 6
-    received_once_each(smtp, services)
+    received_once_each(smtp, make_services(config))
     assert list(tmp_path.glob("mailbot.db.sent-*")) == []
 
 

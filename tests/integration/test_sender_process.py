@@ -48,6 +48,14 @@ def sent_files(directory: Path) -> int:
     return len(list(directory.glob("*.eml"))) if directory.is_dir() else 0
 
 
+def each_written_out_is_marked_and_the_rest_due(config: Path, outbox_dir: Path) -> None:
+    outbound = rows(make_services(config), OutboundMessage)
+    sent = [o for o in outbound if o.status == "sent"]
+    assert sent_files(outbox_dir) == len(sent) >= 5
+    now = utcnow()
+    assert all(o.next_attempt_at <= now for o in outbound if o.status == "pending")
+
+
 def setup(tmp_path: Path, complaints: int, sender: str = "process") -> tuple[Path, Path]:
     # Mail added while the daemon runs is seen within half a second, not the default 5 s.
     maildir = {"source": "maildir", "path": str(tmp_path / "maildir"), "poll_seconds": 0.5}
@@ -114,12 +122,7 @@ def test_sigterm_to_the_whole_unit_stops_the_sender_after_the_mail_in_hand(tmp_p
         assert gone(pid)
     finally:
         daemon.kill()
-    services = make_services(config)
-    outbound = rows(services, OutboundMessage)
-    sent = [o for o in outbound if o.status == "sent"]
-    assert sent_files(outbox_dir) == len(sent) >= 5
-    now = utcnow()
-    assert all(o.next_attempt_at <= now for o in outbound if o.status == "pending")
+    each_written_out_is_marked_and_the_rest_due(config, outbox_dir)
 
 
 def test_a_reload_reaches_the_sender_process(tmp_path):
@@ -167,12 +170,7 @@ def test_by_default_the_daemon_sends_from_a_thread_and_a_stop_marks_what_it_sent
         assert daemon.stop(timeout=40) == 0
     finally:
         daemon.kill()
-    services = make_services(config)
-    outbound = rows(services, OutboundMessage)
-    sent = [o for o in outbound if o.status == "sent"]
-    assert sent_files(outbox_dir) == len(sent) >= 5
-    now = utcnow()
-    assert all(o.next_attempt_at <= now for o in outbound if o.status == "pending")
+    each_written_out_is_marked_and_the_rest_due(config, outbox_dir)
 
 
 def test_a_reload_moves_the_sender_from_a_thread_to_a_process(tmp_path):

@@ -58,3 +58,9 @@ def test_installed_where_aiosmtplib_looks_them_up():
     assert protocol.PERIOD_REGEX.sub(b"..", b".a\n.b") == b"..a\n..b"
     assert smtp_fast.install()  # twice: the originals are still aiosmtplib's own
     assert smtp_fast.original("normalize") is not smtp_fast.normalize_line_endings
+
+
+def test_a_bytearray_is_not_changed_in_place():
+    buffer = bytearray(b"no line end")
+    assert smtp_fast.normalize_line_endings(buffer) == b"no line end\r\n"
+    assert buffer == bytearray(b"no line end")
