@@ -42,6 +42,30 @@ def queue(services, *fixtures):
         process(name)
 
 
+class MemoryRelay:
+    """A relay in memory: keeps each message it is given; `then(n)` runs after the n-th."""
+
+    def __init__(self, then=None) -> None:
+        self.sent: list[bytes] = []
+        self.then = then
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def send(self, envelope_from, recipients, raw):
+        self.sent.append(raw)
+        if self.then is not None:
+            self.then(len(self.sent))
+
+
+def outbox_services(tmp_path, setting: str):
+    """Services on the default config with one more `[outbox]` setting, and 2 rows a
+    complaint queued by `process`."""
+    (tmp_path / "maildir").mkdir()
+    config = write_config(tmp_path / "mailbot.toml", extra="")
+    config.write_text(config.read_text().replace("[outbox]\n", f"[outbox]\n{setting}\n"))
+    return make_services(config)
+
+
 def test_pending_confirmations_are_sent_byte_for_byte_and_marked(smtp_services, smtp):
     queue(smtp_services, "citizen_plain.eml", "citizen_html_only.eml")
     report = deliver(smtp_services)
@@ -166,10 +190,7 @@ def test_a_slow_relay_still_gets_every_row_in_one_pass(tmp_path):
     `run --once` used to end with them pending)."""
     from mailbot.replies.sender import Router
 
-    (tmp_path / "maildir").mkdir()
-    config = write_config(tmp_path / "mailbot.toml", extra="")
-    config.write_text(config.read_text().replace("[outbox]\n", "[outbox]\nlease_seconds = 1\n"))
-    services = make_services(config)
+    services = outbox_services(tmp_path, "lease_seconds = 1")
     queue(services, "citizen_plain.eml", "citizen_html_only.eml", "citizen_latin1_qp.eml")
     sent: list[str] = []
 
@@ -282,10 +303,7 @@ def test_a_pass_claims_with_one_statement_however_many_rows_it_has_tried(tmp_pat
 
     from support.app import complaint
 
-    (tmp_path / "maildir").mkdir()
-    config = write_config(tmp_path / "mailbot.toml", extra="")
-    config.write_text(config.read_text().replace("[outbox]\n", "[outbox]\nbatch_size = 3\n"))
-    services = make_services(config)
+    services = outbox_services(tmp_path, "batch_size = 3")
     process = make_process(services)
     for n in range(1, 8):
         process(complaint(n))  # 14 rows: five claims of up to 3
@@ -297,21 +315,16 @@ def test_a_pass_claims_with_one_statement_however_many_rows_it_has_tried(tmp_pat
         if head.startswith("SELECT") and "LIMIT" in head and "FROM OUTBOUND_MESSAGE" in head:
             claims.append((statement, len(parameters)))
 
-    tried: list[bytes] = []
+    def defer_the_second(n: int) -> None:
+        if n == 2:
+            from mailbot.errors import DeliveryDeferredError
 
-    class Relay:
-        async def open(self) -> None: ...
-        async def close(self) -> None: ...
-        async def send(self, envelope_from, recipients, raw):
-            tried.append(raw)
-            if len(tried) == 2:
-                from mailbot.errors import DeliveryDeferredError
+            raise DeliveryDeferredError("451 try again later")
 
-                raise DeliveryDeferredError("451 try again later")
-
-    report = asyncio.run(deliver_pending(services.engine, services.settings, Router({"": Relay()})))
+    relay = MemoryRelay(defer_the_second)
+    report = asyncio.run(deliver_pending(services.engine, services.settings, Router({"": relay})))
     assert (report.sent, report.retried) == (13, 1)
-    assert len(tried) == 14  # the deferred row once, not again in this pass
+    assert len(relay.sent) == 14  # the deferred row once, not again in this pass
     assert len(claims) >= 5
     assert len({statement for statement, _ in claims}) == 1
     assert len({count for _, count in claims}) == 1
@@ -328,10 +341,7 @@ def test_a_row_due_during_a_pass_is_taken_at_the_next_sweep_of_the_same_pass(tmp
 
     from support.app import complaint
 
-    (tmp_path / "maildir").mkdir()
-    config = write_config(tmp_path / "mailbot.toml", extra="")
-    config.write_text(config.read_text().replace("[outbox]\n", "[outbox]\nbatch_size = 2\n"))
-    services = make_services(config)
+    services = outbox_services(tmp_path, "batch_size = 2")
     process = make_process(services)
     for n in range(1, 5):
         process(complaint(n))  # 8 rows
@@ -341,19 +351,16 @@ def test_a_row_due_during_a_pass_is_taken_at_the_next_sweep_of_the_same_pass(tmp
     with services.engine.begin() as conn:
         conn.execute(sa.update(table).where(table.c.id == first).values(next_attempt_at=later))
     monkeypatch.setattr(delivery, "SWEEP_SECONDS", 0.0)
-    sent: list[bytes] = []
 
-    class Relay:
-        async def open(self) -> None: ...
-        async def close(self) -> None: ...
-        async def send(self, envelope_from, recipients, raw):
-            sent.append(raw)
-            if len(sent) == 3:  # the first row is let go while the pass is past it
-                with services.engine.begin() as conn:
-                    due = utcnow() - timedelta(seconds=1)
-                    query = sa.update(table).where(table.c.id == first)
-                    conn.execute(query.values(next_attempt_at=due))
+    def let_the_first_go(n: int) -> None:
+        if n == 3:  # while the pass is past it
+            with services.engine.begin() as conn:
+                due = utcnow() - timedelta(seconds=1)
+                conn.execute(
+                    sa.update(table).where(table.c.id == first).values(next_attempt_at=due)
+                )
 
-    report = asyncio.run(deliver_pending(services.engine, services.settings, Router({"": Relay()})))
-    assert report.sent == 8 and len(sent) == 8
+    relay = MemoryRelay(let_the_first_go)
+    report = asyncio.run(deliver_pending(services.engine, services.settings, Router({"": relay})))
+    assert report.sent == 8 and len(relay.sent) == 8
     assert {o.status for o in rows(services, OutboundMessage)} == {"sent"}
