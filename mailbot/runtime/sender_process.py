@@ -7,8 +7,9 @@ cost. A process holds its own interpreter, SQLAlchemy and models (~65 MB idle) a
 ~10 MB to the daemon, which peaked at 155 MB, but files and sends on one core through the
 interpreter lock: the backlog drained 15-25% slower (53 s against 46 s in the same minute;
 bench/backlog_rss.py, bench/README "Fifth stop"; the sender's own CPU is ~2-3 ms a mail). The
-default is the lighter; a machine with a core to spare can take the faster. What follows is the process's history and rules; a thread obeys
-the same stop (the halt event, between two mails) and dies with the daemon anyway.
+default is the lighter; a machine with a core to spare can take the faster. What follows is
+the process's history and rules; a thread obeys the same stop (the halt event, between two
+mails) and dies with the daemon anyway.
 
 Before, `mailbot run` filed mail in its mailbox threads and sent it from the asyncio loop of the
 same process: one interpreter lock, so through a backlog the two took turns on one core
