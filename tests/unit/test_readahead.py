@@ -93,6 +93,38 @@ def test_an_oversized_original_already_in_the_store_is_not_sent(tmp_path):
     assert got[2][2] is not None and got[2][2].digest == hashlib.sha256(complaint(2)).hexdigest()
 
 
+def test_the_child_reads_on_while_the_caller_files(tmp_path):
+    """The drain takes no result while it files a group; the child meanwhile stores and reads
+    the next messages, each result taken off the pipe as it comes. (When the results waited
+    in the pipe, a result larger than the pipe held the child until the drain asked for it.)"""
+    store = Store(tmp_path / "store")
+    store.ensure()
+    ahead = ReadAhead(store.objects.parent, start_after=1)
+    text = b"\n".join(
+        [b"Testo del reclamo, riga dopo riga."] * 9_000
+    )  # ~310 KB, more than the pipe holds
+    big = [(origin(n), complaint(n).replace(b"Reclamo numero", text + b"\n", 1)) for n in range(6)]
+    try:
+        warm(ahead)
+        stream = ahead.stream(big)
+        first = next(stream)  # the caller files this one, and asks for nothing meanwhile
+        digests = [hashlib.sha256(raw).hexdigest() for _o, raw in big]
+        for _ in range(400):
+            if all(store.path(d).exists() for d in digests):
+                break
+            time.sleep(0.05)
+        stored = [store.path(d).exists() for d in digests]
+        rest = list(stream)
+    finally:
+        ahead.close()
+    assert stored == [True] * 6  # all read ahead before the caller asked for the second
+    assert [o.uid for o, _r, _a in [first, *rest]] == list(range(6))
+    assert all(
+        a is not None and a.digest == d
+        for (_o, _r, a), d in zip([first, *rest], digests, strict=True)
+    )
+
+
 def test_a_caller_that_stops_early_reads_on_in_step(tmp_path):
     """The drain stops between two messages (a lease lost, a stop): results still owed are
     read and dropped, so the next stream's answers belong to its own messages."""
