@@ -24,8 +24,6 @@ with it: through 500 messages the drain then waited 1.8 s for results it could h
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import multiprocessing
 import os
 import pickle
@@ -39,6 +37,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from mailbot.ingest.reading import Ahead, read
+from mailbot.runtime.children import die_with_parent, end_now
 from mailbot.storage import Store
 from mailbot.types import Origin
 
@@ -48,7 +47,6 @@ START_AFTER = 20  # a short run (the demo, cron) never starts the child
 WINDOW = 32
 WINDOW_BYTES = 16_000_000  # and at most this much mail held for it
 _LOST = object()  # the receiving thread's word that the child is gone
-_PR_SET_PDEATHSIG = 1
 
 Item = tuple[Origin, bytes]
 
@@ -185,7 +183,7 @@ class ReadAhead:
 
 
 def _child_main(conn: Connection, root: str, parent_pid: int) -> None:
-    _die_with_parent(parent_pid)
+    die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent ends us, between two messages
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     store = Store(Path(root))
@@ -199,7 +197,8 @@ def _child_main(conn: Connection, root: str, parent_pid: int) -> None:
         try:
             conn.send_bytes(payload)
         except OSError:
-            return
+            break
+    end_now()  # every original it stored is fsynced; the drain waits for this exit
 
 
 def _receive(conn: Connection, results: queue.SimpleQueue[object]) -> None:
@@ -224,11 +223,3 @@ def _take(conn: Connection, requests: queue.SimpleQueue[bytes]) -> None:
                 return
     except (EOFError, OSError):
         requests.put(b"")
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent_pid:  # the parent died before the call above
-        os._exit(0)

@@ -42,12 +42,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import multiprocessing
 import os
 import signal
-import sys
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -65,12 +62,12 @@ from mailbot.errors import TransientError
 from mailbot.replies.delivery import DeliveryReport, deliver_pending
 from mailbot.replies.sender import Router, make_transport
 from mailbot.replies.sent_journal import SentJournal, fold_left_behind
+from mailbot.runtime.children import die_with_parent, end_now
 
 log = logs.get_logger(__name__)
 
 _DELIVER, _IDLE, _SETTINGS, _STOP = "deliver", "idle", "settings", "stop"
 _POLL_SECONDS = 0.05  # how often a waiting parent looks at its stop flag (a run's end waits)
-_PR_SET_PDEATHSIG = 1
 
 
 class SenderProcess:
@@ -215,6 +212,7 @@ def _child_main(
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logs.configure(*logging)
     asyncio.run(_serve(conn, halt, settings))
+    end_now()  # its parent waits for it: a stop, the end of `run --once`
 
 
 def _thread_main(conn: Connection, halt: threading.Event, settings: Settings) -> None:
@@ -284,12 +282,3 @@ async def _pass(
     except Exception as exc:  # a bug: logged whole, told to the parent, the child lives on
         log.error("outbox pass failed", exc_info=True)
         return DeliveryReport(errors=[f"outbox pass failed: {exc}"])
-
-
-def die_with_parent(parent: int) -> None:
-    """SIGKILL when the parent dies (Linux); elsewhere the child stops at the parent's EOF."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # died before the line above took effect
-        os._exit(0)

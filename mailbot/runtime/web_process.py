@@ -27,7 +27,7 @@ from mailbot import db
 from mailbot import log as logs
 from mailbot.config import Settings
 from mailbot.errors import ConfigError, MailbotError
-from mailbot.runtime.sender_process import die_with_parent
+from mailbot.runtime.children import die_with_parent
 from mailbot.services import Services, build_services
 from mailbot.storage import Store
 
