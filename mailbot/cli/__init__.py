@@ -8,11 +8,13 @@ the modules registers their commands.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import importlib.util
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from typer._coercion import RuntimeParam, build_runtime_param
@@ -34,7 +36,7 @@ from mailbot.cli import (  # noqa: F401
     reports,
     staff,
 )
-from mailbot.cli.app import app, echo
+from mailbot.cli.app import State, app, echo
 from mailbot.errors import MailbotError
 
 __all__ = ["app", "main"]
@@ -121,6 +123,10 @@ def main() -> None:
     os.umask(0o077)
     try:
         _command()(prog_name="mailbot")
+    except SystemExit as exc:
+        if State.leave_at_once:
+            leave(exc.code)
+        raise
     except MailbotError as exc:
         echo(f"mailbot: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -128,3 +134,16 @@ def main() -> None:
         sys.exit(130)
     except BrokenPipeError:  # `mailbot workorders list | head`
         os._exit(0)
+
+
+def leave(code: object) -> NoReturn:
+    """Exit now: the exit handlers run (logging's flush, multiprocessing's clean-up), then the
+    process ends without the interpreter freeing every module and object one by one, which
+    took ~0.3 s after a `run --once` through a backlog, on every cron run."""
+    if isinstance(code, str):  # what SystemExit would have printed
+        print(code, file=sys.stderr)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code if isinstance(code, int) else 0 if code is None else 1)

@@ -14,6 +14,7 @@ import typer
 from mailbot.cli.app import (
     ActorOption,
     JsonOption,
+    State,
     actor_name,
     app,
     contact_app,
@@ -41,7 +42,11 @@ def run(
     if not once:
         runtime.run_forever(services, rebuild=daemon_services)
         return
-    report = runtime.run_once(services)
+    try:
+        report = runtime.run_once(services)
+    finally:
+        services.engine.dispose()  # SQLite folds its log into the file as the last one closes
+    State.leave_at_once = True
     for name, drained in report.mailboxes.items():
         counts = ", ".join(f"{n} {k}" for k, n in sorted(drained.counts.items())) or "no new mail"
         echo(f"{name}: {counts}")

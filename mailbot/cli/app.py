@@ -80,6 +80,9 @@ ConfigOption = Annotated[
 
 class State:
     config: str | None = None
+    # `run --once` is over and has closed what it opened: the console script leaves without
+    # the interpreter's teardown (cli.main)
+    leave_at_once: bool = False
 
 
 class LogLevel(StrEnum):

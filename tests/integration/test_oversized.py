@@ -20,14 +20,17 @@ from support.app import IMAP_PASSWORD, REPO, run_cli
 pytestmark = pytest.mark.integration
 
 WRAPPER = (
-    "import sys\n"
+    "import atexit, sys\n"
     "sys.argv = ['mailbot', *sys.argv[1:]]\n"
-    "from mailbot.cli import main\n"
-    "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
     # VmHWM, not ru_maxrss: Linux carries the forked parent's high-water mark across exec
-    # into ru_maxrss, and the parent (this test) has just built a 41 MB message.
-    "hwm = next(l for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
-    "print('MAXRSS_KB', hwm.split()[1], file=sys.stderr)\n"
+    # into ru_maxrss, and the parent (this test) has just built a 41 MB message. At exit: a
+    # `run --once` leaves with os._exit once its exit handlers have run (cli.leave).
+    "def hwm():\n"
+    "    line = next(l for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
+    "    print('MAXRSS_KB', line.split()[1], file=sys.stderr)\n"
+    "atexit.register(hwm)\n"
+    "from mailbot.cli import main\n"
+    "main()\n"
 )
 
 
