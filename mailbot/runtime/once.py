@@ -1,5 +1,6 @@
 """`run_once`: every mailbox drained until no new mail, then the outbox flushed, once; for
-cron, tests and the demo; through a backlog the sending starts beside the drain (`overlap.py`).
+cron, tests and the demo; through a backlog the sending starts beside the drain and goes on
+beside the last pass (`overlap.py`).
 `deliver_now` sends what is due (the CLI's commands call it).
 """
 
@@ -51,12 +52,21 @@ def run_once(services: Services) -> OnceReport:
     overlap = Overlap(services.settings)  # through a backlog, sending starts beside the drain
     ahead = ReadAhead(services.store.root)  # and reading the next messages
     try:
-        with leases_for(services) as keeper:
-            for mailbox in services.settings.mailboxes:
-                _drain_once(services, keeper, mailbox, report, overlap, ahead=ahead)
+        try:
+            with leases_for(services) as keeper:
+                for mailbox in services.settings.mailboxes:
+                    _drain_once(services, keeper, mailbox, report, overlap, ahead=ahead)
+        finally:
+            ahead.close()
+        # A sender process started beside the drain goes on sending what the drain left, beside
+        # the last pass below: two senders through the tail, each row claimed by one of them.
+        _after_drain(services, report)
     finally:
-        ahead.close()
-        sent_meanwhile = overlap.finish()
+        report.delivery = merge(overlap.finish(), report.delivery)
+    return report
+
+
+def _after_drain(services: Services, report: OnceReport) -> None:
     try:
         reminders.send_digests(services, utcnow())
     except TransientError as exc:
@@ -69,11 +79,10 @@ def run_once(services: Services) -> OnceReport:
     registering = threading.Thread(target=_register, args=(services, raised), name="protocol")
     registering.start()
     registering.join(services.settings.protocol.wait_seconds or None)
-    report.delivery = merge(sent_meanwhile, asyncio.run(_deliver_all(services)))
+    report.delivery = asyncio.run(_deliver_all(services))
     registering.join()
     if raised:  # a bug, as loud as before
         raise raised[0]
-    return report
 
 
 def _register(services: Services, raised: list[BaseException]) -> None:

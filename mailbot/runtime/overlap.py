@@ -5,9 +5,10 @@ hall back from a weekend outage, thousands of mails waiting) the sending is a th
 on one core while the other idles. So once the drain has filed `START_AFTER` messages, the
 daemon's sender process (`sender_process.py`: its own interpreter, its own database and relay
 connections, rows claimed with a lease) starts beside it and sends what is due, pass after
-pass, while the drain goes on. When the drain ends it stops after the mail in hand, and
-`run_once` sends the rest itself, as before. A thread in this process was tried first and
-gained nothing: one interpreter lock (bench/README).
+pass, while the drain goes on. When the drain ends it goes on beside `run_once`'s own last
+pass (two senders through the tail, each row claimed by one), and stops after the mail in hand
+once that pass is over (`finish`). A thread in this process was tried first and gained nothing:
+one interpreter lock (bench/README).
 
 A short run --once (the demo, cron every few minutes, most tests) files fewer than
 `START_AFTER` and never starts the process (~0.4 s of start-up on the other core).
@@ -46,7 +47,8 @@ class Overlap:
         self._wake.set()
 
     def finish(self) -> DeliveryReport:
-        """Stop sending after the mail in hand; what was sent, retried or failed meanwhile."""
+        """Stop sending after the mail in hand; what was sent, retried or failed meanwhile.
+        Until then it sends on, the drain over or not."""
         self._done.set()
         self._wake.set()
         if self._thread is not None:

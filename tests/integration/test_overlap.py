@@ -3,6 +3,7 @@ every mail still goes out exactly once, on a real SMTP server."""
 
 from __future__ import annotations
 
+import asyncio
 import mailbox
 from email import message_from_bytes
 from email.policy import default
@@ -10,7 +11,8 @@ from email.policy import default
 import pytest
 
 from mailbot.models import OutboundMessage
-from mailbot.runtime import overlap, run_once
+from mailbot.replies.delivery import DeliveryReport
+from mailbot.runtime import once, overlap, run_once
 from mailbot.runtime.sender_process import SenderProcess
 
 from support.app import complaint, maildir_services, rows
@@ -40,6 +42,33 @@ def test_run_once_sends_beside_the_drain_and_every_mail_goes_once(tmp_path, smtp
     ids = [str(message_from_bytes(r.data, policy=default)["Message-ID"]) for r in smtp.received]
     assert len(ids) == 40 and len(set(ids)) == 40  # a confirmation and a notice each, once
     assert all(row.sent_at is not None for row in rows(services, OutboundMessage))
+
+
+@pytest.mark.integration
+def test_the_sender_process_goes_on_beside_the_last_pass(tmp_path, smtp, monkeypatch):
+    """Once the drain is over, the sender process started beside it sends on while `run_once`
+    makes its own last pass: here that pass sends nothing and waits for the outbox to empty."""
+    services, box = maildir_services(tmp_path, smtp.port)
+    for n in range(20):
+        mailbox.Maildir(box).add(complaint(n))
+
+    async def waiting_pass(_services: object) -> DeliveryReport:
+        for _ in range(400):
+            if all(row.sent_at is not None for row in rows(services, OutboundMessage)):
+                break
+            await asyncio.sleep(0.05)
+        return DeliveryReport()
+
+    monkeypatch.setattr(overlap, "START_AFTER", 3)
+    monkeypatch.setattr(once, "_deliver_all", waiting_pass)
+    try:
+        report = run_once(services)
+    finally:
+        services.engine.dispose()
+    assert report.delivery.sent == 40 and not report.delivery.errors  # all by the process
+    assert all(row.sent_at is not None for row in rows(services, OutboundMessage))
+    ids = [str(message_from_bytes(r.data, policy=default)["Message-ID"]) for r in smtp.received]
+    assert len(ids) == 40 and len(set(ids)) == 40
 
 
 @pytest.mark.integration
