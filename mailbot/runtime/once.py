@@ -63,6 +63,8 @@ def run_once(services: Services) -> OnceReport:
         _after_drain(services, report)
     finally:
         report.delivery = merge(overlap.finish(), report.delivery)
+    if overlap.started:  # the rows it had claimed when told to stop, given back: sent here
+        merge(report.delivery, asyncio.run(_deliver_all(services)))
     return report
 
 

@@ -46,6 +46,10 @@ class Overlap:
             self._thread.start()
         self._wake.set()
 
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
     def finish(self) -> DeliveryReport:
         """Stop sending after the mail in hand; what was sent, retried or failed meanwhile.
         Until then it sends on, the drain over or not."""

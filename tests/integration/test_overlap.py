@@ -14,6 +14,7 @@ from mailbot.models import OutboundMessage
 from mailbot.replies.delivery import DeliveryReport
 from mailbot.runtime import once, overlap, run_once
 from mailbot.runtime.sender_process import SenderProcess
+from mailbot.services import Services
 
 from support.app import complaint, maildir_services, rows
 
@@ -66,6 +67,34 @@ def test_the_sender_process_goes_on_beside_the_last_pass(tmp_path, smtp, monkeyp
     finally:
         services.engine.dispose()
     assert report.delivery.sent == 40 and not report.delivery.errors  # all by the process
+    assert all(row.sent_at is not None for row in rows(services, OutboundMessage))
+    ids = [str(message_from_bytes(r.data, policy=default)["Message-ID"]) for r in smtp.received]
+    assert len(ids) == 40 and len(set(ids)) == 40
+
+
+@pytest.mark.integration
+def test_what_the_sender_process_gives_back_when_it_stops_is_sent(tmp_path, smtp, monkeypatch):
+    """The process is told to stop when `run_once`'s last pass is over, and gives back the rows
+    it had claimed and not sent: they leave before `run_once` returns. Here the last pass
+    sends nothing, and the process, told to stop as soon as it starts, sends nothing either."""
+    services, box = maildir_services(tmp_path, smtp.port)
+    for n in range(20):
+        mailbox.Maildir(box).add(complaint(n))
+    passes: list[str] = []
+    deliver_all = once._deliver_all
+
+    async def first_sends_nothing(services_: Services) -> DeliveryReport:
+        passes.append("pass")
+        return DeliveryReport() if len(passes) == 1 else await deliver_all(services_)
+
+    monkeypatch.setattr(overlap, "START_AFTER", 3)
+    monkeypatch.setattr(once, "_deliver_all", first_sends_nothing)
+    try:
+        report = run_once(services)
+    finally:
+        services.engine.dispose()
+    assert len(passes) == 2
+    assert report.delivery.sent == 40 and not report.delivery.errors
     assert all(row.sent_at is not None for row in rows(services, OutboundMessage))
     ids = [str(message_from_bytes(r.data, policy=default)["Message-ID"]) for r in smtp.received]
     assert len(ids) == 40 and len(set(ids)) == 40
