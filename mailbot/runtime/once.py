@@ -51,6 +51,7 @@ def run_once(services: Services) -> OnceReport:
     report = OnceReport()
     overlap = Overlap(services.settings)  # through a backlog, sending starts beside the drain
     ahead = ReadAhead(services.store.root)  # and reading the next messages
+    completed = False
     try:
         try:
             with leases_for(services) as keeper:
@@ -61,9 +62,10 @@ def run_once(services: Services) -> OnceReport:
         # A sender process started beside the drain goes on sending what the drain left, beside
         # the last pass below: two senders through the tail, each row claimed by one of them.
         _after_drain(services, report)
+        completed = True
     finally:
-        report.delivery = merge(overlap.finish(), report.delivery)
-    if overlap.started:  # the rows it had claimed when told to stop, given back: sent here
+        report.delivery = merge(overlap.finish(at_once=not completed), report.delivery)
+    if overlap.started:  # rows it gave back (a lease half gone, a failed pass): sent here
         merge(report.delivery, asyncio.run(_deliver_all(services)))
     return report
 

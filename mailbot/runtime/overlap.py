@@ -35,6 +35,7 @@ class Overlap:
         self._seen = 0
         self._wake = threading.Event()
         self._done = threading.Event()
+        self._halt = threading.Event()
         self._thread: threading.Thread | None = None
         self.report = DeliveryReport()
 
@@ -50,9 +51,12 @@ class Overlap:
     def started(self) -> bool:
         return self._thread is not None
 
-    def finish(self) -> DeliveryReport:
-        """Stop sending after the mail in hand; what was sent, retried or failed meanwhile.
-        Until then it sends on, the drain over or not."""
+    def finish(self, *, at_once: bool = False) -> DeliveryReport:
+        """No pass after the one in hand (which sends until nothing is due: the rows it has
+        claimed leave with it), or with `at_once` (the run failed) none after the mail in hand;
+        what was sent, retried or failed meanwhile. Until then it sends on, drain over or not."""
+        if at_once:
+            self._halt.set()
         self._done.set()
         self._wake.set()
         if self._thread is not None:
@@ -65,7 +69,7 @@ class Overlap:
             sender.ensure(self._settings)
             while not self._done.is_set():
                 self._wake.clear()
-                delivered = sender.deliver(self._done.is_set)
+                delivered = sender.deliver(self._halt.is_set)
                 if delivered.blocked:  # the relay is away: the pass after the drain says so
                     return
                 merge(self.report, delivered)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import mailbox
+import multiprocessing
 from email import message_from_bytes
 from email.policy import default
 
@@ -73,10 +74,13 @@ def test_the_sender_process_goes_on_beside_the_last_pass(tmp_path, smtp, monkeyp
 
 
 @pytest.mark.integration
-def test_what_the_sender_process_gives_back_when_it_stops_is_sent(tmp_path, smtp, monkeypatch):
-    """The process is told to stop when `run_once`'s last pass is over, and gives back the rows
-    it had claimed and not sent: they leave before `run_once` returns. Here the last pass
-    sends nothing, and the process, told to stop as soon as it starts, sends nothing either."""
+def test_what_the_sender_process_leaves_is_sent_before_run_once_returns(
+    tmp_path, smtp, monkeypatch
+):
+    """The process is told to stop when `run_once`'s last pass is over: it starts no other pass
+    (here it may not have started one yet), or gives back what it had claimed if told to stop
+    at once. Whatever it leaves is sent before `run_once` returns; here the last pass itself
+    sends nothing."""
     services, box = maildir_services(tmp_path, smtp.port)
     for n in range(20):
         mailbox.Maildir(box).add(complaint(n))
@@ -98,6 +102,29 @@ def test_what_the_sender_process_gives_back_when_it_stops_is_sent(tmp_path, smtp
     assert all(row.sent_at is not None for row in rows(services, OutboundMessage))
     ids = [str(message_from_bytes(r.data, policy=default)["Message-ID"]) for r in smtp.received]
     assert len(ids) == 40 and len(set(ids)) == 40
+
+
+@pytest.mark.integration
+def test_a_run_once_that_fails_after_the_drain_stops_its_sender_process(
+    tmp_path, smtp, monkeypatch
+):
+    services, box = maildir_services(tmp_path, smtp.port)
+    for n in range(20):
+        mailbox.Maildir(box).add(complaint(n))
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a bug in the digests")
+
+    monkeypatch.setattr(overlap, "START_AFTER", 3)
+    monkeypatch.setattr(once.reminders, "send_digests", broken)
+    try:
+        with pytest.raises(RuntimeError, match="a bug in the digests"):
+            run_once(services)
+        assert multiprocessing.active_children() == []  # stopped, not left sending
+        sent = [row for row in rows(services, OutboundMessage) if row.sent_at is not None]
+    finally:
+        services.engine.dispose()
+    assert len(smtp.received) == len(sent)  # what it sent before it stopped is marked sent
 
 
 @pytest.mark.integration
