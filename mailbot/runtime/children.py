@@ -5,14 +5,18 @@ child imports no more than the parser.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import ctypes.util
 import os
 import signal
 import sys
+import weakref
+from multiprocessing.process import BaseProcess
 
 _PR_SET_PDEATHSIG = 1
+_live: weakref.WeakSet[BaseProcess] = weakref.WeakSet()
 
 
 def die_with_parent(parent: int) -> None:
@@ -34,3 +38,22 @@ def end_now() -> None:
         with contextlib.suppress(Exception):
             stream.flush()
     os._exit(0)
+
+
+def killed_at_exit(process: BaseProcess) -> None:
+    """A started child that ignores SIGTERM (it waits for its parent's word, between two mails):
+    killed if the parent exits without having stopped it (a bug, an exception through the
+    daemon). Else multiprocessing's own exit handler, which only sends SIGTERM, would wait for
+    it forever, and the parent would never exit. Registered here, after multiprocessing's
+    handler, so it runs before it."""
+    if not _live:
+        atexit.unregister(_kill_left)
+        atexit.register(_kill_left)
+    _live.add(process)
+
+
+def _kill_left() -> None:
+    for process in list(_live):
+        if process.is_alive():
+            process.kill()  # what it sent is in its journal or resent: the crash-safe sequence
+            process.join(5)

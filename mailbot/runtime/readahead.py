@@ -37,7 +37,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from mailbot.ingest.reading import Ahead, read
-from mailbot.runtime.children import die_with_parent, end_now
+from mailbot.runtime.children import die_with_parent, end_now, killed_at_exit
 from mailbot.storage import Store
 from mailbot.types import Origin
 
@@ -81,6 +81,7 @@ class ReadAhead:
         )  # fmt: skip
         self._process.start()
         child.close()
+        killed_at_exit(self._process)
         self._conn = parent
         self._results = queue.SimpleQueue()
         self._receiver = threading.Thread(

@@ -62,7 +62,7 @@ from mailbot.errors import TransientError
 from mailbot.replies.delivery import DeliveryReport, deliver_pending
 from mailbot.replies.sender import Router, make_transport
 from mailbot.replies.sent_journal import SentJournal, fold_left_behind
-from mailbot.runtime.children import die_with_parent, end_now
+from mailbot.runtime.children import die_with_parent, end_now, killed_at_exit
 
 log = logs.get_logger(__name__)
 
@@ -116,6 +116,7 @@ class SenderProcess:
             process.start()
             if not self._threaded:
                 child.close()  # the thread's end is closed by the thread
+                killed_at_exit(process)  # type: ignore[arg-type]
             self._process, self._conn, self._settings = process, parent, settings
             self._database = settings.database.url
             log.info("sender started", threaded=self._threaded, pid=getattr(process, "pid", None))

@@ -27,7 +27,7 @@ from mailbot import db
 from mailbot import log as logs
 from mailbot.config import Settings
 from mailbot.errors import ConfigError, MailbotError
-from mailbot.runtime.children import die_with_parent
+from mailbot.runtime.children import die_with_parent, killed_at_exit
 from mailbot.services import Services, build_services
 from mailbot.storage import Store
 
@@ -140,6 +140,7 @@ class WebProcess:
         )
         process.start()
         child.close()
+        killed_at_exit(process)
         with self._lock:
             if self._conn is not None:  # the previous child's
                 self._conn.close()

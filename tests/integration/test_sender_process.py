@@ -10,12 +10,14 @@ import json
 import mailbox
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 from mailbot.models import OutboundMessage, WorkOrder, utcnow
 
-from support.app import Daemon, complaint, make_services, rows, write_config
+from support.app import REPO, Daemon, complaint, make_services, rows, write_config
 
 
 def sender_pids(daemon: Daemon) -> list[int]:
@@ -192,3 +194,27 @@ def test_a_reload_moves_the_sender_from_a_thread_to_a_process(tmp_path):
     finally:
         daemon.kill()
     assert sent_files(outbox_dir) == 4
+
+
+def test_a_parent_that_fails_before_stopping_its_sender_still_exits(tmp_path):
+    """The sender process ignores SIGTERM, and multiprocessing's own exit handler only sends
+    that and waits: a parent that failed with the process still running used to wait forever.
+    It now kills it, and exits with its error."""
+    config = write_config(tmp_path / "mailbot.toml", transport="directory")
+    make_services(config).engine.dispose()  # the database, migrated
+    script = (
+        "from mailbot import config\n"
+        "from mailbot.runtime.sender_process import SenderProcess\n"
+        f"settings = config.load(config.config_path({str(config)!r}))\n"
+        "sender = SenderProcess(threaded=False)\n"
+        "sender.ensure(settings)\n"
+        "sender.deliver(lambda: False)\n"  # a pass: the process is up, SIGTERM ignored
+        "print('PID', sender._process.pid, flush=True)\n"
+        "raise RuntimeError('a bug before the stop')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
+    assert result.returncode == 1 and "a bug before the stop" in result.stderr
+    [pid] = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("PID ")]
+    assert gone(int(pid), timeout=1)
