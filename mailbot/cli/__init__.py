@@ -13,6 +13,7 @@ import contextlib
 import importlib.util
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -124,7 +125,7 @@ def main() -> None:
     try:
         _command()(prog_name="mailbot")
     except SystemExit as exc:
-        if State.leave_at_once:
+        if State.leave_at_once and not _threads_left():
             leave(exc.code)
         raise
     except MailbotError as exc:
@@ -147,3 +148,9 @@ def leave(code: object) -> NoReturn:
         with contextlib.suppress(Exception):
             stream.flush()
     os._exit(code if isinstance(code, int) else 0 if code is None else 1)
+
+
+def _threads_left() -> bool:
+    """A thread `os._exit` would cut off (the interpreter's exit joins the non-daemon ones)."""
+    main = threading.main_thread()
+    return any(t is not main and not t.daemon and t.is_alive() for t in threading.enumerate())

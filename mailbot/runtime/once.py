@@ -61,11 +61,19 @@ def run_once(services: Services) -> OnceReport:
             ahead.close()
         # A sender process started beside the drain goes on sending what the drain left, beside
         # the last pass below: two senders through the tail, each row claimed by one of them.
+        # Not while the register is given its wait, though: a confirmation held for its number
+        # whose hold ran out meanwhile would leave without it; there the process stops first
+        # (after the mail in hand, the rest given back) and the last pass sends alone.
+        if services.settings.protocol.wait_seconds:
+            overlap.finish(at_once=True)
         _after_drain(services, report)
         completed = True
     finally:
-        report.delivery = merge(overlap.finish(at_once=not completed), report.delivery)
-    if overlap.started:  # rows it gave back (a lease half gone, a failed pass): sent here
+        last = report.delivery  # run_once's own last pass (empty if it never ran)
+        report.delivery = merge(overlap.finish(at_once=not completed), last)
+    if overlap.started and not last.blocked:
+        # What came due after the last pass claimed its last row (the register's late numbers,
+        # holds run out, notices of the process's last failures): sent before the run ends.
         merge(report.delivery, asyncio.run(_deliver_all(services)))
     return report
 

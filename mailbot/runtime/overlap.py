@@ -6,9 +6,10 @@ on one core while the other idles. So once the drain has filed `START_AFTER` mes
 daemon's sender process (`sender_process.py`: its own interpreter, its own database and relay
 connections, rows claimed with a lease) starts beside it and sends what is due, pass after
 pass, while the drain goes on. When the drain ends it goes on beside `run_once`'s own last
-pass (two senders through the tail, each row claimed by one), and stops after the mail in hand
-once that pass is over (`finish`). A thread in this process was tried first and gained nothing:
-one interpreter lock (bench/README).
+pass (two senders through the tail, each row claimed by one); once that pass is over
+(`finish`) it ends the pass in hand, which sends until nothing is due, and starts no other. A
+run that failed stops it after the mail in hand (the rest of its claim given back). A thread in
+this process was tried first and gained nothing: one interpreter lock (bench/README).
 
 A short run --once (the demo, cron every few minutes, most tests) files fewer than
 `START_AFTER` and never starts the process (~0.4 s of start-up on the other core).
@@ -28,7 +29,8 @@ _IDLE_SECONDS = 0.5  # nothing was due: the next pass after this, or when a mess
 
 
 class Overlap:
-    """`observe` is the drain's per-message callback; `finish()` when the drain is over."""
+    """`observe` is the drain's per-message callback; `finish()` once `run_once` no longer
+    needs it (after its last pass, or at once)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -60,7 +62,12 @@ class Overlap:
         self._done.set()
         self._wake.set()
         if self._thread is not None:
-            self._thread.join()
+            try:
+                self._thread.join()
+            except BaseException:  # Ctrl-C meanwhile: after the mail in hand, not killed at exit
+                self._halt.set()
+                self._thread.join()
+                raise
         return self.report
 
     def _send(self) -> None:

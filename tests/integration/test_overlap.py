@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import mailbox
 import multiprocessing
+import time
 from email import message_from_bytes
 from email.policy import default
 
 import pytest
 
-from mailbot.models import OutboundMessage
+from mailbot.models import OutboundMessage, utcnow
 from mailbot.replies.delivery import DeliveryReport
 from mailbot.runtime import once, overlap, run_once
 from mailbot.runtime.sender_process import SenderProcess
@@ -105,26 +106,41 @@ def test_what_the_sender_process_leaves_is_sent_before_run_once_returns(
 
 
 @pytest.mark.integration
-def test_a_run_once_that_fails_after_the_drain_stops_its_sender_process(
+def test_a_run_once_that_fails_after_the_drain_stops_its_sender_after_the_mail_in_hand(
     tmp_path, smtp, monkeypatch
 ):
+    """A run that fails does not wait for the process's pass: it stops after the mail in hand
+    and gives the rest of its claim back, due at once. (A run that succeeds lets the pass end,
+    sending until nothing is due.) The relay takes 0.2 s a mail, so the pass is still going."""
     services, box = maildir_services(tmp_path, smtp.port)
     for n in range(20):
         mailbox.Maildir(box).add(complaint(n))
+    accept = smtp.handler.handle_DATA
+
+    async def slow(server: object, session: object, envelope: object) -> str:
+        await asyncio.sleep(0.2)
+        return await accept(server, session, envelope)  # type: ignore[no-any-return]
 
     def broken(*_args: object) -> None:
+        while not smtp.received:  # the process is in its pass
+            time.sleep(0.05)
         raise RuntimeError("a bug in the digests")
 
+    monkeypatch.setattr(smtp.handler, "handle_DATA", slow)
     monkeypatch.setattr(overlap, "START_AFTER", 3)
     monkeypatch.setattr(once.reminders, "send_digests", broken)
     try:
         with pytest.raises(RuntimeError, match="a bug in the digests"):
             run_once(services)
         assert multiprocessing.active_children() == []  # stopped, not left sending
-        sent = [row for row in rows(services, OutboundMessage) if row.sent_at is not None]
+        outbound = rows(services, OutboundMessage)
     finally:
         services.engine.dispose()
-    assert len(smtp.received) == len(sent)  # what it sent before it stopped is marked sent
+    sent = [row for row in outbound if row.sent_at is not None]
+    left = [row for row in outbound if row.sent_at is None]
+    assert len(smtp.received) == len(sent) < 20  # it stopped long before the 40 were out
+    assert left and all(row.status == "pending" for row in left)
+    assert all(row.next_attempt_at <= utcnow() for row in left)  # given back: due, not leased
 
 
 @pytest.mark.integration

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import mailbox
+import multiprocessing
 import subprocess
 import sys
 import time
@@ -19,7 +20,7 @@ from babel.dates import format_date
 from unit.test_protocol_confirmation import config_for, text_of
 from unit.test_segnatura import complaint_with_two_attachments
 
-from support.app import REPO, Daemon, run_cli
+from support.app import REPO, Daemon, complaint, make_services, run_cli
 
 
 @pytest.fixture
@@ -119,3 +120,34 @@ def test_the_daemon_sends_it_with_the_number_or_after_the_wait_while_the_registe
         daemon.kill()
     citizen = [m for m in smtp.received if "giulia.bianchi@example.org" in m.rcpt_tos]
     assert len(citizen) == 1
+
+
+def test_run_once_stops_its_sender_process_before_the_register_is_given_its_wait(
+    tmp_path, state, smtp, monkeypatch
+):
+    """Through a backlog the sender process started beside the drain would go on beside the
+    last pass; with a register to wait for it stops first, so that no confirmation whose hold
+    runs out during the wait leaves without its number while the register could still give it."""
+    from mailbot.runtime import once, overlap, run_once
+
+    config = config_for(tmp_path, state, wait=10, smtp_port=smtp.port)
+    for n in range(6):
+        mailbox.Maildir(tmp_path / "maildir").add(complaint(n))
+    services = make_services(config)
+    senders_during_the_wait: list[int] = []
+    register = once._register
+
+    def watched(*args: object) -> None:
+        senders_during_the_wait.append(len(multiprocessing.active_children()))
+        register(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(overlap, "START_AFTER", 3)
+    monkeypatch.setattr(once, "_register", watched)
+    try:
+        report = run_once(services)
+    finally:
+        services.engine.dispose()
+    assert senders_during_the_wait == [0]
+    assert report.delivery.sent == 12 and not report.delivery.errors
+    numbered = [m for m in smtp.received if "Protocollo n." in text_of(m.data)]
+    assert len(numbered) == 6  # every confirmation with its number
