@@ -9,6 +9,7 @@ import multiprocessing
 import time
 from email import message_from_bytes
 from email.policy import default
+from pathlib import Path
 
 import pytest
 
@@ -19,13 +20,27 @@ from mailbot.runtime.sender_process import SenderProcess
 from mailbot.services import Services
 
 from support.app import complaint, maildir_services, rows
+from support.servers import SmtpServer
+
+
+def backlog(tmp_path: Path, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> Services:
+    """20 complaints in the Maildir; the sender process starts after the third is filed."""
+    services, box = maildir_services(tmp_path, smtp.port)
+    for n in range(20):
+        mailbox.Maildir(box).add(complaint(n))
+    monkeypatch.setattr(overlap, "START_AFTER", 3)
+    return services
+
+
+def each_sent_once(services: Services, smtp: SmtpServer) -> None:
+    assert all(row.sent_at is not None for row in rows(services, OutboundMessage))
+    ids = [str(message_from_bytes(r.data, policy=default)["Message-ID"]) for r in smtp.received]
+    assert len(ids) == 40 and len(set(ids)) == 40
 
 
 @pytest.mark.integration
 def test_run_once_sends_beside_the_drain_and_every_mail_goes_once(tmp_path, smtp, monkeypatch):
-    services, box = maildir_services(tmp_path, smtp.port)
-    for n in range(20):
-        mailbox.Maildir(box).add(complaint(n))
+    services = backlog(tmp_path, smtp, monkeypatch)
     started: list[SenderProcess] = []
     ensure = SenderProcess.ensure
 
@@ -33,7 +48,6 @@ def test_run_once_sends_beside_the_drain_and_every_mail_goes_once(tmp_path, smtp
         started.append(self)
         ensure(self, settings)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(overlap, "START_AFTER", 3)
     monkeypatch.setattr(SenderProcess, "ensure", counted)
     try:
         report = run_once(services)
@@ -42,18 +56,14 @@ def test_run_once_sends_beside_the_drain_and_every_mail_goes_once(tmp_path, smtp
     assert report.mailboxes["suggerimenti"].counts == {"filed": 20}
     assert len(started) == 1  # one sender process, started after the third message
     assert report.delivery.sent == 40 and not report.delivery.errors
-    ids = [str(message_from_bytes(r.data, policy=default)["Message-ID"]) for r in smtp.received]
-    assert len(ids) == 40 and len(set(ids)) == 40  # a confirmation and a notice each, once
-    assert all(row.sent_at is not None for row in rows(services, OutboundMessage))
+    each_sent_once(services, smtp)  # a confirmation and a notice each
 
 
 @pytest.mark.integration
 def test_the_sender_process_goes_on_beside_the_last_pass(tmp_path, smtp, monkeypatch):
     """Once the drain is over, the sender process started beside it sends on while `run_once`
     makes its own last pass: here that pass sends nothing and waits for the outbox to empty."""
-    services, box = maildir_services(tmp_path, smtp.port)
-    for n in range(20):
-        mailbox.Maildir(box).add(complaint(n))
+    services = backlog(tmp_path, smtp, monkeypatch)
 
     async def waiting_pass(_services: object) -> DeliveryReport:
         for _ in range(400):
@@ -62,16 +72,13 @@ def test_the_sender_process_goes_on_beside_the_last_pass(tmp_path, smtp, monkeyp
             await asyncio.sleep(0.05)
         return DeliveryReport()
 
-    monkeypatch.setattr(overlap, "START_AFTER", 3)
     monkeypatch.setattr(once, "_deliver_all", waiting_pass)
     try:
         report = run_once(services)
     finally:
         services.engine.dispose()
     assert report.delivery.sent == 40 and not report.delivery.errors  # all by the process
-    assert all(row.sent_at is not None for row in rows(services, OutboundMessage))
-    ids = [str(message_from_bytes(r.data, policy=default)["Message-ID"]) for r in smtp.received]
-    assert len(ids) == 40 and len(set(ids)) == 40
+    each_sent_once(services, smtp)
 
 
 @pytest.mark.integration
@@ -82,9 +89,7 @@ def test_what_the_sender_process_leaves_is_sent_before_run_once_returns(
     (here it may not have started one yet), or gives back what it had claimed if told to stop
     at once. Whatever it leaves is sent before `run_once` returns; here the last pass itself
     sends nothing."""
-    services, box = maildir_services(tmp_path, smtp.port)
-    for n in range(20):
-        mailbox.Maildir(box).add(complaint(n))
+    services = backlog(tmp_path, smtp, monkeypatch)
     passes: list[str] = []
     deliver_all = once._deliver_all
 
@@ -92,7 +97,6 @@ def test_what_the_sender_process_leaves_is_sent_before_run_once_returns(
         passes.append("pass")
         return DeliveryReport() if len(passes) == 1 else await deliver_all(services_)
 
-    monkeypatch.setattr(overlap, "START_AFTER", 3)
     monkeypatch.setattr(once, "_deliver_all", first_sends_nothing)
     try:
         report = run_once(services)
@@ -100,9 +104,7 @@ def test_what_the_sender_process_leaves_is_sent_before_run_once_returns(
         services.engine.dispose()
     assert len(passes) == 2
     assert report.delivery.sent == 40 and not report.delivery.errors
-    assert all(row.sent_at is not None for row in rows(services, OutboundMessage))
-    ids = [str(message_from_bytes(r.data, policy=default)["Message-ID"]) for r in smtp.received]
-    assert len(ids) == 40 and len(set(ids)) == 40
+    each_sent_once(services, smtp)
 
 
 @pytest.mark.integration
@@ -112,9 +114,7 @@ def test_a_run_once_that_fails_after_the_drain_stops_its_sender_after_the_mail_i
     """A run that fails does not wait for the process's pass: it stops after the mail in hand
     and gives the rest of its claim back, due at once. (A run that succeeds lets the pass end,
     sending until nothing is due.) The relay takes 0.2 s a mail, so the pass is still going."""
-    services, box = maildir_services(tmp_path, smtp.port)
-    for n in range(20):
-        mailbox.Maildir(box).add(complaint(n))
+    services = backlog(tmp_path, smtp, monkeypatch)
     accept = smtp.handler.handle_DATA
 
     async def slow(server: object, session: object, envelope: object) -> str:
@@ -127,7 +127,6 @@ def test_a_run_once_that_fails_after_the_drain_stops_its_sender_after_the_mail_i
         raise RuntimeError("a bug in the digests")
 
     monkeypatch.setattr(smtp.handler, "handle_DATA", slow)
-    monkeypatch.setattr(overlap, "START_AFTER", 3)
     monkeypatch.setattr(once.reminders, "send_digests", broken)
     try:
         with pytest.raises(RuntimeError, match="a bug in the digests"):
