@@ -122,6 +122,7 @@ def main() -> None:
     # Everything mailbot creates (the SQLite file, the store, sent .eml files, exports) holds
     # personal data: private to its user, whatever umask the shell or cron gave.
     os.umask(0o077)
+    State.leave_at_once = False  # set by this invocation's `run --once` only
     try:
         _command()(prog_name="mailbot")
     except SystemExit as exc:
