@@ -35,8 +35,12 @@ def subprocess_env() -> dict[str, str]:
     if not _pinned:
         return {}
     # Where this process's clock has ticked to by now, not the instant it was pinned at: a
-    # subprocess must not start behind what the test already wrote (an outbox row due "now").
-    return faketime_env(datetime.fromtimestamp(_pinned[-1].time_ns() / 1e9, UTC))
+    # subprocess must not start behind what the test already wrote (an outbox row due "now"),
+    # nor behind what the subprocess before it wrote. libfaketime starts at a whole second:
+    # rounded up, not down (down, a second command could stamp its mail up to a second before
+    # the first one's, and a run --once that exits at once left it less time than that).
+    seconds = -(-_pinned[-1].time_ns() // 1_000_000_000)
+    return faketime_env(datetime.fromtimestamp(seconds, UTC))
 
 
 def faketime_env(when: datetime) -> dict[str, str]:
