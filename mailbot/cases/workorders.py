@@ -79,6 +79,7 @@ def open_work_order(
 ) -> WorkOrder:
     clock = clock or Clock(charter.Calendar(), timezone)
     term = term_for(office, category, kind, requests)
+    candidates = codes(session, match.candidates)
     work_order = WorkOrder(
         reply_token=secrets.token_hex(8),
         parent_id=parent_id,
@@ -92,7 +93,7 @@ def open_work_order(
         match_confidence=match.confidence,
         taxpayer_id=match.taxpayer_id,
         match_state=match.state,
-        match_candidates=codes(session, match.candidates),
+        match_candidates=candidates,
         contact_verified=match.verified,
         language=language,
         received_at=received_at,
@@ -116,7 +117,7 @@ def open_work_order(
         match_state=match.state,
         match_evidence=match.evidence,
         verified=match.verified,
-        candidates=[c for c in codes(session, match.candidates).split(",") if c],
+        candidates=[c for c in candidates.split(",") if c],
         parent=parent_id,
     )
     return work_order

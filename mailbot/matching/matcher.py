@@ -19,14 +19,14 @@ a match can always be explained.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from mailbot.matching import authn, registry
 from mailbot.matching.codes import claimed_codes
-from mailbot.models import Contact
+from mailbot.models import Contact, utcnow
 from mailbot.types import Address, Match, MatchRule, MatchState, ParsedMessage
 
 
@@ -43,6 +43,14 @@ class Evidence:
     forged: str = ""  # why the From address is very likely forged (DMARC fail, p=reject)
     # Typed into the web form by anyone: never authentic, and a known contact stays as it is.
     unverified: bool = False
+    # The registry's taxpayers at the sender's address, read once for the rules that ask.
+    at_address: list[list[int]] = field(default_factory=list, compare=False, repr=False)
+
+
+def _taxpayers_at(session: Session, ev: Evidence) -> list[int]:
+    if not ev.at_address:
+        ev.at_address.append(registry.taxpayers_with_address(session, ev.sender.email))
+    return ev.at_address[0]
 
 
 def evidence(
@@ -105,14 +113,14 @@ class Rule:
 def _pec_verified(session: Session, ev: Evidence) -> Found | None:
     if not ev.pec_verified:
         return None
-    taxpayers = registry.taxpayers_with_address(session, ev.sender.email)
+    taxpayers = _taxpayers_at(session, ev)
     if len(taxpayers) != 1:
         return None
     return Found(taxpayers[0], MatchState.LINKED, evidence=ev.why_authentic)
 
 
 def _registry_address(session: Session, ev: Evidence) -> Found | None:
-    taxpayers = registry.taxpayers_with_address(session, ev.sender.email)
+    taxpayers = _taxpayers_at(session, ev)
     if len(taxpayers) != 1:
         return None
     state = MatchState.LINKED if ev.authentic else MatchState.UNVERIFIED
@@ -128,7 +136,7 @@ def _claimed_code(session: Session, ev: Evidence) -> Found | None:
 
 
 def _ambiguous_address(session: Session, ev: Evidence) -> Found | None:
-    taxpayers = registry.taxpayers_with_address(session, ev.sender.email)
+    taxpayers = _taxpayers_at(session, ev)
     if len(taxpayers) < 2:
         return None
     shared = f"address registered to {len(taxpayers)} taxpayers"
@@ -161,6 +169,7 @@ RULES: tuple[Rule, ...] = (
 
 def find(session: Session, ev: Evidence) -> tuple[Rule, Found]:
     """The first rule that finds, without touching contacts (rematch previews with it)."""
+    ev.at_address.clear()  # read afresh in this transaction (a retry, a later rematch)
     for rule in RULES:
         found = rule.find(session, ev)
         if found is not None:
@@ -171,10 +180,9 @@ def find(session: Session, ev: Evidence) -> tuple[Rule, Found]:
 def match_sender(session: Session, ev: Evidence) -> Match:
     rule, found = find(session, ev)
     linked = found.taxpayer_id if found.links_contact else None
-    contact, new = contact_for(session, ev.sender, linked, keep_known=ev.unverified)
-    assert contact.id is not None
+    contact_id, new = contact_for(session, ev.sender, linked, keep_known=ev.unverified)
     return Match(
-        contact_id=contact.id,
+        contact_id=contact_id,
         rule=rule.name,
         confidence=rule.confidence,
         taxpayer_id=found.taxpayer_id,
@@ -187,26 +195,35 @@ def match_sender(session: Session, ev: Evidence) -> Match:
     )
 
 
-# Through the ORM (the contact is the flow's object, and autoflush sees one added earlier in
-# the transaction), but built once: building a select() costs more than running it.
+# A known contact through the ORM (the flow changes it, and autoflush sees one changed earlier
+# in the transaction), a new one with a core INSERT (the unit of work cost more than the row);
+# both statements built once: building one costs more than running it.
 _CONTACT = select(Contact).where(col(Contact.email) == sa.bindparam("email"))
+_NEW_CONTACT = sa.insert(Contact.__table__)  # type: ignore[attr-defined]
 
 
 def contact_for(
     session: Session, sender: Address, taxpayer_id: int | None, *, keep_known: bool = False
-) -> tuple[Contact, bool]:
-    """The address's contact, linked to the taxpayer the address belongs to (as the registry
-    says now), or to nobody; and whether it is new. `keep_known`: a known contact is left
-    as it is (name, link), whatever the message says."""
+) -> tuple[int, bool]:
+    """The id of the address's contact, linked to the taxpayer the address belongs to (as the
+    registry says now), or to nobody; and whether it is new. `keep_known`: a known contact is
+    left as it is (name, link), whatever the message says."""
     contact = session.execute(_CONTACT, {"email": sender.email}).scalar()
     if contact is None:
-        contact = Contact(email=sender.email, name=sender.name, taxpayer_id=taxpayer_id)
-        session.add(contact)
-        session.flush()
-        return contact, True
+        inserted = session.connection().execute(
+            _NEW_CONTACT,
+            {
+                "email": sender.email, "name": sender.name, "taxpayer_id": taxpayer_id,
+                "pec_verified": False, "phone": "", "created_at": utcnow(),
+            },
+        )  # fmt: skip
+        key = inserted.inserted_primary_key
+        assert key is not None
+        return int(key[0]), True
     if not keep_known:
         contact.taxpayer_id = taxpayer_id
         if sender.name:
             contact.name = sender.name
         session.flush()
-    return contact, False
+    assert contact.id is not None
+    return contact.id, False
