@@ -121,6 +121,7 @@ def open_case(
         internal=internal_addresses(services),
         route=mailbox,
         not_before=held_until,
+        opened=True,
     )
     if due is not None and queued is not None and held_until is not None:
         registration.hold_confirmation(due, queued, held_until, letter, confirmation)

@@ -111,18 +111,20 @@ def queue(
     internal: frozenset[str] = frozenset(),
     route: MailboxSettings | None = None,
     not_before: datetime | None = None,
+    opened: bool = False,
 ) -> int | None:
     """Write to the outbox and the conversation; automatic mail to outside recipients over the
     rate limit is recorded as suppressed instead of sent. `route`: the case's mailbox, for mail
     to the citizen: it leaves through the mailbox's own account when it has one (a PEC box's).
-    `not_before`: held until then. The outbox row's id; None when suppressed."""
+    `not_before`: held until then. `opened`: the case was opened in this transaction, so it has
+    no mail yet to count against its own limit. The outbox row's id; None when suppressed."""
     # A sender that very likely is not who the From says gets nothing mailbot writes on its
     # own; what an operator writes goes out (the office has judged).
     reason = work_order.sender_alert if route is not None and kind != "relay" else ""
     if route is not None and not deliverable(composed.recipients[0]):
         reason = f"no email address: the citizen came by {work_order.channel}"
     if not reason and limits is not None and kind in AUTOMATIC:
-        reason = _over_limit(session, work_order, composed, limits, internal) or ""
+        reason = _over_limit(session, work_order, composed, limits, internal, opened=opened) or ""
     if reason:
         record_event(
             session,
@@ -248,6 +250,8 @@ def _over_limit(
     composed: Composed,
     limits: LimitSettings,
     internal: frozenset[str],
+    *,
+    opened: bool = False,
 ) -> str | None:
     since = utcnow() - timedelta(minutes=limits.window_minutes)
     for recipient in composed.recipients:
@@ -259,7 +263,8 @@ def _over_limit(
             window = limits.window_minutes
             return f"{limits.per_recipient} automatic messages to {recipient} in {window} min"
         if (
-            outbox.count_since(session, since, work_order_id=work_order.id, kinds=AUTOMATIC)
+            not opened  # nothing on it yet, and the limit is 1 at least
+            and outbox.count_since(session, since, work_order_id=work_order.id, kinds=AUTOMATIC)
             >= limits.per_case
         ):
             return (
