@@ -1,6 +1,7 @@
 """The drain files messages fetched together in one transaction: a poison message costs only
 its own savepoint, an outage takes back the whole group, and nothing outside the database (the
-source, the metrics, the report) hears of a message before its group committed."""
+source, the metrics, the report) hears of a message before its group committed. A group is
+first filed without savepoints; only when a message of it fails is it filed again with them."""
 
 from __future__ import annotations
 
@@ -100,7 +101,9 @@ def test_a_poison_message_in_a_group_is_quarantined_and_the_others_filed(service
 
     report = drain(services, source, fence=fence)
 
-    assert fence.calls == 1  # one transaction for the five
+    # The five without savepoints, taken back at the poison; then the five again, one savepoint
+    # each: one transaction committed.
+    assert fence.calls == 2
     assert report.counts == {"filed": 3, "quarantined": 1, "rejected": 1}
     by_uid = {row.uid: row for row in rows(services, InboundMessage)}
     assert by_uid[3].status == LedgerStatus.QUARANTINED
@@ -200,21 +203,45 @@ def test_a_group_whose_transaction_fails_files_each_message_alone(services, monk
 
     def advance_cursor(session, origin):
         calls.append(origin.uid)
-        if len(calls) == 1:
+        if len(calls) <= 2:
             raise RuntimeError("cursor table bug")
         advance(session, origin)
 
     monkeypatch.setattr(ledger, "advance_cursor", advance_cursor)
     fence = Fences()
     report = drain(services, ListSource(services, [complaint(n) for n in (1, 2, 3)]), fence=fence)
-    assert calls == [3, 1, 2, 3]  # the group's, then each message's own
-    assert fence.calls == 4
+    # The group's without savepoints and with them, then each message's own.
+    assert calls == [3, 3, 1, 2, 3]
+    assert fence.calls == 5
     assert report.counts == {"filed": 3}
     assert sorted(w.number for w in rows(services, WorkOrder)) == [
         f"2026/{n:06d}" for n in range(1, 4)
     ]
     assert event_kinds(services).count("work_order.opened") == 3
     assert cursor_of(services) == 3
+
+
+def test_a_group_that_files_cleanly_takes_no_savepoint(services, monkeypatch):
+    monkeypatch.setattr(drain_module, "GROUP_SECONDS", 60.0)
+    statements: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        statements.append(statement.split()[0].upper())
+
+    source = ListSource(services, [complaint(1)])
+    drain(services, source)  # the year's counter row exists (its creation takes a savepoint)
+    source.messages.extend(complaint(n) for n in (2, 3, 4))
+    sa.event.listen(services.engine, "before_cursor_execute", note)
+    try:
+        fence = Fences()
+        assert drain(services, source, fence=fence).counts == {"filed": 3}
+    finally:
+        sa.event.remove(services.engine, "before_cursor_execute", note)
+    assert fence.calls == 1
+    assert "INSERT" in statements
+    assert "SAVEPOINT" not in statements
+    assert [w.number for w in rows(services, WorkOrder)] == [f"2026/{n:06d}" for n in range(1, 5)]
+    assert event_kinds(services).count("work_order.opened") == 4
 
 
 def test_a_group_is_bounded_in_time_as_well(services, monkeypatch):
