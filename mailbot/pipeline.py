@@ -34,6 +34,7 @@ from mailbot.cases import certify, delivery_reports, intake, messages, staff_mai
 from mailbot.db import record_event, unit_of_work
 from mailbot.errors import Disposition, NotFoundError, disposition_for
 from mailbot.ingest import classify, group, ledger, reading, spam
+from mailbot.ingest.peek import peek
 from mailbot.ingest.reading import Ahead, Read
 from mailbot.log import bind_case, bind_message, get_logger
 from mailbot.matching import matcher
@@ -69,10 +70,12 @@ def prepare(
     `ahead`: the message already stored and read by the read-ahead process (`runtime.readahead`)."""
     # The evidence is safe before anything else happens (an oversized one already streamed).
     digest = ahead.digest if ahead else origin.stored_sha256 or services.store.put(raw)
-    pending = group.Pending(origin, ledger.peek(raw), digest, origin.size or len(raw))
+    peeked = ahead.peeked if ahead and ahead.peeked else peek(raw)
+    pending = group.Pending(origin, peeked, digest, origin.size or len(raw))
     with _bound(pending):
         try:
-            screen = _screen(services, raw, origin)
+            judged = ahead.spam if ahead and ahead.judged else True
+            screen = _screen(services, raw, origin, judged)
             read = ahead.read if ahead else _read(raw)
         except Exception as exc:
             if disposition_for(exc) is Disposition.RETRY:
@@ -124,12 +127,15 @@ def _binding(
     )
 
 
-def _screen(services: Services, raw: bytes, origin: Origin) -> spam.Screen:
-    """Mail and web submissions are screened for spam; what an operator typed in is not."""
+def _screen(
+    services: Services, raw: bytes, origin: Origin, headers: spam.Verdict | bool | None = True
+) -> spam.Screen:
+    """Mail and web submissions are screened for spam; what an operator typed in is not.
+    `headers`: the filters' headers already asked (by the read-ahead process), else True."""
     if origin.channel not in spam.SCREENED_CHANNELS:
         return spam.Screen(check=False)
     recipient = services.settings.mailbox(origin.mailbox).address
-    return spam.screen(raw, services.settings.spam, recipient)
+    return spam.screen(raw, services.settings.spam, recipient, headers)
 
 
 _read = reading.read  # what the case is about, from the bytes alone
@@ -182,7 +188,7 @@ def _act(
     named = None if web else staff_mail.case_named(services, session, mail, ref, work_order)
     if named is not None:  # never a citizen's: no case, the writer is told how to answer
         return staff_mail.refer_to_notification(services, session, mail, named, work_order)
-    held = spam.header_verdict(raw, services.settings.spam) or screen.rspamd
+    held = screen.headers or screen.rspamd
     if screen.check and held is not None:
         return _hold(session, entry, held, verdict.kind)
     trust = {"trust_from": mailbox.trust_from, "web": web}

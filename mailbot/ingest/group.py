@@ -29,6 +29,7 @@ from mailbot.db import savepoint, unit_of_work
 from mailbot.engine import outages
 from mailbot.errors import Disposition, MailError, disposition_for
 from mailbot.ingest import ledger
+from mailbot.ingest.peek import Peek
 from mailbot.log import get_logger
 from mailbot.models import InboundMessage
 from mailbot.types import LedgerStatus, Origin, Outcome
@@ -51,7 +52,7 @@ class Pending:
     permanent problem found before (the parse) or in it (then its savepoint was rolled back)."""
 
     origin: Origin
-    peeked: ledger.Peek
+    peeked: Peek
     digest: str
     size: int
     act: Act = _not_read

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from mailbot.config import MailboxSettings
 from mailbot.errors import SourceUnavailableError
-from mailbot.ingest.ledger import peek_message_id
+from mailbot.ingest.peek import peek_message_id
 from mailbot.models import MailboxCursor
 from mailbot.storage import Store
 from mailbot.types import Origin

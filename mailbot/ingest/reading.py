@@ -1,13 +1,16 @@
 """What a message is about, read from its bytes alone: the certified envelope if any, and the
 parsed mail inside or the mail itself. It reads no table and imports no database module, so
-the read-ahead process (`runtime.readahead`) can run it without loading the ORM.
+the read-ahead process (`runtime.readahead`) can run it without loading the ORM; there it also
+peeks at the header block for the ledger and asks the upstream filters' headers about spam.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mailbot.ingest import parse, pec
+from mailbot.config import SpamSettings
+from mailbot.ingest import parse, pec, spam
+from mailbot.ingest.peek import Peek, peek
 from mailbot.types import ParsedMessage
 
 Read = tuple[pec.Pec | None, ParsedMessage | None]  # what the case is about: None for a receipt
@@ -15,11 +18,21 @@ Read = tuple[pec.Pec | None, ParsedMessage | None]  # what the case is about: No
 
 @dataclass(frozen=True)
 class Ahead:
-    """A message stored and read before its turn (`runtime.readahead`): its digest in the store
-    and what it says; the pipeline then neither stores nor reads it again."""
+    """A message stored and read before its turn (`runtime.readahead`): its digest in the store,
+    what it says, its header block's peek and the upstream filters' spam verdict (`judged`:
+    asked, under the run's [spam] settings); the pipeline then does none of it again."""
 
     digest: str
     read: Read
+    peeked: Peek | None = None
+    spam: spam.Verdict | None = None
+    judged: bool = False
+
+
+def ahead(digest: str, raw: bytes, settings: SpamSettings | None) -> Ahead:
+    """All that can be known of a message before its transaction, from its bytes alone."""
+    verdict = spam.header_verdict(raw, settings) if settings is not None else None
+    return Ahead(digest, read(raw), peek(raw), verdict, judged=settings is not None)
 
 
 def read(raw: bytes) -> Read:

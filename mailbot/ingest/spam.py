@@ -216,16 +216,21 @@ def ping_rspamd(settings: SpamSettings) -> str:
 
 @dataclass(frozen=True)
 class Screen:
-    """The spam check of one message: `rspamd`, a local rspamd's verdict, asked before the
-    transaction (no database lock held over an HTTP call); `check` is False for a message an
-    admin released from the spam hold."""
+    """The spam check of one message: `headers`, what the upstream filters' headers say;
+    `rspamd`, a local rspamd's verdict, asked before the transaction (no database lock held over
+    an HTTP call); `check` is False for a message an admin released from the spam hold."""
 
     check: bool = True
     rspamd: Verdict | None = None
+    headers: Verdict | None = None
 
 
-def screen(raw: bytes, settings: SpamSettings, recipient: str) -> Screen:
-    """Asks the local rspamd, if one is configured, about a message to `recipient`."""
+def screen(
+    raw: bytes, settings: SpamSettings, recipient: str, headers: Verdict | bool | None = True
+) -> Screen:
+    """Asks the headers of our own servers' filters and the local rspamd, if one is configured,
+    about a message to `recipient`. `headers`: their verdict already asked (True: ask now)."""
+    judged = header_verdict(raw, settings) if headers is True else headers or None
     if not settings.rspamd_url:
-        return Screen()
-    return Screen(rspamd=ask_rspamd(raw, settings, recipient))
+        return Screen(headers=judged)
+    return Screen(rspamd=ask_rspamd(raw, settings, recipient), headers=judged)

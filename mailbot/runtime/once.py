@@ -50,7 +50,7 @@ def run_once(services: Services) -> OnceReport:
     another running instance watches is left to it (reported as unavailable)."""
     report = OnceReport()
     overlap = Overlap(services.settings)  # through a backlog, sending starts beside the drain
-    ahead = ReadAhead(services.store.root)  # and reading the next messages
+    ahead = ReadAhead(services.store.root, services.settings.spam)  # and reading the next ones
     completed = False
     try:
         try:

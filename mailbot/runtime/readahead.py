@@ -12,7 +12,9 @@ says, and a message the child could not read (an error of any kind, a child that
 oversized original the source already streamed to the store) is stored and read here again,
 so the error is the one the pipeline records today.
 
-The child imports only the parser's modules (~33 MB, no ORM), is started with `spawn`, dies
+The child also peeks at the header block for the ledger and asks the upstream filters' headers
+about spam (issue 32: a twentieth of the drain's own time). It imports only the parser's and
+the settings' modules (~35 MB, no ORM), is started with `spawn`, dies
 with its parent (Linux `PR_SET_PDEATHSIG`) and ignores SIGINT/SIGTERM: the parent ends it.
 A thread on each side takes what comes off the pipe as it comes (requests in the child, results
 here), so neither side blocks on a full pipe while the other is busy: the child reads on while
@@ -36,7 +38,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from mailbot.ingest.reading import Ahead, read
+from mailbot.config import SpamSettings
+from mailbot.ingest.reading import Ahead, ahead
 from mailbot.runtime.children import die_with_parent, end_now, killed_at_exit
 from mailbot.storage import Store
 from mailbot.types import Origin
@@ -57,9 +60,14 @@ class ReadAhead:
     `start_after` messages of a run; `close()` ends it."""
 
     def __init__(
-        self, store_root: Path, start_after: int | None = None, window: int = WINDOW
+        self,
+        store_root: Path,
+        spam: SpamSettings | None = None,
+        start_after: int | None = None,
+        window: int = WINDOW,
     ) -> None:
         self._root = store_root
+        self._spam = spam  # the filters' headers are asked there too, under these settings
         self._start_after = START_AFTER if start_after is None else start_after
         self._window = window
         self._seen = 0
@@ -76,7 +84,7 @@ class ReadAhead:
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         self._process = context.Process(
-            target=_child_main, args=(child, str(self._root), os.getpid()),
+            target=_child_main, args=(child, str(self._root), os.getpid(), self._spam),
             name="mailbot-readahead", daemon=True,
         )  # fmt: skip
         self._process.start()
@@ -183,7 +191,9 @@ class ReadAhead:
             conn.close()
 
 
-def _child_main(conn: Connection, root: str, parent_pid: int) -> None:
+def _child_main(
+    conn: Connection, root: str, parent_pid: int, spam: SpamSettings | None = None
+) -> None:
     die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent ends us, between two messages
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -192,7 +202,7 @@ def _child_main(conn: Connection, root: str, parent_pid: int) -> None:
     threading.Thread(target=_take, args=(conn, requests), daemon=True).start()
     while raw := requests.get():
         try:
-            payload = pickle.dumps(Ahead(store.put(raw), read(raw)), pickle.HIGHEST_PROTOCOL)
+            payload = pickle.dumps(ahead(store.put(raw), raw, spam), pickle.HIGHEST_PROTOCOL)
         except Exception:
             payload = b""
         try:

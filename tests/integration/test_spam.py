@@ -117,6 +117,34 @@ def test_clean_mail_marked_by_the_same_filters_gets_its_case(spam_services, name
     assert kinds == ["confirmation", "notification"]
 
 
+def test_what_the_read_ahead_process_found_is_what_the_pipeline_holds_by(
+    spam_services, monkeypatch
+):
+    """Through a backlog the read-ahead process peeks and asks the filters' headers; the
+    pipeline takes its verdict and its peek as they are, and asks nothing again."""
+    from datetime import UTC, datetime
+
+    from mailbot import pipeline
+    from mailbot.ingest import reading
+    from mailbot.types import Origin
+
+    flagged = fixture_bytes("spam/spamassassin_flag_yes.eml")
+    ahead = reading.ahead(spam_services.store.put(flagged), flagged, spam_services.settings.spam)
+    assert ahead.judged and ahead.spam is not None
+
+    def asked_again(*_args):
+        raise AssertionError("asked again")
+
+    monkeypatch.setattr(spam, "header_verdict", asked_again)
+    monkeypatch.setattr(pipeline, "peek", asked_again)
+    origin = Origin("suggerimenti", datetime(2026, 3, 2, 9, 0, tzinfo=UTC), source_ref="ra-1")
+    pending = pipeline.prepare(spam_services, flagged, origin, ahead)
+    [outcome] = pipeline.file(spam_services, [pending], pipeline.unfenced)
+    assert outcome.status == LedgerStatus.SPAM
+    entry = rows(spam_services, InboundMessage)[0]
+    assert entry.message_id == ahead.peeked.message_id and entry.reason.startswith("spam (")
+
+
 def test_release_opens_the_case_as_if_it_had_just_arrived(tmp_path):
     box = mailbox.Maildir(tmp_path / "maildir", create=True)
     box.add(fixture_bytes("spam/spamassassin_flag_yes.eml"))

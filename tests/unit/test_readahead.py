@@ -165,3 +165,37 @@ def test_a_short_run_starts_no_child(tmp_path):
     finally:
         ahead.close()
     assert all(a is None for _o, _r, a in got) and not ahead.running
+
+
+def test_the_child_also_peeks_and_asks_the_filters_headers_under_the_runs_settings(tmp_path):
+    """The ledger's peek and the upstream filters' verdict come back with what it read, the
+    same as the pipeline would find them; without [spam] settings the verdict is left to it."""
+    import tomllib
+
+    from mailbot.config.policy_reader import read_spam
+    from mailbot.config.table import Table
+    from mailbot.ingest import spam
+    from mailbot.ingest.peek import peek
+
+    from support.app import fixture_bytes
+
+    trusted = '[spam]\ntrusted_hosts = ["imap.comune.example.it", "mx1.comune.example.it"]\n'
+    settings = read_spam(Table(tomllib.loads(trusted)["spam"], "spam"))
+    flagged, clean = fixture_bytes("spam/spamassassin_flag_yes.eml"), complaint(2)
+    given = [(origin(1), flagged), (origin(2), clean)]
+    judged = ReadAhead(tmp_path / "a", settings, start_after=1)
+    unjudged = ReadAhead(tmp_path / "b", start_after=1)
+    try:
+        warm(judged)
+        warm(unjudged)
+        with_settings = [a for _o, _r, a in judged.stream(given)]
+        without = [a for _o, _r, a in unjudged.stream(given)]
+    finally:
+        judged.close()
+        unjudged.close()
+    assert all(a is not None for a in with_settings + without)
+    assert [a.peeked for a in with_settings] == [peek(flagged), peek(clean)]
+    verdict = spam.header_verdict(flagged, settings)
+    assert verdict is not None and verdict.filter == "spamassassin"
+    assert [(a.judged, a.spam) for a in with_settings] == [(True, verdict), (True, None)]
+    assert [(a.judged, a.spam) for a in without] == [(False, None), (False, None)]
