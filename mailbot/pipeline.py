@@ -13,9 +13,9 @@ its transaction (parsing reads no table, and on SQLite the transaction holds the
 sender process needs too: issue 19). Step 3 is one transaction per group of messages fetched
 together, not per message (`ingest.group`; the drain bounds a group to 20 messages or about
 0.3 s, so the sender and the web form still get the write lock between groups): the fence once
-at its start, each message in a savepoint, the cursor once at its end, one commit. Per message,
-the transaction's begin and commit, the fence and the cursor were about 15% of a backlog's
-drain (issue 32); a permanent failure takes back only its message's savepoint and is recorded
+at its start, each message in a savepoint (taken only once one of them failed), the cursor
+once at its end, one commit. Per message, the transaction's begin and commit, the fence and
+the cursor were about 15% of a backlog's drain (issue 32); a permanent failure takes back only its message's savepoint and is recorded
 in the group's transaction, an outage takes back the group, a crash redoes the uncommitted
 group (its mails were queued in it, so still at most one duplicate mail per kill). The source,
 the metrics and the log hear of a message only after its group committed. A message alone

@@ -63,13 +63,12 @@ def file(engine: Engine, fence: Fence, group: Sequence[Pending]) -> list[Outcome
     """The group's one transaction, committed; the outcomes in the group's order. `fence`
     runs first and raises if this instance no longer holds the mailbox (it locks the lease row
     until the commit, so the lease cannot move meanwhile): nothing is then written."""
-    if len(group) > 1:
-        try:
-            return _together(engine, fence, group)
-        except Exception as exc:
-            if disposition_for(exc) is Disposition.RETRY:
-                raise
-            log.info("a message of the group failed: filing it again a savepoint each")
+    try:
+        return _together(engine, fence, group)
+    except Exception as exc:
+        if disposition_for(exc) is Disposition.RETRY:
+            raise
+        log.info("a message of the group failed: filing it again a savepoint each")
     try:
         with unit_of_work(engine) as session:
             fence(session)
