@@ -130,6 +130,12 @@ def _events_of(session: Session | OrmSession, root: object) -> list[dict[str, ob
 
 @event.listens_for(OrmSession, "before_commit")
 def _write_events(session: OrmSession) -> None:
+    write_events(session)
+
+
+def write_events(session: Session | OrmSession) -> None:
+    """Write the audit events recorded so far in this transaction, as its commit (or a
+    savepoint's release) would: what a message of a group recorded, the next one reads."""
     pending = _events_of(session, session.get_transaction())
     if not pending:
         return

@@ -15,8 +15,9 @@ together, not per message (`ingest.group`; the drain bounds a group to 20 messag
 0.3 s, so the sender and the web form still get the write lock between groups): the fence once
 at its start, each message in a savepoint (taken only once one of them failed), the cursor
 once at its end, one commit. Per message, the transaction's begin and commit, the fence and
-the cursor were about 15% of a backlog's drain (issue 32); a permanent failure takes back only its message's savepoint and is recorded
-in the group's transaction, an outage takes back the group, a crash redoes the uncommitted
+the cursor were about 15% of a backlog's drain (issue 32); a permanent failure takes back only
+its message's savepoint and is recorded in the group's transaction, an outage takes back the
+group, a crash redoes the uncommitted
 group (its mails were queued in it, so still at most one duplicate mail per kill). The source,
 the metrics and the log hear of a message only after its group committed. A message alone
 (IDLE, the web form) is a group of one, committed at once. The loop over a mailbox is
@@ -74,8 +75,7 @@ def prepare(
     pending = group.Pending(origin, peeked, digest, origin.size or len(raw))
     with _bound(pending):
         try:
-            judged = ahead.spam if ahead and ahead.judged else True
-            screen = _screen(services, raw, origin, judged)
+            screen = _screen(services, raw, origin, ahead)
             read = ahead.read if ahead else _read(raw)
         except Exception as exc:
             if disposition_for(exc) is Disposition.RETRY:
@@ -128,14 +128,18 @@ def _binding(
 
 
 def _screen(
-    services: Services, raw: bytes, origin: Origin, headers: spam.Verdict | bool | None = True
+    services: Services, raw: bytes, origin: Origin, ahead: Ahead | None = None
 ) -> spam.Screen:
-    """Mail and web submissions are screened for spam; what an operator typed in is not.
-    `headers`: the filters' headers already asked (by the read-ahead process), else True."""
+    """Mail and web submissions are screened for spam; what an operator typed in is not. The
+    filters' headers were asked already when the read-ahead process read the message."""
     if origin.channel not in spam.SCREENED_CHANNELS:
         return spam.Screen(check=False)
     recipient = services.settings.mailbox(origin.mailbox).address
-    return spam.screen(raw, services.settings.spam, recipient, headers)
+    if ahead is not None:
+        return spam.screen(
+            raw, services.settings.spam, recipient, headers=ahead.filtered, judged=ahead.judged
+        )
+    return spam.screen(raw, services.settings.spam, recipient)
 
 
 _read = reading.read  # what the case is about, from the bytes alone

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from mailbot.db import savepoint, unit_of_work
+from mailbot.db import savepoint, unit_of_work, write_events
 from mailbot.engine import outages
 from mailbot.errors import Disposition, MailError, disposition_for
 from mailbot.ingest import ledger
@@ -68,7 +68,10 @@ def file(engine: Engine, fence: Fence, group: Sequence[Pending]) -> list[Outcome
     except Exception as exc:
         if disposition_for(exc) is Disposition.RETRY:
             raise
-        log.info("a message of the group failed: filing it again a savepoint each")
+        # What the attempt logged was taken back with it; the message at fault says so again.
+        log.info(
+            "the group is filed again, a savepoint each", size=len(group), error=type(exc).__name__
+        )
     try:
         with unit_of_work(engine) as session:
             fence(session)
@@ -91,8 +94,8 @@ def file(engine: Engine, fence: Fence, group: Sequence[Pending]) -> list[Outcome
 
 def _together(engine: Engine, fence: Fence, group: Sequence[Pending]) -> list[Outcome]:
     """The group in one transaction without savepoints: the first failure of any message
-    rolls it all back (and propagates). Each message is flushed at its end, as its savepoint
-    would: the next one's reads on the core connection see all of it."""
+    rolls it all back (and propagates). Each message's rows and audit events are written at its
+    end, as its savepoint's release would: the next message reads all of it."""
     outcomes: list[Outcome] = []
     with unit_of_work(engine) as session:
         fence(session)
@@ -111,6 +114,7 @@ def _together(engine: Engine, fence: Fence, group: Sequence[Pending]) -> list[Ou
                 continue
             outcomes.append(pending.act(session, entry))
             session.flush()
+            write_events(session)  # as a savepoint's release would: the next message reads them
         ledger.advance_cursor(session, group[-1].origin)  # fetched oldest first
     return outcomes
 

@@ -25,7 +25,7 @@ class Ahead:
     digest: str
     read: Read
     peeked: Peek | None = None
-    spam: spam.Verdict | None = None
+    filtered: spam.Verdict | None = None  # the filters' headers' verdict, when `judged`
     judged: bool = False
 
 

@@ -226,11 +226,17 @@ class Screen:
 
 
 def screen(
-    raw: bytes, settings: SpamSettings, recipient: str, headers: Verdict | bool | None = True
+    raw: bytes,
+    settings: SpamSettings,
+    recipient: str,
+    *,
+    headers: Verdict | None = None,
+    judged: bool = False,
 ) -> Screen:
     """Asks the headers of our own servers' filters and the local rspamd, if one is configured,
-    about a message to `recipient`. `headers`: their verdict already asked (True: ask now)."""
-    judged = header_verdict(raw, settings) if headers is True else headers or None
+    about a message to `recipient`. `judged`: the headers were asked already (by the read-ahead
+    process) and said `headers`."""
+    found = headers if judged else header_verdict(raw, settings)
     if not settings.rspamd_url:
-        return Screen(headers=judged)
-    return Screen(rspamd=ask_rspamd(raw, settings, recipient), headers=judged)
+        return Screen(headers=found)
+    return Screen(rspamd=ask_rspamd(raw, settings, recipient), headers=found)

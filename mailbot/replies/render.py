@@ -43,6 +43,7 @@ LOOP_HEADER = "X-Mailbot-Loop"
 # An edited template is used within this many seconds; until then the one loaded is trusted
 # without asking the file system (a stat per part was a tenth of composing, issue 32).
 FRESH_SECONDS = 2.0
+_now = time.monotonic  # the tests move it
 
 
 def templates_root(settings: Settings) -> Path:
@@ -83,7 +84,7 @@ class Renderer:
 
     def _template(self, name: str) -> Template:
         """The template, loaded again when its file changed (looked at every FRESH_SECONDS)."""
-        now = time.monotonic()
+        now = _now()
         held = self._loaded.get(name)
         if held is not None and now - held[1] < FRESH_SECONDS:
             return held[0]
@@ -95,10 +96,10 @@ class Renderer:
         tz = self.tz
 
         def date(value: datetime | dt.date) -> str:  # a moment in local time, or a day
-            return _local_date(value, language, tz)
+            return _local_date(_instant(value), language, tz)
 
         def when(value: datetime) -> str:
-            return _local_datetime(value, language, tz)
+            return _local_datetime(_instant(value), language, tz)
 
         self.env.filters["date"] = date
         self.env.filters["datetime"] = when
@@ -194,6 +195,14 @@ def _check_address(display: str, address: str) -> None:
     """Raises ValueError (IndexError, HeaderParseError) for what is not an address; the
     institution's own addresses are in every letter, so each is checked once."""
     HeaderAddress(display, addr_spec=address)
+
+
+def _instant(value: Any) -> Any:
+    """The cache's key for a moment: in UTC, which has no `fold` (two local 02:30s on the night
+    the clocks go back compare equal with it); a day or a naive value as it is."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC)
+    return value
 
 
 @lru_cache(maxsize=4096)

@@ -130,7 +130,7 @@ def test_what_the_read_ahead_process_found_is_what_the_pipeline_holds_by(
 
     flagged = fixture_bytes("spam/spamassassin_flag_yes.eml")
     ahead = reading.ahead(spam_services.store.put(flagged), flagged, spam_services.settings.spam)
-    assert ahead.judged and ahead.spam is not None
+    assert ahead.judged and ahead.filtered is not None
 
     def asked_again(*_args):
         raise AssertionError("asked again")

@@ -244,6 +244,26 @@ def test_a_group_that_files_cleanly_takes_no_savepoint(services, monkeypatch):
     assert event_kinds(services).count("work_order.opened") == 4
 
 
+def test_each_message_of_a_group_reads_what_the_ones_before_it_recorded(services, monkeypatch):
+    """Without savepoints too, a message sees the earlier messages' rows and audit events (a
+    second "#approva" to one request is told it was decided by the first, review 43)."""
+    monkeypatch.setattr(drain_module, "GROUP_SECONDS", 60.0)
+    original = workorders.open_work_order
+    seen: list[int] = []
+
+    def open_work_order(session, **kwargs):
+        opened = session.exec(select(Event).where(Event.kind == "work_order.opened")).all()
+        seen.append(len(opened))
+        return original(session, **kwargs)
+
+    monkeypatch.setattr(workorders, "open_work_order", open_work_order)
+    fence = Fences()
+    report = drain(services, ListSource(services, [complaint(n) for n in (1, 2, 3)]), fence=fence)
+    assert report.counts == {"filed": 3}
+    assert fence.calls == 1
+    assert seen == [0, 1, 2]
+
+
 def test_a_group_is_bounded_in_time_as_well(services, monkeypatch):
     """Past `GROUP_SECONDS` of work the group is committed, however few it holds: the sender
     process and the web form get SQLite's write lock between two groups."""

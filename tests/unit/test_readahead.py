@@ -197,5 +197,5 @@ def test_the_child_also_peeks_and_asks_the_filters_headers_under_the_runs_settin
     assert [a.peeked for a in with_settings] == [peek(flagged), peek(clean)]
     verdict = spam.header_verdict(flagged, settings)
     assert verdict is not None and verdict.filter == "spamassassin"
-    assert [(a.judged, a.spam) for a in with_settings] == [(True, verdict), (True, None)]
-    assert [(a.judged, a.spam) for a in without] == [(False, None), (False, None)]
+    assert [(a.judged, a.filtered) for a in with_settings] == [(True, verdict), (True, None)]
+    assert [(a.judged, a.filtered) for a in without] == [(False, None), (False, None)]

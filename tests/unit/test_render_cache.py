@@ -60,7 +60,7 @@ def confirm(composer: Composer, to: str = "giulia.bianchi@example.org") -> str:
 def test_an_edited_template_is_used_once_its_freshness_ran_out(composer, monkeypatch):
     composer, mine = composer
     now = [1000.0]
-    monkeypatch.setattr(render.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(render, "_now", lambda: now[0])
     assert "Lampione spento" in confirm(composer)
     template = mine / "it" / "confirmation.txt.j2"
     template.write_text("Pratica {{ number }}: testo nuovo\n", encoding="utf-8")
@@ -80,6 +80,16 @@ def test_cached_dates_read_as_freshly_formatted_ones_in_each_language_and_zone()
     assert render._local_datetime(moment.astimezone(rome), "it", rome) == "29 marzo 2026, 01:30"
     assert render._local_date(moment, "it", ZoneInfo("America/New_York")) == "28 marzo 2026"
     assert render._local_date(moment.date(), "en", rome) == "March 29, 2026"
+
+
+def test_the_two_half_past_twos_of_the_night_the_clocks_go_back_read_apart(composer):
+    """Equal as cache keys in their own zone (only `fold` differs), an hour apart as moments."""
+    composer, mine = composer
+    (mine / "it" / "probe.txt.j2").write_text("{{ a | datetime }} / {{ b | datetime }}")
+    first = datetime(2026, 10, 25, 2, 30, tzinfo=ZoneInfo("Europe/Rome"))
+    composer.tz = ZoneInfo("UTC")  # shown in another zone
+    shown = composer._render("it", "probe", "txt", {"a": first, "b": first.replace(fold=1)})
+    assert shown == "25 ottobre 2026, 00:30 / 25 ottobre 2026, 01:30"
 
 
 def test_a_bad_address_is_refused_every_time_not_only_the_first(composer):
