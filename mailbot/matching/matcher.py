@@ -44,7 +44,7 @@ class Evidence:
     # Typed into the web form by anyone: never authentic, and a known contact stays as it is.
     unverified: bool = False
     # The registry's taxpayers at the sender's address, read once for the rules that ask.
-    at_address: list[list[int]] = field(default_factory=list, compare=False, repr=False)
+    at_address: list[list[int]] = field(default_factory=list, init=False, compare=False, repr=False)
 
 
 def _taxpayers_at(session: Session, ev: Evidence) -> list[int]:
