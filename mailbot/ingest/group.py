@@ -68,7 +68,7 @@ def file(engine: Engine, fence: Fence, group: Sequence[Pending]) -> list[Outcome
     except Exception as exc:
         if disposition_for(exc) is Disposition.RETRY:
             raise
-        # What the attempt logged was taken back with it; the message at fault says so again.
+        # Lines the attempt logged stay (its rows do not); the careful pass names the message.
         log.info(
             "the group is filed again, a savepoint each", size=len(group), error=type(exc).__name__
         )
