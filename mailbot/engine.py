@@ -40,9 +40,10 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 
-# Each connection's. The registry's hot index pages fit; 64 MB filled up through a backlog with
-# the pages filing writes (the outbox's mails): the daemon peaked at 195-206 MB instead of ~150.
-PAGE_CACHE_MB = 16
+# Each connection's. A 200,000-row registry's look-ups are as fast as with 64 MB, which filled up
+# through a backlog with the pages filing writes (the outbox's mails): the daemon peaked at
+# 195-206 MB; 166 MB with 32 (16: 151 MB, but name searches ~30% slower). bench/README.
+PAGE_CACHE_MB = 32
 SENDER_PAGE_CACHE_MB = 2  # SQLite's default
 
 
