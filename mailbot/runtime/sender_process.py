@@ -4,7 +4,7 @@ the default) or in a process of its own (`"process"`), so that ingest and sendin
 Both run the same loop (`_serve`) behind the same handle and pipe; they differ in what they
 cost. A process holds its own interpreter, SQLAlchemy and models (~65 MB idle) and through a
 3,000-message backlog the two peaked at 212-222 MB together, over issue 32's 200; a thread adds
-~10 MB to the daemon, which peaked at 155 MB, but files and sends on one core through the
+~10 MB to the daemon, which peaked at 155-166 MB, but files and sends on one core through the
 interpreter lock: the backlog drained 15-25% slower (53 s against 46 s in the same minute;
 bench/backlog_rss.py, bench/README "Fifth stop"; the sender's own CPU is ~2-3 ms a mail). The
 default is the lighter; a machine with a core to spare can take the faster. What follows is

@@ -3,8 +3,8 @@
 mailbot's work directory, it keeps a counter in STATE/counter, copies what it was given to
 STATE/seen-N/ (metadata.json and the documents), and answers
 {"numero": "000000N", "data": <the date received, or sent for a reply>}. STATE/mode, when present, makes it
-misbehave: "fail" (exit 2 with a message), "hang" (sleeps past any timeout), "garbage" (an
-answer that is not JSON).
+misbehave: "fail" (exit 2 with a message), "hang" (writes STATE/hanging, then sleeps past any
+timeout), "garbage" (an answer that is not JSON).
 
 Usage: fake_register.py --state DIR
 """
@@ -24,6 +24,7 @@ def main() -> int:
         print("registro non disponibile (manutenzione)", file=sys.stderr)
         return 2
     if mode == "hang":
+        (state / "hanging").write_text("")  # a test waits for this, not for a guessed time
         time.sleep(600)
         return 0
     if mode == "garbage":
