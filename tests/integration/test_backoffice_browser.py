@@ -16,8 +16,8 @@ from email.policy import default
 from typing import Any
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlmodel import Session
 
@@ -95,7 +95,21 @@ def follow(driver: Any, element: Any) -> None:
     page still shown while the browser waits (a list, the previous action's confirmation)."""
     shown = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(shown))
+    WebDriverWait(driver, 30).until(lambda _driver: _gone(shown))
+
+
+def _gone(element: Any) -> bool:
+    """`staleness_of`, also when chromedriver says so in its own words while the old page goes
+    ("Node with given id does not belong to the document", seen once in a CI run)."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
+    return False
 
 
 def submit(driver: Any, action: str) -> str:
